@@ -1,0 +1,1 @@
+//! rumor-daemon: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! rumor-dgrep: placeholder, filled in by its issue.

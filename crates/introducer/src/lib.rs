@@ -1,0 +1,1 @@
+//! rumor-introducer: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! rumor-membership: placeholder, filled in by its issue.

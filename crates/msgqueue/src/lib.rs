@@ -1,0 +1,1 @@
+//! rumor-msgqueue: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! rumor-sim: placeholder, filled in by its issue.

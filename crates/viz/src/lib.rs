@@ -1,0 +1,1 @@
+//! rumor-viz: placeholder, filled in by its issue.

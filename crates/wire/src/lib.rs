@@ -1,0 +1,44 @@
+//! rumor's wire format: who a node is, what nodes say to each other, and how
+//! it is put into bytes.
+//!
+//! This crate holds [`NodeId`] (listening address plus join version), the
+//! [`Message`] union inside an [`Envelope`] that names the sender's listening
+//! address, a MessagePack codec that encodes into caller-provided buffers and
+//! decodes untrusted bytes without panicking, and the TCP framing (4-byte
+//! big-endian length prefix), with a small [`tcp`] module for one-frame
+//! fire-and-forget exchanges that the agent and its tools share.
+//!
+//! Every message is fire-and-forget: a reply is a new message sent to the
+//! `from` address of the envelope it answers.
+//!
+//! ```
+//! use rumor_wire::{decode, encode_datagram, Envelope, Message, NodeId, DEFAULT_DATAGRAM_LIMIT};
+//!
+//! let me: NodeId = "127.0.0.1:3000#1".parse().unwrap();
+//! let envelope = Envelope::new(me.addr, Message::JoinRequest { node: me });
+//! let mut buf = [0u8; DEFAULT_DATAGRAM_LIMIT];
+//! let len = encode_datagram(&envelope, &mut buf, DEFAULT_DATAGRAM_LIMIT).unwrap();
+//! assert_eq!(decode(&buf[..len]).unwrap(), envelope);
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod codec;
+mod error;
+mod framing;
+mod message;
+mod node_id;
+pub mod tcp;
+mod validate;
+
+pub use codec::{
+    DEFAULT_DATAGRAM_LIMIT, decode, decode_datagram, encode_datagram, encode_into, encode_to_vec,
+    encoded_len,
+};
+pub use error::WireError;
+pub use framing::{DEFAULT_MAX_FRAME, read_frame, write_frame};
+pub use message::{
+    DgrepChunk, DgrepDone, DgrepRequest, Envelope, FileCount, GrepFlags, GrepLine, MemberInfo,
+    MemberState, MemberUpdate, Message, PROTOCOL_VERSION,
+};
+pub use node_id::{Incarnation, NodeId, Version};

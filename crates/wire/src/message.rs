@@ -1,0 +1,250 @@
+//! The message union every rumor process speaks, and the envelope around it.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Incarnation, NodeId};
+
+/// The protocol version this build speaks; carried in every [`Envelope`].
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// What travels in one datagram or one TCP frame.
+///
+/// There is no socket or connection in a message: `from` is the sender's
+/// listening address, and a reply is a new message sent there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The sender's protocol version ([`PROTOCOL_VERSION`] for this build).
+    pub protocol: u8,
+    /// Where the sender listens; replies go here.
+    pub from: SocketAddr,
+    /// The message itself.
+    pub body: Message,
+}
+
+impl Envelope {
+    /// An envelope of this build's protocol version.
+    pub fn new(from: SocketAddr, body: Message) -> Envelope {
+        Envelope {
+            protocol: PROTOCOL_VERSION,
+            from,
+            body,
+        }
+    }
+}
+
+/// A member's state as one node sees it, as disseminated on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MemberState {
+    /// Believed alive.
+    Alive,
+    /// Suspected of having failed; it may refute with a higher incarnation.
+    Suspect,
+    /// Declared failed. Final for this version of the member.
+    Failed,
+    /// Left voluntarily. Final for this version of the member.
+    Left,
+}
+
+/// One member's state and incarnation: the unit of dissemination, and one
+/// entry of a member list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberUpdate {
+    /// The member this is about.
+    pub node: NodeId,
+    /// Its state as the sender sees it.
+    pub state: MemberState,
+    /// The member's incarnation the state refers to.
+    pub incarnation: Incarnation,
+}
+
+/// grep options a dgrep request carries. A request names a pattern and flags,
+/// never a path or a command: each agent searches only the files it was
+/// configured to serve.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrepFlags {
+    /// `-i`: case-insensitive.
+    pub ignore_case: bool,
+    /// `-v`: select non-matching lines.
+    pub invert: bool,
+    /// `-c`: count matching lines per file instead of printing them.
+    pub count: bool,
+    /// `-n`: report line numbers.
+    pub line_number: bool,
+    /// `-F`: patterns are fixed strings, not regular expressions.
+    pub fixed_strings: bool,
+    /// `-w`: match whole words only.
+    pub word: bool,
+    /// `-x`: match whole lines only.
+    pub line: bool,
+    /// `-m NUM`: stop after NUM selected lines per file.
+    pub max_count: Option<u64>,
+}
+
+/// A dgrep query sent to one agent. The agent streams its results over TCP to
+/// the envelope's `from` address, tagged with `query`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DgrepRequest {
+    /// The client's identifier for this query; echoed in every reply.
+    pub query: u64,
+    /// One or more patterns (`-e PATTERN`...); a line matches if any does.
+    pub patterns: Vec<String>,
+    /// grep options.
+    pub flags: GrepFlags,
+}
+
+/// One selected line of a dgrep result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrepLine {
+    /// The file name as the agent reports it (relative to its data dir where possible).
+    pub file: String,
+    /// 1-based line number, when `-n` was asked for.
+    pub line_number: Option<u64>,
+    /// The line without its terminator. Bytes, since logs need not be UTF-8.
+    #[serde(with = "serde_bytes")]
+    pub text: Vec<u8>,
+}
+
+/// A batch of result lines from one agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DgrepChunk {
+    /// The query this answers.
+    pub query: u64,
+    /// The agent that searched.
+    pub node: NodeId,
+    /// Selected lines, in file order.
+    pub lines: Vec<GrepLine>,
+}
+
+/// Per-file selected-line count, reported at the end of a query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCount {
+    /// The file name as the agent reports it.
+    pub file: String,
+    /// Selected lines in it.
+    pub count: u64,
+}
+
+/// The last reply of one agent to a dgrep query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DgrepDone {
+    /// The query this answers.
+    pub query: u64,
+    /// The agent that searched.
+    pub node: NodeId,
+    /// Selected lines per file searched.
+    pub counts: Vec<FileCount>,
+    /// Bytes searched.
+    pub bytes_searched: u64,
+    /// Time the search took on the agent, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Why the agent could not search (bad pattern, oversized request...), if so.
+    pub error: Option<String>,
+}
+
+/// One member as reported to `rumor members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// The member.
+    pub node: NodeId,
+    /// Its state as the answering agent sees it.
+    pub state: MemberState,
+    /// Its incarnation as the answering agent sees it.
+    pub incarnation: Incarnation,
+}
+
+/// Every message kind rumor speaks. Detector protocols travel inside
+/// [`Message::Detector`] as opaque bytes, so a plugin carries its own messages
+/// without this enum knowing them.
+///
+/// A kind this build does not know (sent by a newer peer) fails to decode
+/// with [`crate::WireError::UnknownKind`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// A newcomer asks an introducer to join, naming itself.
+    JoinRequest {
+        /// The newcomer's identity (listening address and join version).
+        node: NodeId,
+    },
+    /// The introducer admits the newcomer and hands it the member list.
+    JoinResponse {
+        /// The introducer that answered.
+        introducer: NodeId,
+        /// Every member the introducer knows, with state and incarnation.
+        members: Vec<MemberUpdate>,
+    },
+    /// The introducer refuses the join (for instance, a version not newer
+    /// than one already declared failed).
+    JoinRefused {
+        /// Why, in words.
+        reason: String,
+    },
+    /// A member announces its voluntary departure.
+    Leave {
+        /// The member leaving.
+        node: NodeId,
+        /// Its incarnation at the time of leaving.
+        incarnation: Incarnation,
+    },
+    /// Membership changes disseminated by gossip or piggybacking.
+    Updates {
+        /// The sender's identity.
+        sender: NodeId,
+        /// The changes, newest first.
+        updates: Vec<MemberUpdate>,
+    },
+    /// A failure detector's own protocol message, opaque to everyone else.
+    Detector {
+        /// The registered name of the detector that understands `payload`.
+        detector: String,
+        /// The sender's identity.
+        sender: NodeId,
+        /// The detector's encoded message.
+        #[serde(with = "serde_bytes")]
+        payload: Vec<u8>,
+    },
+    /// A distributed grep query.
+    DgrepRequest(DgrepRequest),
+    /// A batch of dgrep result lines.
+    DgrepChunk(DgrepChunk),
+    /// The end of one agent's dgrep answer.
+    DgrepDone(DgrepDone),
+    /// Ask an agent for its member list.
+    MemberQuery,
+    /// An agent's answer to [`Message::MemberQuery`].
+    MemberList {
+        /// The answering agent.
+        node: NodeId,
+        /// Every member it knows, itself included.
+        members: Vec<MemberInfo>,
+    },
+    /// Ask an agent to leave the cluster gracefully (accepted from its own host only).
+    LeaveCommand,
+    /// A generic refusal or failure answer on a TCP exchange.
+    Error {
+        /// What went wrong, in words.
+        reason: String,
+    },
+}
+
+impl Message {
+    /// A short name of the kind, for logs and counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::JoinRequest { .. } => "join_request",
+            Message::JoinResponse { .. } => "join_response",
+            Message::JoinRefused { .. } => "join_refused",
+            Message::Leave { .. } => "leave",
+            Message::Updates { .. } => "updates",
+            Message::Detector { .. } => "detector",
+            Message::DgrepRequest(_) => "dgrep_request",
+            Message::DgrepChunk(_) => "dgrep_chunk",
+            Message::DgrepDone(_) => "dgrep_done",
+            Message::MemberQuery => "member_query",
+            Message::MemberList { .. } => "member_list",
+            Message::LeaveCommand => "leave_command",
+            Message::Error { .. } => "error",
+        }
+    }
+}

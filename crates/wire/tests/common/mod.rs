@@ -1,0 +1,148 @@
+//! proptest strategies for every message kind, shared by the wire tests.
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+use rumor_wire::*;
+
+pub fn addr() -> impl Strategy<Value = SocketAddr> {
+    prop_oneof![
+        (any::<[u8; 4]>(), any::<u16>())
+            .prop_map(|(ip, port)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), port)),
+        (any::<[u8; 16]>(), any::<u16>())
+            .prop_map(|(ip, port)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), port)),
+    ]
+}
+
+pub fn node_id() -> impl Strategy<Value = NodeId> {
+    (addr(), any::<u64>()).prop_map(|(a, v)| NodeId::new(a, Version(v)))
+}
+
+pub fn state() -> impl Strategy<Value = MemberState> {
+    prop_oneof![
+        Just(MemberState::Alive),
+        Just(MemberState::Suspect),
+        Just(MemberState::Failed),
+        Just(MemberState::Left),
+    ]
+}
+
+pub fn update() -> impl Strategy<Value = MemberUpdate> {
+    (node_id(), state(), any::<u64>()).prop_map(|(node, state, inc)| MemberUpdate {
+        node,
+        state,
+        incarnation: Incarnation(inc),
+    })
+}
+
+pub fn flags() -> impl Strategy<Value = GrepFlags> {
+    (any::<[bool; 7]>(), option::of(any::<u64>())).prop_map(|(b, max_count)| GrepFlags {
+        ignore_case: b[0],
+        invert: b[1],
+        count: b[2],
+        line_number: b[3],
+        fixed_strings: b[4],
+        word: b[5],
+        line: b[6],
+        max_count,
+    })
+}
+
+pub fn message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        node_id().prop_map(|node| Message::JoinRequest { node }),
+        (node_id(), vec(update(), 0..40)).prop_map(|(introducer, members)| Message::JoinResponse {
+            introducer,
+            members
+        }),
+        ".{0,40}".prop_map(|reason| Message::JoinRefused { reason }),
+        (node_id(), any::<u64>()).prop_map(|(node, i)| Message::Leave {
+            node,
+            incarnation: Incarnation(i)
+        }),
+        (node_id(), vec(update(), 0..40))
+            .prop_map(|(sender, updates)| Message::Updates { sender, updates }),
+        ("[a-z]{1,12}", node_id(), vec(any::<u8>(), 0..200)).prop_map(
+            |(detector, sender, payload)| Message::Detector {
+                detector,
+                sender,
+                payload
+            }
+        ),
+        (any::<u64>(), vec(".{0,30}", 0..4), flags()).prop_map(|(query, patterns, flags)| {
+            Message::DgrepRequest(DgrepRequest {
+                query,
+                patterns,
+                flags,
+            })
+        }),
+        (
+            any::<u64>(),
+            node_id(),
+            vec(
+                (".{0,20}", option::of(any::<u64>()), vec(any::<u8>(), 0..80)),
+                0..10
+            )
+        )
+            .prop_map(|(query, node, lines)| Message::DgrepChunk(DgrepChunk {
+                query,
+                node,
+                lines: lines
+                    .into_iter()
+                    .map(|(file, line_number, text)| GrepLine {
+                        file,
+                        line_number,
+                        text
+                    })
+                    .collect(),
+            })),
+        (
+            any::<u64>(),
+            node_id(),
+            vec((".{0,20}", any::<u64>()), 0..5),
+            any::<u64>(),
+            any::<u64>(),
+            option::of(".{0,30}")
+        )
+            .prop_map(|(query, node, counts, bytes_searched, elapsed_ms, error)| {
+                Message::DgrepDone(DgrepDone {
+                    query,
+                    node,
+                    counts: counts
+                        .into_iter()
+                        .map(|(file, count)| FileCount { file, count })
+                        .collect(),
+                    bytes_searched,
+                    elapsed_ms,
+                    error,
+                })
+            }),
+        Just(Message::MemberQuery),
+        (node_id(), vec(update(), 0..20)).prop_map(|(node, ms)| Message::MemberList {
+            node,
+            members: ms
+                .into_iter()
+                .map(|u| MemberInfo {
+                    node: u.node,
+                    state: u.state,
+                    incarnation: u.incarnation
+                })
+                .collect(),
+        }),
+        Just(Message::LeaveCommand),
+        ".{0,40}".prop_map(|reason| Message::Error { reason }),
+    ]
+}
+
+pub fn envelope() -> impl Strategy<Value = Envelope> {
+    (addr(), message()).prop_map(|(from, body)| Envelope::new(from, body))
+}
+
+pub fn encode(envelope: &Envelope) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_to_vec(envelope, &mut out, usize::MAX).expect("strategies produce encodable values");
+    out
+}
