@@ -288,7 +288,10 @@ mod tests {
         // margin is wide enough for any scheduler.
         let started = Instant::now();
         assert!(consumer.wait(Duration::from_secs(120)));
-        assert!(started.elapsed() < Duration::from_secs(60), "woken by the push");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "woken by the push"
+        );
         pusher.join().expect("pusher thread does not panic");
         assert_eq!(collect(&consumer.swap()), vec![(addr(9), b"wake".to_vec())]);
     }
