@@ -1,1 +1,53 @@
-//! rumor-dgrep: placeholder, filled in by its issue.
+//! rumor-dgrep: a membership-aware distributed grep.
+//!
+//! One command searches the logs of every live member of a rumor cluster, the
+//! way grep searches one machine. The crate has three parts:
+//!
+//! - the **engine** ([`Engine`]): ripgrep's searcher and regex matcher with
+//!   grep's flags (`-i -v -c -n -F -E -w -x -m`, several `-e`), reporting
+//!   selected lines to a [`LineSink`];
+//! - the **server side** ([`answer`]): what an agent runs when a
+//!   [`DgrepRequest`](rumor_wire::DgrepRequest) arrives. It searches only the
+//!   files its [`ServeConfig`] names (a request carries patterns and flags,
+//!   never a path or a command) and streams the lines back in bounded chunks
+//!   over a new TCP connection to the client's listening address;
+//! - the **client** ([`client`], [`report`], and the `dgrep` binary): asks an
+//!   agent for the live members, sends each the request, and prints the
+//!   answers as they arrive, then a per-node summary.
+//!
+//! It is not a log shipper or an index: every query reads the files afresh,
+//! and nothing is kept between queries. Back-references and context lines
+//! (`-A`/`-B`/`-C`) are not supported: the engine is linear-time by design.
+//!
+//! The engine on its own, reporting to an in-memory [`Collector`]:
+//!
+//! ```
+//! use rumor_dgrep::{Collector, Engine};
+//! use rumor_wire::GrepFlags;
+//!
+//! let flags = GrepFlags { ignore_case: true, line_number: true, ..GrepFlags::default() };
+//! let mut engine = Engine::new(&["failed".to_string()], &flags).unwrap();
+//! let mut found = Collector::default();
+//! let log = b"joined a\nFAILED b\nalive c\n";
+//! let outcome = engine.search_slice(log, "agent.log", &mut found).unwrap();
+//! assert_eq!(outcome.selected, 1);
+//! assert_eq!(found.lines[0].line_number, Some(2));
+//! assert_eq!(found.lines[0].text, b"FAILED b");
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+mod engine;
+mod error;
+pub mod posix;
+pub mod report;
+mod serve;
+mod serve_config;
+mod sink;
+
+pub use engine::{Engine, FileOutcome, MAX_LINE_BYTES};
+pub use error::DgrepError;
+pub use serve::answer;
+pub use serve_config::{OWN_LOGS, ServeConfig};
+pub use sink::{CollectedLine, Collector, LineSink};

@@ -1,0 +1,222 @@
+//! The asking side: find the live members, send them the request, and collect
+//! their streamed answers on a listener of our own until every one answered
+//! or the time is up.
+
+use std::collections::HashSet;
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rumor_wire::tcp::{ReplyListener, request, send};
+use rumor_wire::{
+    DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId,
+    read_frame,
+};
+
+use crate::DgrepError;
+
+/// The longest the client waits to hand the request to one member.
+const SEND_TIMEOUT: Duration = Duration::from_secs(3);
+/// Replies buffered between the connection readers and the caller; with
+/// chunks of about 64 KiB this bounds the client's memory.
+const QUEUE_DEPTH: usize = 32;
+
+/// Asks `agent` for its member list and returns the members worth asking:
+/// those it sees alive or suspected.
+pub fn live_members(agent: SocketAddr, timeout: Duration) -> Result<Vec<NodeId>, DgrepError> {
+    let fail = |why: String| DgrepError::MemberList { agent, why };
+    let reply = request(agent, Message::MemberQuery, timeout).map_err(|e| fail(e.to_string()))?;
+    match reply.body {
+        Message::MemberList { members, .. } => Ok(members
+            .into_iter()
+            .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
+            .map(|m| m.node)
+            .collect()),
+        Message::Error { reason } => Err(fail(reason)),
+        other => Err(fail(format!("unexpected {} reply", other.kind()))),
+    }
+}
+
+/// One reply from one member, handed to the caller as it arrives.
+#[derive(Debug)]
+pub enum Reply {
+    /// A batch of selected lines.
+    Lines(DgrepChunk),
+    /// The member's last word: counts, bytes, time, or an error.
+    Done(DgrepDone),
+}
+
+/// How a fan-out ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Members asked.
+    pub asked: Vec<NodeId>,
+    /// The final reply of every member that answered, in arrival order.
+    pub answered: Vec<DgrepDone>,
+    /// Members that could not be sent the request, with why.
+    pub unreachable: Vec<(NodeId, String)>,
+    /// Members asked that did not finish answering in time (a broken
+    /// connection counts here, with what was received kept).
+    pub missing: Vec<NodeId>,
+}
+
+impl Outcome {
+    /// True if every member asked answered.
+    pub fn complete(&self) -> bool {
+        self.unreachable.is_empty() && self.missing.is_empty()
+    }
+}
+
+/// Sends `request` to every member of `members` (as a new TCP connection,
+/// naming a listener of our own as `from`) and hands every reply to
+/// `on_reply` as it arrives, until each member sent its [`DgrepDone`] or
+/// `timeout` passed.
+///
+/// Each member's answer is read on its own thread (at most one per member
+/// asked, plus a few for strays); the readers feed a bounded queue, so a
+/// slow `on_reply` slows the members down rather than filling memory. An
+/// error from `on_reply` (a closed stdout) stops the fan-out and is returned.
+pub fn fan_out(
+    members: &[NodeId],
+    request: &DgrepRequest,
+    timeout: Duration,
+    on_reply: &mut dyn FnMut(Reply) -> io::Result<()>,
+) -> Result<Outcome, DgrepError> {
+    let deadline = Instant::now() + timeout;
+    let mut outcome = Outcome {
+        asked: members.to_vec(),
+        ..Outcome::default()
+    };
+    let Some(first) = members.first() else {
+        return Ok(outcome);
+    };
+    let listener = ReplyListener::bind_toward(first.addr)?;
+    let asked: Arc<HashSet<NodeId>> = Arc::new(members.iter().copied().collect());
+    let (tx, rx) = sync_channel(QUEUE_DEPTH);
+    let stop = Arc::new(AtomicBool::new(false));
+    let listen_addr = listener.addr();
+    let acceptor = {
+        let (asked, stop, query) = (asked.clone(), stop.clone(), request.query);
+        thread::spawn(move || accept_loop(listener, deadline, asked, query, tx, stop))
+    };
+    let envelope = Envelope::new(listen_addr, Message::DgrepRequest(request.clone()));
+    outcome.unreachable = send_all(members, &envelope, timeout.min(SEND_TIMEOUT));
+    let result = collect(&rx, &mut outcome, deadline, on_reply);
+    // Wake the acceptor so it ends now rather than at the deadline.
+    stop.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect_timeout(&listen_addr, Duration::from_millis(200));
+    drop(rx);
+    let _ = acceptor.join();
+    result?;
+    let settled: HashSet<NodeId> = outcome
+        .answered
+        .iter()
+        .map(|d| d.node)
+        .chain(outcome.unreachable.iter().map(|u| u.0))
+        .collect();
+    outcome.missing = members
+        .iter()
+        .filter(|m| !settled.contains(m))
+        .copied()
+        .collect();
+    Ok(outcome)
+}
+
+/// Sends the request to every member in parallel; returns those that failed.
+fn send_all(members: &[NodeId], envelope: &Envelope, timeout: Duration) -> Vec<(NodeId, String)> {
+    thread::scope(|scope| {
+        let sends: Vec<_> = members
+            .iter()
+            .map(|member| scope.spawn(move || (*member, send(member.addr, envelope, timeout))))
+            .collect();
+        sends
+            .into_iter()
+            .filter_map(|handle| match handle.join() {
+                Ok((member, Err(e))) => Some((member, e.to_string())),
+                Ok((_, Ok(()))) => None,
+                Err(_) => None,
+            })
+            .collect()
+    })
+}
+
+/// Receives replies until every member is settled or the deadline passed.
+fn collect(
+    rx: &Receiver<Reply>,
+    outcome: &mut Outcome,
+    deadline: Instant,
+    on_reply: &mut dyn FnMut(Reply) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut done: HashSet<NodeId> = HashSet::new();
+    let unreachable: HashSet<NodeId> = outcome.unreachable.iter().map(|u| u.0).collect();
+    while done.len() + unreachable.len() < outcome.asked.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let reply = match rx.recv_timeout(left) {
+            Ok(reply) => reply,
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+        };
+        match &reply {
+            Reply::Lines(chunk) if done.contains(&chunk.node) => continue,
+            Reply::Done(end) if !done.insert(end.node) => continue,
+            Reply::Done(end) => outcome.answered.push(end.clone()),
+            Reply::Lines(_) => {}
+        }
+        on_reply(reply)?;
+    }
+    Ok(())
+}
+
+fn accept_loop(
+    listener: ReplyListener,
+    deadline: Instant,
+    asked: Arc<HashSet<NodeId>>,
+    query: u64,
+    tx: SyncSender<Reply>,
+    stop: Arc<AtomicBool>,
+) {
+    let readers = Arc::new(AtomicUsize::new(0));
+    let max_readers = asked.len() + 4;
+    while let Ok(Some(mut stream)) = listener.accept(deadline) {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        if readers.load(Ordering::SeqCst) >= max_readers {
+            continue; // dropping the stream closes it
+        }
+        readers.fetch_add(1, Ordering::SeqCst);
+        let (asked, tx, readers) = (asked.clone(), tx.clone(), readers.clone());
+        thread::spawn(move || {
+            read_answer(&mut stream, &asked, query, &tx);
+            readers.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Reads one member's frames until its `DgrepDone`. Anything else (another
+/// query, a member not asked, a malformed frame) ends the connection.
+fn read_answer(
+    stream: &mut impl io::Read,
+    asked: &HashSet<NodeId>,
+    query: u64,
+    tx: &SyncSender<Reply>,
+) {
+    let mut buf = Vec::new();
+    while let Ok(Some(envelope)) = read_frame(stream, &mut buf, DEFAULT_MAX_FRAME) {
+        let (reply, last) = match envelope.body {
+            Message::DgrepChunk(c) if c.query == query && asked.contains(&c.node) => {
+                (Reply::Lines(c), false)
+            }
+            Message::DgrepDone(d) if d.query == query && asked.contains(&d.node) => {
+                (Reply::Done(d), true)
+            }
+            _ => return,
+        };
+        if tx.send(reply).is_err() || last {
+            return;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The agent's side of a query: search the served files and stream the
+//! selected lines, in bounded chunks, to the client's listening address.
+
+use std::io::{self, BufWriter, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use rumor_wire::{
+    DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, DgrepRequest, Envelope, FileCount, GrepLine, Message,
+    NodeId, write_frame,
+};
+
+use crate::{DgrepError, Engine, LineSink, ServeConfig};
+
+/// How long the agent tries to reach the client.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one write may block on a client that stopped reading before the
+/// agent gives up on it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Answers one dgrep request: connects to `reply_to` (the client's listening
+/// address), searches the files `config` serves, streams [`DgrepChunk`]
+/// frames of at most about `config.chunk_bytes` of lines each, then one
+/// [`DgrepDone`] with per-file counts, and closes.
+///
+/// Blocking; the agent calls it on a thread of its own. Memory stays bounded
+/// by one chunk plus the engine's line buffer, whatever the result size.
+/// A request the agent refuses (too many or too large patterns, a pattern the
+/// engine rejects) is answered with a `DgrepDone` carrying `error`, and
+/// returns `Ok`: the client was told. `Err` means the client could not be
+/// reached or stopped reading.
+pub fn answer(
+    request: DgrepRequest,
+    reply_to: SocketAddr,
+    node: NodeId,
+    config: &ServeConfig,
+) -> Result<(), DgrepError> {
+    let started = Instant::now();
+    let reply_error = |e: io::Error| DgrepError::Reply {
+        to: reply_to,
+        source: e.into(),
+    };
+    let stream = TcpStream::connect_timeout(&reply_to, CONNECT_TIMEOUT).map_err(reply_error)?;
+    stream
+        .set_write_timeout(Some(WRITE_TIMEOUT))
+        .map_err(reply_error)?;
+    let mut out = ChunkStream {
+        writer: BufWriter::with_capacity(128 << 10, stream),
+        scratch: Vec::new(),
+        query: request.query,
+        node,
+        lines: Vec::new(),
+        pending_bytes: 0,
+        chunk_bytes: config.chunk_bytes.max(1),
+    };
+    let mut done = DgrepDone {
+        query: request.query,
+        node,
+        counts: Vec::new(),
+        bytes_searched: 0,
+        elapsed_ms: 0,
+        error: None,
+    };
+    match prepare(&request, config) {
+        Err(e) => done.error = Some(e.to_string()),
+        Ok((mut engine, files)) => {
+            let mut errors = Vec::new();
+            for (path, name) in files {
+                let outcome = engine
+                    .search_path(&path, &name, &mut out)
+                    .map_err(reply_error)?;
+                done.bytes_searched += outcome.bytes_searched;
+                done.counts.push(FileCount {
+                    file: name,
+                    count: outcome.selected,
+                });
+                errors.extend(outcome.error);
+            }
+            out.send_chunk().map_err(reply_error)?;
+            if !errors.is_empty() {
+                done.error = Some(errors.join("; "));
+            }
+        }
+    }
+    done.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    out.finish(done).map_err(reply_error)
+}
+
+/// Checks the request against the limits, compiles it, lists the files.
+fn prepare(
+    request: &DgrepRequest,
+    config: &ServeConfig,
+) -> Result<(Engine, Vec<(std::path::PathBuf, String)>), DgrepError> {
+    if request.patterns.len() > config.max_patterns {
+        return Err(DgrepError::Refused(format!(
+            "{} patterns, more than the {} this agent accepts",
+            request.patterns.len(),
+            config.max_patterns
+        )));
+    }
+    let total: usize = request.patterns.iter().map(String::len).sum();
+    if total > config.max_pattern_bytes {
+        return Err(DgrepError::Refused(format!(
+            "patterns of {total} bytes, more than the {} bytes this agent accepts",
+            config.max_pattern_bytes
+        )));
+    }
+    let engine = Engine::new(&request.patterns, &request.flags)?;
+    Ok((engine, config.files()?))
+}
+
+/// A [`LineSink`] that batches lines into chunk frames on a TCP stream.
+struct ChunkStream {
+    writer: BufWriter<TcpStream>,
+    scratch: Vec<u8>,
+    query: u64,
+    node: NodeId,
+    lines: Vec<GrepLine>,
+    pending_bytes: usize,
+    chunk_bytes: usize,
+}
+
+impl ChunkStream {
+    fn send(&mut self, body: Message) -> io::Result<Message> {
+        let envelope = Envelope::new(self.node.addr, body);
+        write_frame(
+            &mut self.writer,
+            &envelope,
+            &mut self.scratch,
+            DEFAULT_MAX_FRAME,
+        )
+        .map_err(io::Error::other)?;
+        Ok(envelope.body)
+    }
+
+    fn send_chunk(&mut self) -> io::Result<()> {
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        let chunk = DgrepChunk {
+            query: self.query,
+            node: self.node,
+            lines: std::mem::take(&mut self.lines),
+        };
+        // Take the line vector back to reuse its capacity.
+        if let Message::DgrepChunk(sent) = self.send(Message::DgrepChunk(chunk))? {
+            self.lines = sent.lines;
+            self.lines.clear();
+        }
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    fn finish(mut self, done: DgrepDone) -> io::Result<()> {
+        self.send(Message::DgrepDone(done))?;
+        self.writer.flush()
+    }
+}
+
+impl LineSink for ChunkStream {
+    fn line(&mut self, file: &str, line_number: Option<u64>, text: &[u8]) -> io::Result<()> {
+        self.pending_bytes += text.len() + file.len() + 16;
+        self.lines.push(GrepLine {
+            file: file.to_owned(),
+            line_number,
+            text: text.to_vec(),
+        });
+        if self.pending_bytes >= self.chunk_bytes {
+            self.send_chunk()?;
+        }
+        Ok(())
+    }
+}
