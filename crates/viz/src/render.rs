@@ -1,0 +1,536 @@
+//! Drawing one frame of the replay on any SDL canvas: a window or a surface.
+
+use std::f32::consts::TAU;
+
+use sdl3::pixels::{Color, FColor};
+use sdl3::render::{BlendMode, Canvas, FPoint, FRect, RenderTarget, Vertex, VertexIndices};
+
+use crate::palette::{self, Rgba};
+use crate::{Layout, MarkerKind, Millis, Replay, Scene, Status, Viewpoint, VizError};
+
+/// How long (replay time) the edge of a `failed` report stays visible.
+pub const FLASH: Millis = 2_000;
+
+/// Everything a frame shows besides the replay itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameInfo {
+    /// Whose view the members are coloured by.
+    pub viewpoint: Viewpoint,
+    /// Whether the clock runs (shown in the panel).
+    pub playing: bool,
+    /// Replay speed (shown in the panel).
+    pub speed: f64,
+}
+
+/// Draws the scene as it stands (the scene must already be at the time to show).
+pub fn draw_frame<T: RenderTarget>(
+    canvas: &mut Canvas<T>,
+    replay: &Replay,
+    scene: &Scene,
+    info: &FrameInfo,
+) -> Result<(), VizError> {
+    let (width, height) = canvas.output_size()?;
+    let layout = Layout::new(width, height, replay.slots().len());
+    let mut painter = Painter {
+        canvas,
+        shapes: Vec::new(),
+    };
+    painter.canvas.set_blend_mode(BlendMode::Blend);
+    painter.canvas.set_draw_color(colour(palette::BACKGROUND));
+    painter.canvas.clear();
+    draw_ring(&mut painter, &layout)?;
+    draw_edges(&mut painter, replay, scene, &layout)?;
+    draw_members(&mut painter, replay, scene, info, &layout)?;
+    draw_legend(&mut painter, &layout)?;
+    draw_panel(&mut painter, replay, scene, info, &layout)?;
+    draw_timeline(&mut painter, replay, scene, &layout)?;
+    Ok(())
+}
+
+fn colour(c: Rgba) -> Color {
+    Color::RGBA(c.0, c.1, c.2, c.3)
+}
+
+fn fcolour(c: Rgba) -> FColor {
+    FColor::RGBA(
+        c.0 as f32 / 255.0,
+        c.1 as f32 / 255.0,
+        c.2 as f32 / 255.0,
+        c.3 as f32 / 255.0,
+    )
+}
+
+struct Painter<'c, T: RenderTarget> {
+    canvas: &'c mut Canvas<T>,
+    shapes: Vec<Vertex>,
+}
+
+impl<T: RenderTarget> Painter<'_, T> {
+    fn disc(&mut self, (x, y): (f32, f32), r: f32, c: Rgba) {
+        let segments = ((r * 1.5) as usize).clamp(6, 32);
+        let color = fcolour(c);
+        let vertex = |px: f32, py: f32| Vertex {
+            position: FPoint::new(px, py),
+            color,
+            tex_coord: FPoint::new(0.0, 0.0),
+        };
+        for i in 0..segments {
+            let a0 = TAU * i as f32 / segments as f32;
+            let a1 = TAU * (i + 1) as f32 / segments as f32;
+            self.shapes.push(vertex(x, y));
+            self.shapes.push(vertex(x + r * a0.cos(), y + r * a0.sin()));
+            self.shapes.push(vertex(x + r * a1.cos(), y + r * a1.sin()));
+        }
+    }
+
+    fn flush_shapes(&mut self) -> Result<(), VizError> {
+        if !self.shapes.is_empty() {
+            self.canvas
+                .render_geometry(&self.shapes, None, VertexIndices::Sequential)?;
+            self.shapes.clear();
+        }
+        Ok(())
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, c: Rgba) -> Result<(), VizError> {
+        self.canvas.set_draw_color(colour(c));
+        self.canvas.fill_rect(FRect::new(x, y, w, h))?;
+        Ok(())
+    }
+
+    fn text(&mut self, x: f32, y: f32, s: &str, c: Rgba) -> Result<(), VizError> {
+        self.canvas.set_draw_color(colour(c));
+        self.canvas
+            .draw_debug_text(s, FPoint::new(x.round(), y.round()))?;
+        Ok(())
+    }
+
+    fn big_text(&mut self, x: f32, y: f32, s: &str, c: Rgba) -> Result<(), VizError> {
+        self.canvas.set_scale(2.0, 2.0)?;
+        let drawn = self.text(x / 2.0, y / 2.0, s, c);
+        self.canvas.set_scale(1.0, 1.0)?;
+        drawn
+    }
+}
+
+/// Width in pixels of `s` in the 8×8 debug font.
+fn text_width(s: &str) -> f32 {
+    8.0 * s.chars().count() as f32
+}
+
+fn draw_ring<T: RenderTarget>(p: &mut Painter<'_, T>, layout: &Layout) -> Result<(), VizError> {
+    let (cx, cy) = layout.centre;
+    let points: Vec<FPoint> = (0..=180)
+        .map(|i| {
+            let a = TAU * i as f32 / 180.0;
+            FPoint::new(cx + layout.radius * a.cos(), cy + layout.radius * a.sin())
+        })
+        .collect();
+    p.canvas.set_draw_color(colour(palette::GUIDE));
+    p.canvas.draw_lines(points.as_slice())?;
+    Ok(())
+}
+
+fn draw_edges<T: RenderTarget>(
+    p: &mut Painter<'_, T>,
+    replay: &Replay,
+    scene: &Scene,
+    layout: &Layout,
+) -> Result<(), VizError> {
+    let at = scene.at();
+    let events = replay.events();
+    let failed = replay.failed_events();
+    let from = failed.partition_point(|&i| events[i as usize].at + FLASH <= at);
+    let to = failed.partition_point(|&i| events[i as usize].at <= at);
+    let members = replay.members();
+    for &i in &failed[from..to] {
+        let e = events[i as usize];
+        let age = (at - e.at) as f32 / FLASH as f32;
+        let alpha = (255.0 * (1.0 - age).powf(1.5)).clamp(30.0, 255.0) as u8;
+        let Rgba(r, g, b, _) = palette::FAIL_MARK;
+        p.canvas.set_draw_color(Color::RGBA(r, g, b, alpha));
+        let (x0, y0) = layout.slot_position(members[e.observer as usize].slot);
+        let (x1, y1) = layout.slot_position(members[e.member as usize].slot);
+        p.canvas
+            .draw_line(FPoint::new(x0, y0), FPoint::new(x1, y1))?;
+    }
+    Ok(())
+}
+
+fn draw_members<T: RenderTarget>(
+    p: &mut Painter<'_, T>,
+    replay: &Replay,
+    scene: &Scene,
+    info: &FrameInfo,
+    layout: &Layout,
+) -> Result<(), VizError> {
+    let r = layout.member_radius;
+    let halo = (r * 0.45).max(1.5);
+    let selected = match info.viewpoint {
+        Viewpoint::Observer(row) => Some(replay.observers()[row as usize]),
+        Viewpoint::Majority => None,
+    };
+    let mut labels = Vec::new();
+    for slot in 0..replay.slots().len() as u32 {
+        let Some(member) = replay.slot_member_at(slot, scene.at()) else {
+            continue;
+        };
+        let position = layout.slot_position(slot);
+        if selected == Some(member) {
+            p.disc(position, r + 2.0 * halo + 1.0, palette::SELECTED);
+            p.disc(position, r + halo + 1.0, palette::BACKGROUND);
+        }
+        if replay.members()[member as usize].restarted {
+            p.disc(position, r + halo, palette::RESTARTED);
+        }
+        match scene.status(info.viewpoint, member) {
+            Some(status) => p.disc(position, r, palette::status_colour(status)),
+            None => {
+                p.disc(position, r * 0.6, palette::UNKNOWN);
+            }
+        }
+        if layout.labels() {
+            labels.push((slot, member));
+        }
+    }
+    p.flush_shapes()?;
+    for (slot, member) in labels {
+        let id = replay.members()[member as usize].id;
+        let text = id.addr.to_string();
+        let angle = layout.slot_angle(slot);
+        let reach = layout.radius + r + 2.0 * halo + 8.0;
+        let (x, y) = (
+            layout.centre.0 + reach * angle.cos(),
+            layout.centre.1 + reach * angle.sin(),
+        );
+        let w = text_width(&text);
+        let x = if angle.cos() < -0.2 {
+            x - w
+        } else if angle.cos() < 0.2 {
+            x - w / 2.0
+        } else {
+            x
+        };
+        let y = if angle.sin() < -0.5 {
+            y - 8.0
+        } else if angle.sin() < 0.5 {
+            y - 4.0
+        } else {
+            y
+        };
+        p.text(x, y, &text, palette::DIM)?;
+    }
+    Ok(())
+}
+
+fn draw_legend<T: RenderTarget>(p: &mut Painter<'_, T>, layout: &Layout) -> Result<(), VizError> {
+    let (x, mut y) = (layout.screen.x + 14.0, layout.screen.y + 14.0);
+    for status in Status::ALL {
+        p.disc((x + 5.0, y + 4.0), 5.0, palette::status_colour(status));
+        p.flush_shapes()?;
+        p.text(x + 16.0, y, status.label(), palette::TEXT)?;
+        y += 14.0;
+    }
+    p.disc((x + 5.0, y + 4.0), 7.0, palette::RESTARTED);
+    p.disc(
+        (x + 5.0, y + 4.0),
+        4.5,
+        palette::status_colour(Status::Alive),
+    );
+    p.flush_shapes()?;
+    p.text(x + 16.0, y, "new version (restart)", palette::TEXT)?;
+    y += 14.0;
+    p.rect(x, y + 3.0, 11.0, 2.0, palette::FAIL_MARK)?;
+    p.text(x + 16.0, y, "failed report (edge)", palette::TEXT)?;
+    Ok(())
+}
+
+fn seconds(ms: Millis) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
+}
+
+fn short_seconds(ms: Millis) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
+}
+
+fn draw_panel<T: RenderTarget>(
+    p: &mut Painter<'_, T>,
+    replay: &Replay,
+    scene: &Scene,
+    info: &FrameInfo,
+    layout: &Layout,
+) -> Result<(), VizError> {
+    let panel = layout.panel;
+    p.rect(panel.x, panel.y, panel.w, panel.h, palette::PANEL)?;
+    p.rect(panel.x, panel.y, 1.0, panel.h, palette::GUIDE)?;
+    let x = panel.x + 14.0;
+    let max_chars = ((panel.w - 24.0) / 8.0).max(4.0) as usize;
+    let fit = |s: String| -> String {
+        if s.chars().count() > max_chars {
+            s.chars().take(max_chars).collect()
+        } else {
+            s
+        }
+    };
+    let mut y = panel.y + 14.0;
+    let at = scene.at();
+    p.big_text(x, y, &seconds(at), palette::TEXT)?;
+    y += 22.0;
+    let state = if info.playing { "playing" } else { "paused" };
+    p.text(
+        x,
+        y,
+        &fit(format!(
+            "of {}  {state} x{}",
+            seconds(replay.duration()),
+            info.speed
+        )),
+        palette::DIM,
+    )?;
+    y += 12.0;
+    if !replay.detectors().is_empty() {
+        let names: Vec<&str> = replay.detectors().iter().map(|d| &**d).collect();
+        p.text(
+            x,
+            y,
+            &fit(format!("detector: {}", names.join(", "))),
+            palette::DIM,
+        )?;
+        y += 12.0;
+    }
+    y += 8.0;
+
+    p.text(x, y, "VIEW", palette::ACCENT)?;
+    y += 12.0;
+    match info.viewpoint {
+        Viewpoint::Majority => {
+            let live = scene.live_observers();
+            p.text(
+                x,
+                y,
+                &fit(format!("majority of {live} live observers")),
+                palette::TEXT,
+            )?;
+        }
+        Viewpoint::Observer(row) => {
+            let id = replay.members()[replay.observers()[row as usize] as usize].id;
+            p.text(x, y, &fit(format!("{id}")), palette::TEXT)?;
+            y += 12.0;
+            let life = if scene.is_live(row) {
+                "live"
+            } else {
+                "not live (failed/left or not started)"
+            };
+            p.text(x, y, &fit(format!("its own log, {life}")), palette::DIM)?;
+        }
+    }
+    y += 18.0;
+    let counts = scene.counts(info.viewpoint);
+    for status in Status::ALL {
+        p.disc((x + 4.0, y + 4.0), 4.0, palette::status_colour(status));
+        p.flush_shapes()?;
+        p.text(
+            x + 14.0,
+            y,
+            &format!("{:<10}{:>6}", status.label(), counts[status as usize]),
+            palette::TEXT,
+        )?;
+        y += 12.0;
+    }
+    y += 4.0;
+
+    // The members this view does not consider alive.
+    let mut troubled: Vec<(u32, Status)> = replay
+        .members()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.first_seen <= at)
+        .filter_map(|(i, _)| match scene.status(info.viewpoint, i as u32) {
+            Some(s @ (Status::Suspected | Status::Failed | Status::Left)) => Some((i as u32, s)),
+            _ => None,
+        })
+        .collect();
+    troubled.sort_by_key(|&(_, s)| s);
+    if !troubled.is_empty() {
+        y += 4.0;
+        p.text(x, y, "NOT ALIVE IN THIS VIEW", palette::ACCENT)?;
+        y += 12.0;
+        for &(member, status) in troubled.iter().take(5) {
+            let id = replay.members()[member as usize].id;
+            p.text(
+                x,
+                y,
+                &fit(format!("{:<10}{id}", status.label())),
+                palette::status_colour(status),
+            )?;
+            y += 11.0;
+        }
+        if troubled.len() > 5 {
+            p.text(
+                x,
+                y,
+                &format!("... and {} more", troubled.len() - 5),
+                palette::DIM,
+            )?;
+            y += 11.0;
+        }
+    }
+
+    // Detection latencies.
+    let crashes: Vec<_> = replay
+        .crashes()
+        .iter()
+        .filter(|c| c.first_failed <= at)
+        .collect();
+    y += 8.0;
+    p.text(
+        x,
+        y,
+        &fit(format!("FAILURE DETECTIONS ({})", crashes.len())),
+        palette::ACCENT,
+    )?;
+    y += 12.0;
+    let room = ((panel.y + panel.h - 60.0 - y) / 36.0).max(0.0) as usize;
+    for crash in crashes.iter().rev().take(room) {
+        let id = replay.members()[crash.member as usize].id;
+        p.text(
+            x,
+            y,
+            &fit(format!("{id}")),
+            palette::status_colour(Status::Failed),
+        )?;
+        y += 11.0;
+        let reporters = crash.reporters_at(at);
+        let all = match crash.all_latency_at(at) {
+            Some(t) => format!("all {reporters}/{} +{}", crash.expected, short_seconds(t)),
+            None => format!("{reporters}/{} so far", crash.expected),
+        };
+        p.text(
+            x,
+            y,
+            &fit(format!(
+                " first +{}  {all}",
+                short_seconds(crash.first_latency())
+            )),
+            palette::TEXT,
+        )?;
+        y += 11.0;
+        let spread = crash.spread_at(at).unwrap_or(0);
+        p.text(
+            x,
+            y,
+            &fit(format!(" 1st->last failed {}", short_seconds(spread))),
+            palette::DIM,
+        )?;
+        y += 14.0;
+    }
+    if crashes.len() > room {
+        p.text(
+            x,
+            y,
+            &format!("... {} earlier", crashes.len() - room),
+            palette::DIM,
+        )?;
+    }
+
+    let foot = panel.y + panel.h - 44.0;
+    p.text(
+        x,
+        foot,
+        &fit("latency: from first suspicion".into()),
+        palette::DIM,
+    )?;
+    p.text(
+        x,
+        foot + 11.0,
+        &fit("(kill time is not in the logs)".into()),
+        palette::DIM,
+    )?;
+    p.text(
+        x,
+        foot + 26.0,
+        &fit("spc play +/- speed <> seek tab view".into()),
+        palette::GUIDE,
+    )?;
+    Ok(())
+}
+
+fn draw_timeline<T: RenderTarget>(
+    p: &mut Painter<'_, T>,
+    replay: &Replay,
+    scene: &Scene,
+    layout: &Layout,
+) -> Result<(), VizError> {
+    let area = layout.timeline;
+    let track = layout.track;
+    let duration = replay.duration();
+    p.rect(area.x, area.y, area.w, area.h, palette::PANEL)?;
+    p.rect(area.x, area.y, area.w, 1.0, palette::GUIDE)?;
+    p.rect(
+        track.x,
+        track.y + track.h / 2.0,
+        track.w,
+        1.0,
+        palette::GUIDE,
+    )?;
+
+    // Batch the markers by colour; at most one per pixel column and kind.
+    let mut last = [f32::NAN; 4];
+    let mut rects: [Vec<FRect>; 4] = Default::default();
+    for marker in replay.markers() {
+        let x = layout.time_x(marker.at, duration).floor();
+        let k = marker.kind as usize;
+        if last[k] == x {
+            continue;
+        }
+        last[k] = x;
+        let (y, h) = match marker.kind {
+            MarkerKind::Join => (track.y + track.h / 2.0 - 6.0, 6.0),
+            MarkerKind::Leave => (track.y + track.h / 2.0 - 9.0, 9.0),
+            MarkerKind::Detection => (track.y + track.h / 2.0 + 1.0, 7.0),
+            MarkerKind::Crash => (track.y, track.h),
+        };
+        let w = if marker.kind == MarkerKind::Crash {
+            2.0
+        } else {
+            1.0
+        };
+        rects[k].push(FRect::new(x, y, w, h));
+    }
+    let colours = [
+        palette::JOIN_MARK,
+        palette::LEAVE_MARK,
+        palette::FAIL_MARK,
+        Rgba(235, 64, 72, 150),
+    ];
+    for (kind, rects) in rects.iter().enumerate() {
+        if !rects.is_empty() {
+            p.canvas.set_draw_color(colour(colours[kind]));
+            p.canvas.fill_rects(rects)?;
+        }
+    }
+    let cursor = layout.time_x(scene.at(), duration);
+    p.rect(
+        cursor - 1.0,
+        track.y - 6.0,
+        2.0,
+        track.h + 12.0,
+        palette::CURSOR,
+    )?;
+    p.text(
+        area.x + 10.0,
+        track.y + track.h / 2.0 - 4.0,
+        "0s",
+        palette::DIM,
+    )?;
+    let end = short_seconds(duration);
+    p.text(
+        track.x + track.w + 8.0,
+        track.y + track.h / 2.0 - 4.0,
+        &end,
+        palette::DIM,
+    )?;
+    let key = "join  leave  crash  detection";
+    p.text(track.x, area.y + area.h - 11.0, key, palette::DIM)?;
+    Ok(())
+}
