@@ -1,1 +1,56 @@
-//! rumor-daemon: placeholder, filled in by its issue.
+//! The rumor agent and its tools: the `rumor` binary's library.
+//!
+//! `rumor agent` turns the sans-I/O membership core ([`rumor_membership`])
+//! into a process on real sockets: a UDP listener thread and the TCP service
+//! ([`rumor_introducer::TcpService`]) feed one [`rumor_msgqueue`] queue; the
+//! main thread drains it, drives the core and its timers, sends datagrams
+//! fire-and-forget, and writes every membership event to `events.jsonl`
+//! ([`event_log`], the schema of DESIGN.md) and `agent.log`. `rumor members`
+//! and `rumor leave` talk to a running agent ([`control`]); `rumor demo`
+//! shows a crash being detected ([`demo`]); the benchmarks measure detection
+//! times and resource use ([`bench`]); [`cluster`] runs agent processes for
+//! all of them and for the multi-process tests.
+//!
+//! What this crate is not: the protocol. Who is suspected when, and how news
+//! spreads, is decided by the core; this crate only moves bytes, keeps time
+//! and writes logs.
+//!
+//! Reading an agent's event log:
+//!
+//! ```
+//! use rumor_daemon::event_log::{EventLog, EventRecord, EventTail};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("events.jsonl");
+//! let mut log = EventLog::open(&path).unwrap();
+//! log.append(&EventRecord {
+//!     ts_ms: 1763900000123,
+//!     observer: "127.0.0.2:4000#1".parse().unwrap(),
+//!     event: "failed".into(),
+//!     member: "127.0.0.3:4000#2".parse().unwrap(),
+//!     incarnation: 0,
+//!     detector: "gossip".into(),
+//! }).unwrap();
+//! let records = EventTail::new(&path).poll();
+//! assert_eq!(records[0].event, "failed");
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod agent_log;
+pub mod bench;
+pub mod cli;
+pub mod cluster;
+pub mod control;
+pub mod demo;
+mod error;
+pub mod event_log;
+pub mod inbox;
+pub mod outbox;
+pub mod proc_stats;
+pub mod settings;
+pub mod signals;
+pub mod sockets;
+
+pub use error::DaemonError;

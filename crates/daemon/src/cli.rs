@@ -1,0 +1,201 @@
+//! The `rumor` command line, as DESIGN.md specifies it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The agent's default address, also the well-known introducer port.
+pub const DEFAULT_AGENT: &str = "127.0.0.1:3000";
+
+/// rumor: cluster group membership. Every node knows, within seconds, who is
+/// in the cluster, who left and who failed.
+#[derive(Debug, Parser)]
+#[command(name = "rumor", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a member: join (or start) a cluster and keep its member list.
+    Agent(AgentArgs),
+    /// Print a running agent's member list.
+    Members(MembersArgs),
+    /// Ask a running agent on this host to leave the cluster gracefully.
+    Leave(LeaveArgs),
+    /// Start a five-node cluster on loopback, crash one node, and show who noticed when.
+    Demo(DemoArgs),
+    /// Measure detection times and false positives over repeated crashes (benchmark).
+    BenchDetect(BenchDetectArgs),
+    /// Measure resident memory and idle CPU of agents in a local cluster (benchmark).
+    BenchResources(BenchResourcesArgs),
+}
+
+/// `rumor agent`.
+#[derive(Debug, Args, Clone)]
+pub struct AgentArgs {
+    /// Address to listen on, UDP (gossip) and TCP (joins, queries) alike.
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_addr)]
+    pub bind: SocketAddr,
+    /// An introducer to join through; repeat for fallbacks, asked in order.
+    /// Without any, the agent starts a new cluster.
+    #[arg(long = "join", value_name = "IP:PORT", value_parser = parse_addr)]
+    pub join: Vec<SocketAddr>,
+    /// Where events.jsonl and agent.log go
+    /// [default: $XDG_STATE_HOME/rumor/IP-PORT or ~/.local/state/rumor/IP-PORT].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Failure detector: gossip, swim, phi, or a registered name [default: gossip].
+    #[arg(long, value_name = "NAME")]
+    pub detector: Option<String>,
+    /// Receiver-side drop probability for incoming datagrams, 0 to 1 (fault injection).
+    #[arg(long, value_name = "P")]
+    pub drop_rate: Option<f64>,
+    /// Files dgrep may search on this agent (glob; repeatable)
+    /// [default: this agent's own logs].
+    #[arg(long = "grep-path", value_name = "GLOB")]
+    pub grep_path: Vec<String>,
+    /// TOML file with membership settings (keys as the timing flags, with
+    /// underscores: heartbeat, t_fail, ...); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Heartbeat interval (gossip, phi), e.g. 100ms.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub heartbeat: Option<Duration>,
+    /// Time without a heartbeat before a member is suspected (gossip).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub t_fail: Option<Duration>,
+    /// Time a suspected member has to refute before it is declared failed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub t_suspect: Option<Duration>,
+    /// Time a failed or departed member stays listed before removal.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub t_delete: Option<Duration>,
+    /// How long to keep trying the introducers before giving up.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub join_timeout: Duration,
+    /// UDP receive buffer to ask the kernel for, in bytes (capped by net.core.rmem_max).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub udp_recv_buffer: usize,
+    /// Do not copy log lines to standard error (agent.log still gets them).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `rumor members`.
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    /// The agent to ask.
+    #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_AGENT, value_parser = parse_addr)]
+    pub agent: SocketAddr,
+    /// Print JSON (an array of {node, state, incarnation}) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// How long to wait for the answer.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
+    pub timeout: Duration,
+}
+
+/// `rumor leave`.
+#[derive(Debug, Args)]
+pub struct LeaveArgs {
+    /// The agent to ask (it must run on this host).
+    #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_AGENT, value_parser = parse_addr)]
+    pub agent: SocketAddr,
+    /// How long to wait for the agent to acknowledge.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
+    pub timeout: Duration,
+}
+
+/// `rumor demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Nodes in the demo cluster (2 to 50).
+    #[arg(long, default_value_t = 5)]
+    pub nodes: usize,
+    /// Port every node listens on; node i gets 127.0.0.(10+i).
+    #[arg(long, default_value_t = 7400)]
+    pub port: u16,
+    /// Failure detector the nodes run.
+    #[arg(long, default_value = "gossip")]
+    pub detector: String,
+    /// Receiver-side drop probability on every node.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Keep the nodes' data (events.jsonl, agent.log) in this directory
+    /// instead of a temporary one removed at exit.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `rumor bench-detect`.
+#[derive(Debug, Args)]
+pub struct BenchDetectArgs {
+    /// Agents in the cluster.
+    #[arg(long, default_value_t = 10)]
+    pub nodes: usize,
+    /// Crashes to measure, one at a time; each victim is restarted (a new version) afterwards.
+    #[arg(long, default_value_t = 20)]
+    pub crashes: usize,
+    /// Receiver-side drop probability on every agent.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Failure detector.
+    #[arg(long, default_value = "gossip")]
+    pub detector: String,
+    /// Port every agent listens on; agent i gets 127.0.<net>.(1+i).
+    #[arg(long, default_value_t = 7500)]
+    pub port: u16,
+    /// Third octet of the agents' loopback addresses.
+    #[arg(long, default_value_t = 200)]
+    pub net: u8,
+    /// Keep the agents' data in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object with every measurement instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rumor bench-resources`.
+#[derive(Debug, Args)]
+pub struct BenchResourcesArgs {
+    /// Agents in the cluster.
+    #[arg(long, default_value_t = 10)]
+    pub nodes: usize,
+    /// How long to sample after the cluster formed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub duration: Duration,
+    /// Receiver-side drop probability on every agent.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Failure detector.
+    #[arg(long, default_value = "gossip")]
+    pub detector: String,
+    /// Port every agent listens on.
+    #[arg(long, default_value_t = 7600)]
+    pub port: u16,
+    /// Third octet of the agents' loopback addresses.
+    #[arg(long, default_value_t = 201)]
+    pub net: u8,
+    /// Keep the agents' data in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses `IP:PORT`, saying what is wrong in one line.
+pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("bad address {s:?}: expected IP:PORT, e.g. 127.0.0.1:3000"))
+}
+
+/// Parses a humantime duration (`1.5s`, `250ms`), saying what is wrong in one line.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("bad duration {s:?}: {e} (expected e.g. 250ms or 1.5s)"))
+}

@@ -1,0 +1,107 @@
+//! `rumor members` and `rumor leave`: one fire-and-forget request to a running
+//! agent, whose answer arrives as a new connection to our own listener.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rumor_wire::{MemberInfo, MemberState, Message, NodeId};
+use serde::Serialize;
+
+use crate::DaemonError;
+
+/// Asks `agent` for its member list: who answered, and every member it knows.
+pub fn query_members(
+    agent: SocketAddr,
+    timeout: Duration,
+) -> Result<(NodeId, Vec<MemberInfo>), DaemonError> {
+    match ask(agent, Message::MemberQuery, timeout)? {
+        Message::MemberList { node, members } => Ok((node, members)),
+        other => Err(unexpected(agent, &other)),
+    }
+}
+
+/// Asks `agent` to leave the cluster gracefully; returns the agent's id.
+pub fn request_leave(agent: SocketAddr, timeout: Duration) -> Result<NodeId, DaemonError> {
+    match ask(agent, Message::LeaveCommand, timeout)? {
+        Message::MemberList { node, .. } => Ok(node),
+        other => Err(unexpected(agent, &other)),
+    }
+}
+
+fn ask(agent: SocketAddr, message: Message, timeout: Duration) -> Result<Message, DaemonError> {
+    rumor_wire::tcp::request(agent, message, timeout)
+        .map(|envelope| envelope.body)
+        .map_err(|e| DaemonError::Agent {
+            agent,
+            why: format!("no answer ({e}); is an agent running there?"),
+        })
+}
+
+fn unexpected(agent: SocketAddr, answer: &Message) -> DaemonError {
+    DaemonError::Agent {
+        agent,
+        why: match answer {
+            Message::Error { reason } => format!("refused: {reason}"),
+            other => format!("unexpected {} answer", other.kind()),
+        },
+    }
+}
+
+/// The state's name as `rumor members` prints it.
+pub fn state_name(state: MemberState) -> &'static str {
+    match state {
+        MemberState::Alive => "alive",
+        MemberState::Suspect => "suspected",
+        MemberState::Failed => "failed",
+        MemberState::Left => "left",
+    }
+}
+
+#[derive(Serialize)]
+struct MemberJson {
+    node: String,
+    state: &'static str,
+    incarnation: u64,
+}
+
+/// The member list as `rumor members --json` prints it: an array of
+/// `{"node", "state", "incarnation"}` objects.
+pub fn members_json(members: &[MemberInfo]) -> String {
+    let rows: Vec<MemberJson> = members
+        .iter()
+        .map(|m| MemberJson {
+            node: m.node.to_string(),
+            state: state_name(m.state),
+            incarnation: m.incarnation.0,
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows).expect("a Vec of plain structs always serializes")
+}
+
+/// The member list as `rumor members` prints it: a table, the answering agent marked.
+pub fn members_table(me: NodeId, members: &[MemberInfo]) -> String {
+    let mut members = members.to_vec();
+    members.sort_by_key(|m| m.node);
+    let width = members
+        .iter()
+        .map(|m| m.node.to_string().len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!("{:<width$}  {:<9}  {}\n", "NODE", "STATE", "INCARNATION");
+    for m in &members {
+        let mark = if m.node == me { "  (this agent)" } else { "" };
+        out.push_str(&format!(
+            "{:<width$}  {:<9}  {}{mark}\n",
+            m.node.to_string(),
+            state_name(m.state),
+            m.incarnation
+        ));
+    }
+    let alive = members
+        .iter()
+        .filter(|m| m.state == MemberState::Alive)
+        .count();
+    out.push_str(&format!("{} members, {alive} alive\n", members.len()));
+    out
+}

@@ -1,0 +1,63 @@
+//! The `rumor` binary: see `rumor --help` and crates/daemon/README.md.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use rumor_daemon::cli::{Cli, Command};
+use rumor_daemon::{DaemonError, agent, bench, control, demo, settings::AgentSettings};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            // clap's first line says what is wrong; the usage block after it is noise here.
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("bad command line");
+            let line = line.trim_start_matches("error: ");
+            eprintln!("rumor: {line} (see rumor --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rumor: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), DaemonError> {
+    match cli.command {
+        Command::Agent(args) => agent::run(AgentSettings::from_args(&args)?),
+        Command::Members(args) => {
+            let (me, members) = control::query_members(args.agent, args.timeout)?;
+            if args.json {
+                println!("{}", control::members_json(&members));
+            } else {
+                print!("{}", control::members_table(me, &members));
+            }
+            Ok(())
+        }
+        Command::Leave(args) => {
+            let node = control::request_leave(args.agent, args.timeout)?;
+            println!("{node} is leaving the cluster");
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(&args),
+        Command::BenchDetect(args) => bench::detect(&args),
+        Command::BenchResources(args) => bench::resources(&args),
+    }
+}
