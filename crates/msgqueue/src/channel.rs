@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -15,6 +16,7 @@ pub fn channel(limits: Limits) -> (Producer, Consumer) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         ready: Condvar::new(),
+        queued: AtomicBool::new(false),
         limits,
     });
     (Producer::new(Arc::clone(&shared)), Consumer::new(shared))
@@ -27,6 +29,10 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     /// Signalled when the back buffer goes from empty to non-empty.
     pub(crate) ready: Condvar,
+    /// Whether the back buffer holds anything. Written only under the lock
+    /// (by the first push of a batch and by the swap), read without it by a
+    /// consumer that spins briefly before sleeping.
+    pub(crate) queued: AtomicBool,
     /// The bounds of the back buffer.
     pub(crate) limits: Limits,
 }

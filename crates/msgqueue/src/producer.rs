@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crate::Full;
 use crate::channel::Shared;
@@ -29,9 +30,12 @@ impl Producer {
         let mut state = self.shared.state.lock();
         let was_empty = state.back.is_empty();
         state.append(&self.shared.limits, from, datagram)?;
+        if was_empty {
+            self.shared.queued.store(true, Ordering::Release);
+        }
         drop(state);
         // Only the first datagram of a batch can find the consumer asleep:
-        // it waits only while the back buffer is empty.
+        // it sleeps only while the back buffer is empty.
         if was_empty {
             self.shared.ready.notify_one();
         }
@@ -55,8 +59,12 @@ impl Producer {
                 queued += 1;
             }
         }
+        let wake = was_empty && queued > 0;
+        if wake {
+            self.shared.queued.store(true, Ordering::Release);
+        }
         drop(state);
-        if was_empty && queued > 0 {
+        if wake {
             self.shared.ready.notify_one();
         }
         queued
