@@ -3,7 +3,7 @@
 
 use std::f32::consts::TAU;
 
-use crate::Millis;
+use crate::{Millis, Replay};
 
 /// An axis-aligned rectangle in pixels.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,10 +49,28 @@ pub struct Layout {
 const TIMELINE_H: f32 = 64.0;
 
 impl Layout {
-    /// The layout of a `width`×`height` output showing `slots` ring slots.
+    /// The layout of a `width`×`height` output showing `slots` ring slots,
+    /// with room for labels of 15 characters.
     pub fn new(width: u32, height: u32, slots: usize) -> Layout {
+        Layout::with_labels(width, height, slots, 15)
+    }
+
+    /// The layout of the whole replay on a `width`×`height` output, with
+    /// room for its slot labels.
+    pub fn for_replay(width: u32, height: u32, replay: &Replay) -> Layout {
+        let slots = replay.slots().len();
+        let longest = (0..slots as u32)
+            .map(|s| replay.slot_label(s).len())
+            .max()
+            .unwrap_or(0);
+        Layout::with_labels(width, height, slots, longest)
+    }
+
+    /// The layout of a `width`×`height` output showing `slots` ring slots
+    /// whose labels are up to `label_chars` long.
+    pub fn with_labels(width: u32, height: u32, slots: usize, label_chars: usize) -> Layout {
         let (w, h) = (width.max(1) as f32, height.max(1) as f32);
-        let panel_w = (w * 0.3).clamp(220.0, 360.0).min(w * 0.5);
+        let panel_w = (w * 0.3).clamp(260.0, 360.0).min(w * 0.5);
         let timeline = Area {
             x: 0.0,
             y: (h - TIMELINE_H).max(0.0),
@@ -67,9 +85,14 @@ impl Layout {
         };
         let ring_w = w - panel_w;
         let ring_h = timeline.y;
-        let centre = (ring_w / 2.0, ring_h / 2.0 + 10.0);
-        let label_room = if slots <= LABELLED_SLOTS { 70.0 } else { 24.0 };
-        let radius = ((ring_w.min(ring_h) / 2.0) - label_room).max(8.0);
+        let centre = (ring_w / 2.0, ring_h / 2.0 + 6.0);
+        let radius = if slots <= LABELLED_SLOTS {
+            let label_w = 8.0 * label_chars as f32 + 30.0;
+            (ring_w / 2.0 - label_w).min(ring_h / 2.0 - 52.0)
+        } else {
+            ring_w.min(ring_h) / 2.0 - 24.0
+        }
+        .max(8.0);
         let spacing = TAU * radius / slots.max(1) as f32;
         let member_radius = (spacing * 0.38).clamp(1.5, 14.0);
         let track = Area {

@@ -30,7 +30,7 @@ pub fn draw_frame<T: RenderTarget>(
     info: &FrameInfo,
 ) -> Result<(), VizError> {
     let (width, height) = canvas.output_size()?;
-    let layout = Layout::new(width, height, replay.slots().len());
+    let layout = Layout::for_replay(width, height, replay);
     let mut painter = Painter {
         canvas,
         shapes: Vec::new(),
@@ -67,7 +67,7 @@ struct Painter<'c, T: RenderTarget> {
 
 impl<T: RenderTarget> Painter<'_, T> {
     fn disc(&mut self, (x, y): (f32, f32), r: f32, c: Rgba) {
-        let segments = ((r * 1.5) as usize).clamp(6, 32);
+        let segments = ((r * 2.5) as usize).clamp(8, 48);
         let color = fcolour(c);
         let vertex = |px: f32, py: f32| Vertex {
             position: FPoint::new(px, py),
@@ -143,17 +143,36 @@ fn draw_edges<T: RenderTarget>(
     let from = failed.partition_point(|&i| events[i as usize].at + FLASH <= at);
     let to = failed.partition_point(|&i| events[i as usize].at <= at);
     let members = replay.members();
+    let Rgba(r, g, b, _) = palette::FAIL_MARK;
+    let half_width = 1.0;
     for &i in &failed[from..to] {
         let e = events[i as usize];
         let age = (at - e.at) as f32 / FLASH as f32;
-        let alpha = (255.0 * (1.0 - age).powf(1.5)).clamp(30.0, 255.0) as u8;
-        let Rgba(r, g, b, _) = palette::FAIL_MARK;
-        p.canvas.set_draw_color(Color::RGBA(r, g, b, alpha));
+        let alpha = (1.0 - age).powf(1.5).clamp(0.12, 1.0);
+        let color = FColor::RGBA(r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0, alpha);
         let (x0, y0) = layout.slot_position(members[e.observer as usize].slot);
         let (x1, y1) = layout.slot_position(members[e.member as usize].slot);
-        p.canvas
-            .draw_line(FPoint::new(x0, y0), FPoint::new(x1, y1))?;
+        let length = (x1 - x0).hypot(y1 - y0).max(1e-3);
+        let (nx, ny) = (
+            -(y1 - y0) / length * half_width,
+            (x1 - x0) / length * half_width,
+        );
+        let corner = |x: f32, y: f32| Vertex {
+            position: FPoint::new(x, y),
+            color,
+            tex_coord: FPoint::new(0.0, 0.0),
+        };
+        let quad = [
+            corner(x0 + nx, y0 + ny),
+            corner(x0 - nx, y0 - ny),
+            corner(x1 + nx, y1 + ny),
+            corner(x1 + nx, y1 + ny),
+            corner(x0 - nx, y0 - ny),
+            corner(x1 - nx, y1 - ny),
+        ];
+        p.shapes.extend_from_slice(&quad);
     }
+    p.flush_shapes()?;
     Ok(())
 }
 
@@ -165,7 +184,7 @@ fn draw_members<T: RenderTarget>(
     layout: &Layout,
 ) -> Result<(), VizError> {
     let r = layout.member_radius;
-    let halo = (r * 0.45).max(1.5);
+    let halo = (r * 0.3).max(1.5);
     let selected = match info.viewpoint {
         Viewpoint::Observer(row) => Some(replay.observers()[row as usize]),
         Viewpoint::Majority => None,
@@ -177,8 +196,8 @@ fn draw_members<T: RenderTarget>(
         };
         let position = layout.slot_position(slot);
         if selected == Some(member) {
-            p.disc(position, r + 2.0 * halo + 1.0, palette::SELECTED);
-            p.disc(position, r + halo + 1.0, palette::BACKGROUND);
+            p.disc(position, r + halo + 4.0, palette::SELECTED);
+            p.disc(position, r + halo + 2.0, palette::BACKGROUND);
         }
         if replay.members()[member as usize].restarted {
             p.disc(position, r + halo, palette::RESTARTED);
@@ -190,13 +209,12 @@ fn draw_members<T: RenderTarget>(
             }
         }
         if layout.labels() {
-            labels.push((slot, member));
+            labels.push(slot);
         }
     }
     p.flush_shapes()?;
-    for (slot, member) in labels {
-        let id = replay.members()[member as usize].id;
-        let text = id.addr.to_string();
+    for slot in labels {
+        let text = replay.slot_label(slot);
         let angle = layout.slot_angle(slot);
         let reach = layout.radius + r + 2.0 * halo + 8.0;
         let (x, y) = (
@@ -211,6 +229,7 @@ fn draw_members<T: RenderTarget>(
         } else {
             x
         };
+        let x = x.clamp(2.0, (layout.panel.x - w - 2.0).max(2.0));
         let y = if angle.sin() < -0.5 {
             y - 8.0
         } else if angle.sin() < 0.5 {
@@ -360,7 +379,7 @@ fn draw_panel<T: RenderTarget>(
             p.text(
                 x,
                 y,
-                &fit(format!("{:<10}{id}", status.label())),
+                &fit(format!("{:<9} {id}", status.label())),
                 palette::status_colour(status),
             )?;
             y += 11.0;
@@ -390,7 +409,7 @@ fn draw_panel<T: RenderTarget>(
         palette::ACCENT,
     )?;
     y += 12.0;
-    let room = ((panel.y + panel.h - 60.0 - y) / 36.0).max(0.0) as usize;
+    let room = ((panel.y + panel.h - 70.0 - y) / 36.0).max(0.0) as usize;
     for crash in crashes.iter().rev().take(room) {
         let id = replay.members()[crash.member as usize].id;
         p.text(
@@ -434,24 +453,15 @@ fn draw_panel<T: RenderTarget>(
     }
 
     let foot = panel.y + panel.h - 44.0;
-    p.text(
-        x,
-        foot,
-        &fit("latency: from first suspicion".into()),
-        palette::DIM,
-    )?;
-    p.text(
-        x,
-        foot + 11.0,
-        &fit("(kill time is not in the logs)".into()),
-        palette::DIM,
-    )?;
-    p.text(
-        x,
-        foot + 26.0,
-        &fit("spc play +/- speed <> seek tab view".into()),
-        palette::GUIDE,
-    )?;
+    let notes = [
+        (foot - 8.0, "latency: from first suspicion"),
+        (foot + 3.0, "(kill time not in the logs)"),
+        (foot + 19.0, "space play  +/- speed"),
+        (foot + 30.0, "<- -> seek  tab view  r reset"),
+    ];
+    for (line_y, note) in notes {
+        p.text(x, line_y, &fit(note.into()), palette::DIM)?;
+    }
     Ok(())
 }
 
@@ -530,7 +540,17 @@ fn draw_timeline<T: RenderTarget>(
         &end,
         palette::DIM,
     )?;
-    let key = "join  leave  crash  detection";
-    p.text(track.x, area.y + area.h - 11.0, key, palette::DIM)?;
+    let mut kx = track.x;
+    let key = [
+        ("join", palette::JOIN_MARK),
+        ("leave", palette::LEAVE_MARK),
+        ("crash (first failed)", palette::FAIL_MARK),
+        ("detections", colours[3]),
+    ];
+    for (word, c) in key {
+        p.rect(kx, area.y + area.h - 11.0, 2.0, 8.0, c)?;
+        p.text(kx + 6.0, area.y + area.h - 11.0, word, palette::DIM)?;
+        kx += text_width(word) + 22.0;
+    }
     Ok(())
 }

@@ -293,6 +293,18 @@ impl Replay {
         &self.slots
     }
 
+    /// The label of `slot` on the ring: its address, or only `:PORT` when
+    /// every slot shares one IP.
+    pub fn slot_label(&self, slot: u32) -> String {
+        let addr = self.slots[slot as usize];
+        let one_ip = self.slots.iter().all(|a| a.ip() == addr.ip());
+        if one_ip && self.slots.len() > 1 {
+            format!(":{}", addr.port())
+        } else {
+            addr.to_string()
+        }
+    }
+
     /// The member shown in `slot` at `at`: the newest version of that address
     /// that has appeared by then.
     pub fn slot_member_at(&self, slot: u32, at: Millis) -> Option<u32> {

@@ -208,7 +208,7 @@ fn handle(
                 x * pw as f32 / ww.max(1) as f32,
                 y * ph as f32 / wh.max(1) as f32,
             );
-            let layout = Layout::new(pw, ph, replay.slots().len());
+            let layout = Layout::for_replay(pw, ph, replay);
             if let Some(at) = layout.time_at(x, y, replay.duration()) {
                 player.seek_to(at);
             } else if let Some(slot) = layout.slot_at(x, y) {
