@@ -1,7 +1,7 @@
 //! Fetching every member's event log from a running cluster, through dgrep.
 //!
 //! Asks one agent for its member list (`MemberQuery`), then sends every live
-//! member a dgrep request for the fixed string `"event"` with line numbers,
+//! member a dgrep request for the fixed string `event` with line numbers,
 //! and keeps the lines that come from files named `events.jsonl`. Replies
 //! arrive as new connections to a listener of our own (fire-and-forget, as
 //! everywhere in rumor): `DgrepChunk` frames, then one `DgrepDone` per member.
@@ -35,6 +35,9 @@ enum Reply {
     Lines(NodeId, Vec<rumor_wire::GrepLine>),
     Done(NodeId, Option<String>),
 }
+
+/// The fixed string asked for: every line of an event log contains it.
+pub const EVENT_PATTERN: &str = "event";
 
 type LinesByFile = BTreeMap<(NodeId, String), Vec<(u64, Vec<u8>)>>;
 
@@ -101,7 +104,7 @@ pub fn fetch_events(agent: SocketAddr, timeout: Duration) -> Result<Fetched, Viz
         .map_or(1, |d| d.as_nanos() as u64);
     let body = Message::DgrepRequest(DgrepRequest {
         query,
-        patterns: vec!["\"event\"".to_string()],
+        patterns: vec![EVENT_PATTERN.to_string()],
         flags: GrepFlags {
             fixed_strings: true,
             line_number: true,

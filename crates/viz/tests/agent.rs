@@ -1,0 +1,174 @@
+//! `--agent`: fetching every member's events.jsonl through dgrep, against a
+//! small fake cluster that speaks the wire protocol.
+
+use std::net::{SocketAddr, TcpListener};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rumor_viz::agent_source::{EVENT_PATTERN, fetch_events};
+use rumor_viz::{EventKind, Replay};
+use rumor_wire::tcp::send;
+use rumor_wire::{
+    DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, Envelope, GrepLine, Incarnation, MemberInfo,
+    MemberState, Message, NodeId, read_frame, write_frame,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn line(ts: u64, observer: NodeId, event: &str, member: NodeId) -> Vec<u8> {
+    format!(
+        r#"{{"ts_ms":{ts},"observer":"{observer}","event":"{event}","member":"{member}","incarnation":0,"detector":"swim"}}"#
+    )
+    .into_bytes()
+}
+
+fn grep_line(file: &str, number: u64, text: Vec<u8>) -> GrepLine {
+    GrepLine {
+        file: file.into(),
+        line_number: Some(number),
+        text,
+    }
+}
+
+/// A fake agent: answers `requests` requests, one per connection, then stops.
+/// A member query is answered with `members`; a dgrep request with `lines`,
+/// in one connection or (if `split`) with the done frame on a second one.
+fn fake_agent(
+    listener: TcpListener,
+    me: NodeId,
+    members: Vec<MemberInfo>,
+    lines: Vec<GrepLine>,
+    split: bool,
+    requests: usize,
+) -> JoinHandle<Vec<Message>> {
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = Vec::new();
+        for _ in 0..requests {
+            let (mut stream, _) = listener.accept().unwrap();
+            let request = read_frame(&mut stream, &mut buf, DEFAULT_MAX_FRAME)
+                .unwrap()
+                .unwrap();
+            match &request.body {
+                Message::MemberQuery => {
+                    let reply = Message::MemberList {
+                        node: me,
+                        members: members.clone(),
+                    };
+                    send(request.from, &Envelope::new(me.addr, reply), TIMEOUT).unwrap();
+                }
+                Message::DgrepRequest(query) => {
+                    let chunk = Message::DgrepChunk(DgrepChunk {
+                        query: query.query,
+                        node: me,
+                        lines: lines.clone(),
+                    });
+                    let done = Message::DgrepDone(DgrepDone {
+                        query: query.query,
+                        node: me,
+                        counts: Vec::new(),
+                        bytes_searched: 0,
+                        elapsed_ms: 1,
+                        error: None,
+                    });
+                    if split {
+                        send(request.from, &Envelope::new(me.addr, chunk), TIMEOUT).unwrap();
+                        send(request.from, &Envelope::new(me.addr, done), TIMEOUT).unwrap();
+                    } else {
+                        let mut out = std::net::TcpStream::connect(request.from).unwrap();
+                        let mut scratch = Vec::new();
+                        for body in [chunk, done] {
+                            write_frame(
+                                &mut out,
+                                &Envelope::new(me.addr, body),
+                                &mut scratch,
+                                DEFAULT_MAX_FRAME,
+                            )
+                            .unwrap();
+                        }
+                    }
+                }
+                other => panic!("unexpected request {other:?}"),
+            }
+            seen.push(request.body);
+        }
+        seen
+    })
+}
+
+fn bind() -> (TcpListener, NodeId) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, NodeId::new(addr, rumor_wire::Version(1)))
+}
+
+#[test]
+fn fetches_every_live_members_event_log() {
+    let (listener_a, a) = bind();
+    let (listener_b, b) = bind();
+    // A failed member must not be asked: nothing listens there.
+    let dead = NodeId::new(
+        SocketAddr::from(([127, 0, 0, 1], 1)),
+        rumor_wire::Version(1),
+    );
+    let info = |node, state| MemberInfo {
+        node,
+        state,
+        incarnation: Incarnation(0),
+    };
+    let members = vec![
+        info(a, MemberState::Alive),
+        info(b, MemberState::Suspect),
+        info(dead, MemberState::Failed),
+    ];
+
+    let lines_a = vec![
+        grep_line("events.jsonl", 1, line(1_000, a, "joined", a)),
+        grep_line("events.jsonl", 2, line(1_500, a, "joined", b)),
+        grep_line("events.jsonl", 3, line(4_000, a, "failed", dead)),
+        grep_line("agent.log", 7, b"an event in the operational log".to_vec()),
+    ];
+    let lines_b = vec![
+        grep_line("events.jsonl", 1, line(1_200, b, "joined", b)),
+        grep_line("events.jsonl", 2, b"{\"event\": truncated".to_vec()),
+        grep_line("old/events.jsonl", 4, line(1_300, b, "joined", a)),
+    ];
+    let agent_a = fake_agent(listener_a, a, members.clone(), lines_a, false, 2);
+    let agent_b = fake_agent(listener_b, b, members, lines_b, true, 1);
+
+    let fetched = fetch_events(a.addr, TIMEOUT).unwrap();
+    let asked_a = agent_a.join().unwrap();
+    let asked_b = agent_b.join().unwrap();
+
+    assert_eq!(fetched.answered, vec![a, b]);
+    assert!(fetched.missing.is_empty(), "{:?}", fetched.missing);
+    let Message::DgrepRequest(request) = &asked_b[0] else {
+        panic!("b was asked {:?}", asked_b[0])
+    };
+    assert_eq!(request.patterns, [EVENT_PATTERN]);
+    assert!(request.flags.fixed_strings && request.flags.line_number);
+    assert_eq!(asked_a.len(), 2);
+
+    let events = &fetched.loaded.events;
+    let times: Vec<u64> = events.iter().map(|e| e.ts_ms).collect();
+    assert_eq!(
+        times,
+        [1_000, 1_200, 1_300, 1_500, 4_000],
+        "merged by time, agent.log left out"
+    );
+    assert_eq!(events[4].kind, EventKind::Failed);
+    assert_eq!(fetched.loaded.malformed.len(), 1);
+    let bad = &fetched.loaded.malformed[0];
+    assert_eq!(bad.source, format!("{b}:events.jsonl"));
+    assert_eq!(bad.line, 2);
+
+    let replay = Replay::new(events).unwrap();
+    assert_eq!(replay.crashes().len(), 1);
+}
+
+#[test]
+fn an_unreachable_agent_is_an_error() {
+    let (listener, me) = bind();
+    drop(listener);
+    assert!(fetch_events(me.addr, Duration::from_millis(500)).is_err());
+}
