@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rumor_wire::tcp::{ReplyListener, request, send};
 use rumor_wire::{
     DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId,
-    read_frame,
+    WireError, read_frame,
 };
 
 use crate::DgrepError;
@@ -59,15 +59,17 @@ pub struct Outcome {
     pub answered: Vec<DgrepDone>,
     /// Members that could not be sent the request, with why.
     pub unreachable: Vec<(NodeId, String)>,
-    /// Members asked that did not finish answering in time (a broken
-    /// connection counts here, with what was received kept).
+    /// Members whose answer stopped short (the connection closed or broke
+    /// before their `DgrepDone`), with why; what they sent was handed on.
+    pub broken: Vec<(NodeId, String)>,
+    /// Members asked that did not finish answering in time.
     pub missing: Vec<NodeId>,
 }
 
 impl Outcome {
     /// True if every member asked answered.
     pub fn complete(&self) -> bool {
-        self.unreachable.is_empty() && self.missing.is_empty()
+        self.unreachable.is_empty() && self.broken.is_empty() && self.missing.is_empty()
     }
 }
 
@@ -117,6 +119,7 @@ pub fn fan_out(
         .iter()
         .map(|d| d.node)
         .chain(outcome.unreachable.iter().map(|u| u.0))
+        .chain(outcome.broken.iter().map(|b| b.0))
         .collect();
     outcome.missing = members
         .iter()
@@ -146,17 +149,23 @@ fn send_all(members: &[NodeId], envelope: &Envelope, timeout: Duration) -> Vec<(
 
 /// Receives replies until every member is settled or the deadline passed.
 fn collect(
-    rx: &Receiver<Reply>,
+    rx: &Receiver<Event>,
     outcome: &mut Outcome,
     deadline: Instant,
     on_reply: &mut dyn FnMut(Reply) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut done: HashSet<NodeId> = HashSet::new();
-    let unreachable: HashSet<NodeId> = outcome.unreachable.iter().map(|u| u.0).collect();
-    while done.len() + unreachable.len() < outcome.asked.len() {
+    // Members settled: answered, unreachable, or cut short.
+    let mut done: HashSet<NodeId> = outcome.unreachable.iter().map(|u| u.0).collect();
+    while done.len() < outcome.asked.len() {
         let left = deadline.saturating_duration_since(Instant::now());
         let reply = match rx.recv_timeout(left) {
-            Ok(reply) => reply,
+            Ok(Event::Reply(reply)) => reply,
+            Ok(Event::Broken(node, why)) => {
+                if done.insert(node) {
+                    outcome.broken.push((node, why));
+                }
+                continue;
+            }
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
         };
         match &reply {
@@ -175,7 +184,7 @@ fn accept_loop(
     deadline: Instant,
     asked: Arc<HashSet<NodeId>>,
     query: u64,
-    tx: SyncSender<Reply>,
+    tx: SyncSender<Event>,
     stop: Arc<AtomicBool>,
 ) {
     let readers = Arc::new(AtomicUsize::new(0));
@@ -196,27 +205,54 @@ fn accept_loop(
     }
 }
 
+/// What a connection reader hands the collector.
+enum Event {
+    Reply(Reply),
+    /// The member's connection ended before its `DgrepDone`.
+    Broken(NodeId, String),
+}
+
 /// Reads one member's frames until its `DgrepDone`. Anything else (another
-/// query, a member not asked, a malformed frame) ends the connection.
+/// query, a member not asked, a malformed frame) ends the connection; once
+/// the member is known, an early end is reported as [`Event::Broken`].
 fn read_answer(
     stream: &mut impl io::Read,
     asked: &HashSet<NodeId>,
     query: u64,
-    tx: &SyncSender<Reply>,
+    tx: &SyncSender<Event>,
 ) {
     let mut buf = Vec::new();
-    while let Ok(Some(envelope)) = read_frame(stream, &mut buf, DEFAULT_MAX_FRAME) {
+    let mut member = None;
+    let why = loop {
+        let envelope = match read_frame(stream, &mut buf, DEFAULT_MAX_FRAME) {
+            Ok(Some(envelope)) => envelope,
+            Ok(None) => break "connection closed before the end of the answer".to_owned(),
+            // The deadline passed: the member is missing, not broken.
+            Err(WireError::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return;
+            }
+            Err(e) => break e.to_string(),
+        };
         let (reply, last) = match envelope.body {
             Message::DgrepChunk(c) if c.query == query && asked.contains(&c.node) => {
+                member = Some(c.node);
                 (Reply::Lines(c), false)
             }
             Message::DgrepDone(d) if d.query == query && asked.contains(&d.node) => {
                 (Reply::Done(d), true)
             }
-            _ => return,
+            other => break format!("unexpected {} frame", other.kind()),
         };
-        if tx.send(reply).is_err() || last {
+        if tx.send(Event::Reply(reply)).is_err() || last {
             return;
         }
+    };
+    if let Some(node) = member {
+        let _ = tx.send(Event::Broken(node, why));
     }
 }

@@ -164,6 +164,9 @@ impl<W: Write, E: Write> Printer<W, E> {
         for (node, why) in &outcome.unreachable {
             writeln!(self.err, "{node}: unreachable: {why}")?;
         }
+        for (node, why) in &outcome.broken {
+            writeln!(self.err, "{node}: answer cut short: {why}")?;
+        }
         for node in &outcome.missing {
             writeln!(self.err, "{node}: no answer in time")?;
         }

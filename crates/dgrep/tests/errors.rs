@@ -1,0 +1,109 @@
+//! Requests dgrep cannot or must not serve get a clear error and exit status
+//! 2, promptly, never a hang.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rumor_dgrep::ServeConfig;
+use support::{Behaviour, data_dir, dgrep, run_dgrep, start_cluster, write_logs};
+
+/// Two answering stand-in agents; returns the address to ask.
+fn cluster() -> (std::net::SocketAddr, Vec<tempfile::TempDir>) {
+    let dirs: Vec<_> = (0..2).map(|_| data_dir()).collect();
+    for (i, dir) in dirs.iter().enumerate() {
+        write_logs(dir.path(), i as u64, 200, false);
+    }
+    let configs = dirs
+        .iter()
+        .map(|d| {
+            (
+                ServeConfig::new(vec![], d.path().to_path_buf()),
+                Behaviour::Answer,
+            )
+        })
+        .collect();
+    (start_cluster(configs)[0].addr, dirs)
+}
+
+/// Runs dgrep with a long timeout and checks it failed with status 2, well
+/// before the timeout; returns stderr.
+fn fails_promptly(agent: std::net::SocketAddr, args: &[&str]) -> String {
+    let started = Instant::now();
+    let mut all = vec!["--timeout", "60s"];
+    all.extend_from_slice(args);
+    let out = run_dgrep(agent, &all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{args:?} took the timeout"
+    );
+    assert!(out.stdout.is_empty(), "{args:?} printed lines");
+    stderr
+}
+
+#[test]
+fn a_pattern_the_engine_rejects_is_reported_by_every_member() {
+    let (agent, _dirs) = cluster();
+    let stderr = fails_promptly(agent, &["-E", "a(b"]);
+    assert_eq!(stderr.matches("error: bad pattern").count(), 2, "{stderr}");
+    let stderr = fails_promptly(agent, &["-E", "(x{1000}){1000}"]);
+    assert!(stderr.contains("error: bad pattern"), "{stderr}");
+}
+
+#[test]
+fn oversized_and_too_many_patterns_are_refused() {
+    let (agent, _dirs) = cluster();
+    let huge = "x".repeat(70 * 1024);
+    let stderr = fails_promptly(agent, &["-F", &huge]);
+    assert!(
+        stderr.contains("request refused: patterns of 71680 bytes"),
+        "{stderr}"
+    );
+    let mut many = Vec::new();
+    for _ in 0..1100 {
+        many.extend_from_slice(&["-e", "y"]);
+    }
+    let stderr = fails_promptly(agent, &many);
+    assert!(
+        stderr.contains("request refused: 1100 patterns"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn file_arguments_are_refused_before_asking_anyone() {
+    // Nobody listens at this agent address: the refusal must come first.
+    let nobody: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let stderr = fails_promptly(nobody, &["root", "/etc/passwd"]);
+    assert!(stderr.contains("takes no FILE arguments"), "{stderr}");
+    let stderr = fails_promptly(nobody, &["-e", "root", "/etc/shadow"]);
+    assert!(stderr.contains("takes no FILE arguments"), "{stderr}");
+}
+
+#[test]
+fn patterns_without_a_linear_time_meaning_are_refused_locally() {
+    let nobody: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let stderr = fails_promptly(nobody, &[r"\(a\)\1"]);
+    assert!(
+        stderr.contains("back-references are not supported"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_agent_to_ask_is_an_error() {
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = gone.local_addr().unwrap();
+    drop(gone);
+    let stderr = fails_promptly(addr, &["x"]);
+    assert!(stderr.contains("cannot get the member list"), "{stderr}");
+}
+
+#[test]
+fn help_documents_the_exit_statuses() {
+    let out = dgrep().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("3  partial result"), "{help}");
+}
