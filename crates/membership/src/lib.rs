@@ -1,1 +1,81 @@
-//! rumor-membership: placeholder, filled in by its issue.
+//! rumor-membership: the sans-I/O membership core of rumor, with pluggable
+//! failure detectors.
+//!
+//! A [`Membership`] is one node's view of the cluster as a pure state
+//! machine, in the manner of quinn-proto or foca. The driver (the `rumor`
+//! daemon, the `rumor-sim` simulator, or your own program) feeds it every
+//! message received with [`Membership::handle`] and calls
+//! [`Membership::tick`] when [`Membership::poll_timeout`] says so; after each
+//! call it drains [`Membership::poll_transmit`] (datagrams to send) and
+//! [`Membership::poll_event`] (`joined`, `suspected`, `alive`, `failed`,
+//! `left`, `removed`). Time and a seed come from the driver, so the same code
+//! runs on a monotonic clock in the daemon and on a virtual clock for ten
+//! thousand nodes in the simulator, and a run replays from its seed.
+//!
+//! The core owns the member list (keyed by [`NodeId`], with incarnation
+//! numbers and the alive → suspected → failed → removed and alive → left →
+//! removed states), dissemination, joins, leaves and events. A
+//! [`FailureDetector`] plugin, picked by name from a [`DetectorRegistry`],
+//! watches members and reports opinions; it carries its own messages as the
+//! opaque payload of [`Message::Detector`]. Built in: `gossip` (default),
+//! `swim` and `phi`. `docs/protocol.md` explains each one and the timing
+//! arithmetic behind the [`Config`] defaults.
+//!
+//! What this crate is not: it opens no socket, starts no thread, reads no
+//! clock and draws no OS randomness. Encoding, sending, receiving and fault
+//! injection belong to the driver ([`ReceiverDrop`] is the drop layer both
+//! drivers put in front of the core).
+//!
+//! ```
+//! use std::time::Duration;
+//! use rumor_membership::{Config, DetectorRegistry, EventKind, Membership, Message};
+//!
+//! let config = Config::default();
+//! let registry = DetectorRegistry::with_builtins();
+//! let a_id = "127.0.0.1:4001#1".parse().unwrap();
+//! let b_id = "127.0.0.1:4002#1".parse().unwrap();
+//! let now = Duration::ZERO;
+//! let mut a = Membership::new(a_id, config.clone(), registry.create("gossip", &config).unwrap(), 1, now);
+//! let mut b = Membership::new(b_id, config.clone(), registry.create("gossip", &config).unwrap(), 2, now);
+//!
+//! // b asks a to join (over TCP in the daemon); a answers with its member list.
+//! let answer = a.handle_join_request(now, b_id);
+//! assert!(matches!(answer, Message::JoinResponse { .. }));
+//! b.handle(now, a_id.addr, answer);
+//!
+//! let joined: Vec<_> = std::iter::from_fn(|| b.poll_event())
+//!     .filter(|e| e.kind == EventKind::Joined)
+//!     .map(|e| e.member)
+//!     .collect();
+//! assert_eq!(joined, vec![b_id, a_id]);
+//! assert_eq!(a.members().len(), 2);
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod config;
+pub mod detector;
+mod dissemination;
+mod error;
+mod event;
+mod member_list;
+mod membership;
+pub mod payload;
+mod receiver_drop;
+mod stats;
+mod transmit;
+
+pub use config::Config;
+pub use detector::{
+    DetectorConstructor, DetectorContext, DetectorRegistry, FailureDetector, MemberChange,
+};
+pub use error::MembershipError;
+pub use event::{Event, EventKind};
+pub use membership::Membership;
+pub use receiver_drop::ReceiverDrop;
+pub use rumor_wire::{Incarnation, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version};
+pub use stats::Stats;
+pub use transmit::Transmit;
+
+/// Time since the driver's epoch: monotonic; virtual in the simulator.
+pub type Time = std::time::Duration;

@@ -41,7 +41,6 @@ pub fn draw_frame<T: RenderTarget>(
     draw_ring(&mut painter, &layout)?;
     draw_edges(&mut painter, replay, scene, &layout)?;
     draw_members(&mut painter, replay, scene, info, &layout)?;
-    draw_legend(&mut painter, &layout)?;
     draw_panel(&mut painter, replay, scene, info, &layout)?;
     draw_timeline(&mut painter, replay, scene, &layout)?;
     Ok(())
@@ -242,28 +241,6 @@ fn draw_members<T: RenderTarget>(
     Ok(())
 }
 
-fn draw_legend<T: RenderTarget>(p: &mut Painter<'_, T>, layout: &Layout) -> Result<(), VizError> {
-    let (x, mut y) = (layout.screen.x + 14.0, layout.screen.y + 14.0);
-    for status in Status::ALL {
-        p.disc((x + 5.0, y + 4.0), 5.0, palette::status_colour(status));
-        p.flush_shapes()?;
-        p.text(x + 16.0, y, status.label(), palette::TEXT)?;
-        y += 14.0;
-    }
-    p.disc((x + 5.0, y + 4.0), 7.0, palette::RESTARTED);
-    p.disc(
-        (x + 5.0, y + 4.0),
-        4.5,
-        palette::status_colour(Status::Alive),
-    );
-    p.flush_shapes()?;
-    p.text(x + 16.0, y, "new version (restart)", palette::TEXT)?;
-    y += 14.0;
-    p.rect(x, y + 3.0, 11.0, 2.0, palette::FAIL_MARK)?;
-    p.text(x + 16.0, y, "failed report (edge)", palette::TEXT)?;
-    Ok(())
-}
-
 fn seconds(ms: Millis) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
@@ -338,7 +315,7 @@ fn draw_panel<T: RenderTarget>(
             let life = if scene.is_live(row) {
                 "live"
             } else {
-                "not live (failed/left or not started)"
+                "not live"
             };
             p.text(x, y, &fit(format!("its own log, {life}")), palette::DIM)?;
         }
@@ -356,7 +333,33 @@ fn draw_panel<T: RenderTarget>(
         )?;
         y += 12.0;
     }
-    y += 4.0;
+    // The rest of the legend: the looks that are not states.
+    let restarted = (0..replay.slots().len() as u32)
+        .filter_map(|slot| replay.slot_member_at(slot, at))
+        .filter(|&m| replay.members()[m as usize].restarted)
+        .count();
+    p.disc((x + 4.0, y + 4.0), 5.0, palette::RESTARTED);
+    p.disc(
+        (x + 4.0, y + 4.0),
+        3.0,
+        palette::status_colour(Status::Alive),
+    );
+    p.flush_shapes()?;
+    p.text(
+        x + 14.0,
+        y,
+        &format!("{:<10}{:>6}", "restarted", restarted),
+        palette::TEXT,
+    )?;
+    y += 12.0;
+    p.rect(x, y + 3.0, 9.0, 2.0, palette::FAIL_MARK)?;
+    p.text(x + 14.0, y, "failed report (edge)", palette::TEXT)?;
+    y += 12.0;
+    p.disc((x + 4.0, y + 4.0), 5.0, palette::SELECTED);
+    p.disc((x + 4.0, y + 4.0), 3.5, palette::PANEL);
+    p.flush_shapes()?;
+    p.text(x + 14.0, y, "observer shown (ring)", palette::DIM)?;
+    y += 16.0;
 
     // The members this view does not consider alive.
     let mut troubled: Vec<(u32, Status)> = replay

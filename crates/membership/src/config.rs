@@ -1,0 +1,141 @@
+//! The knobs of the membership core and its detectors, each with a unit and a
+//! default that meets the timing contract (see `docs/protocol.md`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Configuration of one membership core.
+///
+/// Deserializes from TOML or JSON with every key optional (missing keys take
+/// their default) and unknown keys refused; durations are humantime strings
+/// (`"1.5s"`, `"250ms"`).
+///
+/// Which detector reads which knob is listed on each field; the timing
+/// arithmetic behind the defaults is in `docs/protocol.md`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Name of the failure detector in the [`crate::DetectorRegistry`].
+    /// Default `"gossip"`.
+    pub detector: String,
+    /// Heartbeat interval of the heartbeat detectors (`gossip`, `phi`): every
+    /// interval a node raises its counter and gossips to `fanout` members.
+    /// Default 100 ms.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat: Duration,
+    /// `gossip`: a member whose heartbeat counter has not risen for this long
+    /// is suspected. Default 500 ms.
+    #[serde(with = "humantime_serde")]
+    pub t_fail: Duration,
+    /// Every detector: how long a suspected member has to refute the
+    /// suspicion before it is declared failed. `swim` scales it by
+    /// `max(1, log10 n)`. Default 500 ms.
+    #[serde(with = "humantime_serde")]
+    pub t_suspect: Duration,
+    /// How long a failed or left member stays in the list before it is
+    /// removed. Default 30 s.
+    #[serde(with = "humantime_serde")]
+    pub t_delete: Duration,
+    /// `gossip`, `phi`: members each heartbeat round is sent to. Default 3.
+    pub fanout: usize,
+    /// Receiver-side drop probability for the driver's [`crate::ReceiverDrop`]
+    /// layer (the core itself never drops). Default 0.
+    pub drop_rate: f64,
+    /// The largest datagram the core produces, in bytes, envelope included.
+    /// Default 1400 ([`rumor_wire::DEFAULT_DATAGRAM_LIMIT`]).
+    pub datagram_limit: usize,
+    /// `swim`: the protocol period; one member is probed per period.
+    /// Default 150 ms.
+    #[serde(with = "humantime_serde")]
+    pub probe_interval: Duration,
+    /// `swim`: how long to wait for a direct ack before asking `indirect_probes`
+    /// members to probe on our behalf. Scaled by local health. Default 50 ms.
+    #[serde(with = "humantime_serde")]
+    pub probe_timeout: Duration,
+    /// `swim`: members asked to probe indirectly (k). Default 3.
+    pub indirect_probes: usize,
+    /// Every detector: each disseminated change is piggybacked at most
+    /// `retransmit_mult · ceil(log2(n + 1))` times by each member (λ log n).
+    /// Default 4.
+    pub retransmit_mult: u32,
+    /// Every detector: most membership changes piggybacked on one message;
+    /// bounds per-message size, and so bandwidth, at large n. Default 8.
+    pub max_piggyback: usize,
+    /// Every detector: anti-entropy period; each interval a member sends a
+    /// rotating slice of its member list to one random member, which repairs
+    /// joins and leaves lost to drop. Default 2 s.
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
+    /// `phi`: suspicion threshold on φ. Default 8.
+    pub phi_threshold: f64,
+    /// `phi`: heartbeat inter-arrival samples kept per member. Default 100.
+    pub phi_window: usize,
+    /// `phi`: floor on the standard deviation of inter-arrival times, so a
+    /// very regular history does not make φ jump. Default 50 ms.
+    #[serde(with = "humantime_serde")]
+    pub phi_min_std_dev: Duration,
+    /// `swim`: the largest local-health multiplier (Lifeguard); probe
+    /// timeouts stretch up to `(1 + this)` times under local trouble.
+    /// Default 8.
+    pub awareness_max: u32,
+    /// Largest encoded member list in a join response (sent over TCP), in
+    /// bytes. Default 1 MiB (about 25,000 members).
+    pub join_response_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            detector: "gossip".to_string(),
+            heartbeat: Duration::from_millis(100),
+            t_fail: Duration::from_millis(500),
+            t_suspect: Duration::from_millis(500),
+            t_delete: Duration::from_secs(30),
+            fanout: 3,
+            drop_rate: 0.0,
+            datagram_limit: rumor_wire::DEFAULT_DATAGRAM_LIMIT,
+            probe_interval: Duration::from_millis(150),
+            probe_timeout: Duration::from_millis(50),
+            indirect_probes: 3,
+            retransmit_mult: 4,
+            max_piggyback: 8,
+            sync_interval: Duration::from_secs(2),
+            phi_threshold: 8.0,
+            phi_window: 100,
+            phi_min_std_dev: Duration::from_millis(50),
+            awareness_max: 8,
+            join_response_limit: 1 << 20,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_toml_gives_defaults() {
+        let config: Config = toml::from_str("").unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn toml_keys_and_humantime_durations() {
+        let config: Config = toml::from_str(
+            "detector = \"swim\"\nheartbeat = \"250ms\"\nt_fail = \"1.5s\"\nfanout = 5\ndrop_rate = 0.1\n",
+        )
+        .unwrap();
+        assert_eq!(config.detector, "swim");
+        assert_eq!(config.heartbeat, Duration::from_millis(250));
+        assert_eq!(config.t_fail, Duration::from_millis(1500));
+        assert_eq!(config.fanout, 5);
+        assert_eq!(config.drop_rate, 0.1);
+        assert_eq!(config.t_suspect, Config::default().t_suspect);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("t_fial = \"1s\"").is_err());
+    }
+}

@@ -1,0 +1,172 @@
+//! `gossip`: gossip-style heartbeating (van Renesse, Minsky and Hayden), the
+//! default detector.
+//!
+//! Every `heartbeat` a node raises its own counter and sends its heartbeat
+//! table (its own counter first, then a rotating slice of the others' that
+//! fits the datagram) to `fanout` random members, with membership changes
+//! piggybacked. A receiver keeps the highest counter per member and when it
+//! last rose. A member whose counter has not risen for `t_fail` is
+//! suspected; the core declares it failed unless it refutes within the
+//! suspicion timeout. A rise seen while suspected clears the suspicion.
+
+use rumor_wire::{MemberState, MemberUpdate, NodeId, encoded_len};
+use serde::{Deserialize, Serialize};
+
+use super::heartbeat_table::HeartbeatTable;
+use super::{DetectorContext, FailureDetector, MemberChange};
+use crate::membership::jitter;
+use crate::{Config, MembershipError, Time, payload};
+
+/// The registered name.
+pub const NAME: &str = "gossip";
+
+/// A heartbeat message: the payload of `gossip` (and `phi`) messages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct HeartbeatMessage {
+    /// `(member, counter)`, the sender's own first.
+    pub(crate) heartbeats: Vec<(NodeId, u64)>,
+    /// Piggybacked membership changes.
+    pub(crate) updates: Vec<MemberUpdate>,
+}
+
+/// Builds a heartbeat message for one target: piggybacked changes take at
+/// most half the room, heartbeats fill the rest.
+pub(crate) fn heartbeat_message<T: Default>(
+    ctx: &mut DetectorContext<'_>,
+    table: &mut HeartbeatTable<T>,
+) -> Vec<u8> {
+    let limit = ctx.payload_limit();
+    // Two array headers of up to 3 bytes each, plus the outer array.
+    let room = limit.saturating_sub(encoded_len(&HeartbeatMessage::default()) + 6);
+    let updates = ctx.piggyback(room / 2);
+    let used = encoded_len(&updates);
+    let mut heartbeats = Vec::new();
+    table.fill(ctx.me(), room.saturating_sub(used), &mut heartbeats);
+    payload::encode(&HeartbeatMessage {
+        heartbeats,
+        updates,
+    })
+}
+
+/// Per-member data of the gossip detector.
+#[derive(Debug, Clone, Default)]
+struct Watch {
+    /// This detector already reported a suspicion that is still standing.
+    suspected: bool,
+}
+
+/// The gossip-style heartbeat detector.
+#[derive(Debug)]
+pub struct Gossip {
+    table: HeartbeatTable<Watch>,
+    next_beat: Option<Time>,
+}
+
+impl Gossip {
+    /// A gossip detector (its knobs are read from the context's config).
+    pub fn new() -> Gossip {
+        Gossip {
+            table: HeartbeatTable::new(),
+            next_beat: None,
+        }
+    }
+
+    /// The registry constructor.
+    pub fn boxed(_config: &Config) -> Box<dyn FailureDetector> {
+        Box::new(Gossip::new())
+    }
+
+    fn check_timeouts(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
+        let t_fail = ctx.config().t_fail;
+        let mut late = Vec::new();
+        for (id, beat) in self.table.iter_mut() {
+            if !beat.extra.suspected && now.saturating_sub(beat.last_rise) >= t_fail {
+                beat.extra.suspected = true;
+                late.push(*id);
+            }
+        }
+        late.sort();
+        for id in late {
+            ctx.suspect(id);
+        }
+    }
+}
+
+impl Default for Gossip {
+    fn default() -> Gossip {
+        Gossip::new()
+    }
+}
+
+impl FailureDetector for Gossip {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn member_changed(&mut self, ctx: &mut DetectorContext<'_>, member: NodeId, change: MemberChange) {
+        match change {
+            MemberChange::Joined => self.table.add(member, ctx.now()),
+            MemberChange::Down => self.table.remove(&member),
+            MemberChange::Refuted => {
+                if let Some(beat) = self.table.get_mut(&member) {
+                    beat.extra.suspected = false;
+                    beat.last_rise = ctx.now();
+                }
+            }
+            MemberChange::Suspected => {}
+        }
+    }
+
+    fn handle(
+        &mut self,
+        ctx: &mut DetectorContext<'_>,
+        sender: NodeId,
+        payload: &[u8],
+    ) -> Result<(), MembershipError> {
+        let message: HeartbeatMessage = payload::decode(NAME, payload)?;
+        ctx.apply_updates(&sender, &message.updates);
+        let now = ctx.now();
+        for (member, counter) in message.heartbeats {
+            if self.table.observe(&member, counter, now).is_some() {
+                let beat = self
+                    .table
+                    .get_mut(&member)
+                    .expect("observe found the member");
+                let was_suspected = beat.extra.suspected;
+                beat.extra.suspected = false;
+                if was_suspected
+                    || matches!(ctx.state(&member), Some((MemberState::Suspect, _)))
+                {
+                    ctx.alive(member);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
+        let period = ctx.config().heartbeat;
+        let Some(due) = self.next_beat else {
+            self.next_beat = Some(now + jitter(ctx.rng(), period));
+            return;
+        };
+        if now < due {
+            return;
+        }
+        self.next_beat = Some(now + period);
+        self.table.beat();
+        let targets = ctx.random_members(ctx.config().fanout, &[]);
+        for to in targets {
+            let payload = heartbeat_message(ctx, &mut self.table);
+            // Built within payload_limit; an error here is counted by the core.
+            let _ = ctx.send(to, payload);
+        }
+        self.check_timeouts(ctx);
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        self.next_beat
+    }
+}

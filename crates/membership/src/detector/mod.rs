@@ -1,0 +1,77 @@
+//! The failure-detector plugin point.
+//!
+//! A detector watches members and reports its opinion of them (suspect,
+//! alive, failed) to the core through a [`DetectorContext`]; the core owns the
+//! member list, dissemination, joins, leaves and events. A detector's own
+//! protocol messages travel as opaque bytes inside
+//! [`rumor_wire::Message::Detector`], so a plugin defines its messages
+//! without changing the wire crate.
+
+mod context;
+pub mod gossip;
+mod heartbeat_table;
+mod registry;
+
+pub use context::DetectorContext;
+pub use registry::{DetectorConstructor, DetectorRegistry};
+
+use rumor_wire::NodeId;
+
+use crate::{MembershipError, Time};
+
+/// A change in the member list the detector is told about, after the core
+/// applied it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberChange {
+    /// A new member (never this node itself): start watching it.
+    Joined,
+    /// The member is suspected (by this node's detector or by another
+    /// member's): a detector may look harder.
+    Suspected,
+    /// A suspicion of the member was refuted.
+    Refuted,
+    /// The member failed, left, was superseded or was removed: stop watching
+    /// it and forget it.
+    Down,
+}
+
+/// A failure detector: the plugin trait. Object-safe; the core holds a
+/// `Box<dyn FailureDetector>`.
+///
+/// The contract an implementor keeps:
+///
+/// - **Sans-I/O.** No socket, thread, clock or OS randomness: time is
+///   [`DetectorContext::now`], randomness [`DetectorContext::rng`], and
+///   messages go out through [`DetectorContext::send`].
+/// - **Opinions, not state.** Report with [`DetectorContext::suspect`],
+///   [`DetectorContext::alive`] and [`DetectorContext::fail`]; the core
+///   decides what changes, emits events, disseminates, and tells the
+///   detector back through [`FailureDetector::member_changed`].
+/// - **Bounded work.** `handle` and `tick` must not scan the whole member
+///   list per message; keep per-member state in maps keyed by [`NodeId`].
+/// - **Untrusted payloads.** `handle` returns an error for a payload that does
+///   not decode (the core counts and drops it) and never panics.
+/// - **Datagram limit.** Payloads larger than
+///   [`DetectorContext::payload_limit`] are not sent (counted as oversize).
+pub trait FailureDetector: Send {
+    /// The registered name; it tags this detector's messages and every event.
+    fn name(&self) -> &str;
+
+    /// The member list changed.
+    fn member_changed(&mut self, ctx: &mut DetectorContext<'_>, member: NodeId, change: MemberChange);
+
+    /// A payload of this detector's protocol arrived from `sender`, a live
+    /// member (the core drops messages from members it knows are gone).
+    fn handle(
+        &mut self,
+        ctx: &mut DetectorContext<'_>,
+        sender: NodeId,
+        payload: &[u8],
+    ) -> Result<(), MembershipError>;
+
+    /// Time passed; do whatever is due at [`DetectorContext::now`].
+    fn tick(&mut self, ctx: &mut DetectorContext<'_>);
+
+    /// The next time [`FailureDetector::tick`] must run, if any.
+    fn next_deadline(&self) -> Option<Time>;
+}

@@ -1,0 +1,918 @@
+//! The membership state machine: the member list, its transitions, joins,
+//! leaves, dissemination, timers and events. Sans-I/O: inputs are
+//! [`Membership::handle`] and [`Membership::tick`], outputs are polled.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use rumor_wire::{
+    Envelope, Incarnation, MemberInfo, MemberState, MemberUpdate, Message, NodeId, encoded_len,
+};
+
+use crate::detector::{DetectorContext, FailureDetector, MemberChange};
+use crate::dissemination::{Dissemination, array_header_len, retransmit_limit};
+use crate::member_list::{MemberList, Standing};
+use crate::{Config, Event, EventKind, Stats, Time, Transmit};
+
+/// Bytes kept free below the datagram limit, against rounding in the
+/// envelope overhead (for instance a driver whose listening address is
+/// written longer than the one in its `NodeId`).
+const SAFETY_MARGIN: usize = 8;
+
+/// Direct "you are suspected" notices sent to a member this node suspects:
+/// one at once and this many more, spread over the suspicion timeout.
+const SUSPECT_NOTICE_RETRIES: u8 = 3;
+
+/// Most members a leaving node tells directly; the rest learn by gossip.
+const LEAVE_DIRECT: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// The suspicion of a member runs out: it is declared failed.
+    SuspectExpire(NodeId),
+    /// Tell a suspected member again that it is suspected.
+    SuspectNotice(NodeId, u8),
+    /// A failed or left member is deleted.
+    Remove(NodeId),
+}
+
+/// Everything but the detector; the detector sees it through a
+/// [`DetectorContext`].
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) me: NodeId,
+    pub(crate) config: Config,
+    pub(crate) detector_name: Arc<str>,
+    pub(crate) rng: SmallRng,
+    pub(crate) now: Time,
+    pub(crate) list: MemberList,
+    pub(crate) dissemination: Dissemination,
+    pub(crate) notes: VecDeque<(NodeId, MemberChange)>,
+    pub(crate) stats: Stats,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    timers: BinaryHeap<Reverse<(Time, Timer)>>,
+    next_sync: Time,
+    next_leave_gossip: Option<Time>,
+    left: bool,
+    must_rejoin: bool,
+    join_refusal: Option<String>,
+    updates_overhead: usize,
+    detector_overhead: usize,
+}
+
+impl Core {
+    fn new(me: NodeId, config: Config, detector_name: Arc<str>, seed: u64, now: Time) -> Core {
+        let updates_overhead = encoded_len(&Envelope::new(
+            me.addr,
+            Message::Updates {
+                sender: me,
+                updates: Vec::new(),
+            },
+        )) - array_header_len(0);
+        // An empty bin takes 2 bytes (bin8); payload_limit() allows for the
+        // largest header (bin32, 5 bytes).
+        let detector_overhead = encoded_len(&Envelope::new(
+            me.addr,
+            Message::Detector {
+                detector: detector_name.to_string(),
+                sender: me,
+                payload: Vec::new(),
+            },
+        )) - 2;
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let first_sync = now + jitter(&mut rng, config.sync_interval);
+        let mut core = Core {
+            me,
+            list: MemberList::new(me, now),
+            config,
+            detector_name,
+            rng,
+            now,
+            dissemination: Dissemination::default(),
+            notes: VecDeque::new(),
+            stats: Stats::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            next_sync: first_sync,
+            next_leave_gossip: None,
+            left: false,
+            must_rejoin: false,
+            join_refusal: None,
+            updates_overhead,
+            detector_overhead,
+        };
+        core.emit(EventKind::Joined, me, Incarnation(0));
+        core
+    }
+
+    // ----- outputs -------------------------------------------------------
+
+    fn emit(&mut self, kind: EventKind, member: NodeId, incarnation: Incarnation) {
+        self.events.push_back(Event {
+            at: self.now,
+            observer: self.me,
+            kind,
+            member,
+            incarnation,
+            detector: self.detector_name.clone(),
+        });
+    }
+
+    pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Message) {
+        self.stats.messages_sent += 1;
+        self.stats.bytes_sent += encoded_len(&message) as u64;
+        self.transmits.push_back(Transmit { to, message });
+    }
+
+    fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
+        let message = Message::Updates {
+            sender: self.me,
+            updates,
+        };
+        self.push_transmit(to, message);
+    }
+
+    /// Room for a detector payload within the datagram limit.
+    pub(crate) fn payload_limit(&self) -> usize {
+        self.config
+            .datagram_limit
+            .saturating_sub(self.detector_overhead + 5 + SAFETY_MARGIN)
+    }
+
+    fn updates_budget(&self) -> usize {
+        self.config
+            .datagram_limit
+            .saturating_sub(self.updates_overhead + SAFETY_MARGIN)
+    }
+
+    /// Changes to piggyback, within `budget` bytes as an encoded array.
+    pub(crate) fn piggyback(&mut self, budget: usize, skip: Option<&NodeId>) -> Vec<MemberUpdate> {
+        let mut out = Vec::new();
+        let limit = retransmit_limit(self.config.retransmit_mult, self.list.live_count());
+        self.dissemination
+            .take(budget, self.config.max_piggyback, limit, skip, &mut out);
+        out
+    }
+
+    fn schedule(&mut self, at: Time, timer: Timer) {
+        self.timers.push(Reverse((at, timer)));
+    }
+
+    /// The suspicion timeout for the current cluster size:
+    /// `t_suspect · max(1, log10 n)`.
+    pub(crate) fn suspicion_timeout(&self) -> Duration {
+        let n = self.list.live_count() as f64;
+        self.config.t_suspect.mul_f64(n.log10().max(1.0))
+    }
+
+    // ----- transitions ---------------------------------------------------
+
+    /// A member this node has never listed: list it alive, superseding an
+    /// older version of its address.
+    fn learn(&mut self, id: NodeId, incarnation: Incarnation) {
+        if let Some(old) = self.list.superseded_by(&id) {
+            self.supersede(old);
+        }
+        self.list
+            .insert(id, MemberState::Alive, incarnation, self.now);
+        self.emit(EventKind::Joined, id, incarnation);
+        self.notes.push_back((id, MemberChange::Joined));
+        self.dissemination.enqueue(MemberUpdate {
+            node: id,
+            state: MemberState::Alive,
+            incarnation,
+        });
+    }
+
+    /// A newer version of the address appeared: the old one is gone
+    /// (fail-stop) and is deleted at once with a `removed` event.
+    fn supersede(&mut self, old: NodeId) {
+        if let Some(member) = self.list.remove(&old) {
+            if member.is_live() {
+                self.notes.push_back((old, MemberChange::Down));
+            }
+            self.dissemination.forget(&old);
+            self.emit(EventKind::Removed, old, member.incarnation);
+        }
+    }
+
+    fn mark_suspect(&mut self, id: NodeId, incarnation: Incarnation, local: bool) {
+        let timeout = self.suspicion_timeout();
+        let deadline = self.now + timeout;
+        self.list
+            .set_state(&id, MemberState::Suspect, incarnation, self.now);
+        if let Some(member) = self.list.get_mut(&id) {
+            member.suspect_deadline = Some(deadline);
+        }
+        self.schedule(deadline, Timer::SuspectExpire(id));
+        self.emit(EventKind::Suspected, id, incarnation);
+        self.notes.push_back((id, MemberChange::Suspected));
+        let update = MemberUpdate {
+            node: id,
+            state: MemberState::Suspect,
+            incarnation,
+        };
+        self.dissemination.enqueue(update);
+        if local {
+            // Tell the suspect directly (Lifeguard's "buddy system"): it can
+            // refute at once instead of waiting for gossip to reach it.
+            self.stats.suspicions += 1;
+            self.send_updates(id.addr, vec![update]);
+            let spacing = timeout / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
+            self.schedule(
+                self.now + spacing,
+                Timer::SuspectNotice(id, SUSPECT_NOTICE_RETRIES),
+            );
+        }
+    }
+
+    fn mark_final(&mut self, id: NodeId, state: MemberState, incarnation: Incarnation) {
+        let Some(member) = self.list.get(&id) else {
+            return;
+        };
+        if !member.is_live() {
+            return;
+        }
+        let incarnation = incarnation.max(member.incarnation);
+        self.list.set_state(&id, state, incarnation, self.now);
+        let remove_at = self.now + self.config.t_delete;
+        if let Some(member) = self.list.get_mut(&id) {
+            member.remove_at = Some(remove_at);
+        }
+        self.schedule(remove_at, Timer::Remove(id));
+        let kind = if state == MemberState::Left {
+            EventKind::Left
+        } else {
+            EventKind::Failed
+        };
+        self.emit(kind, id, incarnation);
+        self.notes.push_back((id, MemberChange::Down));
+        self.dissemination.enqueue(MemberUpdate {
+            node: id,
+            state,
+            incarnation,
+        });
+    }
+
+    fn mark_refuted(&mut self, id: NodeId, incarnation: Incarnation) {
+        self.list
+            .set_state(&id, MemberState::Alive, incarnation, self.now);
+        self.stats.refutations += 1;
+        self.emit(EventKind::Alive, id, incarnation);
+        self.notes.push_back((id, MemberChange::Refuted));
+        self.dissemination.enqueue(MemberUpdate {
+            node: id,
+            state: MemberState::Alive,
+            incarnation,
+        });
+    }
+
+    fn my_incarnation(&self) -> Incarnation {
+        self.list
+            .get(&self.me)
+            .map(|m| m.incarnation)
+            .unwrap_or_default()
+    }
+
+    /// Applies what another member says about one member.
+    pub(crate) fn apply(&mut self, update: MemberUpdate, from: Option<SocketAddr>) {
+        let id = update.node;
+        if id == self.me {
+            self.apply_about_me(update, from);
+            return;
+        }
+        match self.list.standing(&id) {
+            Standing::Gone => {}
+            Standing::Unknown => match update.state {
+                MemberState::Alive => self.learn(id, update.incarnation),
+                MemberState::Suspect => {
+                    self.learn(id, update.incarnation);
+                    self.mark_suspect(id, update.incarnation, false);
+                }
+                // Never knew it alive: just remember it is gone.
+                MemberState::Failed | MemberState::Left => {
+                    if let Some(old) = self.list.superseded_by(&id) {
+                        self.supersede(old);
+                    }
+                    self.list.bury(&id);
+                }
+            },
+            Standing::Known => {
+                let member = self
+                    .list
+                    .get(&id)
+                    .expect("standing Known means the member is listed");
+                let (state, current, cleared) =
+                    (member.state, member.incarnation, member.cleared_upto);
+                match (state, update.state) {
+                    (MemberState::Failed, _) => {}
+                    (MemberState::Left, MemberState::Suspect | MemberState::Failed) => {
+                        // Someone missed the leave: tell it again, so that no
+                        // one ever records this member as failed.
+                        self.dissemination.enqueue(MemberUpdate {
+                            node: id,
+                            state: MemberState::Left,
+                            incarnation: current,
+                        });
+                    }
+                    (MemberState::Left, _) => {}
+                    (_, MemberState::Failed) => {
+                        self.mark_final(id, MemberState::Failed, update.incarnation)
+                    }
+                    (_, MemberState::Left) => {
+                        self.mark_final(id, MemberState::Left, update.incarnation)
+                    }
+                    (MemberState::Alive, MemberState::Alive) => {
+                        if update.incarnation > current {
+                            self.list
+                                .set_state(&id, MemberState::Alive, update.incarnation, self.now);
+                            self.dissemination.enqueue(update);
+                        }
+                    }
+                    (MemberState::Alive, MemberState::Suspect) => {
+                        let cleared = cleared.is_some_and(|c| c >= update.incarnation);
+                        if update.incarnation >= current && !cleared {
+                            self.mark_suspect(id, update.incarnation, false);
+                        }
+                    }
+                    (MemberState::Suspect, MemberState::Alive) => {
+                        if update.incarnation > current {
+                            self.mark_refuted(id, update.incarnation);
+                        }
+                    }
+                    (MemberState::Suspect, MemberState::Suspect) => {
+                        if update.incarnation > current {
+                            // Same suspicion, newer incarnation: keep the timer.
+                            self.list.set_state(
+                                &id,
+                                MemberState::Suspect,
+                                update.incarnation,
+                                self.now,
+                            );
+                            self.dissemination.enqueue(update);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_about_me(&mut self, update: MemberUpdate, from: Option<SocketAddr>) {
+        if self.left {
+            return;
+        }
+        match update.state {
+            MemberState::Alive => {}
+            MemberState::Suspect => {
+                let mine = self.my_incarnation();
+                if update.incarnation >= mine {
+                    let refuted = update.incarnation.next();
+                    self.list
+                        .set_state(&self.me.clone(), MemberState::Alive, refuted, self.now);
+                    self.stats.self_refutations += 1;
+                    self.dissemination.enqueue(MemberUpdate {
+                        node: self.me,
+                        state: MemberState::Alive,
+                        incarnation: refuted,
+                    });
+                }
+                // Answer the suspecter directly: the refutation reaches it in
+                // one hop instead of by gossip.
+                if let Some(to) = from {
+                    let alive = MemberUpdate {
+                        node: self.me,
+                        state: MemberState::Alive,
+                        incarnation: self.my_incarnation(),
+                    };
+                    self.send_updates(to, vec![alive]);
+                }
+            }
+            // Declared failed (or a stale "left" of a version that never
+            // left): fail-stop, this version is over.
+            MemberState::Failed | MemberState::Left => {
+                self.must_rejoin = true;
+                self.transmits.clear();
+            }
+        }
+    }
+
+    /// Checks the sender of a message: learns it if new, and tells it if it
+    /// is known gone. Returns whether it counts as a live member.
+    fn check_sender(&mut self, sender: NodeId, from: SocketAddr) -> bool {
+        if sender == self.me {
+            return false;
+        }
+        match self.list.standing(&sender) {
+            Standing::Unknown => {
+                self.learn(sender, Incarnation(0));
+                true
+            }
+            Standing::Known => {
+                let member = self
+                    .list
+                    .get(&sender)
+                    .expect("standing Known means the member is listed");
+                if member.is_live() {
+                    return true;
+                }
+                let update = member.update();
+                self.stats.from_dead += 1;
+                if update.state == MemberState::Failed {
+                    self.send_updates(from, vec![update]);
+                }
+                false
+            }
+            Standing::Gone => {
+                self.stats.from_dead += 1;
+                let update = MemberUpdate {
+                    node: sender,
+                    state: MemberState::Failed,
+                    incarnation: Incarnation(0),
+                };
+                self.send_updates(from, vec![update]);
+                false
+            }
+        }
+    }
+
+    // ----- opinions of the local detector -------------------------------
+
+    pub(crate) fn suspect(&mut self, id: NodeId) {
+        if let Some(member) = self.list.get(&id) {
+            if member.state == MemberState::Alive && id != self.me {
+                let incarnation = member.incarnation;
+                self.mark_suspect(id, incarnation, true);
+            }
+        }
+    }
+
+    pub(crate) fn alive(&mut self, id: NodeId) {
+        if let Some(member) = self.list.get_mut(&id) {
+            if member.state == MemberState::Suspect {
+                let incarnation = member.incarnation;
+                member.cleared_upto = Some(incarnation);
+                self.list
+                    .set_state(&id, MemberState::Alive, incarnation, self.now);
+                self.stats.refutations += 1;
+                self.emit(EventKind::Alive, id, incarnation);
+                self.notes.push_back((id, MemberChange::Refuted));
+            }
+        }
+    }
+
+    pub(crate) fn fail(&mut self, id: NodeId) {
+        if id == self.me {
+            return;
+        }
+        if let Some(member) = self.list.get(&id) {
+            if member.is_live() {
+                let incarnation = member.incarnation;
+                self.stats.failures_declared += 1;
+                self.mark_final(id, MemberState::Failed, incarnation);
+            }
+        }
+    }
+
+    // ----- time ----------------------------------------------------------
+
+    fn fire_timers(&mut self) {
+        while let Some(Reverse((at, timer))) = self.timers.peek().copied() {
+            if at > self.now {
+                break;
+            }
+            self.timers.pop();
+            match timer {
+                Timer::SuspectExpire(id) => {
+                    let due = self.list.get(&id).is_some_and(|m| {
+                        m.state == MemberState::Suspect && m.suspect_deadline == Some(at)
+                    });
+                    if due {
+                        self.stats.failures_declared += 1;
+                        self.mark_final(id, MemberState::Failed, Incarnation(0));
+                    }
+                }
+                Timer::SuspectNotice(id, left) => {
+                    let update = self
+                        .list
+                        .get(&id)
+                        .filter(|m| m.state == MemberState::Suspect)
+                        .map(|m| m.update());
+                    if let Some(update) = update {
+                        self.send_updates(id.addr, vec![update]);
+                        if left > 1 {
+                            let spacing = self.suspicion_timeout()
+                                / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
+                            self.schedule(self.now + spacing, Timer::SuspectNotice(id, left - 1));
+                        }
+                    }
+                }
+                Timer::Remove(id) => {
+                    let due = self
+                        .list
+                        .get(&id)
+                        .is_some_and(|m| !m.is_live() && m.remove_at == Some(at));
+                    if due {
+                        let member = self
+                            .list
+                            .remove(&id)
+                            .expect("checked listed just above");
+                        self.dissemination.forget(&id);
+                        self.emit(EventKind::Removed, id, member.incarnation);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Anti-entropy: one random member gets this node's own entry and a
+    /// rotating slice of the member list.
+    fn sync(&mut self) {
+        let mut target = Vec::new();
+        self.list.live().choose(&mut self.rng, 1, &[], &mut target);
+        let Some(to) = target.first().copied() else {
+            return;
+        };
+        let budget = self.updates_budget();
+        let me = self
+            .list
+            .get(&self.me)
+            .expect("this node is always listed")
+            .update();
+        let mut updates = vec![me];
+        let used = array_header_len(self.list.len()) + encoded_len(&me);
+        self.list
+            .fill_sync_slice(budget.saturating_sub(used), &mut updates);
+        self.send_updates(to.addr, updates);
+    }
+
+    /// After a leave: keep gossiping the news a few rounds.
+    fn leave_gossip(&mut self) {
+        let mut targets = Vec::new();
+        self.list
+            .live()
+            .choose(&mut self.rng, self.config.fanout.max(1), &[], &mut targets);
+        for to in targets {
+            let updates = self.piggyback(self.updates_budget(), Some(&to));
+            if updates.is_empty() {
+                self.next_leave_gossip = None;
+                return;
+            }
+            self.send_updates(to.addr, updates);
+        }
+    }
+
+    fn tick_core(&mut self) {
+        self.fire_timers();
+        if self.left {
+            if let Some(at) = self.next_leave_gossip {
+                if at <= self.now {
+                    self.leave_gossip();
+                    if self.next_leave_gossip.is_some() {
+                        self.next_leave_gossip = Some(self.now + self.config.heartbeat);
+                    }
+                }
+            }
+        } else if self.now >= self.next_sync {
+            self.sync();
+            self.next_sync = self.now + self.config.sync_interval;
+        }
+    }
+
+    fn next_timeout(&self) -> Option<Time> {
+        let timer = self.timers.peek().map(|Reverse((at, _))| *at);
+        let periodic = if self.left {
+            self.next_leave_gossip
+        } else {
+            Some(self.next_sync)
+        };
+        [timer, periodic].into_iter().flatten().min()
+    }
+}
+
+/// A random offset in `[0, period)`, so that members started together do not
+/// act in lock-step.
+pub(crate) fn jitter(rng: &mut SmallRng, period: Duration) -> Duration {
+    use rand::Rng;
+    let nanos = period.as_nanos().min(u128::from(u64::MAX)) as u64;
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos(rng.random_range(0..nanos))
+}
+
+/// One node's membership: the sans-I/O state machine.
+///
+/// The driver feeds it every received message ([`Membership::handle`]) and
+/// calls [`Membership::tick`] at [`Membership::poll_timeout`]; after each
+/// call it drains [`Membership::poll_transmit`] and [`Membership::poll_event`].
+pub struct Membership {
+    core: Core,
+    detector: Box<dyn FailureDetector>,
+}
+
+impl std::fmt::Debug for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Membership")
+            .field("me", &self.core.me)
+            .field("detector", &self.core.detector_name)
+            .field("members", &self.core.list.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Membership {
+    /// A node alone in its own cluster (member list = itself); emits
+    /// `joined` for itself. `seed` seeds every random choice the core and
+    /// the detector make.
+    pub fn new(
+        me: NodeId,
+        config: Config,
+        detector: Box<dyn FailureDetector>,
+        seed: u64,
+        now: Time,
+    ) -> Membership {
+        let name: Arc<str> = Arc::from(detector.name());
+        let mut membership = Membership {
+            core: Core::new(me, config, name, seed, now),
+            detector,
+        };
+        membership.with_detector(|detector, ctx| detector.tick(ctx));
+        membership
+    }
+
+    /// This node's identity.
+    pub fn id(&self) -> NodeId {
+        self.core.me
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.core.config
+    }
+
+    /// The name of the detector in use, as it appears in events.
+    pub fn detector_name(&self) -> &str {
+        &self.core.detector_name
+    }
+
+    /// Introducer side of a join (the request came over TCP): records and
+    /// disseminates the join and returns the answer, a `JoinResponse` with
+    /// the member list (newest changes first, bounded by
+    /// `Config::join_response_limit`) or a `JoinRefused`, which the driver
+    /// sends as a new message to the joiner's listening address.
+    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId) -> Message {
+        self.core.now = now;
+        let refuse = |reason: String| Message::JoinRefused { reason };
+        if self.core.must_rejoin || self.core.left {
+            return refuse(format!("introducer {} is leaving the cluster", self.core.me));
+        }
+        if joiner.addr == self.core.me.addr {
+            return refuse(format!("{joiner} has the introducer's own address"));
+        }
+        match self.core.list.standing(&joiner) {
+            Standing::Gone => {
+                return refuse(format!(
+                    "{joiner} is not newer than a version of its address already gone"
+                ));
+            }
+            Standing::Known => {
+                let live = self.core.list.get(&joiner).is_some_and(|m| m.is_live());
+                if !live {
+                    return refuse(format!("{joiner} was declared failed or left"));
+                }
+            }
+            Standing::Unknown => self.core.learn(joiner, Incarnation(0)),
+        }
+        self.flush_notes();
+        let limit = self.core.config.join_response_limit;
+        let all = self.core.list.newest_first(usize::MAX);
+        let mut used = 64; // envelope, introducer and array header
+        let mut members = Vec::with_capacity(all.len());
+        for update in all {
+            let size = encoded_len(&update);
+            if used + size > limit {
+                break;
+            }
+            used += size;
+            members.push(update);
+        }
+        Message::JoinResponse {
+            introducer: self.core.me,
+            members,
+        }
+    }
+
+    /// Every message received: UDP datagrams, and `JoinResponse`,
+    /// `JoinRefused` and `Leave` received over TCP. `from` is the envelope's
+    /// sender address (where replies go).
+    pub fn handle(&mut self, now: Time, from: SocketAddr, message: Message) {
+        self.core.now = now;
+        self.core.stats.messages_received += 1;
+        if self.core.must_rejoin {
+            return;
+        }
+        match message {
+            Message::JoinResponse {
+                introducer,
+                members,
+            } => {
+                self.core.check_sender(introducer, from);
+                for update in members {
+                    self.core.apply(update, None);
+                }
+                let me = self
+                    .core
+                    .list
+                    .get(&self.core.me)
+                    .expect("this node is always listed")
+                    .update();
+                self.core.dissemination.enqueue(me);
+            }
+            Message::JoinRefused { reason } => {
+                self.core.stats.join_refused += 1;
+                self.core.join_refusal = Some(reason);
+            }
+            Message::Leave { node, incarnation } => {
+                self.core.apply(
+                    MemberUpdate {
+                        node,
+                        state: MemberState::Left,
+                        incarnation,
+                    },
+                    Some(from),
+                );
+            }
+            Message::Updates { sender, updates } => {
+                self.core.check_sender(sender, from);
+                for update in updates {
+                    self.core.apply(update, Some(from));
+                }
+            }
+            Message::Detector {
+                detector,
+                sender,
+                payload,
+            } => {
+                if *detector != *self.core.detector_name {
+                    self.core.stats.foreign_detector += 1;
+                } else if self.core.check_sender(sender, from) && !self.core.left {
+                    self.flush_notes();
+                    let result =
+                        self.with_detector(|detector, ctx| detector.handle(ctx, sender, &payload));
+                    if result.is_err() {
+                        self.core.stats.malformed_payloads += 1;
+                    }
+                }
+            }
+            _ => self.core.stats.unexpected += 1,
+        }
+        self.flush_notes();
+    }
+
+    /// Time passed: fire due timers and run the detector.
+    pub fn tick(&mut self, now: Time) {
+        self.core.now = now;
+        if self.core.must_rejoin {
+            return;
+        }
+        self.core.tick_core();
+        self.flush_notes();
+        if !self.core.left && !self.core.must_rejoin {
+            self.with_detector(|detector, ctx| detector.tick(ctx));
+            self.flush_notes();
+        }
+    }
+
+    /// The next message to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.core.transmits.pop_front()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    /// The next time [`Membership::tick`] must be called; `None` once this
+    /// node must rejoin.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.core.must_rejoin {
+            return None;
+        }
+        let core = self.core.next_timeout();
+        let detector = if self.core.left {
+            None
+        } else {
+            self.detector.next_deadline()
+        };
+        [core, detector].into_iter().flatten().min()
+    }
+
+    /// Voluntary leave: records `left` for itself, tells up to 64 members
+    /// directly with `Leave` messages and gossips the news for a few rounds,
+    /// so that every member records `left` (never `failed`). Keep driving the
+    /// core for about a second afterwards so the gossip goes out.
+    pub fn leave(&mut self, now: Time) {
+        self.core.now = now;
+        if self.core.left || self.core.must_rejoin {
+            return;
+        }
+        let me = self.core.me;
+        let incarnation = self.core.my_incarnation();
+        self.core.left = true;
+        self.core
+            .list
+            .set_state(&me, MemberState::Left, incarnation, now);
+        self.core.emit(EventKind::Left, me, incarnation);
+        self.core.dissemination.enqueue(MemberUpdate {
+            node: me,
+            state: MemberState::Left,
+            incarnation,
+        });
+        let mut targets = Vec::new();
+        self.core
+            .list
+            .live()
+            .choose(&mut self.core.rng, LEAVE_DIRECT, &[], &mut targets);
+        for to in targets {
+            self.core.push_transmit(
+                to.addr,
+                Message::Leave {
+                    node: me,
+                    incarnation,
+                },
+            );
+        }
+        self.core.next_leave_gossip = Some(now + self.core.config.heartbeat);
+        self.core.notes.clear();
+    }
+
+    /// Every known member, itself included, with state and incarnation,
+    /// sorted by id.
+    pub fn members(&self) -> Vec<MemberInfo> {
+        self.core
+            .list
+            .iter_sorted()
+            .into_iter()
+            .map(|m| MemberInfo {
+                node: m.id,
+                state: m.state,
+                incarnation: m.incarnation,
+            })
+            .collect()
+    }
+
+    /// Number of live (alive or suspected) members, itself included.
+    pub fn live_count(&self) -> usize {
+        self.core.list.live_count()
+    }
+
+    /// True once this node learned it was declared failed: fail-stop, the
+    /// driver must rejoin under a new version. The core stays silent from
+    /// then on.
+    pub fn must_rejoin(&self) -> bool {
+        self.core.must_rejoin
+    }
+
+    /// True after [`Membership::leave`].
+    pub fn has_left(&self) -> bool {
+        self.core.left
+    }
+
+    /// The reason of the last `JoinRefused` received, if any.
+    pub fn join_refusal(&self) -> Option<&str> {
+        self.core.join_refusal.as_deref()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> &Stats {
+        &self.core.stats
+    }
+
+    fn with_detector<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn FailureDetector, &mut DetectorContext<'_>) -> R,
+    ) -> R {
+        let mut ctx = DetectorContext::new(&mut self.core);
+        f(self.detector.as_mut(), &mut ctx)
+    }
+
+    /// Tells the detector about member-list changes, including those its
+    /// own reactions cause.
+    fn flush_notes(&mut self) {
+        while let Some((member, change)) = self.core.notes.pop_front() {
+            if self.core.left || self.core.must_rejoin {
+                self.core.notes.clear();
+                return;
+            }
+            self.with_detector(|detector, ctx| detector.member_changed(ctx, member, change));
+        }
+    }
+}

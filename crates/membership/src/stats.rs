@@ -1,0 +1,33 @@
+//! Counters a core keeps about its own work, for reports and benchmarks.
+
+/// Counters of one core since it started. Bytes are encoded message bodies
+/// (the envelope adds a few bytes the driver accounts for).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages passed to [`crate::Membership::handle`].
+    pub messages_received: u64,
+    /// Messages handed out by [`crate::Membership::poll_transmit`].
+    pub messages_sent: u64,
+    /// Encoded bytes of the messages handed out.
+    pub bytes_sent: u64,
+    /// Suspicions this node's own detector raised.
+    pub suspicions: u64,
+    /// Suspicions of other members this node saw refuted.
+    pub refutations: u64,
+    /// Suspicions of itself this node refuted.
+    pub self_refutations: u64,
+    /// Members this node declared failed on its own timer.
+    pub failures_declared: u64,
+    /// Detector payloads that failed to decode (counted and dropped).
+    pub malformed_payloads: u64,
+    /// Detector messages for a detector other than ours (counted and dropped).
+    pub foreign_detector: u64,
+    /// Messages from members known failed or left, or superseded (dropped).
+    pub from_dead: u64,
+    /// Messages of kinds the core does not handle (dgrep, queries...).
+    pub unexpected: u64,
+    /// Detector payloads too large for the datagram limit (not sent).
+    pub oversize_payloads: u64,
+    /// Join responses received that refused us.
+    pub join_refused: u64,
+}

@@ -1,0 +1,302 @@
+//! A small deterministic lock-step harness: in-memory nodes on a virtual
+//! clock, messages through the real codec with a fixed latency, and
+//! receiver-side loss through `ReceiverDrop`.
+
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rumor_membership::{
+    Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId, ReceiverDrop, Time,
+    Version,
+};
+use rumor_wire::{Envelope, decode_datagram, encode_datagram};
+
+pub const LATENCY: Duration = Duration::from_millis(1);
+
+pub fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4000 + i as u16))
+}
+
+pub struct Node {
+    pub core: Membership,
+    pub drop: ReceiverDrop,
+    pub crashed: bool,
+}
+
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub now: Time,
+    pub events: Vec<Event>,
+    pub config: Config,
+    pub registry: DetectorRegistry,
+    pub detector: String,
+    pub drop_rate: f64,
+    seed: u64,
+    seq: u64,
+    in_flight: BinaryHeap<Reverse<(Time, u64, usize)>>,
+    payloads: BTreeMap<u64, (SocketAddr, Vec<u8>)>,
+    pub largest_datagram: usize,
+    pub datagrams: u64,
+    /// (from, to) pairs whose messages are all lost.
+    pub blocked: Vec<(usize, usize)>,
+    buf: Vec<u8>,
+}
+
+impl Cluster {
+    /// `n` nodes, node 0 the introducer, every other node joined through it
+    /// at 10 ms intervals.
+    pub fn new(n: usize, detector: &str, drop_rate: f64, seed: u64) -> Cluster {
+        Cluster::with_config(n, detector, drop_rate, seed, Config::default())
+    }
+
+    pub fn with_config(
+        n: usize,
+        detector: &str,
+        drop_rate: f64,
+        seed: u64,
+        config: Config,
+    ) -> Cluster {
+        Cluster::with_registry(n, detector, drop_rate, seed, config, DetectorRegistry::with_builtins())
+    }
+
+    pub fn with_registry(
+        n: usize,
+        detector: &str,
+        drop_rate: f64,
+        seed: u64,
+        config: Config,
+        registry: DetectorRegistry,
+    ) -> Cluster {
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            now: Time::ZERO,
+            events: Vec::new(),
+            buf: vec![0; config.datagram_limit],
+            config,
+            registry,
+            detector: detector.to_string(),
+            drop_rate,
+            seed,
+            seq: 0,
+            in_flight: BinaryHeap::new(),
+            payloads: BTreeMap::new(),
+            largest_datagram: 0,
+            datagrams: 0,
+            blocked: Vec::new(),
+        };
+        for i in 0..n {
+            cluster.spawn(i, 1);
+            if i > 0 {
+                cluster.join(i, 0);
+                let until = cluster.now + Duration::from_millis(10);
+                cluster.run_until(until);
+            }
+        }
+        cluster
+    }
+
+    /// `n` nodes that all start knowing each other (as if each had received
+    /// a join response listing everyone): cheap set-up for large clusters.
+    pub fn bootstrapped(n: usize, detector: &str, seed: u64) -> Cluster {
+        let mut cluster = Cluster::with_registry(
+            0,
+            detector,
+            0.0,
+            seed,
+            Config::default(),
+            DetectorRegistry::with_builtins(),
+        );
+        for i in 0..n {
+            cluster.spawn(i, 1);
+        }
+        let everyone: Vec<rumor_membership::MemberUpdate> = (0..n)
+            .map(|i| rumor_membership::MemberUpdate {
+                node: cluster.id(i),
+                state: rumor_membership::MemberState::Alive,
+                incarnation: rumor_membership::Incarnation(0),
+            })
+            .collect();
+        for i in 0..n {
+            let response = Message::JoinResponse {
+                introducer: cluster.id(0),
+                members: everyone.clone(),
+            };
+            cluster.nodes[i].core.handle(cluster.now, addr(0), response);
+            cluster.drain(i);
+        }
+        cluster
+    }
+
+    pub fn id(&self, i: usize) -> NodeId {
+        self.nodes[i].core.id()
+    }
+
+    /// Starts node `i` (a new process) with `version`.
+    pub fn spawn(&mut self, i: usize, version: u64) {
+        let me = NodeId::new(addr(i), Version(version));
+        let detector = self
+            .registry
+            .create(&self.detector, &self.config)
+            .expect("test detector is registered");
+        let seed = self.seed.wrapping_mul(1000).wrapping_add(i as u64 * 7 + version);
+        let node = Node {
+            core: Membership::new(me, self.config.clone(), detector, seed, self.now),
+            drop: ReceiverDrop::new(self.drop_rate, seed ^ 0x5eed),
+            crashed: false,
+        };
+        if i < self.nodes.len() {
+            self.nodes[i] = node;
+        } else {
+            assert_eq!(i, self.nodes.len(), "spawn nodes in order");
+            self.nodes.push(node);
+        }
+        self.drain(i);
+    }
+
+    /// Node `i` joins through `introducer` (the TCP exchange is lossless).
+    pub fn join(&mut self, i: usize, introducer: usize) {
+        let joiner = self.id(i);
+        let answer = self.nodes[introducer]
+            .core
+            .handle_join_request(self.now, joiner);
+        self.drain(introducer);
+        let from = addr(introducer);
+        self.nodes[i].core.handle(self.now, from, answer);
+        self.drain(i);
+    }
+
+    pub fn crash(&mut self, i: usize) {
+        self.nodes[i].crashed = true;
+    }
+
+    pub fn leave(&mut self, i: usize) {
+        self.nodes[i].core.leave(self.now);
+        self.drain(i);
+    }
+
+    fn drain(&mut self, i: usize) {
+        if self.nodes[i].crashed {
+            return;
+        }
+        while let Some(event) = self.nodes[i].core.poll_event() {
+            self.events.push(event);
+        }
+        while let Some(transmit) = self.nodes[i].core.poll_transmit() {
+            let envelope = Envelope::new(addr(i), transmit.message);
+            let limit = self.config.datagram_limit;
+            let len = match encode_datagram(&envelope, &mut self.buf, limit) {
+                Ok(len) => len,
+                Err(e) => panic!(
+                    "node {i} produced a {} message over the {limit}-byte limit: {e}",
+                    envelope.body.kind()
+                ),
+            };
+            self.largest_datagram = self.largest_datagram.max(len);
+            self.datagrams += 1;
+            let Some(to) = self.index_of(transmit.to) else {
+                continue;
+            };
+            if self.blocked.contains(&(i, to)) {
+                continue;
+            }
+            self.seq += 1;
+            self.payloads
+                .insert(self.seq, (addr(i), self.buf[..len].to_vec()));
+            self.in_flight
+                .push(Reverse((self.now + LATENCY, self.seq, to)));
+        }
+    }
+
+    fn index_of(&self, to: SocketAddr) -> Option<usize> {
+        let port = to.port().checked_sub(4000)? as usize;
+        (port < self.nodes.len()).then_some(port)
+    }
+
+    /// Runs the cluster to virtual time `until`.
+    pub fn run_until(&mut self, until: Time) {
+        loop {
+            let next_message = self.in_flight.peek().map(|Reverse((at, _, _))| *at);
+            let next_timer = self
+                .nodes
+                .iter()
+                .filter(|n| !n.crashed)
+                .filter_map(|n| n.core.poll_timeout())
+                .min();
+            let Some(next) = [next_message, next_timer].into_iter().flatten().min() else {
+                break;
+            };
+            if next > until {
+                break;
+            }
+            self.now = self.now.max(next);
+            while let Some(Reverse((at, seq, to))) = self.in_flight.peek().copied() {
+                if at > self.now {
+                    break;
+                }
+                self.in_flight.pop();
+                let (from, bytes) = self.payloads.remove(&seq).expect("payload stored");
+                let node = &mut self.nodes[to];
+                if node.crashed || !node.drop.admit() {
+                    continue;
+                }
+                let envelope =
+                    decode_datagram(&bytes, self.config.datagram_limit).expect("own encoding decodes");
+                assert_eq!(envelope.from, from);
+                node.core.handle(self.now, from, envelope.body);
+                self.drain(to);
+            }
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].crashed {
+                    continue;
+                }
+                if self.nodes[i].core.poll_timeout().is_some_and(|t| t <= self.now) {
+                    self.nodes[i].core.tick(self.now);
+                    self.drain(i);
+                }
+            }
+        }
+        self.now = until;
+    }
+
+    pub fn run_for(&mut self, span: Duration) {
+        let until = self.now + span;
+        self.run_until(until);
+    }
+
+    /// Delivers a raw message to node `i`, as if from `from`.
+    pub fn inject(&mut self, i: usize, from: SocketAddr, message: Message) {
+        self.nodes[i].core.handle(self.now, from, message);
+        self.drain(i);
+    }
+
+    pub fn events_of(&self, kind: EventKind, member: NodeId) -> Vec<&Event> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == kind && e.member == member)
+            .collect()
+    }
+
+    /// Failed events about members that were alive (not crashed, not left)
+    /// at the end: false positives.
+    pub fn false_positives(&self) -> Vec<&Event> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == EventKind::Failed)
+            .filter(|e| {
+                self.nodes
+                    .iter()
+                    .any(|n| !n.crashed && n.core.id() == e.member && !n.core.has_left())
+            })
+            .collect()
+    }
+
+    pub fn live_indexes(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| !self.nodes[i].crashed && !self.nodes[i].core.has_left())
+            .collect()
+    }
+}
