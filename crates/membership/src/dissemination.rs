@@ -62,7 +62,8 @@ impl Dissemination {
     /// Removes any queued change about `member`.
     pub(crate) fn forget(&mut self, member: &NodeId) {
         if let Some(old) = self.entries.remove(member) {
-            self.order.remove(&(old.transmits, Reverse(old.seq), *member));
+            self.order
+                .remove(&(old.transmits, Reverse(old.seq), *member));
         }
     }
 
@@ -192,7 +193,10 @@ mod tests {
         let mut out = Vec::new();
         let used = queue.take(300, 100, 5, None, &mut out);
         assert!(used <= 300);
-        assert!(rumor_wire::encoded_len(&out) <= used, "the header is counted at its largest");
+        assert!(
+            rumor_wire::encoded_len(&out) <= used,
+            "the header is counted at its largest"
+        );
         assert!(!out.is_empty());
     }
 

@@ -73,7 +73,9 @@ pub use error::MembershipError;
 pub use event::{Event, EventKind};
 pub use membership::Membership;
 pub use receiver_drop::ReceiverDrop;
-pub use rumor_wire::{Incarnation, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version};
+pub use rumor_wire::{
+    Incarnation, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
+};
 pub use stats::Stats;
 pub use transmit::Transmit;
 

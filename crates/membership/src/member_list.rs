@@ -95,7 +95,10 @@ impl IndexedSet {
         out: &mut Vec<NodeId>,
     ) {
         let n = self.items.len();
-        let eligible = n - exclude.iter().filter(|e| self.index.contains_key(e)).count();
+        let eligible = n - exclude
+            .iter()
+            .filter(|e| self.index.contains_key(e))
+            .count();
         let want = k.min(eligible);
         if want == 0 {
             return;
@@ -370,10 +373,7 @@ mod tests {
     use rand::rngs::SmallRng;
 
     fn id(port: u16, version: u64) -> NodeId {
-        NodeId::new(
-            SocketAddr::from(([127, 0, 0, 1], port)),
-            Version(version),
-        )
+        NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(version))
     }
 
     #[test]

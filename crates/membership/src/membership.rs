@@ -331,8 +331,12 @@ impl Core {
                     }
                     (MemberState::Alive, MemberState::Alive) => {
                         if update.incarnation > current {
-                            self.list
-                                .set_state(&id, MemberState::Alive, update.incarnation, self.now);
+                            self.list.set_state(
+                                &id,
+                                MemberState::Alive,
+                                update.incarnation,
+                                self.now,
+                            );
                             self.dissemination.enqueue(update);
                         }
                     }
@@ -507,8 +511,8 @@ impl Core {
                     if let Some(update) = update {
                         self.send_updates(id.addr, vec![update]);
                         if left > 1 {
-                            let spacing = self.suspicion_timeout()
-                                / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
+                            let spacing =
+                                self.suspicion_timeout() / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
                             self.schedule(self.now + spacing, Timer::SuspectNotice(id, left - 1));
                         }
                     }
@@ -519,10 +523,7 @@ impl Core {
                         .get(&id)
                         .is_some_and(|m| !m.is_live() && m.remove_at == Some(at));
                     if due {
-                        let member = self
-                            .list
-                            .remove(&id)
-                            .expect("checked listed just above");
+                        let member = self.list.remove(&id).expect("checked listed just above");
                         self.dissemination.forget(&id);
                         self.emit(EventKind::Removed, id, member.incarnation);
                     }
@@ -671,7 +672,10 @@ impl Membership {
         self.core.now = now;
         let refuse = |reason: String| Message::JoinRefused { reason };
         if self.core.must_rejoin || self.core.left {
-            return refuse(format!("introducer {} is leaving the cluster", self.core.me));
+            return refuse(format!(
+                "introducer {} is leaving the cluster",
+                self.core.me
+            ));
         }
         if joiner.addr == self.core.me.addr {
             return refuse(format!("{joiner} has the introducer's own address"));

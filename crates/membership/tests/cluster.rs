@@ -31,7 +31,10 @@ fn every_node_sees_every_other_join() {
                         e.observer == observer && e.member == member && e.kind == EventKind::Joined
                     })
                     .count();
-                assert_eq!(joined, 1, "{detector}: {observer} saw {member} join {joined} times");
+                assert_eq!(
+                    joined, 1,
+                    "{detector}: {observer} saw {member} join {joined} times"
+                );
             }
             assert_eq!(cluster.nodes[i].core.live_count(), 10, "{detector}");
         }
@@ -154,7 +157,11 @@ fn a_leave_is_recorded_as_left_everywhere_even_under_drop() {
                     .map(|e| e.kind)
                     .filter(|k| matches!(k, EventKind::Left | EventKind::Failed))
                     .collect();
-                assert_eq!(seen, vec![EventKind::Left], "{detector} seed {seed}: {observer}");
+                assert_eq!(
+                    seen,
+                    vec![EventKind::Left],
+                    "{detector} seed {seed}: {observer}"
+                );
             }
         }
     }
@@ -210,7 +217,11 @@ fn a_suspicion_is_refuted_with_a_higher_incarnation() {
             .filter(|e| e.observer == observer && e.member == target)
             .map(|e| e.kind)
             .collect();
-        assert_eq!(kinds, vec![EventKind::Joined, EventKind::Suspected, EventKind::Alive], "{detector}");
+        assert_eq!(
+            kinds,
+            vec![EventKind::Joined, EventKind::Suspected, EventKind::Alive],
+            "{detector}"
+        );
         let refuted = cluster.nodes[2].core.stats().self_refutations;
         assert!(refuted >= 1, "{detector}: node 2 never refuted");
         for i in 0..4 {
@@ -221,7 +232,10 @@ fn a_suspicion_is_refuted_with_a_higher_incarnation() {
                 .find(|m| m.node == target)
                 .unwrap();
             assert_eq!(info.state, MemberState::Alive, "{detector}");
-            assert!(info.incarnation.0 >= 1, "{detector}: incarnation not raised");
+            assert!(
+                info.incarnation.0 >= 1,
+                "{detector}: incarnation not raised"
+            );
         }
         assert!(cluster.false_positives().is_empty());
     }
@@ -242,8 +256,15 @@ fn a_restart_under_a_new_version_supersedes_the_old_one() {
         assert_eq!(new.version, Version(2));
         for o in [0, 1, 2, 4] {
             let members = cluster.nodes[o].core.members();
-            assert!(members.iter().any(|m| m.node == new && m.state == MemberState::Alive));
-            assert!(!members.iter().any(|m| m.node == old), "{detector}: old version still listed at {o}");
+            assert!(
+                members
+                    .iter()
+                    .any(|m| m.node == new && m.state == MemberState::Alive)
+            );
+            assert!(
+                !members.iter().any(|m| m.node == old),
+                "{detector}: old version still listed at {o}"
+            );
             let observer = cluster.id(o);
             let removed = cluster
                 .events
@@ -257,7 +278,13 @@ fn a_restart_under_a_new_version_supersedes_the_old_one() {
             updates: vec![],
         };
         cluster.inject(0, old.addr, stale);
-        assert!(!cluster.nodes[0].core.members().iter().any(|m| m.node == old));
+        assert!(
+            !cluster.nodes[0]
+                .core
+                .members()
+                .iter()
+                .any(|m| m.node == old)
+        );
         let refusal = cluster.nodes[0].core.handle_join_request(cluster.now, old);
         assert!(matches!(refusal, Message::JoinRefused { .. }));
     }
@@ -396,7 +423,10 @@ fn events_carry_observer_detector_and_time() {
     let cluster = Cluster::new(3, "gossip", 0.0, 2);
     let first = &cluster.events[0];
     assert_eq!(first.kind, EventKind::Joined);
-    assert_eq!(first.member, first.observer, "a node first sees itself join");
+    assert_eq!(
+        first.member, first.observer,
+        "a node first sees itself join"
+    );
     assert_eq!(&*first.detector, "gossip");
     assert_eq!(first.at, Time::ZERO);
     let _ = NodeId::new(addr(0), Version(1));

@@ -52,10 +52,7 @@ impl<'a> DetectorContext<'a> {
 
     /// `member`'s state and incarnation, if listed.
     pub fn state(&self, member: &NodeId) -> Option<(MemberState, Incarnation)> {
-        self.core
-            .list
-            .get(member)
-            .map(|m| (m.state, m.incarnation))
+        self.core.list.get(member).map(|m| (m.state, m.incarnation))
     }
 
     /// Up to `k` distinct live members other than this node and those in

@@ -104,7 +104,12 @@ impl FailureDetector for Gossip {
         NAME
     }
 
-    fn member_changed(&mut self, ctx: &mut DetectorContext<'_>, member: NodeId, change: MemberChange) {
+    fn member_changed(
+        &mut self,
+        ctx: &mut DetectorContext<'_>,
+        member: NodeId,
+        change: MemberChange,
+    ) {
         match change {
             MemberChange::Joined => self.table.add(member, ctx.now()),
             MemberChange::Down => self.table.remove(&member),
@@ -135,9 +140,7 @@ impl FailureDetector for Gossip {
                     .expect("observe found the member");
                 let was_suspected = beat.extra.suspected;
                 beat.extra.suspected = false;
-                if was_suspected
-                    || matches!(ctx.state(&member), Some((MemberState::Suspect, _)))
-                {
+                if was_suspected || matches!(ctx.state(&member), Some((MemberState::Suspect, _))) {
                     ctx.alive(member);
                 }
             }

@@ -58,7 +58,6 @@ impl<T: Default> HeartbeatTable<T> {
         self.beats.iter_mut()
     }
 
-
     /// Raises this node's own counter.
     pub(crate) fn beat(&mut self) {
         self.own += 1;
@@ -123,10 +122,17 @@ mod tests {
     fn observe_reports_rises_only() {
         let mut table: HeartbeatTable<()> = HeartbeatTable::new();
         table.add(id(2), Time::from_millis(5));
-        assert_eq!(table.observe(&id(2), 3, Time::from_millis(10)), Some(Time::from_millis(5)));
+        assert_eq!(
+            table.observe(&id(2), 3, Time::from_millis(10)),
+            Some(Time::from_millis(5))
+        );
         assert_eq!(table.observe(&id(2), 3, Time::from_millis(20)), None);
         assert_eq!(table.observe(&id(2), 2, Time::from_millis(20)), None);
-        assert_eq!(table.observe(&id(9), 7, Time::from_millis(20)), None, "untracked");
+        assert_eq!(
+            table.observe(&id(9), 7, Time::from_millis(20)),
+            None,
+            "untracked"
+        );
     }
 
     #[test]

@@ -58,7 +58,12 @@ pub trait FailureDetector: Send {
     fn name(&self) -> &str;
 
     /// The member list changed.
-    fn member_changed(&mut self, ctx: &mut DetectorContext<'_>, member: NodeId, change: MemberChange);
+    fn member_changed(
+        &mut self,
+        ctx: &mut DetectorContext<'_>,
+        member: NodeId,
+        change: MemberChange,
+    );
 
     /// A payload of this detector's protocol arrived from `sender`, a live
     /// member (the core drops messages from members it knows are gone).

@@ -60,7 +60,14 @@ impl Cluster {
         seed: u64,
         config: Config,
     ) -> Cluster {
-        Cluster::with_registry(n, detector, drop_rate, seed, config, DetectorRegistry::with_builtins())
+        Cluster::with_registry(
+            n,
+            detector,
+            drop_rate,
+            seed,
+            config,
+            DetectorRegistry::with_builtins(),
+        )
     }
 
     pub fn with_registry(
@@ -142,7 +149,10 @@ impl Cluster {
             .registry
             .create(&self.detector, &self.config)
             .expect("test detector is registered");
-        let seed = self.seed.wrapping_mul(1000).wrapping_add(i as u64 * 7 + version);
+        let seed = self
+            .seed
+            .wrapping_mul(1000)
+            .wrapping_add(i as u64 * 7 + version);
         let node = Node {
             core: Membership::new(me, self.config.clone(), detector, seed, self.now),
             drop: ReceiverDrop::new(self.drop_rate, seed ^ 0x5eed),
@@ -243,8 +253,8 @@ impl Cluster {
                 if node.crashed || !node.drop.admit() {
                     continue;
                 }
-                let envelope =
-                    decode_datagram(&bytes, self.config.datagram_limit).expect("own encoding decodes");
+                let envelope = decode_datagram(&bytes, self.config.datagram_limit)
+                    .expect("own encoding decodes");
                 assert_eq!(envelope.from, from);
                 node.core.handle(self.now, from, envelope.body);
                 self.drain(to);
@@ -253,7 +263,11 @@ impl Cluster {
                 if self.nodes[i].crashed {
                     continue;
                 }
-                if self.nodes[i].core.poll_timeout().is_some_and(|t| t <= self.now) {
+                if self.nodes[i]
+                    .core
+                    .poll_timeout()
+                    .is_some_and(|t| t <= self.now)
+                {
                     self.nodes[i].core.tick(self.now);
                     self.drain(i);
                 }
