@@ -9,16 +9,17 @@
 //! connect.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rumor_dgrep::ServeConfig;
 use rumor_introducer::{
     Delivery, IntroducerError, JoinClient, JoinOutcome, JoinSignal, ServiceConfig, TcpService,
 };
 use rumor_membership::{DetectorRegistry, Event, EventKind, Membership, ReceiverDrop, Time};
 use rumor_msgqueue::{Limits, Producer};
-use rumor_wire::{Envelope, MemberState, Message, NodeId, Version};
+use rumor_wire::{DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId, Version};
 
 use crate::event_log::{EventLog, EventRecord};
 use crate::inbox::{self, Control, Entry, TAG_TCP};
@@ -28,6 +29,8 @@ use crate::{DaemonError, agent_log, signals, sockets};
 
 /// Longest the main thread sleeps without looking at its flags.
 const MAX_WAIT: Duration = Duration::from_millis(500);
+/// dgrep searches served at once.
+const MAX_DGREP: usize = 4;
 /// Time allowed to connect and write one TCP answer.
 const TCP_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -79,6 +82,8 @@ struct Driver {
     joining: bool,
     leave_by: Option<Time>,
     shutdown: Arc<AtomicBool>,
+    dgrep_config: Arc<ServeConfig>,
+    dgrep_running: Arc<AtomicUsize>,
 }
 
 /// Runs an agent until it leaves (signal or `rumor leave`). Every mistake in
@@ -179,6 +184,11 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         joining: false,
         leave_by: None,
         shutdown,
+        dgrep_config: Arc::new(ServeConfig::new(
+            settings.grep_paths.clone(),
+            settings.data_dir.clone(),
+        )),
+        dgrep_running: Arc::new(AtomicUsize::new(0)),
         settings,
     };
     if driver.settings.join.is_empty() {
@@ -379,20 +389,49 @@ impl Driver {
                     self.outbox.send(self.me.addr, reply_to, refusal);
                 }
             }
-            Message::DgrepRequest(request) => {
-                tracing::warn!(
-                    "refused dgrep query {} from {reply_to}: this agent build does not serve dgrep",
-                    request.query
-                );
-                let refusal = Message::Error {
-                    reason: "dgrep is not served by this agent".into(),
-                };
-                self.outbox.send(self.me.addr, reply_to, refusal);
-            }
+            Message::DgrepRequest(request) => self.serve_dgrep(request, reply_to),
             other => {
                 // The TCP service filters kinds; keep the main thread honest anyway.
                 tracing::warn!("ignored {} message from {peer} over TCP", other.kind());
             }
+        }
+    }
+
+    /// Answers a dgrep query on a thread of its own (the search may take a
+    /// while); at most [`MAX_DGREP`] at once, beyond which the query is
+    /// answered at once with an error.
+    fn serve_dgrep(&mut self, request: DgrepRequest, reply_to: SocketAddr) {
+        let node = self.me;
+        let query = request.query;
+        let running = Arc::clone(&self.dgrep_running);
+        if running.fetch_add(1, Ordering::SeqCst) >= MAX_DGREP {
+            running.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(
+                "refused dgrep query {query} from {reply_to}: {MAX_DGREP} searches already running"
+            );
+            let busy = Message::DgrepDone(DgrepDone {
+                query,
+                node,
+                counts: Vec::new(),
+                bytes_searched: 0,
+                elapsed_ms: 0,
+                error: Some(format!("{node} is busy with {MAX_DGREP} other searches")),
+            });
+            self.outbox.send(node.addr, reply_to, busy);
+            return;
+        }
+        let config = Arc::clone(&self.dgrep_config);
+        let spawned = std::thread::Builder::new()
+            .name("dgrep".into())
+            .spawn(move || {
+                if let Err(e) = rumor_dgrep::answer(request, reply_to, node, &config) {
+                    tracing::warn!("dgrep query {query} from {reply_to}: {e}");
+                }
+                running.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            self.dgrep_running.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!("could not start a dgrep search: {e}");
         }
     }
 

@@ -106,7 +106,7 @@ pub fn load_config(path: &Path) -> Result<Config, DaemonError> {
     toml::from_str(&text).map_err(|e: toml::de::Error| {
         let line = e
             .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
         let message = e.message().replace('\n', " ");
         DaemonError::Config {
             path: path.to_owned(),

@@ -19,12 +19,16 @@ use rumor_wire::{Envelope, WireError, read_frame};
 
 use crate::DeadlineReader;
 
+/// Time a connection that already waited out its read timeout in the
+/// backlog still gets to deliver a frame.
+const BACKLOG_GRACE: Duration = Duration::from_millis(50);
+
 /// The limits of a [`TcpService`].
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     /// Largest frame accepted; a longer length prefix is refused unread.
     pub max_frame: usize,
-    /// Time a client has, once a handler takes its connection, to deliver its whole frame.
+    /// Time a client has, from accept, to deliver its whole frame.
     pub read_timeout: Duration,
     /// Handler threads: the number of connections served at once.
     pub workers: usize,
@@ -137,7 +141,7 @@ impl TcpService {
         let counters = Arc::new(Counters::default());
         let config = Arc::new(config);
         let (queue, pending) =
-            crossbeam_channel::bounded::<(TcpStream, SocketAddr)>(config.backlog.max(1));
+            crossbeam_channel::bounded::<(TcpStream, SocketAddr, Instant)>(config.backlog.max(1));
         let mut threads = Vec::new();
         for index in 0..config.workers.max(1) {
             let pending = pending.clone();
@@ -173,9 +177,9 @@ impl TcpService {
                             }
                         };
                         counters.accepted.fetch_add(1, Ordering::Relaxed);
-                        match queue.try_send((stream, peer)) {
+                        match queue.try_send((stream, peer, Instant::now())) {
                             Ok(()) => {}
-                            Err(TrySendError::Full((stream, peer))) => {
+                            Err(TrySendError::Full((stream, peer, _))) => {
                                 drop(stream);
                                 counters.refused_busy.fetch_add(1, Ordering::Relaxed);
                                 busy_since_log += 1;
@@ -237,14 +241,22 @@ impl Drop for TcpService {
 }
 
 fn serve_connections(
-    pending: &Receiver<(TcpStream, SocketAddr)>,
+    pending: &Receiver<(TcpStream, SocketAddr, Instant)>,
     config: &ServiceConfig,
     counters: &Counters,
     handler: &Handler,
 ) {
     let mut buf = Vec::new();
-    while let Ok((stream, peer)) = pending.recv() {
-        serve_one(&stream, peer, config, counters, handler, &mut buf);
+    while let Ok((stream, peer, accepted_at)) = pending.recv() {
+        serve_one(
+            &stream,
+            peer,
+            accepted_at,
+            config,
+            counters,
+            handler,
+            &mut buf,
+        );
         // Do not keep a megabyte around because one client sent one.
         if buf.capacity() > 64 << 10 {
             buf = Vec::new();
@@ -255,14 +267,18 @@ fn serve_connections(
 fn serve_one(
     stream: &TcpStream,
     peer: SocketAddr,
+    accepted_at: Instant,
     config: &ServiceConfig,
     counters: &Counters,
     handler: &Handler,
     buf: &mut Vec<u8>,
 ) {
-    // The clock starts when a handler takes the connection: a client that
-    // waited in the backlog behind slow ones still gets its full time.
-    let mut reader = DeadlineReader::new(stream, Instant::now() + config.read_timeout);
+    // The clock starts at accept. A client that waited in the backlog behind
+    // slow ones past its time still gets a short grace: an honest client sent
+    // its frame at once and it is waiting in the socket buffer, while a silent
+    // one is dropped quickly, so a flood of silent connections drains fast.
+    let deadline = (accepted_at + config.read_timeout).max(Instant::now() + BACKLOG_GRACE);
+    let mut reader = DeadlineReader::new(stream, deadline);
     let envelope = match read_frame(&mut reader, buf, config.max_frame) {
         Ok(Some(envelope)) => envelope,
         Ok(None) => {

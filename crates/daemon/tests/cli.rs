@@ -1,0 +1,193 @@
+//! Mistakes on the command line give one line and a non-zero exit, never a
+//! panic; `rumor members` and `rumor leave` work against a running agent.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::{RUMOR, addr, form};
+use rumor_daemon::cluster::wait_for;
+
+fn rumor(args: &[&str]) -> Output {
+    Command::new(RUMOR).args(args).output().expect("rumor runs")
+}
+
+/// Runs `rumor args`, expects failure with exactly one line on stderr
+/// containing `expect`, and returns that line.
+fn mistake(args: &[&str], expect: &str) -> String {
+    let out = rumor(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?} printed more than one line:\n{stderr}"
+    );
+    assert!(lines[0].starts_with("rumor: "), "{args:?}: {stderr}");
+    assert!(
+        lines[0].contains(expect),
+        "{args:?}: expected {expect:?} in {stderr}"
+    );
+    lines[0].to_string()
+}
+
+#[test]
+fn mistakes_give_one_line_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+
+    let taken = TcpListener::bind(addr(33, 0, 7033)).unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    mistake(
+        &["agent", "--bind", &bind, "--data-dir", &data("a")],
+        "Address already in use",
+    );
+    drop(taken);
+
+    mistake(&["agent", "--bind", "localhost"], "bad address");
+    mistake(&["agent", "--bind", "127.0.33.2:99999"], "bad address");
+    mistake(&["agent", "--bind", "0.0.0.0:7033"], "not a wildcard");
+    mistake(
+        &["agent", "--bind", "127.0.33.2:7033", "--t-fail", "soon"],
+        "bad duration",
+    );
+    mistake(
+        &["agent", "--bind", "127.0.33.2:7033", "--drop-rate", "2"],
+        "bad drop rate",
+    );
+    mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.2:7033",
+            "--config",
+            "/nonexistent/rumor.toml",
+        ],
+        "/nonexistent/rumor.toml",
+    );
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(&bad_toml, "heartbeat = \"100ms\"\nt_fial = \"1s\"\n").unwrap();
+    mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.2:7033",
+            "--config",
+            bad_toml.to_str().unwrap(),
+        ],
+        "line 2",
+    );
+    mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.2:7033",
+            "--detector",
+            "telepathy",
+            "--data-dir",
+            &data("b"),
+        ],
+        "telepathy",
+    );
+    // Nobody listens there: after the budget, one line (with --quiet, the
+    // per-attempt log lines stay in agent.log).
+    let line = mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.3:7033",
+            "--join",
+            "127.0.33.4:7033",
+            "--join-timeout",
+            "1s",
+            "--quiet",
+            "--data-dir",
+            &data("c"),
+        ],
+        "cannot join the cluster",
+    );
+    assert!(line.contains("127.0.33.4:7033"), "{line}");
+    let log = std::fs::read_to_string(dir.path().join("c/agent.log")).unwrap();
+    assert!(
+        log.matches("join attempt").count() >= 2,
+        "one log line per attempt expected:\n{log}"
+    );
+
+    mistake(
+        &[
+            "members",
+            "--agent",
+            "127.0.33.5:7033",
+            "--timeout",
+            "500ms",
+        ],
+        "127.0.33.5:7033",
+    );
+    mistake(&["leave", "--agent", "not-an-address"], "bad address");
+    mistake(&["frobnicate"], "frobnicate");
+}
+
+#[test]
+fn members_and_leave_against_running_agents() {
+    let (net, port) = (34, 7034);
+    let (mut cluster, ids) = form(net, port, 3, &[]);
+    let agent = addr(net, 1, port).to_string();
+
+    let out = rumor(&["members", "--agent", &agent, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<&str> = rows.iter().map(|r| r["node"].as_str().unwrap()).collect();
+    for id in ids.values() {
+        assert!(
+            listed.contains(&id.to_string().as_str()),
+            "{id} missing from {listed:?}"
+        );
+    }
+    assert!(rows.iter().all(|r| r["state"] == "alive"), "{rows:?}");
+
+    let table = rumor(&["members", "--agent", &agent]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("(this agent)") && table.contains("3 members, 3 alive"),
+        "{table}"
+    );
+
+    let out = rumor(&["leave", "--agent", &agent]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&ids[&1].to_string()));
+    let status = cluster
+        .reap(1, Duration::from_secs(10))
+        .expect("the agent exits after leave");
+    assert!(status.success());
+    let leaver = ids[&1];
+    let others = [ids[&0], ids[&2]];
+    wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
+        let events = cluster.all_events();
+        let seen = others
+            .iter()
+            .filter(|o| {
+                events
+                    .iter()
+                    .any(|r| r.observer == **o && r.member == leaver && r.event == "left")
+            })
+            .count();
+        if seen == 2 {
+            Ok(())
+        } else {
+            Err(format!("{seen} of 2 recorded the leave"))
+        }
+    })
+    .unwrap();
+}

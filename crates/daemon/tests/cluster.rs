@@ -1,0 +1,124 @@
+//! Real agent processes on loopback: joins, crashes, leaves and restarts,
+//! judged from the agents' events.jsonl.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{addr, assert_detected, assert_no_false_positive, await_all_see_all, dump, form};
+use rumor_daemon::cluster::{first_per_observer, wait_for};
+use rumor_wire::NodeId;
+
+/// One ten-agent cluster on the default detector, reused for several checks
+/// in sequence: all see all; one crash; the crashed address restarted as a
+/// new version; a graceful leave; then five crashes at once.
+#[test]
+fn ten_agents_default_detector_join_crash_restart_leave_and_mass_crash() {
+    let (net, port) = (31, 7031);
+    let (mut cluster, ids) = form(net, port, 10, &[]);
+    let mut crashed: BTreeSet<NodeId> = BTreeSet::new();
+
+    // One crash.
+    let victim = 3;
+    let killed_at = cluster.kill(victim);
+    crashed.insert(ids[&victim]);
+    let observers: BTreeSet<NodeId> = ids
+        .iter()
+        .filter(|(i, _)| **i != victim)
+        .map(|(_, id)| *id)
+        .collect();
+    let (first, last) = assert_detected(&cluster, &[ids[&victim]], &observers, killed_at);
+    eprintln!("one crash: first detection {first} ms, all {last} ms");
+
+    // The crashed address comes back: a new version, seen by everyone.
+    cluster
+        .restart(victim, Some(&[addr(net, 5, port), addr(net, 6, port)]))
+        .unwrap();
+    let all: Vec<usize> = (0..10).collect();
+    let ids = await_all_see_all(&mut cluster, &all);
+    let reborn = ids[&victim];
+    let old = *crashed.iter().next().unwrap();
+    assert_eq!(reborn.addr, old.addr);
+    assert!(
+        reborn.version > old.version,
+        "{reborn} is not newer than {old}"
+    );
+
+    // A graceful leave: recorded as left by everyone, never failed.
+    let leaver = 8;
+    let leaver_id = ids[&leaver];
+    cluster.signal_leave(leaver);
+    let status = cluster
+        .reap(leaver, Duration::from_secs(10))
+        .expect("the leaver exits by itself");
+    assert!(status.success(), "leaving agent exited with {status}");
+    let stay: BTreeSet<NodeId> = ids
+        .iter()
+        .filter(|(i, _)| **i != leaver)
+        .map(|(_, id)| *id)
+        .collect();
+    let left = wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
+        let seen = first_per_observer(&cluster.all_events(), "left", leaver_id, &stay);
+        if seen.len() == stay.len() {
+            Ok(())
+        } else {
+            Err(format!("{} of {}", seen.len(), stay.len()))
+        }
+    });
+    let about_leaver: Vec<_> = cluster
+        .all_events()
+        .into_iter()
+        .filter(|r| r.member == leaver_id)
+        .collect();
+    assert!(
+        left.is_ok(),
+        "leave not recorded everywhere: {left:?}\n{}",
+        dump(&about_leaver)
+    );
+    assert!(
+        about_leaver.iter().all(|r| r.event != "failed"),
+        "a graceful leave was recorded as a failure:\n{}",
+        dump(&about_leaver)
+    );
+
+    // Five crashes at once, among them the restarted agent and the introducer.
+    let victims = [0usize, 2, 3, 5, 7];
+    let killed_at = victims.iter().map(|&v| cluster.kill(v)).min().unwrap();
+    let victim_ids: Vec<NodeId> = victims.iter().map(|v| ids[v]).collect();
+    crashed.extend(victim_ids.iter().copied());
+    let observers: BTreeSet<NodeId> = [1usize, 4, 6, 9].iter().map(|i| ids[i]).collect();
+    let (first, last) = assert_detected(&cluster, &victim_ids, &observers, killed_at);
+    eprintln!("five crashes: first detection {first} ms, all {last} ms");
+
+    assert_no_false_positive(&cluster, &crashed);
+}
+
+/// 10 % receiver-side drop on every agent, one crash, and at least 60 s in
+/// which no live member may be marked failed.
+#[test]
+fn ten_percent_drop_one_crash_no_false_positive_for_a_minute() {
+    let (net, port) = (32, 7032);
+    let started = std::time::Instant::now();
+    let (mut cluster, ids) = form(net, port, 10, &["--drop-rate", "0.1"]);
+    std::thread::sleep(Duration::from_secs(5));
+    let victim = 6;
+    let killed_at = cluster.kill(victim);
+    let observers: BTreeSet<NodeId> = ids
+        .iter()
+        .filter(|(i, _)| **i != victim)
+        .map(|(_, id)| *id)
+        .collect();
+    let (first, last) = assert_detected(&cluster, &[ids[&victim]], &observers, killed_at);
+    eprintln!("10 % drop: first detection {first} ms, all {last} ms");
+    // The rest of the minute, checking as we go so a false positive fails early.
+    let crashed = BTreeSet::from([ids[&victim]]);
+    while started.elapsed() < Duration::from_secs(62) {
+        std::thread::sleep(Duration::from_secs(2));
+        assert_no_false_positive(&cluster, &crashed);
+        for i in (0..10).filter(|&i| i != victim) {
+            assert!(cluster.is_running(i), "agent {i} exited");
+        }
+    }
+    assert_no_false_positive(&cluster, &crashed);
+}

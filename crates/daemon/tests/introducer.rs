@@ -1,0 +1,95 @@
+//! A live agent's TCP service under garbage, oversized frames, silent clients
+//! and a connection flood: each is refused, and joins keep working.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{addr, await_all_see_all, form};
+use rumor_wire::{Envelope, Message};
+
+#[test]
+fn bad_clients_do_not_stop_joins() {
+    let (net, port) = (35, 7035);
+    let (mut cluster, _) = form(net, port, 2, &[]);
+    let introducer = addr(net, 0, port);
+
+    // Garbage in a frame, an oversized length prefix, a gossip message over TCP.
+    let mut garbage = TcpStream::connect(introducer).unwrap();
+    garbage.write_all(&[0, 0, 0, 5, 0xc1, 1, 2, 3, 4]).unwrap();
+    let mut huge = TcpStream::connect(introducer).unwrap();
+    huge.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    let me: rumor_wire::NodeId = format!("{}#1", addr(net, 9, port)).parse().unwrap();
+    rumor_wire::tcp::send(
+        introducer,
+        &Envelope::new(
+            me.addr,
+            Message::Updates {
+                sender: me,
+                updates: vec![],
+            },
+        ),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    // Silent clients holding connections, and a flood beyond the handler pool.
+    let held: Vec<TcpStream> = (0..100)
+        .filter_map(|_| TcpStream::connect(introducer).ok())
+        .collect();
+    drop((garbage, huge));
+
+    // Newcomers still join through the hammered introducer (once the silent
+    // clients time out, or right away through the free handlers).
+    cluster
+        .add("newcomer-a", addr(net, 2, port), &[introducer], &[])
+        .unwrap();
+    cluster
+        .add("newcomer-b", addr(net, 3, port), &[introducer], &[])
+        .unwrap();
+    await_all_see_all(&mut cluster, &[0, 1, 2, 3]);
+    drop(held);
+
+    let log = std::fs::read_to_string(cluster.agents[0].data_dir.join("agent.log")).unwrap();
+    for refusal in [
+        "refused frame",
+        "exceeds the maximum",
+        "updates message",
+        "no complete frame",
+    ] {
+        assert!(
+            log.contains(refusal),
+            "no {refusal:?} line in the introducer's log:\n{log}"
+        );
+    }
+}
+
+/// The first introducer is not a single point of failure: with it down, a
+/// newcomer joins through the next address on its list, and the introducer,
+/// restarted, rejoins through the others as a new version.
+#[test]
+fn joins_go_on_while_the_first_introducer_is_down() {
+    let (net, port) = (36, 7036);
+    let (mut cluster, ids) = form(net, port, 3, &[]);
+    cluster.kill(0);
+    cluster
+        .add(
+            "newcomer",
+            addr(net, 3, port),
+            &[addr(net, 0, port), addr(net, 1, port)],
+            &[],
+        )
+        .unwrap();
+    await_all_see_all(&mut cluster, &[1, 2, 3]);
+    cluster
+        .restart(0, Some(&[addr(net, 1, port), addr(net, 2, port)]))
+        .unwrap();
+    let now = await_all_see_all(&mut cluster, &[0, 1, 2, 3]);
+    assert!(now[&0].version > ids[&0].version);
+    let log = std::fs::read_to_string(cluster.agents[3].data_dir.join("agent.log")).unwrap();
+    assert!(
+        log.contains("join attempt 1: introducer 127.0.36.1:7036 unreachable"),
+        "{log}"
+    );
+}
