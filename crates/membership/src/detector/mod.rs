@@ -7,10 +7,12 @@
 //! [`rumor_wire::Message::Detector`], so a plugin defines its messages
 //! without changing the wire crate.
 
+mod awareness;
 mod context;
 pub mod gossip;
 mod heartbeat_table;
 mod registry;
+pub mod swim;
 
 pub use context::DetectorContext;
 pub use registry::{DetectorConstructor, DetectorRegistry};

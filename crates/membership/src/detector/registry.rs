@@ -33,6 +33,7 @@ impl DetectorRegistry {
     pub fn with_builtins() -> DetectorRegistry {
         let mut registry = DetectorRegistry::new();
         registry.register(super::gossip::NAME, super::gossip::Gossip::boxed);
+        registry.register(super::swim::NAME, super::swim::Swim::boxed);
         registry
     }
 

@@ -1,0 +1,405 @@
+//! `swim`: SWIM (Das, Gupta and Motivala) with Lifeguard's local health
+//! awareness.
+//!
+//! Every protocol period (`probe_interval`) a node probes one member, taken
+//! in a randomized round-robin order (a shuffled list walked to its end,
+//! then reshuffled), so every member is probed by every other within n
+//! periods. A probe is a `Ping` answered by an `Ack`. Without an ack within
+//! `probe_timeout`, the node asks `indirect_probes` random members to probe
+//! the target on its behalf (`PingReq`); they relay the target's ack, or
+//! answer `Nack` when they got none. Still no ack by the end of the period:
+//! the target is suspected, and the core declares it failed unless it
+//! refutes with a higher incarnation in time.
+//!
+//! Membership changes ride piggybacked on every message, each at most
+//! λ·log n times (see the dissemination queue), so the load per node is
+//! constant in the cluster size. Missed acks and nacks raise the local
+//! health multiplier, which stretches probe timeouts and periods (Lifeguard);
+//! successful probes lower it.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+use rumor_wire::{MemberUpdate, NodeId, encoded_len};
+use serde::{Deserialize, Serialize};
+
+use super::awareness::Awareness;
+use super::{DetectorContext, FailureDetector, MemberChange};
+use crate::member_list::Map;
+use crate::membership::jitter;
+use crate::{Config, MembershipError, Time, payload};
+
+/// The registered name.
+pub const NAME: &str = "swim";
+
+/// The SWIM protocol messages, each with piggybacked changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum SwimMessage {
+    /// Are you alive? Answer `Ack` with the same `seq`.
+    Ping {
+        seq: u32,
+        updates: Vec<MemberUpdate>,
+    },
+    /// Answer to a ping (or a relayed answer to a ping-req).
+    Ack {
+        seq: u32,
+        updates: Vec<MemberUpdate>,
+    },
+    /// Please ping `target` for me and relay its ack with my `seq`.
+    PingReq {
+        seq: u32,
+        target: NodeId,
+        updates: Vec<MemberUpdate>,
+    },
+    /// The relay got no ack from the target in time (Lifeguard).
+    Nack {
+        seq: u32,
+        updates: Vec<MemberUpdate>,
+    },
+}
+
+impl SwimMessage {
+    fn updates_mut(&mut self) -> &mut Vec<MemberUpdate> {
+        match self {
+            SwimMessage::Ping { updates, .. }
+            | SwimMessage::Ack { updates, .. }
+            | SwimMessage::PingReq { updates, .. }
+            | SwimMessage::Nack { updates, .. } => updates,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the direct ack until the deadline.
+    Direct(Time),
+    /// Ping-reqs sent; waiting until the end of the period.
+    Indirect,
+}
+
+#[derive(Debug, Clone)]
+struct Probe {
+    target: NodeId,
+    seq: u32,
+    phase: Phase,
+    acked: bool,
+    nacks_expected: u32,
+    nacks: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Relay {
+    origin: NodeId,
+    origin_seq: u32,
+}
+
+/// The SWIM detector.
+#[derive(Debug)]
+pub struct Swim {
+    /// Members in probe order, with their positions.
+    order: Vec<NodeId>,
+    position: Map<NodeId, usize>,
+    cursor: usize,
+    probe: Option<Probe>,
+    next_period: Option<Time>,
+    next_seq: u32,
+    relays: Map<u32, Relay>,
+    relay_deadlines: VecDeque<(Time, u32)>,
+    health: Awareness,
+}
+
+impl Swim {
+    /// A SWIM detector with the configuration's Lifeguard ceiling.
+    pub fn new(config: &Config) -> Swim {
+        Swim {
+            order: Vec::new(),
+            position: Map::default(),
+            cursor: 0,
+            probe: None,
+            next_period: None,
+            next_seq: 0,
+            relays: Map::default(),
+            relay_deadlines: VecDeque::new(),
+            health: Awareness::new(config.awareness_max),
+        }
+    }
+
+    /// The registry constructor.
+    pub fn boxed(config: &Config) -> Box<dyn FailureDetector> {
+        Box::new(Swim::new(config))
+    }
+
+    /// The current local health multiplier (0 = healthy).
+    pub fn local_health(&self) -> u32 {
+        self.health.score()
+    }
+
+    fn seq(&mut self) -> u32 {
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.next_seq
+    }
+
+    /// Inserts at a random position, so a newcomer is not always probed last.
+    fn add(&mut self, ctx: &mut DetectorContext<'_>, member: NodeId) {
+        if self.position.contains_key(&member) {
+            return;
+        }
+        self.order.push(member);
+        let last = self.order.len() - 1;
+        let at = ctx.rng().random_range(0..=last);
+        self.order.swap(at, last);
+        self.position.insert(self.order[last], last);
+        self.position.insert(self.order[at], at);
+    }
+
+    fn remove(&mut self, member: &NodeId) {
+        if let Some(at) = self.position.remove(member) {
+            self.order.swap_remove(at);
+            if let Some(moved) = self.order.get(at) {
+                self.position.insert(*moved, at);
+            }
+        }
+    }
+
+    /// The next member to probe in randomized round-robin order.
+    fn next_target(&mut self, ctx: &mut DetectorContext<'_>) -> Option<NodeId> {
+        for _ in 0..self.order.len() {
+            if self.cursor >= self.order.len() {
+                // Reshuffle at the end of each round: O(n) once per n probes.
+                for i in (1..self.order.len()).rev() {
+                    let j = ctx.rng().random_range(0..=i);
+                    self.order.swap(i, j);
+                }
+                for (i, id) in self.order.iter().enumerate() {
+                    self.position.insert(*id, i);
+                }
+                self.cursor = 0;
+            }
+            let candidate = self.order[self.cursor];
+            self.cursor += 1;
+            if ctx.is_live(&candidate) {
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    fn send(&mut self, ctx: &mut DetectorContext<'_>, to: NodeId, mut message: SwimMessage) {
+        let room = ctx
+            .payload_limit()
+            .saturating_sub(encoded_len(&message) + 4);
+        *message.updates_mut() = ctx.piggyback(room);
+        // Built within payload_limit; an error here is counted by the core.
+        let _ = ctx.send(to, payload::encode(&message));
+    }
+
+    /// The end of a period: judge the finished probe, start the next one.
+    fn new_period(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
+        if let Some(probe) = self.probe.take() {
+            if probe.acked {
+                self.health.apply(-1);
+            } else {
+                // Lifeguard: missing nacks mean the trouble may be ours.
+                let missing = probe.nacks_expected.saturating_sub(probe.nacks);
+                self.health.apply(1 + missing.min(1) as i32);
+                ctx.suspect(probe.target);
+            }
+        }
+        let period = self.health.scale(ctx.config().probe_interval);
+        self.next_period = Some(now + period);
+        let Some(target) = self.next_target(ctx) else {
+            return;
+        };
+        let seq = self.seq();
+        let timeout = self.health.scale(ctx.config().probe_timeout);
+        self.probe = Some(Probe {
+            target,
+            seq,
+            phase: Phase::Direct(now + timeout),
+            acked: false,
+            nacks_expected: 0,
+            nacks: 0,
+        });
+        self.send(
+            ctx,
+            target,
+            SwimMessage::Ping {
+                seq,
+                updates: Vec::new(),
+            },
+        );
+    }
+
+    /// No direct ack in time: ask k members, and ping once more directly.
+    fn go_indirect(&mut self, ctx: &mut DetectorContext<'_>) {
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
+        probe.phase = Phase::Indirect;
+        let (target, seq) = (probe.target, probe.seq);
+        let helpers = ctx.random_members(ctx.config().indirect_probes, &[target]);
+        probe.nacks_expected = helpers.len() as u32;
+        for helper in helpers {
+            self.send(
+                ctx,
+                helper,
+                SwimMessage::PingReq {
+                    seq,
+                    target,
+                    updates: Vec::new(),
+                },
+            );
+        }
+        self.send(
+            ctx,
+            target,
+            SwimMessage::Ping {
+                seq,
+                updates: Vec::new(),
+            },
+        );
+    }
+
+    fn expire_relays(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
+        while let Some(&(deadline, seq)) = self.relay_deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.relay_deadlines.pop_front();
+            if let Some(relay) = self.relays.remove(&seq) {
+                self.send(
+                    ctx,
+                    relay.origin,
+                    SwimMessage::Nack {
+                        seq: relay.origin_seq,
+                        updates: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl FailureDetector for Swim {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn member_changed(
+        &mut self,
+        ctx: &mut DetectorContext<'_>,
+        member: NodeId,
+        change: MemberChange,
+    ) {
+        match change {
+            MemberChange::Joined => self.add(ctx, member),
+            MemberChange::Down => self.remove(&member),
+            MemberChange::Suspected | MemberChange::Refuted => {}
+        }
+    }
+
+    fn handle(
+        &mut self,
+        ctx: &mut DetectorContext<'_>,
+        sender: NodeId,
+        payload: &[u8],
+    ) -> Result<(), MembershipError> {
+        let mut message: SwimMessage = payload::decode(NAME, payload)?;
+        let updates = std::mem::take(message.updates_mut());
+        ctx.apply_updates(&sender, &updates);
+        match message {
+            SwimMessage::Ping { seq, .. } => {
+                self.send(
+                    ctx,
+                    sender,
+                    SwimMessage::Ack {
+                        seq,
+                        updates: Vec::new(),
+                    },
+                );
+            }
+            SwimMessage::PingReq { seq, target, .. } => {
+                let relay_seq = self.seq();
+                let deadline = ctx.now() + self.health.scale(ctx.config().probe_timeout);
+                self.relays.insert(
+                    relay_seq,
+                    Relay {
+                        origin: sender,
+                        origin_seq: seq,
+                    },
+                );
+                self.relay_deadlines.push_back((deadline, relay_seq));
+                self.send(
+                    ctx,
+                    target,
+                    SwimMessage::Ping {
+                        seq: relay_seq,
+                        updates: Vec::new(),
+                    },
+                );
+            }
+            SwimMessage::Ack { seq, .. } => {
+                if let Some(relay) = self.relays.remove(&seq) {
+                    self.send(
+                        ctx,
+                        relay.origin,
+                        SwimMessage::Ack {
+                            seq: relay.origin_seq,
+                            updates: Vec::new(),
+                        },
+                    );
+                } else if let Some(probe) = self.probe.as_mut() {
+                    if probe.seq == seq && !probe.acked {
+                        probe.acked = true;
+                        let target = probe.target;
+                        ctx.alive(target);
+                    }
+                }
+            }
+            SwimMessage::Nack { seq, .. } => {
+                if let Some(probe) = self.probe.as_mut() {
+                    if probe.seq == seq {
+                        probe.nacks += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
+        self.expire_relays(ctx);
+        let Some(period_end) = self.next_period else {
+            let interval = ctx.config().probe_interval;
+            let first = jitter(ctx.rng(), interval);
+            self.next_period = Some(now + first);
+            return;
+        };
+        if now >= period_end {
+            self.new_period(ctx);
+            return;
+        }
+        if let Some(probe) = &self.probe {
+            if let Phase::Direct(deadline) = probe.phase {
+                if now >= deadline && !probe.acked {
+                    self.go_indirect(ctx);
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        let direct = self.probe.as_ref().and_then(|p| match p.phase {
+            Phase::Direct(deadline) if !p.acked => Some(deadline),
+            _ => None,
+        });
+        let relay = self.relay_deadlines.front().map(|(t, _)| *t);
+        [self.next_period, direct, relay]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
