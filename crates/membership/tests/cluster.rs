@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{Cluster, addr};
 use rumor_membership::{EventKind, MemberState, Message, NodeId, Time, Version};
 
-const DETECTORS: &[&str] = &["gossip", "swim"];
+const DETECTORS: &[&str] = &["gossip", "swim", "phi"];
 
 /// The timing goal with the default configuration (the contract is 3 s / 6 s).
 const FIRST_DETECTION: Duration = Duration::from_millis(1500);
@@ -407,7 +407,7 @@ fn datagrams_stay_within_the_limit_at_500_members() {
     for detector in DETECTORS {
         let mut cluster = Cluster::bootstrapped(500, detector, 12);
         // Long enough for heartbeats, piggybacked changes and a sync round.
-        cluster.run_for(Duration::from_millis(400));
+        cluster.run_for(Duration::from_millis(250));
         assert!(cluster.largest_datagram <= cluster.config.datagram_limit);
         assert!(
             cluster.largest_datagram > cluster.config.datagram_limit * 3 / 4,

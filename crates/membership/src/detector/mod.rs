@@ -11,6 +11,7 @@ mod awareness;
 mod context;
 pub mod gossip;
 mod heartbeat_table;
+pub mod phi;
 mod registry;
 pub mod swim;
 

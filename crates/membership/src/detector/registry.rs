@@ -34,6 +34,7 @@ impl DetectorRegistry {
         let mut registry = DetectorRegistry::new();
         registry.register(super::gossip::NAME, super::gossip::Gossip::boxed);
         registry.register(super::swim::NAME, super::swim::Swim::boxed);
+        registry.register(super::phi::NAME, super::phi::Phi::boxed);
         registry
     }
 
