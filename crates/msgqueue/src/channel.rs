@@ -46,6 +46,9 @@ pub(crate) struct State {
     pub(crate) pushed: u64,
     /// Datagrams refused so far.
     pub(crate) dropped: u64,
+    /// True while the consumer sleeps on the condition variable: the only
+    /// time a producer needs to notify it.
+    pub(crate) consumer_sleeping: bool,
 }
 
 impl State {

@@ -49,18 +49,21 @@ impl Consumer {
         // A timeout too large to represent means "no timeout".
         let deadline = start.checked_add(timeout);
         while state.back.is_empty() {
-            match deadline {
-                Some(deadline) => {
-                    if self
-                        .shared
-                        .ready
-                        .wait_until(&mut state, deadline)
-                        .timed_out()
-                    {
-                        return !state.back.is_empty();
-                    }
+            state.consumer_sleeping = true;
+            let timed_out = match deadline {
+                Some(deadline) => self
+                    .shared
+                    .ready
+                    .wait_until(&mut state, deadline)
+                    .timed_out(),
+                None => {
+                    self.shared.ready.wait(&mut state);
+                    false
                 }
-                None => self.shared.ready.wait(&mut state),
+            };
+            state.consumer_sleeping = false;
+            if timed_out {
+                return !state.back.is_empty();
             }
         }
         true
@@ -146,6 +149,14 @@ mod tests {
 
     fn collect(batch: &Batch<'_>) -> Vec<(SocketAddr, Vec<u8>)> {
         batch.iter().map(|(from, d)| (from, d.to_vec())).collect()
+    }
+
+    #[test]
+    fn producers_are_send_and_sync_and_the_consumer_is_send() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<crate::Producer>();
+        send::<Consumer>();
     }
 
     #[test]
@@ -328,14 +339,19 @@ mod tests {
     fn wait_wakes_when_a_producer_pushes() {
         let (producer, mut consumer) = channel(Limits::default());
         let pusher = thread::spawn(move || {
+            // Push only once the consumer sleeps, past its spinning phase:
+            // this is the case the notification exists for.
+            while !producer.consumer_sleeping() {
+                thread::yield_now();
+            }
             producer.push(addr(9), b"wake").unwrap();
         });
         // Without the notify the wait would sleep out its whole timeout; the
         // margin is wide enough for any scheduler.
         let started = Instant::now();
-        assert!(consumer.wait(Duration::from_secs(120)));
+        assert!(consumer.wait(Duration::from_secs(30)));
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_secs(15),
             "woken by the push"
         );
         pusher.join().expect("pusher thread does not panic");

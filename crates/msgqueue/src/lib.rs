@@ -18,10 +18,10 @@
 //!
 //! The consumer can [`Consumer::wait`] with a timeout, since the main loop
 //! also has timers to serve. Producers signal only when the back buffer goes
-//! from empty to non-empty, so a busy stream costs one notification per
-//! batch, not one per datagram; and the consumer watches a flag for a few
-//! microseconds before it sleeps, so under load it is usually caught awake
-//! and the notification costs no system call.
+//! from empty to non-empty while the consumer sleeps, so a busy stream costs
+//! at most one notification per batch, not one per datagram; and the
+//! consumer watches a flag for a few microseconds before it sleeps, so under
+//! load it is usually caught awake and no system call is needed at all.
 //!
 //! # What it is not
 //!

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::Full;
-use crate::channel::Shared;
+use crate::channel::{Shared, State};
 
 /// Appends datagrams to a queue. Cheap to clone; every clone feeds the same
 /// consumer. `Send + Sync`, so it may also be shared by reference.
@@ -30,13 +30,9 @@ impl Producer {
         let mut state = self.shared.state.lock();
         let was_empty = state.back.is_empty();
         state.append(&self.shared.limits, from, datagram)?;
-        if was_empty {
-            self.shared.queued.store(true, Ordering::Release);
-        }
+        let wake = was_empty && self.mark_queued(&state);
         drop(state);
-        // Only the first datagram of a batch can find the consumer asleep:
-        // it sleeps only while the back buffer is empty.
-        if was_empty {
+        if wake {
             self.shared.ready.notify_one();
         }
         Ok(())
@@ -59,14 +55,27 @@ impl Producer {
                 queued += 1;
             }
         }
-        let wake = was_empty && queued > 0;
-        if wake {
-            self.shared.queued.store(true, Ordering::Release);
-        }
+        let wake = was_empty && queued > 0 && self.mark_queued(&state);
         drop(state);
         if wake {
             self.shared.ready.notify_one();
         }
         queued
+    }
+
+    /// Called under the lock by the push that made the back buffer
+    /// non-empty: raises the flag a spinning consumer watches, and says
+    /// whether the consumer sleeps and must be notified. Only that first
+    /// datagram of a batch can find the consumer asleep, since it sleeps
+    /// only while the back buffer is empty.
+    fn mark_queued(&self, state: &State) -> bool {
+        self.shared.queued.store(true, Ordering::Release);
+        state.consumer_sleeping
+    }
+
+    /// Whether the consumer is asleep on the condition variable right now.
+    #[cfg(test)]
+    pub(crate) fn consumer_sleeping(&self) -> bool {
+        self.shared.state.lock().consumer_sleeping
     }
 }
