@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# dgrep benchmark: four rumor agents on this machine, 100 MB of log each,
+# against rg and GNU grep over the same four files. See ../README.md.
+# Output goes through a pipe (hyperfine --output=pipe): GNU grep stops at the
+# first match when its stdout is /dev/null, which would not be a comparison.
+#
+#   cargo build --release -p rumor-daemon -p rumor-dgrep
+#   crates/dgrep/bench/run.sh [TARGET_DIR]    # needs hyperfine, rg, python3
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+target=${1:-${CARGO_TARGET_DIR:-$here/../../../target}}/release
+work=${DGREP_BENCH_DIR:-/tmp/dgrep-bench}
+mkdir -p "$work"
+files=()
+for i in 1 2 3 4; do
+    f=$work/node$i.log
+    [ -s "$f" ] || python3 "$here/gen-log.py" "$f" 100 "$i"
+    files+=("$f")
+done
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+for i in 1 2 3 4; do
+    join=(); [ "$i" = 1 ] || join=(--join 127.0.0.1:4101)
+    mkdir -p "$work/data$i"
+    "$target/rumor" agent --quiet --bind "127.0.0.1:410$i" "${join[@]}" \
+        --data-dir "$work/data$i" --grep-path "$work/node$i.log" >/dev/null 2>&1 &
+    pids+=($!)
+done
+until [ "$("$target/rumor" members --agent 127.0.0.1:4101 --json 2>/dev/null | grep -o '"alive"' | wc -l)" = 4 ]; do
+    sleep 0.2
+done
+dgrep="$target/dgrep --agent 127.0.0.1:4101"
+pattern=${PATTERN:-ERROR}
+echo "== counts: dgrep -c vs rg -c vs grep -c ($pattern)"
+$dgrep -c "$pattern"
+hyperfine -N --output=pipe -w 3 -r ${RUNS:-15} --export-markdown "$work/count.md" \
+    "$dgrep -c $pattern" "rg -c $pattern ${files[*]}" "grep -c $pattern ${files[*]}" \
+    "rg --no-mmap -c $pattern ${files[*]}"
+echo "== printing about 1 % of lines: dgrep vs rg ($pattern), output through a pipe"
+hyperfine -N --output=pipe -w 3 -r ${RUNS:-15} --export-markdown "$work/print.md" \
+    "$dgrep $pattern" "rg $pattern ${files[*]}" "rg --no-mmap $pattern ${files[*]}"
