@@ -1,0 +1,156 @@
+//! The `rumor-sim` command line: flags, or a scenario file with flags on top.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use rumor_membership::{Config, DetectorRegistry};
+
+use crate::output::Report;
+use crate::scenario::{Scenario, one_line};
+use crate::simulation::{RunOptions, run};
+use crate::{SimError, event_log};
+
+/// Simulates a rumor cluster on a virtual clock and reports failure-detection
+/// latency, false positives and bandwidth.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "rumor-sim", version, about)]
+pub struct Cli {
+    /// Cluster size.
+    #[arg(long, value_name = "N", required_unless_present = "scenario")]
+    pub nodes: Option<usize>,
+    /// Failure detector: gossip, swim, phi, or a plugin's registered name.
+    #[arg(long, value_name = "NAME", required_unless_present = "scenario")]
+    pub detector: Option<String>,
+    /// Receiver-side drop probability, 0 to 1.
+    #[arg(long, value_name = "P", value_parser = probability)]
+    pub loss: Option<f64>,
+    /// Nodes (never node 0) that crash together once the cluster has warmed up.
+    #[arg(long, value_name = "K")]
+    pub fail: Option<usize>,
+    /// Nodes (never node 0) that leave voluntarily once the cluster has warmed up.
+    #[arg(long, value_name = "K")]
+    pub leave: Option<usize>,
+    /// Virtual time of each run (humantime: 30s, 1m).
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Seed of the first run.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Runs with seeds S, S+1, ...; the report aggregates them.
+    #[arg(long, visible_alias = "seeds", value_name = "N")]
+    pub runs: Option<u64>,
+    /// When faults start and traffic measurement begins.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Nodes start at random times within this window.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub join_window: Option<Duration>,
+    /// One-way base latency.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub latency: Option<Duration>,
+    /// Random extra latency per message.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub jitter: Option<Duration>,
+    /// In-transit datagram loss probability, 0 to 1 (on top of --loss).
+    #[arg(long, value_name = "P", value_parser = probability)]
+    pub net_loss: Option<f64>,
+    /// A TOML scenario file (timed crashes, restarts, leaves, partitions...);
+    /// flags given as well override its values.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// A TOML file of membership settings (rumor_membership::Config keys).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print one CSV row per run.
+    #[arg(long)]
+    pub csv: bool,
+    /// Leave wall-clock time out of the report (byte-identical output per seed).
+    #[arg(long)]
+    pub no_wall_time: bool,
+    /// Write the first run's events to FILE in the events.jsonl format.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+}
+
+fn probability(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability in [0, 1]"))
+    }
+}
+
+impl Cli {
+    /// The scenario the flags describe.
+    pub fn scenario(&self) -> Result<Scenario, SimError> {
+        let mut s = match &self.scenario {
+            Some(path) => Scenario::from_file(path)?,
+            None => Scenario::default(),
+        };
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            s.config = toml::from_str::<Config>(&text).map_err(|e| SimError::Toml {
+                path: path.clone(),
+                message: one_line(&e.to_string()),
+            })?;
+        }
+        macro_rules! set {
+            ($($flag:ident => $field:expr),* $(,)?) => {
+                $(if let Some(v) = self.$flag.clone() { $field = v; })*
+            };
+        }
+        set! {
+            nodes => s.nodes, loss => s.loss, fail => s.fail, leave => s.leave,
+            duration => s.duration, seed => s.seed, runs => s.runs, warmup => s.warmup,
+            join_window => s.join_window, latency => s.network.latency,
+            jitter => s.network.jitter, net_loss => s.network.loss,
+        }
+        if let Some(d) = &self.detector {
+            s.detector = Some(d.clone());
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Runs every seed and renders the report in the format asked for.
+    pub fn execute(&self, registry: &DetectorRegistry) -> Result<String, SimError> {
+        let scenario = self.scenario()?;
+        let mut runs = Vec::new();
+        for i in 0..scenario.runs {
+            let seed = scenario.seed.wrapping_add(i);
+            let options = RunOptions {
+                record_events: i == 0 && self.events.is_some(),
+                record_members: false,
+                wall_time: !self.no_wall_time,
+            };
+            let outcome = run(&scenario, seed, registry, options)?;
+            if let (Some(path), true) = (&self.events, options.record_events) {
+                std::fs::write(path, event_log::to_jsonl(&outcome.events)).map_err(|source| {
+                    SimError::Write {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+            }
+            runs.push(outcome.report);
+        }
+        let report = Report::new(&scenario, runs);
+        Ok(if self.json {
+            report.to_json()
+        } else if self.csv {
+            report.to_csv()
+        } else {
+            report.to_table()
+        })
+    }
+}

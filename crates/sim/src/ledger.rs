@@ -1,0 +1,240 @@
+//! The ground truth of a run against what the nodes reported.
+//!
+//! The simulator knows which process crashed, left or still runs; the ledger
+//! checks every event the cores emit against it: a `failed` about a crashed
+//! node is a detection, about a live one a false positive, about a node that
+//! left an accuracy violation of its own.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rumor_membership::{Event, EventKind, NodeId, Time};
+
+use crate::report::{CrashOutcome, LeaveOutcome, secs};
+
+/// What became of one process (one version of one slot).
+#[derive(Debug, Clone, Copy)]
+enum Life {
+    Live {
+        since: Time,
+    },
+    Crashed {
+        track: usize,
+    },
+    Left {
+        track: usize,
+    },
+    /// Stopped by the simulator because the node learned it was declared
+    /// failed and must rejoin under a new version.
+    Retired,
+}
+
+struct CrashTrack {
+    slot: usize,
+    node: NodeId,
+    at: Time,
+    marks: HashMap<NodeId, Time>,
+}
+
+struct LeaveTrack {
+    slot: usize,
+    node: NodeId,
+    at: Time,
+    left_marks: HashMap<NodeId, Time>,
+    failed_marks: u64,
+}
+
+/// Event counts of a run.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct EventCounts {
+    pub joined: u64,
+    pub suspected: u64,
+    pub alive: u64,
+    pub failed: u64,
+    pub left: u64,
+    pub removed: u64,
+    /// Events about a node no process of this run ever was.
+    pub unknown_member: u64,
+    /// `left` about a member that did not leave.
+    pub spurious_left: u64,
+}
+
+/// Ground truth and detections of one run.
+#[derive(Default)]
+pub(crate) struct Ledger {
+    lives: HashMap<NodeId, Life>,
+    crashes: Vec<CrashTrack>,
+    leaves: Vec<LeaveTrack>,
+    false_positive_members: BTreeSet<NodeId>,
+    false_positive_marks: u64,
+    left_marked_failed: u64,
+    pub counts: EventCounts,
+    recorded: Option<Vec<Event>>,
+}
+
+impl Ledger {
+    /// A ledger that also keeps every event when `record` is set.
+    pub fn new(record: bool) -> Ledger {
+        Ledger {
+            recorded: record.then(Vec::new),
+            ..Ledger::default()
+        }
+    }
+
+    pub fn on_start(&mut self, node: NodeId, now: Time) {
+        self.lives.insert(node, Life::Live { since: now });
+    }
+
+    pub fn on_crash(&mut self, slot: usize, node: NodeId, now: Time) {
+        let track = self.crashes.len();
+        self.crashes.push(CrashTrack {
+            slot,
+            node,
+            at: now,
+            marks: HashMap::new(),
+        });
+        self.lives.insert(node, Life::Crashed { track });
+    }
+
+    pub fn on_leave(&mut self, slot: usize, node: NodeId, now: Time) {
+        let track = self.leaves.len();
+        self.leaves.push(LeaveTrack {
+            slot,
+            node,
+            at: now,
+            left_marks: HashMap::new(),
+            failed_marks: 0,
+        });
+        self.lives.insert(node, Life::Left { track });
+    }
+
+    pub fn on_retire(&mut self, node: NodeId) {
+        self.lives.insert(node, Life::Retired);
+    }
+
+    pub fn on_event(&mut self, event: Event) {
+        let c = &mut self.counts;
+        match event.kind {
+            EventKind::Joined => c.joined += 1,
+            EventKind::Suspected => c.suspected += 1,
+            EventKind::Alive => c.alive += 1,
+            EventKind::Removed => c.removed += 1,
+            EventKind::Failed => {
+                c.failed += 1;
+                match self.lives.get(&event.member) {
+                    Some(Life::Crashed { track }) => {
+                        self.crashes[*track]
+                            .marks
+                            .entry(event.observer)
+                            .or_insert(event.at);
+                    }
+                    Some(Life::Left { track }) => {
+                        self.left_marked_failed += 1;
+                        self.leaves[*track].failed_marks += 1;
+                    }
+                    Some(Life::Live { .. } | Life::Retired) => {
+                        self.false_positive_marks += 1;
+                        self.false_positive_members.insert(event.member);
+                    }
+                    None => c.unknown_member += 1,
+                }
+            }
+            EventKind::Left => {
+                c.left += 1;
+                match self.lives.get(&event.member) {
+                    Some(Life::Left { track }) => {
+                        self.leaves[*track]
+                            .left_marks
+                            .entry(event.observer)
+                            .or_insert(event.at);
+                    }
+                    Some(_) => c.spurious_left += 1,
+                    None => c.unknown_member += 1,
+                }
+            }
+        }
+        if let Some(events) = &mut self.recorded {
+            events.push(event);
+        }
+    }
+
+    /// Distinct live members some node marked failed.
+    pub fn false_positives(&self) -> usize {
+        self.false_positive_members.len()
+    }
+
+    /// `failed` events about live members.
+    pub fn false_positive_marks(&self) -> u64 {
+        self.false_positive_marks
+    }
+
+    /// `failed` events about members that left.
+    pub fn left_marked_failed(&self) -> u64 {
+        self.left_marked_failed
+    }
+
+    /// The observers a fault at `at` must be seen by: processes still live at
+    /// the end that were already running at `at`.
+    fn required(&self, at: Time) -> impl Iterator<Item = &NodeId> {
+        self.lives
+            .iter()
+            .filter_map(move |(node, life)| match life {
+                Life::Live { since } if *since <= at => Some(node),
+                _ => None,
+            })
+    }
+
+    pub fn crash_outcomes(&self) -> Vec<CrashOutcome> {
+        self.crashes
+            .iter()
+            .map(|c| {
+                let first = c.marks.values().min().map(|t| secs(*t - c.at));
+                let mut required = 0;
+                let mut detected = 0;
+                let mut last = c.at;
+                for node in self.required(c.at) {
+                    required += 1;
+                    if let Some(t) = c.marks.get(node) {
+                        detected += 1;
+                        last = last.max(*t);
+                    }
+                }
+                CrashOutcome {
+                    node: c.node.to_string(),
+                    slot: c.slot,
+                    at_s: secs(c.at),
+                    first_detection_s: first,
+                    all_member_s: (detected == required).then(|| secs(last - c.at)),
+                    observers_required: required,
+                    observers_detected: detected,
+                }
+            })
+            .collect()
+    }
+
+    pub fn leave_outcomes(&self) -> Vec<LeaveOutcome> {
+        self.leaves
+            .iter()
+            .map(|l| {
+                let mut required = 0;
+                let mut marked = 0;
+                for node in self.required(l.at) {
+                    required += 1;
+                    marked += usize::from(l.left_marks.contains_key(node));
+                }
+                LeaveOutcome {
+                    node: l.node.to_string(),
+                    slot: l.slot,
+                    at_s: secs(l.at),
+                    observers_required: required,
+                    observers_marked_left: marked,
+                    marked_failed: l.failed_marks,
+                }
+            })
+            .collect()
+    }
+
+    /// Every event, when recording was asked for.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.recorded.take().unwrap_or_default()
+    }
+}

@@ -1,0 +1,458 @@
+//! What a run does: cluster size, detector, faults and when they happen.
+//!
+//! A scenario comes from command-line flags or from a small TOML file:
+//!
+//! ```toml
+//! nodes = 10
+//! detector = "swim"
+//! duration = "40s"
+//! loss = 0.1              # receiver-side drop probability
+//!
+//! [network]
+//! latency = "1ms"
+//! jitter = "2ms"
+//!
+//! [config]                # rumor_membership::Config overrides
+//! fanout = 3
+//!
+//! [[actions]]
+//! at = "10s"
+//! action = "partition"    # crash | restart | leave | partition | heal | set-loss
+//! nodes = [0, 1, 2]       # one side; `to` is the other (default: every other node)
+//!
+//! [[actions]]
+//! at = "15s"
+//! action = "heal"
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use rumor_membership::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::SimError;
+use crate::network::NetworkConfig;
+use crate::rng::{DetRng, derive_seed, stream};
+
+/// Everything a run needs besides its seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Cluster size. Node 0 starts the cluster and introduces the others.
+    pub nodes: usize,
+    /// Failure detector by registered name; when absent, `config.detector`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detector: Option<String>,
+    /// Seed of the first run.
+    pub seed: u64,
+    /// Runs, with seeds `seed, seed + 1, ...`; results are aggregated.
+    pub runs: u64,
+    /// Virtual time each run lasts.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    /// Nodes other than node 0 start at random times in `[0, join_window]`.
+    #[serde(with = "humantime_serde")]
+    pub join_window: Duration,
+    /// When the cluster is considered settled: `fail` and `leave` act then,
+    /// and traffic is measured from then on.
+    #[serde(with = "humantime_serde")]
+    pub warmup: Duration,
+    /// Receiver-side drop probability (every datagram, every node).
+    pub loss: f64,
+    /// Nodes (never node 0) that crash together at `warmup`.
+    pub fail: usize,
+    /// Nodes (never node 0, never one that crashes) that leave at `warmup`.
+    pub leave: usize,
+    /// Latency, in-transit loss and stream behaviour.
+    pub network: NetworkConfig,
+    /// The membership core's configuration.
+    pub config: Config,
+    /// Timed faults, in addition to `fail` and `leave`.
+    pub actions: Vec<ActionSpec>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            nodes: 10,
+            detector: None,
+            seed: 1,
+            runs: 1,
+            duration: Duration::from_secs(30),
+            join_window: Duration::from_secs(2),
+            warmup: Duration::from_secs(10),
+            loss: 0.0,
+            fail: 0,
+            leave: 0,
+            network: NetworkConfig::default(),
+            config: Config::default(),
+            actions: Vec::new(),
+        }
+    }
+}
+
+/// The kinds of timed action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// The nodes stop: no delivery, no timer.
+    Crash,
+    /// The nodes (crashed ones when none are named) start again under a new
+    /// version and rejoin through a live introducer.
+    Restart,
+    /// The nodes leave voluntarily, then stop.
+    Leave,
+    /// Cut `nodes` from `to` (from everyone else when `to` is empty).
+    Partition,
+    /// Heal every partition.
+    Heal,
+    /// Change the receiver-side drop (`loss`) and/or in-transit loss (`net_loss`).
+    SetLoss,
+}
+
+/// One timed action as written in a scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    /// When, from the start of the run.
+    #[serde(with = "humantime_serde")]
+    pub at: Duration,
+    /// What.
+    pub action: ActionKind,
+    /// The nodes it applies to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<usize>,
+    /// Or this many nodes picked at random from the seed (never node 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub random: usize,
+    /// Partition: the other side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<usize>,
+    /// Partition: cut only `nodes → to`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_way: bool,
+    /// Set-loss: the new receiver-side drop probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// Set-loss: the new in-transit loss probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_loss: Option<f64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl ActionSpec {
+    /// An action of `kind` at `at` on explicit `nodes`.
+    pub fn new(at: Duration, action: ActionKind, nodes: Vec<usize>) -> ActionSpec {
+        ActionSpec {
+            at,
+            action,
+            nodes,
+            random: 0,
+            to: Vec::new(),
+            one_way: false,
+            loss: None,
+            net_loss: None,
+        }
+    }
+}
+
+/// An action with its nodes resolved for one run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Crash these slots.
+    Crash(Vec<usize>),
+    /// Restart these slots (every crashed one when empty).
+    Restart(Vec<usize>),
+    /// These slots leave.
+    Leave(Vec<usize>),
+    /// Cut `from → to` (and back unless `one_way`); `to` = everyone else when `None`.
+    Partition {
+        /// One side.
+        from: Vec<usize>,
+        /// The other side.
+        to: Option<Vec<usize>>,
+        /// Only `from → to`.
+        one_way: bool,
+    },
+    /// Heal every partition.
+    Heal,
+    /// New loss probabilities.
+    SetLoss {
+        /// Receiver-side drop.
+        receiver: Option<f64>,
+        /// In-transit loss.
+        network: Option<f64>,
+    },
+}
+
+impl Scenario {
+    /// Reads a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::from_toml(&text).map_err(|message| SimError::Toml {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses a scenario from TOML text; the error is the parser's message on one line.
+    pub fn from_toml(text: &str) -> Result<Scenario, String> {
+        toml::from_str(text).map_err(|e| one_line(&e.to_string()))
+    }
+
+    /// The detector name in force.
+    pub fn detector_name(&self) -> &str {
+        self.detector.as_deref().unwrap_or(&self.config.detector)
+    }
+
+    /// The membership configuration every node gets: `config` with the
+    /// scenario's detector and receiver-side drop rate.
+    pub fn membership_config(&self) -> Config {
+        let mut config = self.config.clone();
+        config.detector = self.detector_name().to_owned();
+        config.drop_rate = self.loss;
+        config
+    }
+
+    /// Checks what TOML cannot: ranges, probabilities, action arguments.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let bad = |m: String| Err(SimError::Invalid(m));
+        if self.nodes == 0 {
+            return bad("nodes must be at least 1".into());
+        }
+        if self.nodes > 1_000_000 {
+            return bad(format!(
+                "{} nodes is more than the 1,000,000 supported",
+                self.nodes
+            ));
+        }
+        if self.runs == 0 {
+            return bad("runs must be at least 1".into());
+        }
+        if self.duration.is_zero() {
+            return bad("duration must be positive".into());
+        }
+        check_probability("loss", self.loss)?;
+        check_probability("network.loss", self.network.loss)?;
+        if self.fail + self.leave > self.nodes.saturating_sub(1) {
+            return bad(format!(
+                "fail {} + leave {} needs more than the {} nodes besides node 0",
+                self.fail,
+                self.leave,
+                self.nodes.saturating_sub(1)
+            ));
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            let what = format!(
+                "actions[{i}] ({:?} at {})",
+                a.action,
+                humantime::format_duration(a.at)
+            );
+            if let Some(&n) = a.nodes.iter().chain(&a.to).find(|&&n| n >= self.nodes) {
+                return bad(format!(
+                    "{what}: node {n} is out of range 0..{}",
+                    self.nodes
+                ));
+            }
+            if a.random >= self.nodes {
+                return bad(format!(
+                    "{what}: random {} needs more nodes besides node 0",
+                    a.random
+                ));
+            }
+            let named = !a.nodes.is_empty() || a.random > 0;
+            match a.action {
+                ActionKind::Crash | ActionKind::Leave | ActionKind::Partition if !named => {
+                    return bad(format!("{what}: name `nodes` or `random`"));
+                }
+                ActionKind::SetLoss if a.loss.is_none() && a.net_loss.is_none() => {
+                    return bad(format!("{what}: set `loss` and/or `net_loss`"));
+                }
+                _ => {}
+            }
+            if let Some(p) = a.loss {
+                check_probability(&format!("{what}: loss"), p)?;
+            }
+            if let Some(p) = a.net_loss {
+                check_probability(&format!("{what}: net_loss"), p)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The timed actions of the run with `seed`, random picks resolved, in
+    /// time order (ties keep file order; `fail` and `leave` come last).
+    pub fn plan(&self, seed: u64) -> Vec<(Duration, Action)> {
+        let mut rng = DetRng::new(derive_seed(seed, stream::PICK, 0));
+        // Random picks never repeat a node already picked, nor node 0.
+        let mut free: Vec<usize> = (1..self.nodes).collect();
+        let mut pick = |k: usize, rng: &mut DetRng| -> Vec<usize> {
+            let mut out = Vec::with_capacity(k);
+            for _ in 0..k.min(free.len()) {
+                let i = rng.below(free.len() as u64) as usize;
+                out.push(free.swap_remove(i));
+            }
+            out.sort_unstable();
+            out
+        };
+        let mut plan = Vec::new();
+        for a in &self.actions {
+            let mut nodes = a.nodes.clone();
+            nodes.extend(pick(a.random, &mut rng));
+            let action = match a.action {
+                ActionKind::Crash => Action::Crash(nodes),
+                ActionKind::Restart => Action::Restart(nodes),
+                ActionKind::Leave => Action::Leave(nodes),
+                ActionKind::Partition => Action::Partition {
+                    from: nodes,
+                    to: (!a.to.is_empty()).then(|| a.to.clone()),
+                    one_way: a.one_way,
+                },
+                ActionKind::Heal => Action::Heal,
+                ActionKind::SetLoss => Action::SetLoss {
+                    receiver: a.loss,
+                    network: a.net_loss,
+                },
+            };
+            plan.push((a.at, action));
+        }
+        if self.fail > 0 {
+            plan.push((self.warmup, Action::Crash(pick(self.fail, &mut rng))));
+        }
+        if self.leave > 0 {
+            plan.push((self.warmup, Action::Leave(pick(self.leave, &mut rng))));
+        }
+        plan.sort_by_key(|(at, _)| *at);
+        plan
+    }
+}
+
+fn check_probability(what: &str, p: f64) -> Result<(), SimError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(SimError::Invalid(format!(
+            "{what} = {p} is not a probability in [0, 1]"
+        )))
+    }
+}
+
+/// Joins the lines of a multi-line message.
+pub(crate) fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_scenario_file() {
+        let s = Scenario::from_toml(
+            r#"
+            nodes = 12
+            detector = "swim"
+            duration = "40s"
+            loss = 0.1
+            [network]
+            latency = "1ms"
+            jitter = "2ms"
+            jitter_shape = "exponential"
+            [[actions]]
+            at = "10s"
+            action = "partition"
+            nodes = [0, 1, 2]
+            one_way = true
+            [[actions]]
+            at = "12s"
+            action = "crash"
+            random = 2
+            [[actions]]
+            at = "15s"
+            action = "heal"
+            [[actions]]
+            at = "16s"
+            action = "set-loss"
+            loss = 0.0
+            "#,
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.nodes, 12);
+        assert_eq!(s.detector_name(), "swim");
+        assert_eq!(s.network.latency, Duration::from_millis(1));
+        let plan = s.plan(5);
+        assert_eq!(plan.len(), 4);
+        assert!(
+            matches!(&plan[0].1, Action::Partition { from, to: None, one_way: true } if from == &[0, 1, 2])
+        );
+        let Action::Crash(picked) = &plan[1].1 else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(picked.len(), 2);
+        assert!(!picked.contains(&0), "node 0 is never picked");
+        assert_eq!(plan, s.plan(5), "picks depend on the seed only");
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        assert!(Scenario::from_toml("nodez = 3").is_err());
+        assert!(Scenario::from_toml("[[actions]]\nat = \"1s\"\naction = \"explode\"").is_err());
+        let mut s = Scenario {
+            loss: 1.5,
+            ..Scenario::default()
+        };
+        assert!(s.validate().is_err());
+        s.loss = 0.0;
+        s.actions.push(ActionSpec::new(
+            Duration::from_secs(1),
+            ActionKind::Crash,
+            vec![10],
+        ));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("out of range")
+        );
+        s.actions[0].nodes.clear();
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`nodes` or `random`")
+        );
+    }
+
+    #[test]
+    fn fail_and_leave_pick_distinct_nodes() {
+        let s = Scenario {
+            nodes: 10,
+            fail: 5,
+            leave: 4,
+            ..Scenario::default()
+        };
+        s.validate().unwrap();
+        let plan = s.plan(1);
+        let mut all: Vec<usize> = plan
+            .iter()
+            .flat_map(|(_, a)| match a {
+                Action::Crash(n) | Action::Leave(n) => n.clone(),
+                _ => vec![],
+            })
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..10).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,118 @@
+//! The network model and the fault timetable act on the cluster: partitions
+//! cut and heal, restarts come back under a new version, loss changes apply.
+
+use std::time::Duration;
+
+use rumor_membership::MemberState;
+use rumor_sim::{ActionKind, ActionSpec, RunOptions, RunOutcome, Scenario, registry, run};
+
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+fn base(actions: Vec<ActionSpec>) -> Scenario {
+    Scenario {
+        nodes: 10,
+        detector: Some("gossip".into()),
+        warmup: S(5),
+        duration: S(15),
+        actions,
+        ..Scenario::default()
+    }
+}
+
+fn simulate(s: &Scenario) -> RunOutcome {
+    let options = RunOptions {
+        record_events: false,
+        record_members: true,
+        wall_time: false,
+    };
+    run(s, 11, &registry(), options).expect("valid scenario")
+}
+
+#[test]
+fn a_long_partition_is_seen_as_failures_on_both_sides() {
+    let cut = ActionSpec::new(S(5), ActionKind::Partition, vec![1, 2]);
+    let r = simulate(&base(vec![cut])).report;
+    assert!(r.drops.partitioned > 0);
+    // Nodes 1 and 2 are live, so their detection by the rest is a false
+    // positive as the simulator counts it, and the rest are failed for them.
+    assert!(r.false_positives >= 3, "{r:?}");
+}
+
+#[test]
+fn a_short_partition_heals_before_anyone_is_failed() {
+    let cut = ActionSpec::new(S(5), ActionKind::Partition, vec![1, 2]);
+    let heal = ActionSpec::new(S(5) + Duration::from_millis(200), ActionKind::Heal, vec![]);
+    let r = simulate(&base(vec![cut, heal])).report;
+    assert!(r.drops.partitioned > 0);
+    assert_eq!(r.false_positives, 0, "{r:?}");
+}
+
+#[test]
+fn a_one_way_partition_blocks_one_direction_only() {
+    let mut cut = ActionSpec::new(S(5), ActionKind::Partition, vec![3]);
+    cut.one_way = true;
+    let r = simulate(&base(vec![cut])).report;
+    assert!(r.drops.partitioned > 0);
+    // Node 3 still hears everyone but nobody hears it: it is the one failed.
+    assert!(r.false_positives >= 1, "{r:?}");
+}
+
+#[test]
+fn a_restarted_node_comes_back_under_a_new_version() {
+    let crash = ActionSpec::new(S(5), ActionKind::Crash, vec![4]);
+    let restart = ActionSpec::new(S(12), ActionKind::Restart, vec![]);
+    let s = Scenario {
+        duration: S(20),
+        ..base(vec![crash, restart])
+    };
+    let outcome = simulate(&s);
+    let r = &outcome.report;
+    assert_eq!(r.crashes.len(), 1);
+    assert!(r.crashes[0].all_member_s.is_some(), "{r:?}");
+    assert_eq!(r.false_positives, 0);
+    assert_eq!(outcome.members.len(), 10, "the restarted node runs");
+    let new = outcome
+        .members
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|id| id.addr == rumor_sim::slot_addr(4))
+        .expect("slot 4 runs again");
+    assert_ne!(
+        new.to_string(),
+        r.crashes[0].node,
+        "same version after restart"
+    );
+    for (observer, members) in &outcome.members {
+        let entry = members.iter().find(|m| m.node == new);
+        assert!(
+            entry.is_some_and(|m| m.state == MemberState::Alive),
+            "{observer} does not list the restarted {new} as alive: {entry:?}"
+        );
+    }
+}
+
+#[test]
+fn total_receiver_loss_starves_everyone_and_can_be_lifted() {
+    let mut lose = ActionSpec::new(S(5), ActionKind::SetLoss, vec![]);
+    lose.loss = Some(1.0);
+    let r = simulate(&base(vec![lose.clone()])).report;
+    assert!(r.drops.receiver > 0);
+    assert!(r.false_positives > 0, "nothing noticed total loss");
+    let mut back = ActionSpec::new(
+        S(5) + Duration::from_millis(100),
+        ActionKind::SetLoss,
+        vec![],
+    );
+    back.loss = Some(0.0);
+    let r = simulate(&base(vec![lose, back])).report;
+    assert!(r.drops.receiver > 0);
+    assert_eq!(r.false_positives, 0, "{r:?}");
+}
+
+#[test]
+fn network_loss_drops_in_transit() {
+    let mut s = base(vec![]);
+    s.network.loss = 0.05;
+    let r = simulate(&s).report;
+    assert!(r.drops.in_transit > 0);
+}
