@@ -78,6 +78,9 @@ impl<W: Write, E: Write> Printer<W, E> {
 
     /// Prints one reply. Errors are stdout's (a closed pipe): stop then.
     pub fn reply(&mut self, reply: Reply) -> io::Result<()> {
+        // stdout may be the same terminal: lines must not land after the
+        // progress text.
+        self.clear_progress();
         match reply {
             Reply::Lines(chunk) => {
                 let prefix = self
@@ -113,11 +116,22 @@ impl<W: Write, E: Write> Printer<W, E> {
         Ok(())
     }
 
+    fn clear_progress(&mut self) {
+        if let Some(progress) = &mut self.progress {
+            if progress.drawn {
+                progress.drawn = false;
+                let _ = write!(self.err, "\r\x1b[K");
+                let _ = self.err.flush();
+            }
+        }
+    }
+
     fn draw_progress(&mut self) {
         let Some(progress) = &mut self.progress else {
             return;
         };
         let now = Instant::now();
+        // At most ten redraws a second; the final state always.
         if progress.last.is_some_and(|t| now - t < REDRAW) && self.answered < self.asked {
             return;
         }
@@ -136,9 +150,7 @@ impl<W: Write, E: Write> Printer<W, E> {
     /// exit status.
     pub fn finish(mut self, outcome: &Outcome) -> io::Result<Status> {
         self.out.flush()?;
-        if self.progress.as_ref().is_some_and(|p| p.drawn) {
-            write!(self.err, "\r\x1b[K")?;
-        }
+        self.clear_progress();
         let mut by_node: Vec<&DgrepDone> = outcome.answered.iter().collect();
         by_node.sort_by_key(|d| d.node);
         let mut total = 0u64;
@@ -265,6 +277,24 @@ mod tests {
             err.contains("total: 2 lines selected, 1 of 2 members"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn progress_line_is_drawn_and_cleared() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut p = Printer::new(&mut out, &mut err, true, 2, true);
+        p.reply(Reply::Done(done(2, 5, None))).unwrap();
+        p.reply(Reply::Done(done(3, 1, None))).unwrap();
+        let outcome = Outcome {
+            asked: vec![node(2), node(3)],
+            answered: vec![done(2, 5, None), done(3, 1, None)],
+            ..Outcome::default()
+        };
+        assert_eq!(p.finish(&outcome).unwrap(), Status::Selected);
+        let err = String::from_utf8(err).unwrap();
+        // The last state is always drawn, then erased before the summary.
+        let drawn = "\r\x1b[K2/2 members answered, 6 lines selected\r\x1b[K127.0.0.2";
+        assert!(err.contains(drawn), "{err:?}");
     }
 
     #[test]

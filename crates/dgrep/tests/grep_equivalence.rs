@@ -143,3 +143,27 @@ fn line_numbers() {
 fn nothing_selected_exits_one() {
     assert_eq!(same_as_grep(&["no line has this"]), 0);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_dgrep_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let cluster = cluster();
+    // Megabytes of output: far more than a pipe holds, as `dgrep INFO | head -1`.
+    let mut child = support::dgrep()
+        .args(["INFO", "--agent", &cluster.nodes[0].0.addr.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains(" INFO "), "{first}");
+    // The reader is dropped: dgrep's next writes fail with EPIPE.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("pipe"), "{stderr}");
+}
