@@ -60,7 +60,12 @@ struct Args {
     #[arg(short = 'm', long, value_name = "NUM")]
     max_count: Option<u64>,
     /// A pattern; repeat for several (a line is selected if any matches).
-    #[arg(short = 'e', long = "regexp", value_name = "PATTERN")]
+    #[arg(
+        short = 'e',
+        long = "regexp",
+        value_name = "PATTERN",
+        allow_hyphen_values = true
+    )]
     regexp: Vec<String>,
     /// The agent to ask for the member list.
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:3000")]
@@ -96,7 +101,7 @@ fn run(args: Args) -> Result<Status, String> {
     };
     if !files.is_empty() {
         return Err(format!(
-            "dgrep takes no FILE arguments (got {files:?}): each agent searches only the \
+            "this command takes no FILE arguments (got {files:?}): each agent searches only the \
              files its --grep-path globs name"
         ));
     }
