@@ -95,7 +95,7 @@ pub fn detect(args: &BenchDetectArgs) -> Result<(), DaemonError> {
             args.crashes
         );
         println!(
-            "{:>5}  {:<24} {:>10} {:>10} {:>10}",
+            "{:>5}  {:<34} {:>10} {:>10} {:>10}",
             "crash", "victim", "suspect", "first", "all"
         );
     }
@@ -141,7 +141,7 @@ pub fn detect(args: &BenchDetectArgs) -> Result<(), DaemonError> {
         if !args.json {
             let ms = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
             println!(
-                "{:>5}  {:<24} {:>10} {:>10} {:>10}",
+                "{:>5}  {:<34} {:>10} {:>10} {:>10}",
                 crash + 1,
                 d.victim,
                 ms(d.first_suspected_ms),

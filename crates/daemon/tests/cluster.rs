@@ -122,3 +122,32 @@ fn ten_percent_drop_one_crash_no_false_positive_for_a_minute() {
     }
     assert_no_false_positive(&cluster, &crashed);
 }
+
+/// The crash cases with the swim detector: one crash, then five at once.
+#[test]
+fn ten_agents_swim_one_crash_then_five_at_once() {
+    let (net, port) = (37, 7037);
+    let (mut cluster, ids) = form(net, port, 10, &["--detector", "swim"]);
+    let mut crashed = BTreeSet::new();
+
+    let victim = 4;
+    let killed_at = cluster.kill(victim);
+    crashed.insert(ids[&victim]);
+    let observers: BTreeSet<NodeId> = ids
+        .iter()
+        .filter(|(i, _)| **i != victim)
+        .map(|(_, id)| *id)
+        .collect();
+    let (first, last) = assert_detected(&cluster, &[ids[&victim]], &observers, killed_at);
+    eprintln!("swim, one crash: first detection {first} ms, all {last} ms");
+
+    let victims = [0usize, 1, 5, 6, 8];
+    let killed_at = victims.iter().map(|&v| cluster.kill(v)).min().unwrap();
+    let victim_ids: Vec<NodeId> = victims.iter().map(|v| ids[v]).collect();
+    crashed.extend(victim_ids.iter().copied());
+    let observers: BTreeSet<NodeId> = [2usize, 3, 7, 9].iter().map(|i| ids[i]).collect();
+    let (first, last) = assert_detected(&cluster, &victim_ids, &observers, killed_at);
+    eprintln!("swim, five crashes: first detection {first} ms, all {last} ms");
+
+    assert_no_false_positive(&cluster, &crashed);
+}
