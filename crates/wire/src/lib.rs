@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod compact;
 mod error;
 mod framing;
 mod message;

@@ -172,6 +172,7 @@ pub enum Message {
         /// The introducer that answered.
         introducer: NodeId,
         /// Every member the introducer knows, with state and incarnation.
+        #[serde(with = "crate::compact::updates")]
         members: Vec<MemberUpdate>,
     },
     /// The introducer refuses the join (for instance, a version not newer
@@ -192,6 +193,7 @@ pub enum Message {
         /// The sender's identity.
         sender: NodeId,
         /// The changes, newest first.
+        #[serde(with = "crate::compact::updates")]
         updates: Vec<MemberUpdate>,
     },
     /// A failure detector's own protocol message, opaque to everyone else.

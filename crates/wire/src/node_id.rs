@@ -53,7 +53,7 @@ impl fmt::Display for Incarnation {
 /// assert_eq!(id.version, Version(7));
 /// assert_eq!(id.to_string(), "[::1]:3000#7");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId {
     /// The address the node listens on, for UDP and TCP alike.
     pub addr: SocketAddr,
@@ -71,6 +71,18 @@ impl NodeId {
     /// (same address, higher version), which supersedes `self`.
     pub fn is_superseded_by(&self, other: &NodeId) -> bool {
         self.addr == other.addr && other.version > self.version
+    }
+}
+
+impl Serialize for NodeId {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        crate::compact::serialize_node(self, ser)
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<NodeId, D::Error> {
+        crate::compact::deserialize_node(de)
     }
 }
 

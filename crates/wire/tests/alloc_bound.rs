@@ -46,18 +46,25 @@ const SLACK: usize = 4096;
 
 #[test]
 fn hostile_length_claims_allocate_nothing_big() {
-    // Envelope of protocol 1 from 127.0.0.1:3000 whose body is an Updates
-    // claiming 2^32-1 members, in a handful of bytes.
-    let mut bytes = vec![
-        0x93, 0x01, 0x81, 0xa2, b'V', b'4', 0x92, 0x94, 127, 0, 0, 1, 0xcd, 0x0b, 0xb8,
-    ];
-    bytes.extend_from_slice(&[0x81, 0xa7]);
-    bytes.extend_from_slice(b"Updates");
-    // [sender = 127.0.0.1:3000#1, updates = array32 of 2^32-1]
-    bytes.extend_from_slice(&[
-        0x92, 0x92, 0x81, 0xa2, b'V', b'4', 0x92, 0x94, 127, 0, 0, 1, 0xcd, 0x0b, 0xb8, 0x01,
-    ]);
+    // A valid dgrep request whose pattern list (array of one) is rewritten to
+    // claim 2^32-1 patterns, in a few dozen bytes.
+    let env = rumor_wire::Envelope::new(
+        "127.0.0.1:3000".parse().unwrap(),
+        rumor_wire::Message::DgrepRequest(rumor_wire::DgrepRequest {
+            query: 1,
+            patterns: vec!["x".into()],
+            flags: Default::default(),
+        }),
+    );
+    let mut valid = Vec::new();
+    rumor_wire::encode_to_vec(&env, &mut valid, usize::MAX).unwrap();
+    let at = valid
+        .windows(3)
+        .position(|w| w == [0x91, 0xa1, b'x'])
+        .unwrap();
+    let mut bytes = valid[..at].to_vec();
     bytes.extend_from_slice(&[0xdd, 0xff, 0xff, 0xff, 0xff]);
+    bytes.extend_from_slice(&valid[at + 1..]);
     let peak = peak_while_decoding(&bytes);
     assert!(
         peak <= bytes.len() * PER_BYTE + SLACK,

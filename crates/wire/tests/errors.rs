@@ -151,3 +151,22 @@ fn ping_sized_message_fits_easily() {
     let n = encode_into(&env, &mut buf).unwrap();
     assert!(n < 100, "ping is {n} bytes");
 }
+
+#[test]
+fn compact_records_with_bad_contents_are_malformed() {
+    let env = big_update(2);
+    let mut bytes = Vec::new();
+    encode_to_vec(&env, &mut bytes, usize::MAX).unwrap();
+    // The update list is the last value: a bin8 of two 24-byte IPv4 records.
+    let list = bytes.len() - 48;
+    assert_eq!(bytes[list - 2..list], [0xc4, 48]);
+    let mut bad_state = bytes.clone();
+    bad_state[list + 15] = 9; // state code of the first record
+    assert!(matches!(decode(&bad_state), Err(WireError::Malformed(_))));
+    let mut bad_family = bytes.clone();
+    bad_family[list] = 5; // address family of the first record
+    assert!(matches!(decode(&bad_family), Err(WireError::Malformed(_))));
+    let mut short = bytes[..bytes.len() - 1].to_vec();
+    short[list - 1] = 47; // a record cut short
+    assert!(matches!(decode(&short), Err(WireError::Malformed(_))));
+}

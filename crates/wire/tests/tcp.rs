@@ -15,10 +15,18 @@ fn reply_arrives_on_the_requesters_listener() {
     let server = std::thread::spawn(move || {
         let (mut stream, _) = agent.accept().unwrap();
         let mut buf = Vec::new();
-        let env = read_frame(&mut stream, &mut buf, DEFAULT_MAX_FRAME).unwrap().unwrap();
+        let env = read_frame(&mut stream, &mut buf, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .unwrap();
         assert_eq!(env.body, Message::MemberQuery);
         drop(stream); // the request's connection closes without an answer
-        let reply = Envelope::new(agent_addr, Message::MemberList { node: me, members: vec![] });
+        let reply = Envelope::new(
+            agent_addr,
+            Message::MemberList {
+                node: me,
+                members: vec![],
+            },
+        );
         send(env.from, &reply, Duration::from_secs(2)).unwrap();
     });
     let reply = request(agent_addr, Message::MemberQuery, Duration::from_secs(5)).unwrap();
