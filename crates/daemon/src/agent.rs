@@ -56,6 +56,8 @@ pub struct DriverStats {
     pub malformed: u64,
     /// Datagrams of a kind not taken over UDP.
     pub wrong_kind: u64,
+    /// Datagrams without a valid `--key-file` tag.
+    pub unauthenticated: u64,
     /// Datagrams sent.
     pub sent: u64,
     /// Transmits that could not be encoded or sent.
@@ -143,7 +145,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         TcpService::spawn(tcp, ServiceConfig::default(), Arc::new(handler))
             .map_err(|e| DaemonError::io("cannot start the TCP service", e))?
     };
-    let datagram_limit = settings.membership.datagram_limit;
+    let datagram_limit = settings.wire_datagram_limit;
     sockets::spawn_udp_listener(
         udp.try_clone()
             .map_err(|e| DaemonError::io("cannot share the UDP socket", e))?,
@@ -200,10 +202,11 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     let result = driver.run(consumer);
     let queue = driver.stats;
     tracing::info!(
-        "agent {} stopped: {} datagrams in ({} dropped by --drop-rate, {} malformed, {} of a wrong kind), {} out ({} failed); tcp service {:?}",
+        "agent {} stopped: {} datagrams in ({} dropped by --drop-rate, {} unauthenticated, {} malformed, {} of a wrong kind), {} out ({} failed); tcp service {:?}",
         driver.me,
         queue.datagrams,
         queue.injected_drops,
+        queue.unauthenticated,
         queue.malformed,
         queue.wrong_kind,
         queue.sent,
@@ -294,15 +297,26 @@ impl Driver {
             return;
         }
         self.stats.datagrams += 1;
-        let envelope =
-            match rumor_wire::decode_datagram(bytes, self.settings.membership.datagram_limit) {
-                Ok(envelope) => envelope,
-                Err(e) => {
-                    self.stats.malformed += 1;
-                    tracing::debug!("dropped malformed datagram: {e}");
+        let bytes = match &self.settings.auth {
+            None => bytes,
+            Some(auth) => match auth.open(bytes) {
+                Some(body) => body,
+                None => {
+                    self.stats.unauthenticated += 1;
+                    tracing::debug!("dropped a datagram without a valid tag");
                     return;
                 }
-            };
+            },
+        };
+        let limit = self.settings.membership.datagram_limit;
+        let envelope = match rumor_wire::decode_datagram(bytes, limit) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                self.stats.malformed += 1;
+                tracing::debug!("dropped malformed datagram: {e}");
+                return;
+            }
+        };
         match envelope.body {
             Message::Updates { .. } | Message::Detector { .. } | Message::Leave { .. } => {
                 self.membership.handle(now, envelope.from, envelope.body)
@@ -538,14 +552,29 @@ impl Driver {
         while let Some(transmit) = self.membership.poll_transmit() {
             let envelope = Envelope::new(self.me.addr, transmit.message);
             let limit = self.settings.membership.datagram_limit;
-            match rumor_wire::encode_datagram(&envelope, &mut self.datagram, limit) {
-                Ok(len) => match self.udp.send_to(&self.datagram[..len], transmit.to) {
+            let sealed =
+                rumor_wire::encode_datagram(&envelope, &mut self.datagram, limit).map(|len| {
+                    match &self.settings.auth {
+                        None => Some(len),
+                        Some(auth) => auth.seal(&mut self.datagram, len),
+                    }
+                });
+            match sealed {
+                Ok(Some(len)) => match self.udp.send_to(&self.datagram[..len], transmit.to) {
                     Ok(_) => self.stats.sent += 1,
                     Err(e) => {
                         self.stats.send_errors += 1;
                         tracing::debug!("udp send to {} failed: {e}", transmit.to);
                     }
                 },
+                Ok(None) => {
+                    self.stats.send_errors += 1;
+                    tracing::warn!(
+                        "no room for the datagram tag: {} to {}",
+                        envelope.body.kind(),
+                        transmit.to
+                    );
+                }
                 Err(e) => {
                     self.stats.send_errors += 1;
                     tracing::warn!(

@@ -64,6 +64,11 @@ pub struct AgentArgs {
     /// underscores: heartbeat, t_fail, ...); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Shared secret (at least 16 bytes; trailing whitespace ignored): every
+    /// datagram is sent with an HMAC-SHA256 tag under it, and datagrams
+    /// without a valid tag are dropped. Covers UDP gossip, not TCP exchanges.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Heartbeat interval (gossip, phi), e.g. 100ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub heartbeat: Option<Duration>,

@@ -39,6 +39,7 @@
 
 pub mod agent;
 pub mod agent_log;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod cluster;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rumor_membership::Config;
 
 use crate::DaemonError;
+use crate::auth::{DatagramAuth, TAG_LEN};
 use crate::cli::AgentArgs;
 
 /// Everything an agent needs to start, resolved and checked.
@@ -28,6 +29,11 @@ pub struct AgentSettings {
     pub udp_recv_buffer: usize,
     /// Whether log lines stay out of standard error.
     pub quiet: bool,
+    /// The datagram authentication of `--key-file`, if given.
+    pub auth: Option<DatagramAuth>,
+    /// The largest datagram on the wire. With a key, the core's own limit
+    /// (`membership.datagram_limit`) is this less the tag.
+    pub wire_datagram_limit: usize,
 }
 
 impl AgentSettings {
@@ -74,6 +80,22 @@ impl AgentSettings {
                 )));
             }
         }
+        let wire_datagram_limit = membership.datagram_limit;
+        let auth = match &args.key_file {
+            Some(path) => {
+                let auth = DatagramAuth::from_file(path)?;
+                membership.datagram_limit = wire_datagram_limit
+                    .checked_sub(TAG_LEN)
+                    .filter(|limit| *limit >= 512)
+                    .ok_or_else(|| {
+                        DaemonError::Usage(format!(
+                            "datagram_limit {wire_datagram_limit} leaves no room for the {TAG_LEN}-byte tag of --key-file"
+                        ))
+                    })?;
+                Some(auth)
+            }
+            None => None,
+        };
         let join = args
             .join
             .iter()
@@ -92,6 +114,8 @@ impl AgentSettings {
             join_timeout: args.join_timeout,
             udp_recv_buffer: args.udp_recv_buffer,
             quiet: args.quiet,
+            auth,
+            wire_datagram_limit,
         })
     }
 }

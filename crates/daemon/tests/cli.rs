@@ -128,6 +128,28 @@ fn mistakes_give_one_line_and_a_non_zero_exit() {
         "127.0.33.5:7033",
     );
     mistake(&["leave", "--agent", "not-an-address"], "bad address");
+    let short_key = dir.path().join("short.key");
+    std::fs::write(&short_key, "tiny\n").unwrap();
+    mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.2:7033",
+            "--key-file",
+            short_key.to_str().unwrap(),
+        ],
+        "key too short",
+    );
+    mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.2:7033",
+            "--key-file",
+            "/nonexistent/key",
+        ],
+        "cannot read key file",
+    );
     mistake(&["frobnicate"], "frobnicate");
 }
 
