@@ -53,6 +53,7 @@
 
 #![forbid(unsafe_code)]
 
+mod addr_index;
 mod config;
 pub mod detector;
 mod dissemination;

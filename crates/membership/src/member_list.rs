@@ -15,28 +15,30 @@ use rand::Rng;
 use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
 
 use crate::Time;
+use crate::addr_index::AddrIndex;
 
 /// A hash map with a fixed hasher: no OS randomness, and the same seed gives
 /// the same run.
 pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
 
-/// One member as this node sees it.
+const NOT_LIVE: u32 = u32::MAX;
+
+/// One member as this node sees it: a slot of the member list, kept to 64
+/// bytes (a simulator holds n² of them). The rare extras (deadlines,
+/// cleared suspicions) live in side maps of the list.
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
     pub(crate) id: NodeId,
-    pub(crate) state: MemberState,
     pub(crate) incarnation: Incarnation,
-    /// When the state last changed.
-    pub(crate) since: Time,
-    /// Monotonic sequence number of the last change (newest changes first).
-    pub(crate) changed: u64,
-    /// While suspected: when the suspicion turns into failure.
-    pub(crate) suspect_deadline: Option<Time>,
-    /// While failed or left: when the entry is removed.
-    pub(crate) remove_at: Option<Time>,
-    /// Suspicions at or below this incarnation are ignored: this node saw
-    /// direct evidence of life after them.
-    pub(crate) cleared_upto: Option<Incarnation>,
+    /// Sequence number of the last change (newest changes first; wraps).
+    changed: u32,
+    /// Position in the live list, or `NOT_LIVE`.
+    live_pos: u32,
+    pub(crate) state: MemberState,
+}
+
+fn to_ns(t: Time) -> u64 {
+    u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Member {
@@ -84,52 +86,47 @@ impl IndexedSet {
     pub(crate) fn get(&self, pos: usize) -> Option<NodeId> {
         self.items.get(pos).copied()
     }
+}
 
-    /// Up to `k` distinct members chosen uniformly, none in `exclude`.
-    /// Expected O(k) for k much smaller than the set.
-    pub(crate) fn choose(
-        &self,
-        rng: &mut impl Rng,
-        k: usize,
-        exclude: &[NodeId],
-        out: &mut Vec<NodeId>,
-    ) {
-        let n = self.items.len();
-        let eligible = n - exclude
-            .iter()
-            .filter(|e| self.index.contains_key(e))
-            .count();
-        let want = k.min(eligible);
-        if want == 0 {
-            return;
-        }
-        let start = out.len();
-        if want * 2 >= n {
-            // Dense: a partial Fisher-Yates over a copy would cost O(n); a
-            // single random rotation through the items is enough and is O(n)
-            // only when k is a large share of n anyway.
-            let offset = rng.random_range(0..n);
-            for step in 0..n {
-                if out.len() - start == want {
-                    break;
-                }
-                let id = self.items[(offset + step) % n];
-                if !exclude.contains(&id) {
-                    out.push(id);
-                }
+/// Up to `k` distinct items of `0..n` mapped through `at`, none in
+/// `exclude`, chosen uniformly. Expected O(k) for k much smaller than n.
+fn choose_distinct(
+    rng: &mut impl Rng,
+    n: usize,
+    at: impl Fn(usize) -> NodeId,
+    k: usize,
+    exclude: &[NodeId],
+    out: &mut Vec<NodeId>,
+) {
+    if n == 0 || k == 0 {
+        return;
+    }
+    let start = out.len();
+    if k * 2 >= n {
+        // Dense: walk every item from a random offset, then shuffle.
+        let offset = rng.random_range(0..n);
+        for step in 0..n {
+            if out.len() - start == k {
+                break;
             }
-            // Shuffle the picked prefix so the rotation order does not leak.
-            for i in (start + 1..out.len()).rev() {
-                let j = rng.random_range(start..=i);
-                out.swap(i, j);
-            }
-            return;
-        }
-        while out.len() - start < want {
-            let id = self.items[rng.random_range(0..n)];
-            if !exclude.contains(&id) && !out[start..].contains(&id) {
+            let id = at((offset + step) % n);
+            if !exclude.contains(&id) {
                 out.push(id);
             }
+        }
+        for i in (start + 1..out.len()).rev() {
+            let j = rng.random_range(start..=i);
+            out.swap(i, j);
+        }
+        return;
+    }
+    // Sparse: rejection sampling; bounded tries in case most are excluded.
+    let mut tries = 0;
+    while out.len() - start < k && tries < 8 * k + 32 {
+        tries += 1;
+        let id = at(rng.random_range(0..n));
+        if !exclude.contains(&id) && !out[start..].contains(&id) {
+            out.push(id);
         }
     }
 }
@@ -145,17 +142,25 @@ pub(crate) enum Standing {
     Unknown,
 }
 
-/// Every known member, with indexes.
+/// Every known member, in slots, with indexes.
 #[derive(Debug)]
 pub(crate) struct MemberList {
     me: NodeId,
-    members: Map<NodeId, Member>,
-    by_addr: Map<SocketAddr, NodeId>,
+    slots: Vec<Option<Member>>,
+    free: Vec<u32>,
+    index: AddrIndex,
     tombstones: Map<SocketAddr, Version>,
-    live: IndexedSet,
-    listed: IndexedSet,
+    /// Slots of live members other than this node.
+    live: Vec<u32>,
+    /// While suspected: when the suspicion turns into failure; while failed
+    /// or left: when the entry is removed (nanoseconds).
+    deadlines: Map<u32, u64>,
+    /// Suspicions at or below this incarnation are ignored: this node saw
+    /// direct evidence of life after them.
+    cleared: Map<u32, Incarnation>,
+    listed: usize,
     sync_cursor: usize,
-    next_change: u64,
+    next_change: u32,
 }
 
 impl MemberList {
@@ -163,11 +168,14 @@ impl MemberList {
     pub(crate) fn new(me: NodeId, now: Time) -> MemberList {
         let mut list = MemberList {
             me,
-            members: Map::default(),
-            by_addr: Map::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: AddrIndex::default(),
             tombstones: Map::default(),
-            live: IndexedSet::default(),
-            listed: IndexedSet::default(),
+            live: Vec::new(),
+            deadlines: Map::default(),
+            cleared: Map::default(),
+            listed: 0,
             sync_cursor: 0,
             next_change: 0,
         };
@@ -175,21 +183,35 @@ impl MemberList {
         list
     }
 
+    fn slot_of(&self, addr: &SocketAddr) -> Option<u32> {
+        let slots = &self.slots;
+        self.index.get(addr, |s| {
+            slots[s as usize]
+                .as_ref()
+                .expect("indexed slots are occupied")
+                .id
+                .addr
+        })
+    }
+
+    fn listed_at(&self, addr: &SocketAddr) -> Option<&Member> {
+        let slot = self.slot_of(addr)?;
+        self.slots[slot as usize].as_ref()
+    }
+
     pub(crate) fn standing(&self, id: &NodeId) -> Standing {
-        if self.members.contains_key(id) {
-            return Standing::Known;
+        if let Some(current) = self.listed_at(&id.addr) {
+            if current.id == *id {
+                return Standing::Known;
+            }
+            if current.id.version > id.version {
+                return Standing::Gone;
+            }
         }
         if self
             .tombstones
             .get(&id.addr)
             .is_some_and(|dead| *dead >= id.version)
-        {
-            return Standing::Gone;
-        }
-        if self
-            .by_addr
-            .get(&id.addr)
-            .is_some_and(|current| current.version > id.version)
         {
             return Standing::Gone;
         }
@@ -199,18 +221,13 @@ impl MemberList {
     /// The member currently listed at `id`'s address, if it is an older
     /// version than `id`.
     pub(crate) fn superseded_by(&self, id: &NodeId) -> Option<NodeId> {
-        self.by_addr
-            .get(&id.addr)
-            .copied()
+        self.listed_at(&id.addr)
+            .map(|m| m.id)
             .filter(|current| current.is_superseded_by(id))
     }
 
     pub(crate) fn get(&self, id: &NodeId) -> Option<&Member> {
-        self.members.get(id)
-    }
-
-    pub(crate) fn get_mut(&mut self, id: &NodeId) -> Option<&mut Member> {
-        self.members.get_mut(id)
+        self.listed_at(&id.addr).filter(|m| m.id == *id)
     }
 
     /// Adds a member that is not in the list. The caller checked
@@ -220,83 +237,139 @@ impl MemberList {
         id: NodeId,
         state: MemberState,
         incarnation: Incarnation,
-        now: Time,
+        _now: Time,
     ) {
         let changed = self.bump();
-        self.members.insert(
+        let member = Member {
             id,
-            Member {
-                id,
-                state,
-                incarnation,
-                since: now,
-                changed,
-                suspect_deadline: None,
-                remove_at: None,
-                cleared_upto: None,
-            },
-        );
-        self.by_addr.insert(id.addr, id);
-        if id != self.me {
-            self.listed.insert(id);
-            if matches!(state, MemberState::Alive | MemberState::Suspect) {
-                self.live.insert(id);
+            incarnation,
+            changed,
+            live_pos: NOT_LIVE,
+            state,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(member);
+                slot
             }
+            None => {
+                self.slots.push(Some(member));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 4 billion members")
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert(slot, |s| {
+            slots[s as usize]
+                .as_ref()
+                .expect("indexed slots are occupied")
+                .id
+                .addr
+        });
+        self.listed += 1;
+        if id != self.me && matches!(state, MemberState::Alive | MemberState::Suspect) {
+            self.live_insert(slot);
         }
     }
 
-    /// Records a state change of a listed member, keeping the indexes.
+    fn live_insert(&mut self, slot: u32) {
+        let member = self.slots[slot as usize]
+            .as_mut()
+            .expect("live slots are occupied");
+        if member.live_pos == NOT_LIVE {
+            member.live_pos = self.live.len() as u32;
+            self.live.push(slot);
+        }
+    }
+
+    fn live_remove(&mut self, slot: u32) {
+        let member = self.slots[slot as usize]
+            .as_mut()
+            .expect("live slots are occupied");
+        let pos = member.live_pos;
+        if pos == NOT_LIVE {
+            return;
+        }
+        member.live_pos = NOT_LIVE;
+        self.live.swap_remove(pos as usize);
+        if let Some(&moved) = self.live.get(pos as usize) {
+            self.slots[moved as usize]
+                .as_mut()
+                .expect("live slots are occupied")
+                .live_pos = pos;
+        }
+    }
+
+    /// Records a state change of a listed member, keeping the indexes. A
+    /// deadline survives only a suspicion that stays a suspicion.
     pub(crate) fn set_state(
         &mut self,
         id: &NodeId,
         state: MemberState,
         incarnation: Incarnation,
-        now: Time,
+        _now: Time,
     ) {
         let changed = self.bump();
         let me = self.me;
-        let Some(member) = self.members.get_mut(id) else {
+        let Some(slot) = self.slot_of(&id.addr) else {
             return;
         };
+        let Some(member) = self.slots[slot as usize].as_mut().filter(|m| m.id == *id) else {
+            return;
+        };
+        let keep_deadline = member.state == MemberState::Suspect && state == MemberState::Suspect;
         member.state = state;
         member.incarnation = incarnation;
-        member.since = now;
         member.changed = changed;
-        if state != MemberState::Suspect {
-            member.suspect_deadline = None;
-        }
         let live = member.is_live();
+        if !keep_deadline {
+            self.deadlines.remove(&slot);
+        }
+        if state == MemberState::Alive && incarnation > Incarnation(0) {
+            // A newer incarnation makes an older cleared mark moot.
+            if self.cleared.get(&slot).is_some_and(|c| *c < incarnation) {
+                self.cleared.remove(&slot);
+            }
+        }
         if *id != me {
             if live {
-                self.live.insert(*id);
+                self.live_insert(slot);
             } else {
-                self.live.remove(id);
+                self.live_remove(slot);
             }
         }
         if !live {
-            self.tombstones
-                .entry(id.addr)
-                .and_modify(|v| *v = (*v).max(id.version))
-                .or_insert(id.version);
+            self.bury(id);
         }
     }
 
     /// Deletes a member from the list, leaving a tombstone for its version.
     pub(crate) fn remove(&mut self, id: &NodeId) -> Option<Member> {
-        let member = self.members.remove(id)?;
-        self.live.remove(id);
-        self.listed.remove(id);
-        if self.by_addr.get(&id.addr) == Some(id) {
-            self.by_addr.remove(&id.addr);
+        let slot = self.slot_of(&id.addr)?;
+        if self.slots[slot as usize]
+            .as_ref()
+            .is_none_or(|m| m.id != *id)
+        {
+            return None;
         }
-        self.tombstones
-            .entry(id.addr)
-            .and_modify(|v| *v = (*v).max(id.version))
-            .or_insert(id.version);
-        Some(member)
+        self.live_remove(slot);
+        let slots = &self.slots;
+        self.index.remove(&id.addr, |s| {
+            slots[s as usize]
+                .as_ref()
+                .expect("indexed slots are occupied")
+                .id
+                .addr
+        });
+        let member = self.slots[slot as usize].take();
+        self.deadlines.remove(&slot);
+        self.cleared.remove(&slot);
+        self.free.push(slot);
+        self.listed -= 1;
+        self.bury(id);
+        member
     }
 
-    /// Records `id` as gone without ever listing it.
+    /// Records `id` as gone.
     pub(crate) fn bury(&mut self, id: &NodeId) {
         self.tombstones
             .entry(id.addr)
@@ -304,19 +377,86 @@ impl MemberList {
             .or_insert(id.version);
     }
 
-    fn bump(&mut self) -> u64 {
-        self.next_change += 1;
+    fn bump(&mut self) -> u32 {
+        self.next_change = self.next_change.wrapping_add(1);
         self.next_change
     }
 
-    /// Live members other than this node.
-    pub(crate) fn live(&self) -> &IndexedSet {
-        &self.live
+    fn slot_of_id(&self, id: &NodeId) -> Option<u32> {
+        let slot = self.slot_of(&id.addr)?;
+        self.slots[slot as usize]
+            .as_ref()
+            .is_some_and(|m| m.id == *id)
+            .then_some(slot)
+    }
+
+    /// `id`'s suspicion or removal deadline, if any.
+    pub(crate) fn deadline(&self, id: &NodeId) -> Option<Time> {
+        let slot = self.slot_of_id(id)?;
+        self.deadlines.get(&slot).map(|ns| Time::from_nanos(*ns))
+    }
+
+    pub(crate) fn set_deadline(&mut self, id: &NodeId, at: Time) {
+        if let Some(slot) = self.slot_of_id(id) {
+            self.deadlines.insert(slot, to_ns(at));
+        }
+    }
+
+    /// Suspicions of `id` at or below this incarnation are ignored.
+    pub(crate) fn cleared_upto(&self, id: &NodeId) -> Option<Incarnation> {
+        let slot = self.slot_of_id(id)?;
+        self.cleared.get(&slot).copied()
+    }
+
+    pub(crate) fn set_cleared_upto(&mut self, id: &NodeId, incarnation: Incarnation) {
+        if let Some(slot) = self.slot_of_id(id) {
+            self.cleared.insert(slot, incarnation);
+        }
+    }
+
+    /// Makes room for `additional` more members at once (a join response),
+    /// without the slack of doubling.
+    pub(crate) fn reserve_exact(&mut self, additional: usize) {
+        let free = self.free.len();
+        if additional > free {
+            self.slots.reserve_exact(additional - free);
+            self.live.reserve_exact(additional - free);
+        }
+    }
+
+    /// Number of live members other than this node.
+    pub(crate) fn live_len(&self) -> usize {
+        self.live.len()
+    }
+
+    /// The live member at `pos` of the live list (positions move as members
+    /// come and go).
+    pub(crate) fn live_at(&self, pos: usize) -> Option<NodeId> {
+        let slot = *self.live.get(pos)?;
+        self.slots[slot as usize].as_ref().map(|m| m.id)
+    }
+
+    /// Up to `k` distinct live members other than this node and `exclude`,
+    /// uniformly at random.
+    pub(crate) fn choose_live(
+        &self,
+        rng: &mut impl Rng,
+        k: usize,
+        exclude: &[NodeId],
+        out: &mut Vec<NodeId>,
+    ) {
+        let at = |pos: usize| {
+            self.slots[self.live[pos] as usize]
+                .as_ref()
+                .expect("live slots are occupied")
+                .id
+        };
+        choose_distinct(rng, self.live.len(), at, k, exclude, out);
     }
 
     /// Number of members in the list, this node included, any state.
     pub(crate) fn len(&self) -> usize {
-        self.members.len()
+        self.listed
     }
 
     /// Live members, this node included.
@@ -326,7 +466,7 @@ impl MemberList {
 
     /// Every member, sorted by id (deterministic order).
     pub(crate) fn iter_sorted(&self) -> Vec<&Member> {
-        let mut all: Vec<&Member> = self.members.values().collect();
+        let mut all: Vec<&Member> = self.slots.iter().flatten().collect();
         all.sort_by_key(|m| m.id);
         all
     }
@@ -335,18 +475,18 @@ impl MemberList {
     /// while their encoding fits in `budget` bytes; successive calls walk the
     /// whole list.
     pub(crate) fn fill_sync_slice(&mut self, budget: usize, out: &mut Vec<MemberUpdate>) {
-        let n = self.listed.len();
+        let n = self.slots.len();
         let mut used = 0;
         for _ in 0..n {
             self.sync_cursor %= n;
-            let id = self
-                .listed
-                .get(self.sync_cursor)
-                .expect("cursor was reduced modulo the listed count");
-            let Some(member) = self.members.get(&id) else {
+            let Some(member) = self.slots[self.sync_cursor].as_ref() else {
                 self.sync_cursor += 1;
                 continue;
             };
+            if member.id == self.me {
+                self.sync_cursor += 1;
+                continue;
+            }
             let update = member.update();
             let size = rumor_wire::encoded_len(&update);
             if used + size > budget {
@@ -360,8 +500,10 @@ impl MemberList {
 
     /// Up to `max` entries, newest changes first.
     pub(crate) fn newest_first(&self, max: usize) -> Vec<MemberUpdate> {
-        let mut all: Vec<&Member> = self.members.values().collect();
-        all.sort_by_key(|m| (std::cmp::Reverse(m.changed), m.id));
+        let mut all: Vec<&Member> = self.slots.iter().flatten().collect();
+        // Wrapping sequence numbers: order by age relative to the latest.
+        let latest = self.next_change;
+        all.sort_by_key(|m| (latest.wrapping_sub(m.changed), m.id));
         all.into_iter().take(max).map(Member::update).collect()
     }
 }
@@ -377,16 +519,16 @@ mod tests {
     }
 
     #[test]
-    fn indexed_set_choose_is_distinct_and_excludes() {
-        let mut set = IndexedSet::default();
+    fn choose_live_is_distinct_and_excludes() {
+        let mut list = MemberList::new(id(1000, 1), Time::ZERO);
         for p in 0..50 {
-            set.insert(id(p, 1));
+            list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
         }
-        set.remove(&id(7, 1));
+        list.set_state(&id(7, 1), MemberState::Failed, Incarnation(0), Time::ZERO);
         let mut rng = SmallRng::seed_from_u64(3);
         for k in [1, 3, 10, 40, 60] {
             let mut out = Vec::new();
-            set.choose(&mut rng, k, &[id(0, 1)], &mut out);
+            list.choose_live(&mut rng, k, &[id(0, 1)], &mut out);
             assert_eq!(out.len(), k.min(48));
             let mut dedup = out.clone();
             dedup.sort();
@@ -405,7 +547,7 @@ mod tests {
         assert_eq!(list.standing(&id(2, 6)), Standing::Unknown);
         assert_eq!(list.superseded_by(&id(2, 6)), Some(id(2, 5)));
         list.set_state(&id(2, 5), MemberState::Failed, Incarnation(0), Time::ZERO);
-        assert_eq!(list.live().len(), 0);
+        assert_eq!(list.live_len(), 0);
         list.remove(&id(2, 5));
         assert_eq!(list.standing(&id(2, 5)), Standing::Gone);
         assert_eq!(list.standing(&id(2, 6)), Standing::Unknown);

@@ -62,6 +62,9 @@ pub(crate) struct Core {
     left: bool,
     must_rejoin: bool,
     join_refusal: Option<String>,
+    /// Applying a join response: members learnt from it are not news to
+    /// anyone else, so they are not queued for dissemination.
+    applying_join_response: bool,
     updates_overhead: usize,
     detector_overhead: usize,
 }
@@ -105,6 +108,7 @@ impl Core {
             left: false,
             must_rejoin: false,
             join_refusal: None,
+            applying_join_response: false,
             updates_overhead,
             detector_overhead,
         };
@@ -184,11 +188,13 @@ impl Core {
             .insert(id, MemberState::Alive, incarnation, self.now);
         self.emit(EventKind::Joined, id, incarnation);
         self.notes.push_back((id, MemberChange::Joined));
-        self.dissemination.enqueue(MemberUpdate {
-            node: id,
-            state: MemberState::Alive,
-            incarnation,
-        });
+        if !self.applying_join_response {
+            self.dissemination.enqueue(MemberUpdate {
+                node: id,
+                state: MemberState::Alive,
+                incarnation,
+            });
+        }
     }
 
     /// A newer version of the address appeared: the old one is gone
@@ -208,9 +214,7 @@ impl Core {
         let deadline = self.now + timeout;
         self.list
             .set_state(&id, MemberState::Suspect, incarnation, self.now);
-        if let Some(member) = self.list.get_mut(&id) {
-            member.suspect_deadline = Some(deadline);
-        }
+        self.list.set_deadline(&id, deadline);
         self.schedule(deadline, Timer::SuspectExpire(id));
         self.emit(EventKind::Suspected, id, incarnation);
         self.notes.push_back((id, MemberChange::Suspected));
@@ -243,9 +247,7 @@ impl Core {
         let incarnation = incarnation.max(member.incarnation);
         self.list.set_state(&id, state, incarnation, self.now);
         let remove_at = self.now + self.config.t_delete;
-        if let Some(member) = self.list.get_mut(&id) {
-            member.remove_at = Some(remove_at);
-        }
+        self.list.set_deadline(&id, remove_at);
         self.schedule(remove_at, Timer::Remove(id));
         let kind = if state == MemberState::Left {
             EventKind::Left
@@ -309,8 +311,8 @@ impl Core {
                     .list
                     .get(&id)
                     .expect("standing Known means the member is listed");
-                let (state, current, cleared) =
-                    (member.state, member.incarnation, member.cleared_upto);
+                let (state, current) = (member.state, member.incarnation);
+                let cleared = self.list.cleared_upto(&id);
                 match (state, update.state) {
                     (MemberState::Failed, _) => {}
                     (MemberState::Left, MemberState::Suspect | MemberState::Failed) => {
@@ -458,10 +460,10 @@ impl Core {
     }
 
     pub(crate) fn alive(&mut self, id: NodeId) {
-        if let Some(member) = self.list.get_mut(&id) {
+        if let Some(member) = self.list.get(&id) {
             if member.state == MemberState::Suspect {
                 let incarnation = member.incarnation;
-                member.cleared_upto = Some(incarnation);
+                self.list.set_cleared_upto(&id, incarnation);
                 self.list
                     .set_state(&id, MemberState::Alive, incarnation, self.now);
                 self.stats.refutations += 1;
@@ -494,9 +496,11 @@ impl Core {
             self.timers.pop();
             match timer {
                 Timer::SuspectExpire(id) => {
-                    let due = self.list.get(&id).is_some_and(|m| {
-                        m.state == MemberState::Suspect && m.suspect_deadline == Some(at)
-                    });
+                    let due = self
+                        .list
+                        .get(&id)
+                        .is_some_and(|m| m.state == MemberState::Suspect)
+                        && self.list.deadline(&id) == Some(at);
                     if due {
                         self.stats.failures_declared += 1;
                         self.mark_final(id, MemberState::Failed, Incarnation(0));
@@ -518,10 +522,8 @@ impl Core {
                     }
                 }
                 Timer::Remove(id) => {
-                    let due = self
-                        .list
-                        .get(&id)
-                        .is_some_and(|m| !m.is_live() && m.remove_at == Some(at));
+                    let due = self.list.get(&id).is_some_and(|m| !m.is_live())
+                        && self.list.deadline(&id) == Some(at);
                     if due {
                         let member = self.list.remove(&id).expect("checked listed just above");
                         self.dissemination.forget(&id);
@@ -536,7 +538,7 @@ impl Core {
     /// rotating slice of the member list.
     fn sync(&mut self) {
         let mut target = Vec::new();
-        self.list.live().choose(&mut self.rng, 1, &[], &mut target);
+        self.list.choose_live(&mut self.rng, 1, &[], &mut target);
         let Some(to) = target.first().copied() else {
             return;
         };
@@ -557,8 +559,7 @@ impl Core {
     fn leave_gossip(&mut self) {
         let mut targets = Vec::new();
         self.list
-            .live()
-            .choose(&mut self.rng, self.config.fanout.max(1), &[], &mut targets);
+            .choose_live(&mut self.rng, self.config.fanout.max(1), &[], &mut targets);
         for to in targets {
             let updates = self.piggyback(self.updates_budget(), Some(&to));
             if updates.is_empty() {
@@ -606,6 +607,14 @@ pub(crate) fn jitter(rng: &mut SmallRng, period: Duration) -> Duration {
         return Duration::ZERO;
     }
     Duration::from_nanos(rng.random_range(0..nanos))
+}
+
+/// Gives back the memory of a queue that a burst (a join response of
+/// thousands of members) grew, once it is empty again.
+fn shrink_idle<T>(queue: &mut VecDeque<T>) {
+    if queue.capacity() > 256 {
+        queue.shrink_to(16);
+    }
 }
 
 /// One node's membership: the sans-I/O state machine.
@@ -728,9 +737,12 @@ impl Membership {
                 members,
             } => {
                 self.core.check_sender(introducer, from);
+                self.core.applying_join_response = true;
+                self.core.list.reserve_exact(members.len());
                 for update in members {
                     self.core.apply(update, None);
                 }
+                self.core.applying_join_response = false;
                 let me = self
                     .core
                     .list
@@ -796,12 +808,20 @@ impl Membership {
 
     /// The next message to send, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.core.transmits.pop_front()
+        let next = self.core.transmits.pop_front();
+        if next.is_none() {
+            shrink_idle(&mut self.core.transmits);
+        }
+        next
     }
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        let next = self.core.events.pop_front();
+        if next.is_none() {
+            shrink_idle(&mut self.core.events);
+        }
+        next
     }
 
     /// The next time [`Membership::tick`] must be called; `None` once this
@@ -843,8 +863,7 @@ impl Membership {
         let mut targets = Vec::new();
         self.core
             .list
-            .live()
-            .choose(&mut self.core.rng, LEAVE_DIRECT, &[], &mut targets);
+            .choose_live(&mut self.core.rng, LEAVE_DIRECT, &[], &mut targets);
         for to in targets {
             self.core.push_transmit(
                 to.addr,
@@ -918,5 +937,6 @@ impl Membership {
             }
             self.with_detector(|detector, ctx| detector.member_changed(ctx, member, change));
         }
+        shrink_idle(&mut self.core.notes);
     }
 }

@@ -61,16 +61,31 @@ impl<'a> DetectorContext<'a> {
         let mut out = Vec::with_capacity(k);
         self.core
             .list
-            .live()
-            .choose(&mut self.core.rng, k, exclude, &mut out);
+            .choose_live(&mut self.core.rng, k, exclude, &mut out);
         out
     }
 
     /// Every live member other than this node, in no particular order.
     /// O(n): for small clusters and all-to-all detectors only.
     pub fn live_members(&self) -> Vec<NodeId> {
-        let live = self.core.list.live();
-        (0..live.len()).filter_map(|i| live.get(i)).collect()
+        let list = &self.core.list;
+        (0..list.live_len())
+            .filter_map(|i| list.live_at(i))
+            .collect()
+    }
+
+    /// Live members other than this node: the bound of
+    /// [`DetectorContext::live_member`].
+    pub fn live_others(&self) -> usize {
+        self.core.list.live_len()
+    }
+
+    /// The live member at position `index` (`0..live_others()`) of the
+    /// core's live list, in O(1). Positions move as members come and go, so
+    /// a detector walking them sees an approximate permutation; it needs no
+    /// per-member memory of its own.
+    pub fn live_member(&self, index: usize) -> Option<NodeId> {
+        self.core.list.live_at(index)
     }
 
     /// The largest payload [`DetectorContext::send`] accepts: what the

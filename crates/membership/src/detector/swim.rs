@@ -2,9 +2,11 @@
 //! awareness.
 //!
 //! Every protocol period (`probe_interval`) a node probes one member, taken
-//! in a randomized round-robin order (a shuffled list walked to its end,
-//! then reshuffled), so every member is probed by every other within n
-//! periods. A probe is a `Ping` answered by an `Ack`. Without an ack within
+//! in a randomized round-robin order: each round walks the core's live list
+//! through a fresh random permutation `i ↦ (a·i + b) mod n` (a coprime to
+//! n), so every member is probed by every other within about n periods, and
+//! the detector keeps no per-member state at all (which matters when a
+//! simulator holds ten thousand nodes of ten thousand members). A probe is a `Ping` answered by an `Ack`. Without an ack within
 //! `probe_timeout`, the node asks `indirect_probes` random members to probe
 //! the target on its behalf (`PingReq`); they relay the target's ack, or
 //! answer `Nack` when they got none. Still no ack by the end of the period:
@@ -93,13 +95,27 @@ struct Relay {
     origin_seq: u32,
 }
 
+/// One round of the randomized round-robin: positions `(a·i + b) mod n`
+/// for `i` in `0..n`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Round {
+    n: usize,
+    a: usize,
+    b: usize,
+    i: usize,
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// The SWIM detector.
 #[derive(Debug)]
 pub struct Swim {
-    /// Members in probe order, with their positions.
-    order: Vec<NodeId>,
-    position: Map<NodeId, usize>,
-    cursor: usize,
+    round: Round,
     probe: Option<Probe>,
     next_period: Option<Time>,
     next_seq: u32,
@@ -112,9 +128,7 @@ impl Swim {
     /// A SWIM detector with the configuration's Lifeguard ceiling.
     pub fn new(config: &Config) -> Swim {
         Swim {
-            order: Vec::new(),
-            position: Map::default(),
-            cursor: 0,
+            round: Round::default(),
             probe: None,
             next_period: None,
             next_seq: 0,
@@ -139,47 +153,29 @@ impl Swim {
         self.next_seq
     }
 
-    /// Inserts at a random position, so a newcomer is not always probed last.
-    fn add(&mut self, ctx: &mut DetectorContext<'_>, member: NodeId) {
-        if self.position.contains_key(&member) {
-            return;
-        }
-        self.order.push(member);
-        let last = self.order.len() - 1;
-        let at = ctx.rng().random_range(0..=last);
-        self.order.swap(at, last);
-        self.position.insert(self.order[last], last);
-        self.position.insert(self.order[at], at);
-    }
-
-    fn remove(&mut self, member: &NodeId) {
-        if let Some(at) = self.position.remove(member) {
-            self.order.swap_remove(at);
-            if let Some(moved) = self.order.get(at) {
-                self.position.insert(*moved, at);
-            }
-        }
-    }
-
     /// The next member to probe in randomized round-robin order.
     fn next_target(&mut self, ctx: &mut DetectorContext<'_>) -> Option<NodeId> {
-        for _ in 0..self.order.len() {
-            if self.cursor >= self.order.len() {
-                // Reshuffle at the end of each round: O(n) once per n probes.
-                for i in (1..self.order.len()).rev() {
-                    let j = ctx.rng().random_range(0..=i);
-                    self.order.swap(i, j);
+        // Two rounds at most: the rest of this one, then a fresh one.
+        for _ in 0..2 {
+            while self.round.i < self.round.n {
+                let Round { n, a, b, i } = self.round;
+                self.round.i += 1;
+                let pos = ((a as u128 * i as u128 + b as u128) % n as u128) as usize;
+                if let Some(member) = ctx.live_member(pos) {
+                    return Some(member);
                 }
-                for (i, id) in self.order.iter().enumerate() {
-                    self.position.insert(*id, i);
-                }
-                self.cursor = 0;
             }
-            let candidate = self.order[self.cursor];
-            self.cursor += 1;
-            if ctx.is_live(&candidate) {
-                return Some(candidate);
+            let n = ctx.live_others();
+            if n == 0 {
+                return None;
             }
+            let rng = ctx.rng();
+            let mut a = rng.random_range(1..=n);
+            while gcd(a, n) != 1 {
+                a = a % n + 1;
+            }
+            let b = rng.random_range(0..n);
+            self.round = Round { n, a, b, i: 0 };
         }
         None
     }
@@ -293,11 +289,9 @@ impl FailureDetector for Swim {
         member: NodeId,
         change: MemberChange,
     ) {
-        match change {
-            MemberChange::Joined => self.add(ctx, member),
-            MemberChange::Down => self.remove(&member),
-            MemberChange::Suspected | MemberChange::Refuted => {}
-        }
+        // Probe order comes from the core's live list; what the detector
+        // tracks per member is only the probe in flight.
+        let _ = (ctx, member, change);
     }
 
     fn handle(
