@@ -210,6 +210,21 @@ impl LocalCluster {
         }
     }
 
+    /// Freezes agent `index` with SIGSTOP (a long pause: the process lives
+    /// but says nothing); [`LocalCluster::resume`] thaws it.
+    pub fn pause(&self, index: usize) {
+        if let Some(pid) = self.agents[index].pid() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGSTOP);
+        }
+    }
+
+    /// Thaws agent `index` with SIGCONT.
+    pub fn resume(&self, index: usize) {
+        if let Some(pid) = self.agents[index].pid() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGCONT);
+        }
+    }
+
     /// Waits up to `timeout` for agent `index` to exit, then SIGKILLs it.
     /// Returns its exit status if it exited by itself.
     pub fn reap(&mut self, index: usize, timeout: Duration) -> Option<ExitStatus> {

@@ -229,3 +229,39 @@ fn key_file_keeps_gossip_among_key_holders() {
         .unwrap_or_else(|| panic!("no counter summary in agent.log:\n{log}"));
     assert!(unauthenticated > 0, "{log}");
 }
+
+/// Fail-stop: an agent frozen long enough to be declared failed learns it on
+/// waking, starts over as a new version and rejoins through the members it
+/// knew; everyone then lists the new version.
+#[test]
+fn a_paused_agent_declared_failed_rejoins_as_a_new_version() {
+    let (net, port) = (39, 7039);
+    let (mut cluster, ids) = form(net, port, 4, &[]);
+    let sleeper = 2;
+    let old = ids[&sleeper];
+    let paused_at = rumor_daemon::agent::unix_ms();
+    cluster.pause(sleeper);
+    let observers: BTreeSet<NodeId> = ids
+        .iter()
+        .filter(|(i, _)| **i != sleeper)
+        .map(|(_, id)| *id)
+        .collect();
+    assert_detected(&cluster, &[old], &observers, paused_at);
+    cluster.resume(sleeper);
+    let all: Vec<usize> = (0..4).collect();
+    let now = wait_for(Duration::from_secs(20), Duration::from_millis(50), || {
+        let ids = cluster.all_see_all(&all)?;
+        if ids[&sleeper] == old {
+            Err(format!("{old} has not rejoined yet"))
+        } else {
+            Ok(ids)
+        }
+    })
+    .unwrap_or_else(|why| panic!("{why}\n{}", dump(&cluster.all_events())));
+    assert_eq!(now[&sleeper].addr, old.addr);
+    assert!(now[&sleeper].version > old.version);
+    assert!(
+        cluster.is_running(sleeper),
+        "the rejoined agent keeps running"
+    );
+}
