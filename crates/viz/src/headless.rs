@@ -92,7 +92,9 @@ pub struct Headless {
 impl Headless {
     /// A `width`×`height` canvas. Needs no display and no SDL video subsystem.
     pub fn new(width: u32, height: u32) -> Result<Headless, VizError> {
-        let surface = Surface::new(width.max(1), height.max(1), PixelFormat::RGBA32)?;
+        // ARGB8888 is the software renderer's native format: its glyph blits
+        // need no channel swizzling. Pixels are converted to RGBA on read.
+        let surface = Surface::new(width.max(1), height.max(1), PixelFormat::ARGB8888)?;
         let canvas = surface.into_canvas()?;
         Ok(Headless { canvas })
     }

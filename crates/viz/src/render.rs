@@ -11,6 +11,9 @@ use crate::{Layout, MarkerKind, Millis, Replay, Scene, Status, Viewpoint, VizErr
 /// How long (replay time) the edge of a `failed` report stays visible.
 pub const FLASH: Millis = 2_000;
 
+/// The smallest radius of a member that is not alive, however crowded the ring.
+const NOTICEABLE: f32 = 4.0;
+
 /// Everything a frame shows besides the replay itself.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameInfo {
@@ -92,6 +95,12 @@ impl<T: RenderTarget> Painter<'_, T> {
     }
 
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, c: Rgba) -> Result<(), VizError> {
+        // Opaque fills skip blending: in software that is most of a frame's cost.
+        self.canvas.set_blend_mode(if c.3 == 255 {
+            BlendMode::None
+        } else {
+            BlendMode::Blend
+        });
         self.canvas.set_draw_color(colour(c));
         self.canvas.fill_rect(FRect::new(x, y, w, h))?;
         Ok(())
@@ -143,35 +152,27 @@ fn draw_edges<T: RenderTarget>(
     let to = failed.partition_point(|&i| events[i as usize].at <= at);
     let members = replay.members();
     let Rgba(r, g, b, _) = palette::FAIL_MARK;
-    let half_width = 1.0;
+    p.canvas.set_blend_mode(BlendMode::Blend);
+    // Lines, not filled quads: the software renderer fills a triangle by
+    // scanning its bounding box, which for a long diagonal is most of the ring.
     for &i in &failed[from..to] {
         let e = events[i as usize];
         let age = (at - e.at) as f32 / FLASH as f32;
-        let alpha = (1.0 - age).powf(1.5).clamp(0.12, 1.0);
-        let color = FColor::RGBA(r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0, alpha);
+        let alpha = (255.0 * (1.0 - age).powf(1.5)).clamp(30.0, 255.0) as u8;
+        p.canvas.set_draw_color(Color::RGBA(r, g, b, alpha));
         let (x0, y0) = layout.slot_position(members[e.observer as usize].slot);
         let (x1, y1) = layout.slot_position(members[e.member as usize].slot);
-        let length = (x1 - x0).hypot(y1 - y0).max(1e-3);
-        let (nx, ny) = (
-            -(y1 - y0) / length * half_width,
-            (x1 - x0) / length * half_width,
-        );
-        let corner = |x: f32, y: f32| Vertex {
-            position: FPoint::new(x, y),
-            color,
-            tex_coord: FPoint::new(0.0, 0.0),
+        // Two pixels wide: a second line offset across the edge's main direction.
+        let (dx, dy) = if (x1 - x0).abs() > (y1 - y0).abs() {
+            (0.0, 1.0)
+        } else {
+            (1.0, 0.0)
         };
-        let quad = [
-            corner(x0 + nx, y0 + ny),
-            corner(x0 - nx, y0 - ny),
-            corner(x1 + nx, y1 + ny),
-            corner(x1 + nx, y1 + ny),
-            corner(x0 - nx, y0 - ny),
-            corner(x1 - nx, y1 - ny),
-        ];
-        p.shapes.extend_from_slice(&quad);
+        p.canvas
+            .draw_line(FPoint::new(x0, y0), FPoint::new(x1, y1))?;
+        p.canvas
+            .draw_line(FPoint::new(x0 + dx, y0 + dy), FPoint::new(x1 + dx, y1 + dy))?;
     }
-    p.flush_shapes()?;
     Ok(())
 }
 
@@ -189,6 +190,7 @@ fn draw_members<T: RenderTarget>(
         Viewpoint::Majority => None,
     };
     let mut labels = Vec::new();
+    let mut news = Vec::new();
     for slot in 0..replay.slots().len() as u32 {
         let Some(member) = replay.slot_member_at(slot, scene.at()) else {
             continue;
@@ -202,6 +204,11 @@ fn draw_members<T: RenderTarget>(
             p.disc(position, r + halo, palette::RESTARTED);
         }
         match scene.status(info.viewpoint, member) {
+            Some(status @ (Status::Suspected | Status::Failed | Status::Left))
+                if r < NOTICEABLE =>
+            {
+                news.push((position, status));
+            }
             Some(status) => p.disc(position, r, palette::status_colour(status)),
             None => {
                 p.disc(position, r * 0.6, palette::UNKNOWN);
@@ -210,6 +217,17 @@ fn draw_members<T: RenderTarget>(
         if layout.labels() {
             labels.push(slot);
         }
+    }
+    // In a crowded ring, members in trouble are drawn larger and on top, so
+    // one failure among a thousand members stands out.
+    news.sort_by_key(|&(_, status)| match status {
+        Status::Failed => 2,
+        Status::Suspected => 1,
+        _ => 0,
+    });
+    for (position, status) in news {
+        p.disc(position, NOTICEABLE + 1.0, palette::BACKGROUND);
+        p.disc(position, NOTICEABLE, palette::status_colour(status));
     }
     p.flush_shapes()?;
     for slot in labels {
@@ -519,6 +537,7 @@ fn draw_timeline<T: RenderTarget>(
     for (kind, rects) in rects.iter().enumerate() {
         if !rects.is_empty() {
             p.canvas.set_draw_color(colour(colours[kind]));
+            p.canvas.set_blend_mode(BlendMode::Blend);
             p.canvas.fill_rects(rects)?;
         }
     }

@@ -81,6 +81,11 @@ impl std::fmt::Display for FrameTimes {
 
 /// Opens the window and runs until it is closed (or the benchmark is done).
 pub fn run(replay: &Replay, options: &WindowOptions) -> Result<Option<FrameTimes>, VizError> {
+    if options.renderer.as_deref() == Some("software") {
+        // Present the software frame straight to X11 (shared memory) rather
+        // than through an OpenGL texture, which under Xvfb is llvmpipe again.
+        sdl3::hint::set("SDL_FRAMEBUFFER_ACCELERATION", "0");
+    }
     let sdl = sdl3::init()?;
     let video = sdl.video()?;
     let window = video
