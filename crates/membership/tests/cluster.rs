@@ -405,7 +405,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
 #[test]
 fn datagrams_stay_within_the_limit_at_500_members() {
     for detector in DETECTORS {
-        let mut cluster = Cluster::bootstrapped(500, detector, 12);
+        let mut cluster = Cluster::bootstrapped(500, detector, 0.0, 12);
         // Long enough for heartbeats, piggybacked changes and a sync round.
         cluster.run_for(Duration::from_millis(250));
         assert!(cluster.largest_datagram <= cluster.config.datagram_limit);

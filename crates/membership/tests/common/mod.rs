@@ -108,11 +108,11 @@ impl Cluster {
 
     /// `n` nodes that all start knowing each other (as if each had received
     /// a join response listing everyone): cheap set-up for large clusters.
-    pub fn bootstrapped(n: usize, detector: &str, seed: u64) -> Cluster {
+    pub fn bootstrapped(n: usize, detector: &str, drop_rate: f64, seed: u64) -> Cluster {
         let mut cluster = Cluster::with_registry(
             0,
             detector,
-            0.0,
+            drop_rate,
             seed,
             Config::default(),
             DetectorRegistry::with_builtins(),

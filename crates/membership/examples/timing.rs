@@ -1,0 +1,79 @@
+//! Measures detection times and false positives of the built-in detectors
+//! with the default configuration on 10-node in-memory clusters (1 ms
+//! latency, receiver-side drop), over many seeds, and prints a table.
+//!
+//! `cargo run --release -p rumor-membership --example timing [-- SEEDS]`
+//!
+//! The authoritative benchmark is `rumor-sim`; this is the crate's own
+//! check of the arithmetic in `docs/protocol.md`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Duration;
+
+use common::Cluster;
+use rumor_membership::EventKind;
+
+fn main() {
+    let seeds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    println!(
+        "detector  drop  seeds  first(max)  all(max)  first(median)  all(median)  false+  suspicions"
+    );
+    for detector in ["gossip", "swim", "phi"] {
+        for drop in [0.0, 0.1] {
+            let mut firsts = Vec::new();
+            let mut alls = Vec::new();
+            let mut false_positives = 0;
+            let mut suspicions = 0;
+            for seed in 1..=seeds {
+                let mut cluster = Cluster::new(10, detector, drop, seed);
+                cluster.run_for(Duration::from_secs(5));
+                let crash_at = cluster.now;
+                let victim_index = 1 + (seed as usize % 9);
+                let victim = cluster.id(victim_index);
+                cluster.crash(victim_index);
+                cluster.run_for(Duration::from_secs(10));
+                let failed: Vec<Duration> = cluster
+                    .events
+                    .iter()
+                    .filter(|e| e.kind == EventKind::Failed && e.member == victim)
+                    .map(|e| e.at - crash_at)
+                    .collect();
+                let live = cluster.live_indexes().len();
+                firsts.push(failed.iter().min().copied().unwrap_or(Duration::MAX));
+                alls.push(if failed.len() >= live {
+                    failed.iter().max().copied().unwrap_or(Duration::MAX)
+                } else {
+                    Duration::MAX
+                });
+                false_positives += cluster.false_positives().len();
+                suspicions += cluster
+                    .nodes
+                    .iter()
+                    .map(|n| n.core.stats().suspicions)
+                    .sum::<u64>();
+            }
+            firsts.sort();
+            alls.sort();
+            let ms = |d: Duration| {
+                if d == Duration::MAX {
+                    "never".to_string()
+                } else {
+                    format!("{} ms", d.as_millis())
+                }
+            };
+            println!(
+                "{detector:<8}  {:>3}%  {seeds:>5}  {:>10}  {:>8}  {:>13}  {:>11}  {false_positives:>6}  {suspicions:>10}",
+                (drop * 100.0) as u32,
+                ms(firsts[firsts.len() - 1]),
+                ms(alls[alls.len() - 1]),
+                ms(firsts[firsts.len() / 2]),
+                ms(alls[alls.len() / 2]),
+            );
+        }
+    }
+}
