@@ -7,7 +7,7 @@ use clap::Parser;
 use rumor_membership::{Config, DetectorRegistry};
 
 use crate::output::Report;
-use crate::scenario::{Scenario, one_line};
+use crate::scenario::{Bootstrap, Scenario, one_line};
 use crate::simulation::{RunOptions, run};
 use crate::{SimError, event_log};
 
@@ -46,6 +46,10 @@ pub struct Cli {
     /// Nodes start at random times within this window.
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub join_window: Option<Duration>,
+    /// How the cluster forms: staggered joins only, or a member-list sync
+    /// with the introducer after the join window (for large clusters).
+    #[arg(long, value_enum)]
+    pub bootstrap: Option<Bootstrap>,
     /// One-way base latency.
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub latency: Option<Duration>,
@@ -112,7 +116,7 @@ impl Cli {
         set! {
             nodes => s.nodes, loss => s.loss, fail => s.fail, leave => s.leave,
             duration => s.duration, seed => s.seed, runs => s.runs, warmup => s.warmup,
-            join_window => s.join_window, latency => s.network.latency,
+            join_window => s.join_window, bootstrap => s.bootstrap, latency => s.network.latency,
             jitter => s.network.jitter, net_loss => s.network.loss,
         }
         if let Some(d) = &self.detector {

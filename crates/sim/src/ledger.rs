@@ -69,15 +69,26 @@ pub(crate) struct Ledger {
     left_marked_failed: u64,
     pub counts: EventCounts,
     recorded: Option<Vec<Event>>,
+    /// `joined` events that make a full view: every node knows every node.
+    full_view_joins: u64,
+    full_view_at: Option<Time>,
+    /// A fault happened: the full-view count no longer means anything.
+    disturbed: bool,
 }
 
 impl Ledger {
-    /// A ledger that also keeps every event when `record` is set.
-    pub fn new(record: bool) -> Ledger {
+    /// A ledger for `nodes` nodes that also keeps every event when `record` is set.
+    pub fn new(nodes: usize, record: bool) -> Ledger {
         Ledger {
             recorded: record.then(Vec::new),
+            full_view_joins: (nodes as u64).pow(2),
             ..Ledger::default()
         }
+    }
+
+    /// When every node had first seen every node join (before any fault).
+    pub fn full_view_at(&self) -> Option<Time> {
+        self.full_view_at
     }
 
     pub fn on_start(&mut self, node: NodeId, now: Time) {
@@ -85,6 +96,7 @@ impl Ledger {
     }
 
     pub fn on_crash(&mut self, slot: usize, node: NodeId, now: Time) {
+        self.disturbed = true;
         let track = self.crashes.len();
         self.crashes.push(CrashTrack {
             slot,
@@ -96,6 +108,7 @@ impl Ledger {
     }
 
     pub fn on_leave(&mut self, slot: usize, node: NodeId, now: Time) {
+        self.disturbed = true;
         let track = self.leaves.len();
         self.leaves.push(LeaveTrack {
             slot,
@@ -108,13 +121,19 @@ impl Ledger {
     }
 
     pub fn on_retire(&mut self, node: NodeId) {
+        self.disturbed = true;
         self.lives.insert(node, Life::Retired);
     }
 
     pub fn on_event(&mut self, event: Event) {
         let c = &mut self.counts;
         match event.kind {
-            EventKind::Joined => c.joined += 1,
+            EventKind::Joined => {
+                c.joined += 1;
+                if c.joined == self.full_view_joins && !self.disturbed {
+                    self.full_view_at = Some(event.at);
+                }
+            }
             EventKind::Suspected => c.suspected += 1,
             EventKind::Alive => c.alive += 1,
             EventKind::Removed => c.removed += 1,

@@ -62,7 +62,7 @@ pub use network::{Cut, JitterShape, Network, NetworkConfig, SlotSet};
 pub use output::Report;
 pub use report::{CrashOutcome, Drops, LeaveOutcome, RunReport, Spread, Summary};
 pub use rng::{DetRng, derive_seed};
-pub use scenario::{Action, ActionKind, ActionSpec, Scenario};
+pub use scenario::{Action, ActionKind, ActionSpec, Bootstrap, Scenario};
 pub use simulation::{PORT, RunOptions, RunOutcome, run, slot_addr};
 
 /// Every detector the simulator knows: the core's built-ins.

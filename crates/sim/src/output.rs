@@ -43,7 +43,7 @@ impl Report {
     pub fn to_csv(&self) -> String {
         let wall = self.runs.iter().any(|r| r.wall_time_s.is_some());
         let mut out = String::from(
-            "seed,nodes,detector,loss,crashes,crashes_seen_by_all,first_detection_max_s,\
+            "seed,nodes,detector,loss,full_view_s,crashes,crashes_seen_by_all,first_detection_max_s,\
              all_member_max_s,false_positives,false_positive_marks,left_marked_failed,\
              leaves,leaves_seen_by_all,messages_per_node_s,bytes_per_node_s,\
              max_bytes_per_node_s,suspicions,refutations,rejoins,oversized",
@@ -66,11 +66,12 @@ impl Report {
             };
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{},{},{},{}",
                 r.seed,
                 self.scenario.nodes,
                 self.scenario.detector_name(),
                 self.scenario.loss,
+                opt(r.full_view_s),
                 r.crashes.len(),
                 r.crashes
                     .iter()
@@ -139,6 +140,7 @@ impl Report {
             "{:<30}{:>10}{:>10}{:>10}{:>10}",
             "", "min", "median", "p99", "max"
         );
+        row(&mut out, "full view reached at (s)", s.full_view_s, 3);
         row(&mut out, "first detection (s)", s.first_detection_s, 3);
         row(&mut out, "all-member detection (s)", s.all_member_s, 3);
         row(
@@ -157,8 +159,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "busiest node: {:.0} B/s; rejoins: {}; oversized datagrams: {}",
-            s.max_bytes_per_node_s, s.rejoins, s.oversized
+            "busiest node: {:.0} B/s; rejoins: {}; oversized datagrams: {}; runs without a full view before the first fault: {}",
+            s.max_bytes_per_node_s, s.rejoins, s.oversized, s.runs_without_full_view
         );
         if self.runs.len() == 1 {
             for c in &self.runs[0].crashes {

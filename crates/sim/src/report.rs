@@ -77,6 +77,9 @@ pub struct RunReport {
     pub false_positive_marks: u64,
     /// `failed` events about members that had left.
     pub left_marked_failed: u64,
+    /// Seconds until every node had seen every node join (absent if a fault
+    /// came first or it never happened).
+    pub full_view_s: Option<f64>,
     /// Datagrams and stream messages sent per live node per second (window).
     pub messages_per_node_s: f64,
     /// Encoded envelope bytes sent per live node per second (window).
@@ -167,6 +170,10 @@ pub struct Summary {
     pub leaves_seen_by_all: usize,
     /// Sum of `failed` events about members that left.
     pub left_marked_failed: u64,
+    /// Per-run time to a full view, over the runs that reached one.
+    pub full_view_s: Option<Spread>,
+    /// Runs that never reached a full view before the first fault.
+    pub runs_without_full_view: usize,
     /// Per-run messages per node per second.
     pub messages_per_node_s: Option<Spread>,
     /// Per-run bytes per node per second.
@@ -206,6 +213,8 @@ impl Summary {
                 .filter(|l| l.observers_marked_left == l.observers_required)
                 .count(),
             left_marked_failed: runs.iter().map(|r| r.left_marked_failed).sum(),
+            full_view_s: Spread::of(runs.iter().filter_map(|r| r.full_view_s)),
+            runs_without_full_view: runs.iter().filter(|r| r.full_view_s.is_none()).count(),
             messages_per_node_s: per_run(|r| r.messages_per_node_s),
             bytes_per_node_s: per_run(|r| r.bytes_per_node_s),
             max_bytes_per_node_s: runs

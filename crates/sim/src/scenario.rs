@@ -58,6 +58,8 @@ pub struct Scenario {
     /// and traffic is measured from then on.
     #[serde(with = "humantime_serde")]
     pub warmup: Duration,
+    /// How the cluster forms: see [`Bootstrap`].
+    pub bootstrap: Bootstrap,
     /// Receiver-side drop probability (every datagram, every node).
     pub loss: f64,
     /// Nodes (never node 0) that crash together at `warmup`.
@@ -82,6 +84,7 @@ impl Default for Scenario {
             duration: Duration::from_secs(30),
             join_window: Duration::from_secs(2),
             warmup: Duration::from_secs(10),
+            bootstrap: Bootstrap::Staggered,
             loss: 0.0,
             fail: 0,
             leave: 0,
@@ -90,6 +93,21 @@ impl Default for Scenario {
             actions: Vec::new(),
         }
     }
+}
+
+/// How the cluster forms before the faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bootstrap {
+    /// Each node joins once through the introducer at its start time; what it
+    /// learns later comes from dissemination alone.
+    #[default]
+    Staggered,
+    /// As `staggered`, then, just after the join window, every node makes one
+    /// more join exchange with the introducer (a TCP push-pull of the member
+    /// list, as memberlist does), so a large cluster starts the measurement
+    /// with complete views instead of waiting for gossip to spread every join.
+    Sync,
 }
 
 /// The kinds of timed action.

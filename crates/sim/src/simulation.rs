@@ -21,9 +21,9 @@ use crate::SimError;
 use crate::event_queue::EventQueue;
 use crate::ledger::Ledger;
 use crate::network::{Cut, Network, SlotSet};
-use crate::report::{Drops, RunReport};
+use crate::report::{Drops, RunReport, secs};
 use crate::rng::{DetRng, derive_seed, stream};
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, Bootstrap, Scenario};
 use crate::traffic::Traffic;
 
 /// Node `i` listens on `10.0.0.0 + i + 1`, port [`PORT`].
@@ -101,6 +101,10 @@ enum Step {
         slot: u32,
         generation: u64,
     },
+    /// A second join exchange after the join window ([`Bootstrap::Sync`]).
+    Resync {
+        slot: u32,
+    },
     Deliver {
         to: u32,
         from: SocketAddr,
@@ -167,7 +171,7 @@ pub fn run(
             })
             .collect(),
         plan: scenario.plan(seed),
-        ledger: Ledger::new(options.record_events),
+        ledger: Ledger::new(n, options.record_events),
         traffic: Traffic::new(n, window_start),
         drops: Drops::default(),
         rejoins: 0,
@@ -190,6 +194,14 @@ pub fn run(
         world
             .queue
             .push(Duration::from_nanos(at), Step::Start { slot: slot as u32 });
+    }
+    if scenario.bootstrap == Bootstrap::Sync {
+        // Spread over 100 ms so the introducer is not asked N times at one instant.
+        let spread = 100_000_000u64;
+        for slot in 1..n {
+            let at = scenario.join_window + Duration::from_nanos(join_rng.below(spread));
+            world.queue.push(at, Step::Resync { slot: slot as u32 });
+        }
     }
     for (i, (at, _)) in world.plan.iter().enumerate() {
         world.queue.push(*at, Step::Act(i));
@@ -221,6 +233,7 @@ pub fn run(
         false_positives: world.ledger.false_positives(),
         false_positive_marks: world.ledger.false_positive_marks(),
         left_marked_failed: world.ledger.left_marked_failed(),
+        full_view_s: world.ledger.full_view_at().map(secs),
         messages_per_node_s: rates.messages_per_node_s,
         bytes_per_node_s: rates.bytes_per_node_s,
         max_bytes_per_node_s: rates.max_bytes_per_node_s,
@@ -276,6 +289,11 @@ impl World<'_> {
             Step::JoinRetry { slot, generation } => {
                 let s = &self.slots[slot as usize];
                 if s.generation == generation && s.process.is_some() {
+                    self.send_join(slot as usize);
+                }
+            }
+            Step::Resync { slot } => {
+                if self.slots[slot as usize].process.is_some() {
                     self.send_join(slot as usize);
                 }
             }
