@@ -27,7 +27,7 @@ pub struct Crash {
     /// When each observer that reported it failed did so, in time order.
     pub reports: Vec<Millis>,
     /// Observers live when the first detection happened, other than the
-    /// member: the ones expected to report it.
+    /// member and its other versions: the ones expected to report it.
     pub expected: u32,
 }
 

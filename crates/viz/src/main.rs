@@ -185,6 +185,17 @@ fn headless(
             frames,
         };
         println!("headless: {times}");
+        // A backward seek replays the history from the start: its worst case.
+        let start = Instant::now();
+        let mut rebuilt = Scene::new(replay);
+        rebuilt.seek(replay, replay.duration());
+        println!(
+            "scene: {} events, {} members, {} observers; a seek from the start to the end takes {:.2} ms",
+            replay.events().len(),
+            replay.members().len(),
+            replay.observers().len(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
         return Ok(());
     }
     let mut wrote = false;

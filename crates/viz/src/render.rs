@@ -196,6 +196,25 @@ fn draw_members<T: RenderTarget>(
             continue;
         };
         let position = layout.slot_position(slot);
+        // Earlier versions of a restarted node that this view still holds
+        // (not yet removed): a smaller disc just inside the ring, so a crash
+        // stays visible after the process came back under a new version.
+        let versions = replay.slot_members(slot);
+        let newest = versions.iter().position(|&m| m == member).unwrap_or(0);
+        for (depth, &old) in versions[..newest].iter().rev().enumerate() {
+            if let Some(status) = scene
+                .status(info.viewpoint, old)
+                .filter(|s| *s != Status::Removed)
+            {
+                let inward = layout.radius - (2.6 * r).max(9.0) * (depth + 1) as f32;
+                let angle = layout.slot_angle(slot);
+                let at = (
+                    layout.centre.0 + inward * angle.cos(),
+                    layout.centre.1 + inward * angle.sin(),
+                );
+                p.disc(at, (r * 0.7).max(3.0), palette::status_colour(status));
+            }
+        }
         if selected == Some(member) {
             p.disc(position, r + halo + 4.0, palette::SELECTED);
             p.disc(position, r + halo + 2.0, palette::BACKGROUND);

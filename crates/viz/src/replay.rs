@@ -237,8 +237,10 @@ impl Replay {
                                 .observers
                                 .iter()
                                 .enumerate()
+                                // Not the member, nor another version of it.
                                 .filter(|&(row, &om)| {
-                                    om != e.member && self.live_at(row as u32, e.at)
+                                    self.members[om as usize].slot != self.members[m].slot
+                                        && self.live_at(row as u32, e.at)
                                 })
                                 .count() as u32;
                             crash_of[m] = Some(self.crashes.len());
@@ -313,6 +315,11 @@ impl Replay {
             .rev()
             .copied()
             .find(|&m| self.members[m as usize].first_seen <= at)
+    }
+
+    /// Every version of the node in `slot`, oldest first (indices into [`Replay::members`]).
+    pub fn slot_members(&self, slot: u32) -> &[u32] {
+        &self.slot_versions[slot as usize]
     }
 
     /// Observers (nodes that kept a log), as indices into [`Replay::members`].

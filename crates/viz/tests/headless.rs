@@ -171,3 +171,44 @@ fn background_and_panel_use_the_palette() {
         [panel.0, panel.1, panel.2, 255]
     );
 }
+
+#[test]
+fn a_restarted_node_shows_its_new_version_on_the_ring_and_the_failed_one_inside() {
+    let mut lines = CRASH.to_vec();
+    lines.extend([
+        (2_900, "4003#2", "joined", "4003#2"),
+        (3_050, "4001", "joined", "4003#2"),
+        (3_060, "4002", "joined", "4003#2"),
+        (3_070, "4004", "joined", "4003#2"),
+    ]);
+    let r = replay(&lines);
+    let image = render(&r, 4_100, Viewpoint::Majority);
+    let layout = Layout::for_replay(W, H, &r);
+    let slot = r.members()[r
+        .member_index(&"127.0.0.1:4003#2".parse().unwrap())
+        .unwrap() as usize]
+        .slot;
+    let (x, y) = layout.slot_position(slot);
+    assert_eq!(
+        image.pixel(x.round() as u32, y.round() as u32),
+        rgba(Status::Alive)
+    );
+    // Walk inwards from the ring towards the centre: the old version's disc.
+    let (cx, cy) = layout.centre;
+    let found = (1..120).any(|step| {
+        let t = step as f32 / 240.0;
+        let (px, py) = (x + (cx - x) * t, y + (cy - y) * t);
+        image.pixel(px.round() as u32, py.round() as u32) == rgba(Status::Failed)
+    });
+    assert!(found, "the failed earlier version is drawn inside the ring");
+    let halo = palette::RESTARTED;
+    let ring_pixel = image.pixel(
+        (x + layout.member_radius + 1.5).round() as u32,
+        y.round() as u32,
+    );
+    assert_eq!(
+        ring_pixel,
+        [halo.0, halo.1, halo.2, 255],
+        "new version has the restart halo"
+    );
+}
