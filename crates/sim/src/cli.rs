@@ -19,7 +19,7 @@ pub struct Cli {
     /// Cluster size.
     #[arg(long, value_name = "N", required_unless_present = "scenario")]
     pub nodes: Option<usize>,
-    /// Failure detector: gossip, swim, phi, or a plugin's registered name.
+    /// Failure detector: gossip, swim, phi, all-to-all (the example plugin).
     #[arg(long, value_name = "NAME", required_unless_present = "scenario")]
     pub detector: Option<String>,
     /// Receiver-side drop probability, 0 to 1.

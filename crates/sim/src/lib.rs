@@ -65,7 +65,10 @@ pub use rng::{DetRng, derive_seed};
 pub use scenario::{Action, ActionKind, ActionSpec, Bootstrap, Scenario};
 pub use simulation::{PORT, RunOptions, RunOutcome, run, slot_addr};
 
-/// Every detector the simulator knows: the core's built-ins.
+/// Every detector the simulator knows: the core's built-ins (`gossip`,
+/// `swim`, `phi`) and the out-of-tree example plugin (`all-to-all`).
 pub fn registry() -> rumor_membership::DetectorRegistry {
-    rumor_membership::DetectorRegistry::with_builtins()
+    let mut registry = rumor_membership::DetectorRegistry::with_builtins();
+    rumor_example_all_to_all::register(&mut registry);
+    registry
 }

@@ -224,4 +224,5 @@ grader! {
     gossip => "gossip",
     swim => "swim",
     phi => "phi",
+    all_to_all => "all-to-all",
 }
