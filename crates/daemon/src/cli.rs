@@ -12,7 +12,7 @@ pub const DEFAULT_AGENT: &str = "127.0.0.1:3000";
 /// rumor: cluster group membership. Every node knows, within seconds, who is
 /// in the cluster, who left and who failed.
 #[derive(Debug, Parser)]
-#[command(name = "rumor", version, about)]
+#[command(name = "rumor", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
