@@ -8,7 +8,7 @@
 //! TCP answers go through the [`Outbox`] so the main thread never waits on a
 //! connect.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -219,6 +219,12 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     result
 }
 
+/// Whether a command that changes the agent (leave) may come from `peer`:
+/// only from the agent's own host, that is loopback or the agent's own IP.
+pub fn accepts_commands_from(peer: IpAddr, bind: IpAddr) -> bool {
+    peer.is_loopback() || peer == bind
+}
+
 fn new_membership(
     registry: &DetectorRegistry,
     settings: &AgentSettings,
@@ -384,8 +390,7 @@ impl Driver {
                 self.outbox.send(self.me.addr, reply_to, list);
             }
             Message::LeaveCommand => {
-                let ip = peer.ip();
-                if ip.is_loopback() || ip == self.settings.bind.ip() {
+                if accepts_commands_from(peer.ip(), self.settings.bind.ip()) {
                     tracing::info!("leave requested from {peer}");
                     let ack = Message::MemberList {
                         node: self.me,
@@ -609,6 +614,25 @@ impl Driver {
             EventKind::Failed => tracing::warn!("member {member} failed"),
             EventKind::Left => tracing::info!("member {member} left"),
             EventKind::Removed => tracing::info!("member {member} removed from the list"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_commands_from;
+
+    #[test]
+    fn commands_only_from_the_own_host() {
+        let bind = "10.1.2.3".parse().unwrap();
+        for own in ["127.0.0.1", "127.9.9.9", "::1", "10.1.2.3"] {
+            assert!(accepts_commands_from(own.parse().unwrap(), bind), "{own}");
+        }
+        for other in ["10.1.2.4", "192.168.0.1", "fe80::1"] {
+            assert!(
+                !accepts_commands_from(other.parse().unwrap(), bind),
+                "{other}"
+            );
         }
     }
 }

@@ -213,3 +213,38 @@ fn members_and_leave_against_running_agents() {
     })
     .unwrap();
 }
+
+/// Agents answer dgrep queries: every live member searches its own logs.
+#[test]
+fn every_agent_answers_dgrep() {
+    let (net, port) = (41, 7041);
+    let (_cluster, ids) = form(net, port, 3, &[]);
+    let members = rumor_dgrep::client::live_members(addr(net, 0, port), Duration::from_secs(3))
+        .expect("the agent lists its members");
+    assert_eq!(members.len(), 3, "{members:?}");
+    let request = rumor_wire::DgrepRequest {
+        query: 7,
+        patterns: vec!["started as".into()],
+        flags: rumor_wire::GrepFlags::default(),
+    };
+    let mut replies = 0;
+    let outcome =
+        rumor_dgrep::client::fan_out(&members, &request, Duration::from_secs(10), &mut |_| {
+            replies += 1;
+            Ok(())
+        })
+        .expect("fan-out runs");
+    assert!(outcome.complete(), "{outcome:?}");
+    assert_eq!(outcome.answered.len(), 3);
+    for done in &outcome.answered {
+        assert!(ids.values().any(|id| *id == done.node));
+        assert!(done.error.is_none(), "{done:?}");
+        let selected: u64 = done.counts.iter().map(|c| c.count).sum();
+        assert!(
+            selected >= 1,
+            "{} found no 'started as' line: {done:?}",
+            done.node
+        );
+    }
+    assert!(replies >= 3);
+}

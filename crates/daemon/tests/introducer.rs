@@ -34,6 +34,12 @@ fn bad_clients_do_not_stop_joins() {
         Duration::from_secs(1),
     )
     .unwrap();
+    // Garbage and oversized datagrams at the UDP side of the same port.
+    let udp = std::net::UdpSocket::bind(addr(net, 9, port)).unwrap();
+    for i in 0..50u8 {
+        udp.send_to(&[0xc1, i, 0xff, 0x13], introducer).unwrap();
+    }
+    udp.send_to(&[0x93; 4000], introducer).unwrap();
     // Silent clients holding connections, and a flood beyond the handler pool.
     let held: Vec<TcpStream> = (0..100)
         .filter_map(|_| TcpStream::connect(introducer).ok())
@@ -51,7 +57,22 @@ fn bad_clients_do_not_stop_joins() {
     await_all_see_all(&mut cluster, &[0, 1, 2, 3]);
     drop(held);
 
+    // Its exit summary counts the bad datagrams as malformed.
+    cluster.signal_leave(0);
+    cluster
+        .reap(0, Duration::from_secs(10))
+        .expect("the introducer exits after SIGTERM");
     let log = std::fs::read_to_string(cluster.agents[0].data_dir.join("agent.log")).unwrap();
+    let malformed: u64 = log
+        .split(" unauthenticated, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no counter summary in agent.log:\n{log}"));
+    assert!(
+        malformed >= 40,
+        "{malformed} malformed datagrams counted:\n{log}"
+    );
     for refusal in [
         "refused frame",
         "exceeds the maximum",
