@@ -27,7 +27,8 @@ struct Cli {
     /// Render without a display (needs --out or --frames).
     #[arg(long)]
     headless: bool,
-    /// Replay time to show, counted from the earliest event (e.g. 12s, 1m30s, 2.5s).
+    /// Replay time to show (headless) or start at (window), counted from the
+    /// earliest event (e.g. 12s, 1m30s, 2.5s).
     #[arg(long, value_name = "TIME", value_parser = humantime::parse_duration)]
     at: Option<Duration>,
     /// PNG file to write the frame at --at to.
@@ -36,7 +37,7 @@ struct Cli {
     /// Directory to write the whole replay to, as numbered PNGs.
     #[arg(long, value_name = "DIR")]
     frames: Option<PathBuf>,
-    /// Frames per second of replay time for --frames.
+    /// Frames per second of output for --frames (one frame every SPEED/FPS seconds of replay).
     #[arg(long, default_value_t = 10.0)]
     fps: f64,
     /// Replay speed for --frames (replay seconds per second of output).
@@ -81,6 +82,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a result line; a closed stdout (`| head`) is not an error worth a panic.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 fn load(cli: &Cli) -> Result<LoadedEvents, VizError> {
@@ -147,10 +154,11 @@ fn run(cli: &Cli) -> Result<(), VizError> {
             renderer: cli.renderer.clone(),
             viewpoint,
             autoplay: cli.play,
+            start_at: at.unwrap_or(0),
             bench_frames: cli.bench_frames,
         };
         if let Some(times) = window::run(&replay, &options)? {
-            println!("window: {times}");
+            say(&format!("window: {times}"));
         }
         Ok(())
     }
@@ -184,18 +192,18 @@ fn headless(
             size: (w, h),
             frames,
         };
-        println!("headless: {times}");
+        say(&format!("headless: {times}"));
         // A backward seek replays the history from the start: its worst case.
         let start = Instant::now();
         let mut rebuilt = Scene::new(replay);
         rebuilt.seek(replay, replay.duration());
-        println!(
+        say(&format!(
             "scene: {} events, {} members, {} observers; a seek from the start to the end takes {:.2} ms",
             replay.events().len(),
             replay.members().len(),
             replay.observers().len(),
             start.elapsed().as_secs_f64() * 1000.0
-        );
+        ));
         return Ok(());
     }
     let mut wrote = false;

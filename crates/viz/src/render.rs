@@ -161,7 +161,7 @@ fn draw_edges<T: RenderTarget>(
         let alpha = (255.0 * (1.0 - age).powf(1.5)).clamp(30.0, 255.0) as u8;
         p.canvas.set_draw_color(Color::RGBA(r, g, b, alpha));
         let (x0, y0) = layout.slot_position(members[e.observer as usize].slot);
-        let (x1, y1) = layout.slot_position(members[e.member as usize].slot);
+        let (x1, y1) = member_position(replay, layout, e.member, at);
         // Two pixels wide: a second line offset across the edge's main direction.
         let (dx, dy) = if (x1 - x0).abs() > (y1 - y0).abs() {
             (0.0, 1.0)
@@ -174,6 +174,25 @@ fn draw_edges<T: RenderTarget>(
             .draw_line(FPoint::new(x0 + dx, y0 + dy), FPoint::new(x1 + dx, y1 + dy))?;
     }
     Ok(())
+}
+
+/// Where `member` is drawn at `at`: on the ring if it is the newest version
+/// of its address by then, otherwise one step inside per newer version.
+fn member_position(replay: &Replay, layout: &Layout, member: u32, at: Millis) -> (f32, f32) {
+    let slot = replay.members()[member as usize].slot;
+    let versions = replay.slot_members(slot);
+    let shown = replay.slot_member_at(slot, at);
+    let index = |m: u32| versions.iter().position(|&v| v == m).unwrap_or(0);
+    let depth = shown.map_or(0, |s| index(s).saturating_sub(index(member)));
+    if depth == 0 {
+        return layout.slot_position(slot);
+    }
+    let inward = layout.radius - (2.6 * layout.member_radius).max(9.0) * depth as f32;
+    let angle = layout.slot_angle(slot);
+    (
+        layout.centre.0 + inward * angle.cos(),
+        layout.centre.1 + inward * angle.sin(),
+    )
 }
 
 fn draw_members<T: RenderTarget>(
@@ -201,17 +220,12 @@ fn draw_members<T: RenderTarget>(
         // stays visible after the process came back under a new version.
         let versions = replay.slot_members(slot);
         let newest = versions.iter().position(|&m| m == member).unwrap_or(0);
-        for (depth, &old) in versions[..newest].iter().rev().enumerate() {
+        for &old in &versions[..newest] {
             if let Some(status) = scene
                 .status(info.viewpoint, old)
                 .filter(|s| *s != Status::Removed)
             {
-                let inward = layout.radius - (2.6 * r).max(9.0) * (depth + 1) as f32;
-                let angle = layout.slot_angle(slot);
-                let at = (
-                    layout.centre.0 + inward * angle.cos(),
-                    layout.centre.1 + inward * angle.sin(),
-                );
+                let at = member_position(replay, layout, old, scene.at());
                 p.disc(at, (r * 0.7).max(3.0), palette::status_colour(status));
             }
         }

@@ -14,7 +14,7 @@ use sdl3::mouse::MouseButton;
 use sdl3::render::{Canvas, create_renderer};
 use sdl3::video::Window;
 
-use crate::{FrameInfo, Layout, Player, Replay, Scene, Viewpoint, VizError, draw_frame};
+use crate::{FrameInfo, Layout, Millis, Player, Replay, Scene, Viewpoint, VizError, draw_frame};
 
 /// How the window opens.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +27,8 @@ pub struct WindowOptions {
     pub viewpoint: Viewpoint,
     /// Start playing at once.
     pub autoplay: bool,
+    /// Replay time to start at.
+    pub start_at: Millis,
     /// Benchmark: draw this many frames spread evenly over the whole replay
     /// as fast as possible, then close and report frame times.
     pub bench_frames: Option<u32>,
@@ -110,6 +112,7 @@ pub fn run(replay: &Replay, options: &WindowOptions) -> Result<Option<FrameTimes
     let mut player = Player::new(replay.duration());
     let mut scene = Scene::new(replay);
     let mut viewpoint = options.viewpoint;
+    player.seek_to(options.start_at);
     if options.autoplay {
         player.play();
     }
