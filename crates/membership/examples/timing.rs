@@ -2,7 +2,10 @@
 //! with the default configuration on 10-node in-memory clusters (1 ms
 //! latency, receiver-side drop), over many seeds, and prints a table.
 //!
-//! `cargo run --release -p rumor-membership --example timing [-- SEEDS]`
+//! `cargo run --release -p rumor-membership --example timing [-- SEEDS [CRASHES]]`
+//!
+//! With CRASHES > 1, that many nodes crash at once and every one of them
+//! counts as a sample.
 //!
 //! The authoritative benchmark is `rumor-sim`; this is the crate's own
 //! check of the arithmetic in `docs/protocol.md`.
@@ -20,6 +23,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
+    let crashes: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 9);
     println!(
         "detector  drop  seeds  first(max)  all(max)  first(median)  all(median)  false+  suspicions"
     );
@@ -33,23 +41,29 @@ fn main() {
                 let mut cluster = Cluster::new(10, detector, drop, seed);
                 cluster.run_for(Duration::from_secs(5));
                 let crash_at = cluster.now;
-                let victim_index = 1 + (seed as usize % 9);
-                let victim = cluster.id(victim_index);
-                cluster.crash(victim_index);
-                cluster.run_for(Duration::from_secs(10));
-                let failed: Vec<Duration> = cluster
-                    .events
-                    .iter()
-                    .filter(|e| e.kind == EventKind::Failed && e.member == victim)
-                    .map(|e| e.at - crash_at)
+                let victims: Vec<usize> = (0..crashes)
+                    .map(|k| 1 + (seed as usize + 2 * k) % 9)
                     .collect();
+                for &v in &victims {
+                    cluster.crash(v);
+                }
+                cluster.run_for(Duration::from_secs(10));
                 let live = cluster.live_indexes().len();
-                firsts.push(failed.iter().min().copied().unwrap_or(Duration::MAX));
-                alls.push(if failed.len() >= live {
-                    failed.iter().max().copied().unwrap_or(Duration::MAX)
-                } else {
-                    Duration::MAX
-                });
+                for &v in &victims {
+                    let victim = cluster.id(v);
+                    let failed: Vec<Duration> = cluster
+                        .events
+                        .iter()
+                        .filter(|e| e.kind == EventKind::Failed && e.member == victim)
+                        .map(|e| e.at - crash_at)
+                        .collect();
+                    firsts.push(failed.iter().min().copied().unwrap_or(Duration::MAX));
+                    alls.push(if failed.len() >= live {
+                        failed.iter().max().copied().unwrap_or(Duration::MAX)
+                    } else {
+                        Duration::MAX
+                    });
+                }
                 false_positives += cluster.false_positives().len();
                 suspicions += cluster
                     .nodes

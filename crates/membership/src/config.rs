@@ -46,11 +46,12 @@ pub struct Config {
     /// Default 1400 ([`rumor_wire::DEFAULT_DATAGRAM_LIMIT`]).
     pub datagram_limit: usize,
     /// `swim`: the protocol period; one member is probed per period.
-    /// Default 150 ms.
+    /// Default 100 ms.
     #[serde(with = "humantime_serde")]
     pub probe_interval: Duration,
     /// `swim`: how long to wait for a direct ack before asking `indirect_probes`
-    /// members to probe on our behalf. Scaled by local health. Default 50 ms.
+    /// members to probe on our behalf. Stretched by local health up to two
+    /// thirds of `probe_interval`. Default 40 ms.
     #[serde(with = "humantime_serde")]
     pub probe_timeout: Duration,
     /// `swim`: members asked to probe indirectly (k). Default 3.
@@ -75,9 +76,9 @@ pub struct Config {
     /// very regular history does not make φ jump. Default 50 ms.
     #[serde(with = "humantime_serde")]
     pub phi_min_std_dev: Duration,
-    /// `swim`: the largest local-health multiplier (Lifeguard); probe
-    /// timeouts stretch up to `(1 + this)` times under local trouble.
-    /// Default 8.
+    /// `swim`: the largest local-health score (Lifeguard); the probe
+    /// timeout stretches up to `(1 + this)` times under local trouble
+    /// (capped at two thirds of the period). Default 8.
     pub awareness_max: u32,
     /// Largest encoded member list in a join response (sent over TCP), in
     /// bytes. Default 1 MiB (about 25,000 members).
@@ -95,8 +96,8 @@ impl Default for Config {
             fanout: 3,
             drop_rate: 0.0,
             datagram_limit: rumor_wire::DEFAULT_DATAGRAM_LIMIT,
-            probe_interval: Duration::from_millis(150),
-            probe_timeout: Duration::from_millis(50),
+            probe_interval: Duration::from_millis(100),
+            probe_timeout: Duration::from_millis(40),
             indirect_probes: 3,
             retransmit_mult: 4,
             max_piggyback: 8,

@@ -131,6 +131,10 @@ fn choose_distinct(
     }
 }
 
+/// No member entry encodes above this many bytes (IPv6 with high bytes,
+/// 9-byte version and incarnation, longest state name); checked by a test.
+pub(crate) const LARGEST_ENTRY: usize = 96;
+
 /// What the list knows about one [`NodeId`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Standing {
@@ -498,13 +502,35 @@ impl MemberList {
         }
     }
 
-    /// Up to `max` entries, newest changes first.
-    pub(crate) fn newest_first(&self, max: usize) -> Vec<MemberUpdate> {
+    /// The member list for a join response, within `budget` encoded bytes:
+    /// everyone if it fits (the common case, no sorting), else the newest
+    /// changes first.
+    pub(crate) fn join_response(&self, budget: usize) -> Vec<MemberUpdate> {
+        // An entry never encodes above this (IPv6, 9-byte version and
+        // incarnation, longest state name).
+        if self.listed.saturating_mul(LARGEST_ENTRY) <= budget {
+            return self.slots.iter().flatten().map(Member::update).collect();
+        }
+        let mut out = Vec::new();
+        let mut used = 5;
+        for update in self.newest_first() {
+            let size = rumor_wire::encoded_len(&update);
+            if used + size > budget {
+                break;
+            }
+            used += size;
+            out.push(update);
+        }
+        out
+    }
+
+    /// Every entry, newest changes first.
+    fn newest_first(&self) -> Vec<MemberUpdate> {
         let mut all: Vec<&Member> = self.slots.iter().flatten().collect();
         // Wrapping sequence numbers: order by age relative to the latest.
         let latest = self.next_change;
         all.sort_by_key(|m| (latest.wrapping_sub(m.changed), m.id));
-        all.into_iter().take(max).map(Member::update).collect()
+        all.into_iter().map(Member::update).collect()
     }
 }
 
@@ -536,6 +562,31 @@ mod tests {
             assert_eq!(dedup.len(), out.len());
             assert!(!out.contains(&id(0, 1)) && !out.contains(&id(7, 1)));
         }
+    }
+
+    #[test]
+    fn largest_entry_bound_holds() {
+        let addr: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"
+            .parse()
+            .unwrap();
+        let update = MemberUpdate {
+            node: NodeId::new(addr, Version(u64::MAX)),
+            state: MemberState::Suspect,
+            incarnation: Incarnation(u64::MAX),
+        };
+        assert!(rumor_wire::encoded_len(&update) <= LARGEST_ENTRY);
+    }
+
+    #[test]
+    fn join_response_fits_the_budget_newest_first() {
+        let mut list = MemberList::new(id(1, 1), Time::ZERO);
+        for p in 2..200 {
+            list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
+        }
+        assert_eq!(list.join_response(1 << 20).len(), 199);
+        let small = list.join_response(1000);
+        assert!(rumor_wire::encoded_len(&small) <= 1000);
+        assert_eq!(small[0].node, id(199, 1), "newest first");
     }
 
     #[test]

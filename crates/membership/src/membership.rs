@@ -283,11 +283,28 @@ impl Core {
             .unwrap_or_default()
     }
 
+    /// Another version of this node's own address: an older one is gone
+    /// already; a newer one means this process was replaced (fail-stop), so
+    /// it must rejoin. Returns whether `id` was such a version.
+    fn other_version_of_me(&mut self, id: &NodeId) -> bool {
+        if id.addr != self.me.addr || *id == self.me {
+            return false;
+        }
+        if id.version > self.me.version && !self.left {
+            self.must_rejoin = true;
+            self.transmits.clear();
+        }
+        true
+    }
+
     /// Applies what another member says about one member.
     pub(crate) fn apply(&mut self, update: MemberUpdate, from: Option<SocketAddr>) {
         let id = update.node;
         if id == self.me {
             self.apply_about_me(update, from);
+            return;
+        }
+        if self.other_version_of_me(&id) {
             return;
         }
         match self.list.standing(&id) {
@@ -412,7 +429,7 @@ impl Core {
     /// Checks the sender of a message: learns it if new, and tells it if it
     /// is known gone. Returns whether it counts as a live member.
     fn check_sender(&mut self, sender: NodeId, from: SocketAddr) -> bool {
-        if sender == self.me {
+        if sender == self.me || self.other_version_of_me(&sender) {
             return false;
         }
         match self.list.standing(&sender) {
@@ -704,18 +721,10 @@ impl Membership {
             Standing::Unknown => self.core.learn(joiner, Incarnation(0)),
         }
         self.flush_notes();
-        let limit = self.core.config.join_response_limit;
-        let all = self.core.list.newest_first(usize::MAX);
-        let mut used = 64; // envelope, introducer and array header
-        let mut members = Vec::with_capacity(all.len());
-        for update in all {
-            let size = encoded_len(&update);
-            if used + size > limit {
-                break;
-            }
-            used += size;
-            members.push(update);
-        }
+        let members = self
+            .core
+            .list
+            .join_response(self.core.config.join_response_limit.saturating_sub(64));
         Message::JoinResponse {
             introducer: self.core.me,
             members,

@@ -16,10 +16,11 @@
 //! Membership changes ride piggybacked on every message, each at most
 //! λ·log n times (see the dissemination queue), so the load per node is
 //! constant in the cluster size. Missed acks and nacks raise the local
-//! health multiplier, which stretches probe timeouts and periods (Lifeguard);
-//! successful probes lower it.
+//! health multiplier, which stretches the probe timeout (Lifeguard), up to
+//! two thirds of the period; successful probes lower it.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use rand::Rng;
 use rumor_wire::{MemberUpdate, NodeId, encoded_len};
@@ -148,6 +149,15 @@ impl Swim {
         self.health.score()
     }
 
+    /// The direct-ack timeout stretched by local health, leaving at least a
+    /// third of the period for the indirect probes.
+    fn probe_timeout(&self, ctx: &DetectorContext<'_>) -> Duration {
+        let config = ctx.config();
+        self.health
+            .scale(config.probe_timeout)
+            .min(config.probe_interval * 2 / 3)
+    }
+
     fn seq(&mut self) -> u32 {
         self.next_seq = self.next_seq.wrapping_add(1);
         self.next_seq
@@ -196,19 +206,28 @@ impl Swim {
             if probe.acked {
                 self.health.apply(-1);
             } else {
-                // Lifeguard: missing nacks mean the trouble may be ours.
-                let missing = probe.nacks_expected.saturating_sub(probe.nacks);
-                self.health.apply(1 + missing.min(1) as i32);
+                // Lifeguard (as memberlist applies it): with helpers asked,
+                // each missing nack says the trouble may be ours; if every
+                // helper answered, the target is the one in trouble.
+                let delta = if probe.nacks_expected > 0 {
+                    probe.nacks_expected.saturating_sub(probe.nacks)
+                } else {
+                    1
+                };
+                self.health.apply(delta as i32);
                 ctx.suspect(probe.target);
             }
         }
-        let period = self.health.scale(ctx.config().probe_interval);
+        // The period stays fixed: stretching it under local trouble (as
+        // Lifeguard also allows) would slow detection most exactly when many
+        // members fail at once and every prober sees failed probes.
+        let period = ctx.config().probe_interval;
         self.next_period = Some(now + period);
         let Some(target) = self.next_target(ctx) else {
             return;
         };
         let seq = self.seq();
-        let timeout = self.health.scale(ctx.config().probe_timeout);
+        let timeout = self.probe_timeout(ctx);
         self.probe = Some(Probe {
             target,
             seq,
@@ -316,7 +335,7 @@ impl FailureDetector for Swim {
             }
             SwimMessage::PingReq { seq, target, .. } => {
                 let relay_seq = self.seq();
-                let deadline = ctx.now() + self.health.scale(ctx.config().probe_timeout);
+                let deadline = ctx.now() + self.probe_timeout(ctx);
                 self.relays.insert(
                     relay_seq,
                     Relay {

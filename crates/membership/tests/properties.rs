@@ -1,0 +1,159 @@
+//! Property tests of the core as a state machine: whatever the network says,
+//! in whatever order, the events each member goes through follow the
+//! state diagram, failed and left are final for a version, and no message
+//! exceeds the datagram limit.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use rumor_membership::{
+    Config, DetectorRegistry, EventKind, Incarnation, MemberState, MemberUpdate, Membership,
+    Message, NodeId, Time, Version,
+};
+use rumor_wire::{Envelope, encode_datagram};
+
+fn node(port: u16, version: u64) -> NodeId {
+    NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(version))
+}
+
+/// Port 1 is the core under test (version 1).
+fn any_node() -> impl Strategy<Value = NodeId> {
+    (1u16..5, 1u64..4).prop_map(|(p, v)| node(p, v))
+}
+
+fn any_state() -> impl Strategy<Value = MemberState> {
+    prop_oneof![
+        Just(MemberState::Alive),
+        Just(MemberState::Suspect),
+        Just(MemberState::Failed),
+        Just(MemberState::Left),
+    ]
+}
+
+fn any_update() -> impl Strategy<Value = MemberUpdate> {
+    (any_node(), any_state(), 0u64..4).prop_map(|(node, state, inc)| MemberUpdate {
+        node,
+        state,
+        incarnation: Incarnation(inc),
+    })
+}
+
+#[derive(Debug, Clone)]
+enum Input {
+    Updates(NodeId, Vec<MemberUpdate>),
+    Leave(NodeId, u64),
+    Join(NodeId),
+    Garbage(NodeId, Vec<u8>),
+    Advance(u64),
+    LeaveSelf,
+}
+
+fn any_input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        4 => (any_node(), proptest::collection::vec(any_update(), 0..6))
+            .prop_map(|(s, u)| Input::Updates(s, u)),
+        1 => (any_node(), 0u64..4).prop_map(|(n, i)| Input::Leave(n, i)),
+        1 => any_node().prop_map(Input::Join),
+        1 => (any_node(), proptest::collection::vec(any::<u8>(), 0..16))
+            .prop_map(|(s, g)| Input::Garbage(s, g)),
+        3 => (0u64..1500).prop_map(Input::Advance),
+        1 => Just(Input::LeaveSelf),
+    ]
+}
+
+/// Which event may follow which, for one member as one observer sees it.
+fn allowed(previous: Option<EventKind>, next: EventKind) -> bool {
+    use EventKind::*;
+    match (previous, next) {
+        (None, Joined) => true,
+        (None, _) => false,
+        (Some(Joined | Alive), Suspected | Failed | Left | Removed) => true,
+        (Some(Suspected), Alive | Failed | Left | Removed) => true,
+        (Some(Failed | Left), Removed) => true,
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn events_follow_the_state_diagram(
+        detector in prop_oneof![Just("gossip"), Just("swim"), Just("phi")],
+        inputs in proptest::collection::vec(any_input(), 1..60),
+    ) {
+        let config = Config::default();
+        let registry = DetectorRegistry::with_builtins();
+        let me = node(1, 1);
+        let mut core = Membership::new(
+            me,
+            config.clone(),
+            registry.create(detector, &config).unwrap(),
+            7,
+            Time::ZERO,
+        );
+        let mut now = Time::ZERO;
+        let mut last: BTreeMap<NodeId, EventKind> = BTreeMap::new();
+        let mut buf = vec![0u8; config.datagram_limit];
+        for input in inputs {
+            match input {
+                Input::Updates(sender, updates) => {
+                    core.handle(now, sender.addr, Message::Updates { sender, updates })
+                }
+                Input::Leave(n, inc) => core.handle(
+                    now,
+                    n.addr,
+                    Message::Leave { node: n, incarnation: Incarnation(inc) },
+                ),
+                Input::Join(n) => {
+                    let answer = core.handle_join_request(now, n);
+                    let ok = matches!(answer, Message::JoinResponse { .. } | Message::JoinRefused { .. });
+                    prop_assert!(ok);
+                }
+                Input::Garbage(sender, payload) => core.handle(
+                    now,
+                    sender.addr,
+                    Message::Detector { detector: detector.to_string(), sender, payload },
+                ),
+                Input::Advance(ms) => {
+                    now += Duration::from_millis(ms);
+                    while let Some(at) = core.poll_timeout() {
+                        if at > now {
+                            break;
+                        }
+                        core.tick(at.max(Time::ZERO));
+                    }
+                    core.tick(now);
+                }
+                Input::LeaveSelf => core.leave(now),
+            }
+            while let Some(event) = core.poll_event() {
+                prop_assert_eq!(event.observer, me);
+                let previous = last.get(&event.member).copied();
+                prop_assert!(
+                    allowed(previous, event.kind),
+                    "{} went {:?} -> {:?}", event.member, previous, event.kind
+                );
+                // A version never joins after a newer one of its address.
+                if event.kind == EventKind::Joined {
+                    let newer_seen = last.keys().any(|m| event.member.is_superseded_by(m));
+                    prop_assert!(!newer_seen, "{} joined after a newer version", event.member);
+                }
+                last.insert(event.member, event.kind);
+            }
+            while let Some(transmit) = core.poll_transmit() {
+                let envelope = Envelope::new(me.addr, transmit.message);
+                prop_assert!(encode_datagram(&envelope, &mut buf, config.datagram_limit).is_ok());
+            }
+            let members = core.members();
+            let mut addrs: Vec<SocketAddr> = members.iter().map(|m| m.node.addr).collect();
+            addrs.dedup();
+            prop_assert_eq!(addrs.len(), members.len(), "two versions of one address listed");
+            if core.must_rejoin() {
+                prop_assert_eq!(core.poll_timeout(), None);
+            }
+        }
+    }
+}
