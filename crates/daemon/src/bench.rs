@@ -32,6 +32,7 @@ fn start_cluster(
     let exe = std::env::current_exe()
         .map_err(|e| DaemonError::io("cannot find the rumor executable", e))?;
     let mut cluster = LocalCluster::new(exe, dir)?;
+    cluster.leave_on_signal()?;
     let addrs: Vec<SocketAddr> = (0..nodes)
         .map(|i| SocketAddr::from((Ipv4Addr::new(127, 0, net, 1 + i as u8), port)))
         .collect();

@@ -11,6 +11,7 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -67,6 +68,7 @@ pub struct LocalCluster {
     exe: PathBuf,
     root: PathBuf,
     _temp: Option<tempfile::TempDir>,
+    running: Arc<Mutex<BTreeSet<u32>>>,
     /// The agents, in the order they were added.
     pub agents: Vec<LocalAgent>,
 }
@@ -96,6 +98,7 @@ impl LocalCluster {
             exe: exe.into(),
             root,
             _temp: temp,
+            running: Arc::default(),
             agents: Vec::new(),
         })
     }
@@ -188,6 +191,7 @@ impl LocalCluster {
             .stderr(stderr)
             .spawn()
             .map_err(|e| DaemonError::io(format!("cannot run {}", self.exe.display()), e))?;
+        lock(&self.running).insert(child.id());
         agent.child = Some(child);
         Ok(())
     }
@@ -199,6 +203,7 @@ impl LocalCluster {
         if let Some(mut child) = self.agents[index].child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            lock(&self.running).remove(&child.id());
         }
         at
     }
@@ -229,6 +234,7 @@ impl LocalCluster {
     /// Returns its exit status if it exited by itself.
     pub fn reap(&mut self, index: usize, timeout: Duration) -> Option<ExitStatus> {
         let mut child = self.agents[index].child.take()?;
+        let _forget = Forget(&self.running, child.id());
         let deadline = Instant::now() + timeout;
         loop {
             match child.try_wait() {
@@ -245,12 +251,30 @@ impl LocalCluster {
         }
     }
 
+    /// On SIGINT or SIGTERM, asks every running agent to leave (SIGTERM) and
+    /// ends this process with status 130: an interrupted demo or benchmark
+    /// leaves no agent behind. Call before the process spawns any thread.
+    pub fn leave_on_signal(&self) -> Result<(), DaemonError> {
+        let running = Arc::clone(&self.running);
+        crate::signals::watch(move |signal| {
+            let pids: Vec<u32> = lock(&running).iter().copied().collect();
+            eprintln!("rumor: {signal}: asking {} agents to leave", pids.len());
+            for pid in pids {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+            }
+            std::process::exit(130);
+        })
+        .map_err(|e| DaemonError::io("cannot watch for signals", e))
+    }
+
     /// Whether agent `index` is running (it may have exited by itself).
     pub fn is_running(&mut self, index: usize) -> bool {
         match self.agents[index].child.as_mut().map(Child::try_wait) {
             Some(Ok(None)) => true,
             Some(_) => {
-                self.agents[index].child = None;
+                if let Some(child) = self.agents[index].child.take() {
+                    lock(&self.running).remove(&child.id());
+                }
                 false
             }
             None => false,
@@ -333,8 +357,23 @@ impl Drop for LocalCluster {
             if let Some(mut child) = agent.child.take() {
                 let _ = child.kill();
                 let _ = child.wait();
+                lock(&self.running).remove(&child.id());
             }
         }
+    }
+}
+
+/// Locks the set of running child pids (a poisoned lock still holds a valid set).
+fn lock(running: &Mutex<BTreeSet<u32>>) -> std::sync::MutexGuard<'_, BTreeSet<u32>> {
+    running.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Removes a pid from the running set when a reap ends, however it ends.
+struct Forget<'a>(&'a Mutex<BTreeSet<u32>>, u32);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        lock(self.0).remove(&self.1);
     }
 }
 

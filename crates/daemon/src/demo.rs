@@ -58,6 +58,7 @@ pub fn run(args: &DemoArgs) -> Result<(), DaemonError> {
     let exe = std::env::current_exe()
         .map_err(|e| DaemonError::io("cannot find the rumor executable", e))?;
     let mut cluster = LocalCluster::new(exe, args.dir.clone())?;
+    cluster.leave_on_signal()?;
     let addr = |i: usize| SocketAddr::from((Ipv4Addr::new(127, 0, 0, 11 + i as u8), args.port));
     let addrs: Vec<SocketAddr> = (0..args.nodes).map(addr).collect();
     let short = |id: &NodeId| -> String {
