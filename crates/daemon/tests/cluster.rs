@@ -123,11 +123,12 @@ fn ten_percent_drop_one_crash_no_false_positive_for_a_minute() {
     assert_no_false_positive(&cluster, &crashed);
 }
 
-/// The crash cases with the swim detector: one crash, then five at once.
+/// The crash cases with the swim detector: one crash (and its removal after
+/// `--t-delete`), then five at once.
 #[test]
 fn ten_agents_swim_one_crash_then_five_at_once() {
     let (net, port) = (37, 7037);
-    let (mut cluster, ids) = form(net, port, 10, &["--detector", "swim"]);
+    let (mut cluster, ids) = form(net, port, 10, &["--detector", "swim", "--t-delete", "2s"]);
     let mut crashed = BTreeSet::new();
 
     let victim = 4;
@@ -140,6 +141,21 @@ fn ten_agents_swim_one_crash_then_five_at_once() {
         .collect();
     let (first, last) = assert_detected(&cluster, &[ids[&victim]], &observers, killed_at);
     eprintln!("swim, one crash: first detection {first} ms, all {last} ms");
+    // --t-delete 2s: the failed member is then removed from every list.
+    wait_for(Duration::from_secs(15), Duration::from_millis(50), || {
+        let removed =
+            first_per_observer(&cluster.all_events(), "removed", ids[&victim], &observers);
+        if removed.len() == observers.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} of {} removed it",
+                removed.len(),
+                observers.len()
+            ))
+        }
+    })
+    .unwrap_or_else(|why| panic!("{why}\n{}", dump(&cluster.all_events())));
 
     let victims = [0usize, 1, 5, 6, 8];
     let killed_at = victims.iter().map(|&v| cluster.kill(v)).min().unwrap();
