@@ -29,6 +29,8 @@ use crate::{DaemonError, agent_log, signals, sockets};
 
 /// Longest the main thread sleeps without looking at its flags.
 const MAX_WAIT: Duration = Duration::from_millis(500);
+/// How often a line of counters goes to agent.log.
+const STATS_EVERY: Duration = Duration::from_secs(60);
 /// dgrep searches served at once.
 const MAX_DGREP: usize = 4;
 /// Time allowed to connect and write one TCP answer.
@@ -248,8 +250,13 @@ impl Driver {
     }
 
     fn run(&mut self, mut consumer: rumor_msgqueue::Consumer) -> Result<(), DaemonError> {
+        let mut next_report = Instant::now() + STATS_EVERY;
         loop {
             self.flush_outputs();
+            if Instant::now() >= next_report {
+                self.report(&consumer);
+                next_report += STATS_EVERY;
+            }
             let now = self.now();
             if let Some(by) = self.leave_by {
                 if now >= by {
@@ -295,6 +302,32 @@ impl Driver {
                 self.rejoin(now)?;
             }
         }
+    }
+
+    /// One line of counters, every [`STATS_EVERY`], for operators.
+    fn report(&self, consumer: &rumor_msgqueue::Consumer) {
+        let members = self.membership.members();
+        let alive = members
+            .iter()
+            .filter(|m| m.state == MemberState::Alive)
+            .count();
+        let core = self.membership.stats();
+        let queue = consumer.stats();
+        let d = &self.stats;
+        tracing::info!(
+            "stats: {} members ({alive} alive); datagrams in {} (dropped: {} by --drop-rate, {} unauthenticated, {} malformed, {} wrong kind, {} queue full), out {} ({} failed); suspicions raised {}, refuted {}",
+            members.len(),
+            d.datagrams,
+            d.injected_drops,
+            d.unauthenticated,
+            d.malformed,
+            d.wrong_kind,
+            queue.dropped,
+            d.sent,
+            d.send_errors,
+            core.suspicions,
+            core.refutations
+        );
     }
 
     fn on_datagram(&mut self, now: Time, bytes: &[u8]) {

@@ -238,8 +238,8 @@ fn key_file_keeps_gossip_among_key_holders() {
         .expect("agent 0 exits after SIGTERM");
     let log = std::fs::read_to_string(cluster.agents[0].data_dir.join("agent.log")).unwrap();
     let unauthenticated: u64 = log
-        .split("dropped by --drop-rate, ")
-        .nth(1)
+        .rsplit("dropped by --drop-rate, ")
+        .next()
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no counter summary in agent.log:\n{log}"));

@@ -64,8 +64,8 @@ fn bad_clients_do_not_stop_joins() {
         .expect("the introducer exits after SIGTERM");
     let log = std::fs::read_to_string(cluster.agents[0].data_dir.join("agent.log")).unwrap();
     let malformed: u64 = log
-        .split(" unauthenticated, ")
-        .nth(1)
+        .rsplit(" unauthenticated, ")
+        .next()
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no counter summary in agent.log:\n{log}"));
