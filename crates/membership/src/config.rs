@@ -111,6 +111,47 @@ impl Default for Config {
     }
 }
 
+/// The shortest period the core acts on; shorter configured periods are
+/// raised to it so a zero period cannot make a driver spin.
+pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(1);
+
+impl Config {
+    /// Checks every value is in its meaningful range. Drivers call this on
+    /// configuration from users; the core itself also raises zero periods to
+    /// 1 ms rather than spin.
+    pub fn validate(&self) -> Result<(), crate::MembershipError> {
+        let bad = |key, problem| Err(crate::MembershipError::InvalidConfig { key, problem });
+        for (key, period) in [
+            ("heartbeat", self.heartbeat),
+            ("probe_interval", self.probe_interval),
+            ("sync_interval", self.sync_interval),
+        ] {
+            if period < MIN_PERIOD {
+                return bad(key, "must be at least 1ms");
+            }
+        }
+        if self.probe_timeout >= self.probe_interval {
+            return bad("probe_timeout", "must be shorter than probe_interval");
+        }
+        if !(0.0..=1.0).contains(&self.drop_rate) {
+            return bad("drop_rate", "must be between 0 and 1");
+        }
+        if self.datagram_limit < 512 {
+            return bad("datagram_limit", "must be at least 512 bytes");
+        }
+        if self.fanout == 0 {
+            return bad("fanout", "must be at least 1");
+        }
+        if self.phi_threshold.is_nan() || self.phi_threshold <= 0.0 {
+            return bad("phi_threshold", "must be positive");
+        }
+        if self.retransmit_mult == 0 {
+            return bad("retransmit_mult", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +174,26 @@ mod tests {
         assert_eq!(config.fanout, 5);
         assert_eq!(config.drop_rate, 0.1);
         assert_eq!(config.t_suspect, Config::default().t_suspect);
+    }
+
+    #[test]
+    fn defaults_are_valid_and_nonsense_is_not() {
+        Config::default().validate().unwrap();
+        let zero = Config {
+            heartbeat: Duration::ZERO,
+            ..Config::default()
+        };
+        assert!(zero.validate().is_err());
+        let drop = Config {
+            drop_rate: 1.5,
+            ..Config::default()
+        };
+        assert!(drop.validate().is_err());
+        let timeout = Config {
+            probe_timeout: Duration::from_secs(1),
+            ..Config::default()
+        };
+        assert!(timeout.validate().is_err());
     }
 
     #[test]

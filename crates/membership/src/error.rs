@@ -13,6 +13,14 @@ pub enum MembershipError {
         /// The registered names, comma-separated.
         known: String,
     },
+    /// A configuration value outside its meaningful range.
+    #[error("invalid configuration: {key} {problem}")]
+    InvalidConfig {
+        /// The TOML key.
+        key: &'static str,
+        /// What is wrong with its value.
+        problem: &'static str,
+    },
     /// A detector payload that does not decode.
     #[error("malformed {detector} payload: {reason}")]
     MalformedPayload {

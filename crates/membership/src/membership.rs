@@ -666,6 +666,14 @@ impl Membership {
         now: Time,
     ) -> Membership {
         let name: Arc<str> = Arc::from(detector.name());
+        let mut config = config;
+        for period in [
+            &mut config.heartbeat,
+            &mut config.probe_interval,
+            &mut config.sync_interval,
+        ] {
+            *period = (*period).max(crate::config::MIN_PERIOD);
+        }
         let mut membership = Membership {
             core: Core::new(me, config, name, seed, now),
             detector,
@@ -947,5 +955,217 @@ impl Membership {
             self.with_detector(|detector, ctx| detector.member_changed(ctx, member, change));
         }
         shrink_idle(&mut self.core.notes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DetectorRegistry;
+
+    fn id(port: u16, version: u64) -> NodeId {
+        NodeId::new(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            rumor_wire::Version(version),
+        )
+    }
+
+    fn core() -> Membership {
+        let config = Config::default();
+        let detector = DetectorRegistry::with_builtins()
+            .create("gossip", &config)
+            .unwrap();
+        Membership::new(id(1, 1), config, detector, 1, Time::ZERO)
+    }
+
+    fn tell(core: &mut Membership, now: Time, updates: &[(NodeId, MemberState, u64)]) {
+        let updates = updates
+            .iter()
+            .map(|(node, state, inc)| MemberUpdate {
+                node: *node,
+                state: *state,
+                incarnation: Incarnation(*inc),
+            })
+            .collect();
+        core.handle(
+            now,
+            id(9, 1).addr,
+            Message::Updates {
+                sender: id(9, 1),
+                updates,
+            },
+        );
+    }
+
+    fn kinds_about(core: &mut Membership, member: NodeId) -> Vec<EventKind> {
+        std::iter::from_fn(|| core.poll_event())
+            .filter(|e| e.member == member)
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    #[test]
+    fn precedence_of_alive_and_suspect_by_incarnation() {
+        let mut core = core();
+        let x = id(2, 1);
+        let t = Time::ZERO;
+        tell(&mut core, t, &[(x, MemberState::Alive, 0)]);
+        tell(&mut core, t, &[(x, MemberState::Suspect, 0)]);
+        tell(&mut core, t, &[(x, MemberState::Alive, 0)]); // not newer: ignored
+        tell(&mut core, t, &[(x, MemberState::Alive, 1)]); // refutes
+        tell(&mut core, t, &[(x, MemberState::Suspect, 0)]); // stale: ignored
+        assert_eq!(
+            kinds_about(&mut core, x),
+            vec![EventKind::Joined, EventKind::Suspected, EventKind::Alive]
+        );
+        assert_eq!(core.stats().refutations, 1);
+    }
+
+    #[test]
+    fn suspicion_runs_out_into_failure_then_removal() {
+        let mut core = core();
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
+        let timeout = core.config().t_suspect;
+        core.tick(timeout - Duration::from_millis(1));
+        assert_eq!(
+            kinds_about(&mut core, x),
+            vec![EventKind::Joined, EventKind::Suspected]
+        );
+        core.tick(timeout);
+        assert_eq!(kinds_about(&mut core, x), vec![EventKind::Failed]);
+        core.tick(timeout + core.config().t_delete);
+        assert_eq!(kinds_about(&mut core, x), vec![EventKind::Removed]);
+        assert!(core.members().iter().all(|m| m.node != x));
+        // Removed, but never back under the same version.
+        tell(&mut core, timeout * 100, &[(x, MemberState::Alive, 5)]);
+        assert!(kinds_about(&mut core, x).is_empty());
+    }
+
+    #[test]
+    fn failed_and_left_are_final() {
+        let mut core = core();
+        let (x, y) = (id(2, 1), id(3, 1));
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(x, MemberState::Alive, 0), (y, MemberState::Alive, 0)],
+        );
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(x, MemberState::Failed, 0), (y, MemberState::Left, 0)],
+        );
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[
+                (x, MemberState::Alive, 7),
+                (x, MemberState::Left, 7),
+                (y, MemberState::Failed, 7),
+                (y, MemberState::Suspect, 7),
+            ],
+        );
+        let events: Vec<Event> = std::iter::from_fn(|| core.poll_event()).collect();
+        let kinds = |m: NodeId| -> Vec<EventKind> {
+            events
+                .iter()
+                .filter(|e| e.member == m)
+                .map(|e| e.kind)
+                .collect()
+        };
+        assert_eq!(kinds(x), vec![EventKind::Joined, EventKind::Failed]);
+        assert_eq!(kinds(y), vec![EventKind::Joined, EventKind::Left]);
+    }
+
+    #[test]
+    fn a_newer_version_supersedes_with_removed() {
+        let mut core = core();
+        let (old, new) = (id(2, 1), id(2, 2));
+        tell(&mut core, Time::ZERO, &[(old, MemberState::Alive, 3)]);
+        tell(&mut core, Time::ZERO, &[(new, MemberState::Alive, 0)]);
+        let events: Vec<(NodeId, EventKind)> = std::iter::from_fn(|| core.poll_event())
+            .map(|e| (e.member, e.kind))
+            .filter(|(m, _)| m.addr == old.addr)
+            .collect();
+        assert_eq!(
+            events,
+            vec![
+                (old, EventKind::Joined),
+                (old, EventKind::Removed),
+                (new, EventKind::Joined)
+            ]
+        );
+        assert!(matches!(
+            core.handle_join_request(Time::ZERO, old),
+            Message::JoinRefused { .. }
+        ));
+    }
+
+    #[test]
+    fn a_local_suspicion_tells_the_suspect_directly() {
+        let mut core = core();
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
+        while core.poll_transmit().is_some() {}
+        core.core.suspect(x);
+        let notice = core.poll_transmit().expect("a direct notice");
+        assert_eq!(notice.to, x.addr);
+        let Message::Updates { updates, .. } = notice.message else {
+            panic!("notice is an Updates message");
+        };
+        assert_eq!(updates[0].state, MemberState::Suspect);
+        assert_eq!(core.stats().suspicions, 1);
+    }
+
+    #[test]
+    fn a_suspected_node_refutes_and_answers_the_sender() {
+        let mut core = core();
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(id(1, 1), MemberState::Suspect, 0)],
+        );
+        let reply = core.poll_transmit().expect("a direct refutation");
+        assert_eq!(reply.to, id(9, 1).addr);
+        let Message::Updates { updates, .. } = reply.message else {
+            panic!("refutation is an Updates message");
+        };
+        assert_eq!(updates[0].node, id(1, 1));
+        assert_eq!(updates[0].state, MemberState::Alive);
+        assert_eq!(updates[0].incarnation, Incarnation(1));
+        assert_eq!(core.stats().self_refutations, 1);
+    }
+
+    #[test]
+    fn declared_failed_means_rejoin_and_silence() {
+        let mut core = core();
+        tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Failed, 0)]);
+        assert!(core.must_rejoin());
+        assert!(core.poll_transmit().is_none());
+        assert_eq!(core.poll_timeout(), None);
+        core.tick(Duration::from_secs(10));
+        assert!(core.poll_transmit().is_none());
+    }
+
+    #[test]
+    fn a_newer_version_of_our_own_address_means_rejoin() {
+        let mut core = core();
+        tell(&mut core, Time::ZERO, &[(id(1, 2), MemberState::Alive, 0)]);
+        assert!(core.must_rejoin());
+        assert!(core.members().iter().any(|m| m.node == id(1, 1)));
+    }
+
+    #[test]
+    fn leave_records_left_and_tells_members() {
+        let mut core = core();
+        tell(&mut core, Time::ZERO, &[(id(2, 1), MemberState::Alive, 0)]);
+        while core.poll_event().is_some() {}
+        while core.poll_transmit().is_some() {}
+        core.leave(Time::ZERO);
+        assert_eq!(kinds_about(&mut core, id(1, 1)), vec![EventKind::Left]);
+        let leave = core.poll_transmit().expect("a Leave message");
+        assert!(matches!(leave.message, Message::Leave { node, .. } if node == id(1, 1)));
+        assert!(core.has_left());
     }
 }

@@ -173,3 +173,69 @@ impl FailureDetector for Gossip {
         self.next_beat
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use rumor_wire::{Incarnation, Message, Version};
+
+    use super::*;
+    use crate::{EventKind, Membership};
+
+    fn id(port: u16) -> NodeId {
+        NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
+    }
+
+    fn beat(core: &mut Membership, now: Time, from: NodeId, counter: u64) {
+        let message = HeartbeatMessage {
+            heartbeats: vec![(from, counter)],
+            updates: vec![],
+        };
+        core.handle(
+            now,
+            from.addr,
+            Message::Detector {
+                detector: NAME.to_string(),
+                sender: from,
+                payload: payload::encode(&message),
+            },
+        );
+    }
+
+    #[test]
+    fn silence_for_t_fail_suspects_and_a_rise_clears_it() {
+        let config = Config::default();
+        let mut core =
+            Membership::new(id(1), config.clone(), Gossip::boxed(&config), 1, Time::ZERO);
+        let x = id(2);
+        beat(&mut core, Time::ZERO, x, 1);
+        let mut now = Time::ZERO;
+        // Beats keep it alive well past t_fail.
+        while now < config.t_fail * 3 {
+            now += config.heartbeat;
+            beat(&mut core, now, x, now.as_millis() as u64);
+            core.tick(now);
+        }
+        let kinds = |core: &mut Membership| -> Vec<EventKind> {
+            std::iter::from_fn(|| core.poll_event())
+                .filter(|e| e.member == x)
+                .map(|e| e.kind)
+                .collect()
+        };
+        assert_eq!(kinds(&mut core), vec![EventKind::Joined]);
+        // Then silence: suspected once t_fail passed (checked each heartbeat).
+        let silent_from = now;
+        while now < silent_from + config.t_fail + config.heartbeat {
+            now += Duration::from_millis(10);
+            core.tick(now);
+        }
+        assert_eq!(kinds(&mut core), vec![EventKind::Suspected]);
+        // A rise clears the suspicion at once.
+        beat(&mut core, now, x, u64::MAX);
+        assert_eq!(kinds(&mut core), vec![EventKind::Alive]);
+        let info = core.members().into_iter().find(|m| m.node == x).unwrap();
+        assert_eq!(info.incarnation, Incarnation(0));
+    }
+}

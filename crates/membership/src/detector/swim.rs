@@ -416,3 +416,142 @@ impl FailureDetector for Swim {
             .min()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use rumor_wire::{Message, Version};
+
+    use super::*;
+    use crate::{Membership, Transmit};
+
+    fn id(port: u16) -> NodeId {
+        NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
+    }
+
+    fn swim_core() -> Membership {
+        let config = Config::default();
+        Membership::new(id(1), config.clone(), Swim::boxed(&config), 3, Time::ZERO)
+    }
+
+    fn send(core: &mut Membership, now: Time, from: NodeId, message: &SwimMessage) {
+        core.handle(
+            now,
+            from.addr,
+            Message::Detector {
+                detector: NAME.to_string(),
+                sender: from,
+                payload: payload::encode(message),
+            },
+        );
+    }
+
+    fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
+        std::iter::from_fn(|| core.poll_transmit())
+            .filter_map(|Transmit { to, message }| match message {
+                Message::Detector { payload, .. } => {
+                    Some((to, payload::decode::<SwimMessage>(NAME, &payload).unwrap()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_ping_is_acked_with_its_sequence_number() {
+        let mut core = swim_core();
+        let ping = SwimMessage::Ping {
+            seq: 41,
+            updates: vec![],
+        };
+        send(&mut core, Time::ZERO, id(2), &ping);
+        let sent = swim_transmits(&mut core);
+        assert!(
+            matches!(sent.as_slice(), [(to, SwimMessage::Ack { seq: 41, .. })] if *to == id(2).addr)
+        );
+    }
+
+    #[test]
+    fn a_ping_req_is_relayed_and_answered_with_ack_or_nack() {
+        let mut core = swim_core();
+        let request = SwimMessage::PingReq {
+            seq: 7,
+            target: id(3),
+            updates: vec![],
+        };
+        send(&mut core, Time::ZERO, id(2), &request);
+        let sent = swim_transmits(&mut core);
+        let [(to, SwimMessage::Ping { seq: relay_seq, .. })] = sent.as_slice() else {
+            panic!("expected one relayed ping, got {sent:?}");
+        };
+        assert_eq!(*to, id(3).addr);
+        // The target answers: the ack goes back to the origin with its seq.
+        let ack = SwimMessage::Ack {
+            seq: *relay_seq,
+            updates: vec![],
+        };
+        send(&mut core, Time::from_millis(2), id(3), &ack);
+        let sent = swim_transmits(&mut core);
+        assert!(
+            matches!(sent.as_slice(), [(to, SwimMessage::Ack { seq: 7, .. })] if *to == id(2).addr)
+        );
+
+        // A second request whose target never answers gets a nack.
+        let request = SwimMessage::PingReq {
+            seq: 8,
+            target: id(4),
+            updates: vec![],
+        };
+        send(&mut core, Time::from_millis(10), id(2), &request);
+        swim_transmits(&mut core);
+        core.tick(Time::from_millis(10) + Config::default().probe_timeout);
+        let nacks: Vec<_> = swim_transmits(&mut core)
+            .into_iter()
+            .filter(|(_, m)| matches!(m, SwimMessage::Nack { seq: 8, .. }))
+            .collect();
+        assert_eq!(nacks.len(), 1);
+        assert_eq!(nacks[0].0, id(2).addr);
+    }
+
+    #[test]
+    fn an_unanswered_probe_goes_indirect_then_suspects() {
+        let mut core = swim_core();
+        let config = Config::default();
+        let members: Vec<_> = (2..7)
+            .map(|p| rumor_wire::MemberUpdate {
+                node: id(p),
+                state: rumor_wire::MemberState::Alive,
+                incarnation: rumor_wire::Incarnation(0),
+            })
+            .collect();
+        core.handle(
+            Time::ZERO,
+            id(2).addr,
+            Message::JoinResponse {
+                introducer: id(2),
+                members,
+            },
+        );
+        // Run periods, answering nothing, until some member is suspected.
+        let mut now = Time::ZERO;
+        let mut saw_ping_req = false;
+        let mut suspected = None;
+        while now < Duration::from_secs(2) && suspected.is_none() {
+            now += Duration::from_millis(5);
+            core.tick(now);
+            saw_ping_req |= swim_transmits(&mut core)
+                .iter()
+                .any(|(_, m)| matches!(m, SwimMessage::PingReq { .. }));
+            suspected = std::iter::from_fn(|| core.poll_event())
+                .find(|e| e.kind == crate::EventKind::Suspected)
+                .map(|e| e.at);
+        }
+        assert!(saw_ping_req, "no indirect probe before suspecting");
+        let at = suspected.expect("an unanswered probe leads to a suspicion");
+        assert!(
+            at <= config.probe_interval * 2 + Duration::from_millis(5),
+            "{at:?}"
+        );
+    }
+}
