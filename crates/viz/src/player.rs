@@ -10,6 +10,10 @@ pub const SPEEDS: [f64; 11] = [
 ];
 const NORMAL_SPEED: usize = 3;
 
+/// A history shorter than this plays slower than real time, so that a
+/// one-second crash detection can be watched.
+pub const SHORTEST_PLAY: Duration = Duration::from_secs(10);
+
 /// The replay clock.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Player {
@@ -20,12 +24,18 @@ pub struct Player {
 }
 
 impl Player {
-    /// Paused at the start, at normal speed.
+    /// Paused at the start. Normal speed, or slower for a short history so
+    /// that playing it takes at least [`SHORTEST_PLAY`].
     pub fn new(duration: Millis) -> Player {
+        let wanted = duration as f64 / SHORTEST_PLAY.as_millis() as f64;
+        let speed = SPEEDS[..=NORMAL_SPEED]
+            .iter()
+            .rposition(|&s| s <= wanted)
+            .unwrap_or(0);
         Player {
             at: 0.0,
             duration,
-            speed: NORMAL_SPEED,
+            speed,
             playing: false,
         }
     }
@@ -114,6 +124,15 @@ mod tests {
         assert!(!player.is_playing());
         player.toggle();
         assert_eq!(player.at(), 0, "play from the end restarts");
+    }
+
+    #[test]
+    fn short_histories_play_slower() {
+        assert_eq!(Player::new(1_400).speed(), 0.125);
+        assert_eq!(Player::new(9_000).speed(), 0.5);
+        assert_eq!(Player::new(10_000).speed(), 1.0);
+        assert_eq!(Player::new(600_000).speed(), 1.0);
+        assert_eq!(Player::new(0).speed(), 0.125);
     }
 
     #[test]
