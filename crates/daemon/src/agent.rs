@@ -9,20 +9,20 @@
 //! connect.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rumor_dgrep::ServeConfig;
-use rumor_introducer::{
-    Delivery, IntroducerError, JoinClient, JoinOutcome, JoinSignal, ServiceConfig, TcpService,
-};
+use rumor_introducer::{Delivery, JoinOutcome, ServiceConfig, TcpService};
 use rumor_membership::{DetectorRegistry, Event, EventKind, Membership, ReceiverDrop, Time};
-use rumor_msgqueue::{Limits, Producer};
-use rumor_wire::{DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId, Version};
+use rumor_msgqueue::Limits;
+use rumor_wire::{Envelope, MemberState, Message, NodeId, Version};
 
+use crate::dgrep_server::DgrepServer;
 use crate::event_log::{EventLog, EventRecord};
 use crate::inbox::{self, Control, Entry, TAG_TCP};
+use crate::joiner::Joiner;
 use crate::outbox::Outbox;
 use crate::settings::AgentSettings;
 use crate::{DaemonError, agent_log, signals, sockets};
@@ -35,9 +35,6 @@ const STATS_EVERY: Duration = Duration::from_secs(60);
 const MAX_DGREP: usize = 4;
 /// Time allowed to connect and write one TCP answer.
 const TCP_SEND_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The result slot the join thread fills before it notifies the main thread.
-type JoinResult = Arc<Mutex<Option<Result<NodeId, IntroducerError>>>>;
 
 /// Unix time in milliseconds now.
 pub fn unix_ms() -> u64 {
@@ -80,14 +77,10 @@ struct Driver {
     events: EventLog,
     drop: ReceiverDrop,
     stats: DriverStats,
-    producer: Producer,
-    join_signal: Arc<JoinSignal>,
-    join_result: JoinResult,
-    joining: bool,
+    joiner: Joiner,
     leave_by: Option<Time>,
     shutdown: Arc<AtomicBool>,
-    dgrep_config: Arc<ServeConfig>,
-    dgrep_running: Arc<AtomicUsize>,
+    dgrep: DgrepServer,
 }
 
 /// Runs an agent until it leaves (signal or `rumor leave`). Every mistake in
@@ -182,17 +175,13 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         outbox,
         events,
         stats: DriverStats::default(),
-        producer,
-        join_signal: Arc::new(JoinSignal::new()),
-        join_result: Arc::new(Mutex::new(None)),
-        joining: false,
+        joiner: Joiner::new(producer),
         leave_by: None,
         shutdown,
-        dgrep_config: Arc::new(ServeConfig::new(
-            settings.grep_paths.clone(),
-            settings.data_dir.clone(),
-        )),
-        dgrep_running: Arc::new(AtomicUsize::new(0)),
+        dgrep: DgrepServer::new(
+            ServeConfig::new(settings.grep_paths.clone(), settings.data_dir.clone()),
+            MAX_DGREP,
+        ),
         settings,
     };
     if driver.settings.join.is_empty() {
@@ -281,12 +270,14 @@ impl Driver {
                 match inbox::parse(entry) {
                     Entry::Udp(bytes) => self.on_datagram(now, bytes),
                     Entry::Tcp(bytes) => self.on_tcp(now, from, bytes),
-                    Entry::Control(Control::JoinDone) => self.on_join_done()?,
-                    Entry::Control(Control::Shutdown) => {}
+                    // Wake-ups only: the join result and the shutdown flag
+                    // are looked at below, every turn.
+                    Entry::Control(Control::JoinDone | Control::Shutdown) => {}
                     Entry::Unknown => self.stats.malformed += 1,
                 }
             }
             drop(batch);
+            self.check_join()?;
             if self.shutdown.swap(false, Ordering::SeqCst) {
                 if self.leave_by.is_some() {
                     tracing::info!("second signal: stopping without waiting");
@@ -298,7 +289,8 @@ impl Driver {
             if self.membership.poll_timeout().is_some_and(|t| t <= now) {
                 self.membership.tick(now);
             }
-            if self.leave_by.is_none() && !self.joining && self.membership.must_rejoin() {
+            if self.leave_by.is_none() && !self.joiner.is_joining() && self.membership.must_rejoin()
+            {
                 self.rejoin(now)?;
             }
         }
@@ -405,10 +397,12 @@ impl Driver {
                 };
                 let introducer = *introducer;
                 self.membership.handle(now, reply_to, body);
-                self.join_signal.raise(JoinOutcome::Admitted { introducer });
+                self.joiner
+                    .signal()
+                    .raise(JoinOutcome::Admitted { introducer });
             }
             Message::JoinRefused { reason } => {
-                self.join_signal.raise(JoinOutcome::Refused {
+                self.joiner.signal().raise(JoinOutcome::Refused {
                     by: reply_to,
                     reason: reason.clone(),
                 });
@@ -441,49 +435,15 @@ impl Driver {
                     self.outbox.send(self.me.addr, reply_to, refusal);
                 }
             }
-            Message::DgrepRequest(request) => self.serve_dgrep(request, reply_to),
+            Message::DgrepRequest(request) => {
+                if let Some(refusal) = self.dgrep.serve(request, reply_to, self.me) {
+                    self.outbox.send(self.me.addr, reply_to, refusal);
+                }
+            }
             other => {
                 // The TCP service filters kinds; keep the main thread honest anyway.
                 tracing::warn!("ignored {} message from {peer} over TCP", other.kind());
             }
-        }
-    }
-
-    /// Answers a dgrep query on a thread of its own (the search may take a
-    /// while); at most [`MAX_DGREP`] at once, beyond which the query is
-    /// answered at once with an error.
-    fn serve_dgrep(&mut self, request: DgrepRequest, reply_to: SocketAddr) {
-        let node = self.me;
-        let query = request.query;
-        let running = Arc::clone(&self.dgrep_running);
-        if running.fetch_add(1, Ordering::SeqCst) >= MAX_DGREP {
-            running.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!(
-                "refused dgrep query {query} from {reply_to}: {MAX_DGREP} searches already running"
-            );
-            let busy = Message::DgrepDone(DgrepDone {
-                query,
-                node,
-                counts: Vec::new(),
-                bytes_searched: 0,
-                elapsed_ms: 0,
-                error: Some(format!("{node} is busy with {MAX_DGREP} other searches")),
-            });
-            self.outbox.send(node.addr, reply_to, busy);
-            return;
-        }
-        let config = Arc::clone(&self.dgrep_config);
-        let spawned = std::thread::Builder::new()
-            .name("dgrep".into())
-            .spawn(move || {
-                if let Err(e) = rumor_dgrep::answer(request, reply_to, node, &config) {
-                    tracing::warn!("dgrep query {query} from {reply_to}: {e}");
-                }
-                running.fetch_sub(1, Ordering::SeqCst);
-            });
-        if let Err(e) = spawned {
-            self.dgrep_running.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!("could not start a dgrep search: {e}");
         }
     }
 
@@ -503,55 +463,20 @@ impl Driver {
     }
 
     fn start_join(&mut self, introducers: Vec<SocketAddr>) -> Result<(), DaemonError> {
-        self.joining = true;
-        self.join_signal.reset();
-        let mut client = JoinClient::new(introducers);
-        client.budget = self.settings.join_timeout;
-        let me = self.me;
-        let signal = Arc::clone(&self.join_signal);
-        let slot = Arc::clone(&self.join_result);
-        let producer = self.producer.clone();
-        tracing::info!(
-            "joining through {}",
-            client
-                .introducers
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        std::thread::Builder::new()
-            .name("join".into())
-            .spawn(move || {
-                let result = client.join(me, &signal);
-                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
-                // If the queue is full the main thread still finds the slot on its
-                // next turn: it looks at most MAX_WAIT later.
-                let _ = producer.push(
-                    SocketAddr::from(([0, 0, 0, 0], 0)),
-                    &Control::JoinDone.entry(),
-                );
-            })
-            .map_err(|e| DaemonError::io("cannot start the join thread", e))?;
-        Ok(())
+        self.joiner
+            .start(self.me, introducers, self.settings.join_timeout)
+            .map_err(|e| DaemonError::io("cannot start the join thread", e))
     }
 
-    fn on_join_done(&mut self) -> Result<(), DaemonError> {
-        let Some(result) = self
-            .join_result
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        else {
-            return Ok(());
-        };
-        self.joining = false;
-        match result {
-            Ok(introducer) => {
+    /// Looks for a finished join; a failed one ends the agent.
+    fn check_join(&mut self) -> Result<(), DaemonError> {
+        match self.joiner.poll() {
+            None => Ok(()),
+            Some(Ok(introducer)) => {
                 tracing::info!("joined the cluster through {introducer}");
                 Ok(())
             }
-            Err(e) => Err(DaemonError::Join(e)),
+            Some(Err(e)) => Err(DaemonError::Join(e)),
         }
     }
 

@@ -1,0 +1,76 @@
+//! The agent's side of dgrep: each query searched on a thread of its own by
+//! `rumor_dgrep::answer`, a bounded number at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rumor_dgrep::ServeConfig;
+use rumor_wire::{DgrepDone, DgrepRequest, Message, NodeId};
+
+/// Serves dgrep queries, at most `max` at once.
+#[derive(Debug)]
+pub struct DgrepServer {
+    config: Arc<ServeConfig>,
+    running: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl DgrepServer {
+    /// A server searching what `config` allows, `max` queries at once.
+    pub fn new(config: ServeConfig, max: usize) -> DgrepServer {
+        DgrepServer {
+            config: Arc::new(config),
+            running: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    /// Starts answering `request` (streamed by the search thread to
+    /// `reply_to`, as `node`). When `max` searches already run, returns the
+    /// refusal the caller should send instead.
+    pub fn serve(
+        &self,
+        request: DgrepRequest,
+        reply_to: SocketAddr,
+        node: NodeId,
+    ) -> Option<Message> {
+        let query = request.query;
+        let busy = || {
+            Message::DgrepDone(DgrepDone {
+                query,
+                node,
+                counts: Vec::new(),
+                bytes_searched: 0,
+                elapsed_ms: 0,
+                error: Some(format!("{node} is busy with {} other searches", self.max)),
+            })
+        };
+        if self.running.fetch_add(1, Ordering::SeqCst) >= self.max {
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(
+                "refused dgrep query {query} from {reply_to}: {} searches already running",
+                self.max
+            );
+            return Some(busy());
+        }
+        let config = Arc::clone(&self.config);
+        let running = Arc::clone(&self.running);
+        let spawned = std::thread::Builder::new()
+            .name("dgrep".into())
+            .spawn(move || {
+                if let Err(e) = rumor_dgrep::answer(request, reply_to, node, &config) {
+                    tracing::warn!("dgrep query {query} from {reply_to}: {e}");
+                }
+                running.fetch_sub(1, Ordering::SeqCst);
+            });
+        match spawned {
+            Ok(_) => None,
+            Err(e) => {
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                tracing::warn!("could not start a dgrep search: {e}");
+                Some(busy())
+            }
+        }
+    }
+}
