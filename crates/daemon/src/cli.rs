@@ -153,7 +153,7 @@ pub struct BenchDetectArgs {
     /// Failure detector.
     #[arg(long, default_value = "gossip")]
     pub detector: String,
-    /// Port every agent listens on; agent i gets 127.0.<net>.(1+i).
+    /// Port every agent listens on; agent i gets 127.0.NET.(1+i), NET from `--net`.
     #[arg(long, default_value_t = 7500)]
     pub port: u16,
     /// Third octet of the agents' loopback addresses.

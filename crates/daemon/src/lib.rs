@@ -8,7 +8,7 @@
 //! ([`event_log`], the schema of DESIGN.md) and `agent.log`. `rumor members`
 //! and `rumor leave` talk to a running agent ([`control`]); `rumor demo`
 //! shows a crash being detected ([`demo`]); the benchmarks measure detection
-//! times and resource use ([`bench`]); [`cluster`] runs agent processes for
+//! times and resource use ([`bench`](mod@bench)); [`cluster`] runs agent processes for
 //! all of them and for the multi-process tests.
 //!
 //! What this crate is not: the protocol. Who is suspected when, and how news
