@@ -41,14 +41,14 @@ impl Report {
 
     /// CSV, one row per run.
     pub fn to_csv(&self) -> String {
-        let wall = self.runs.iter().any(|r| r.wall_time_s.is_some());
         let mut out = String::from(
             "seed,nodes,detector,loss,full_view_s,crashes,crashes_seen_by_all,first_detection_max_s,\
              all_member_max_s,false_positives,false_positive_marks,left_marked_failed,\
              leaves,leaves_seen_by_all,messages_per_node_s,bytes_per_node_s,\
              max_bytes_per_node_s,suspicions,refutations,rejoins,oversized",
         );
-        out.push_str(if wall { ",wall_time_s\n" } else { "\n" });
+        // Wall time stays out of CSV: rows compare byte for byte across runs.
+        out.push('\n');
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
         for r in &self.runs {
             let first = r
@@ -95,9 +95,6 @@ impl Report {
                 r.rejoins,
                 r.drops.oversized,
             );
-            if wall {
-                let _ = write!(out, ",{}", opt(r.wall_time_s));
-            }
             out.push('\n');
         }
         out

@@ -66,6 +66,10 @@ pub struct Scenario {
     pub fail: usize,
     /// Nodes (never node 0, never one that crashes) that leave at `warmup`.
     pub leave: usize,
+    /// How long a node keeps running after `leave()` before it stops, so its
+    /// core can finish announcing the departure.
+    #[serde(with = "humantime_serde")]
+    pub leave_linger: Duration,
     /// Latency, in-transit loss and stream behaviour.
     pub network: NetworkConfig,
     /// The membership core's configuration.
@@ -88,6 +92,7 @@ impl Default for Scenario {
             loss: 0.0,
             fail: 0,
             leave: 0,
+            leave_linger: Duration::from_millis(500),
             network: NetworkConfig::default(),
             config: Config::default(),
             actions: Vec::new(),

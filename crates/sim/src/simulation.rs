@@ -115,6 +115,11 @@ enum Step {
         slot: u32,
         generation: u64,
     },
+    /// The end of a leaver's linger: it stops.
+    Stop {
+        slot: u32,
+        generation: u64,
+    },
     Act(usize),
 }
 
@@ -124,6 +129,7 @@ struct World<'a> {
     registry: &'a DetectorRegistry,
     loss: f64,
     loss_changes: u64,
+    leave_linger: Duration,
     queue: EventQueue<Step>,
     network: Network,
     slots: Vec<Slot>,
@@ -156,6 +162,7 @@ pub fn run(
         registry,
         loss: scenario.loss,
         loss_changes: 0,
+        leave_linger: scenario.leave_linger,
         queue: EventQueue::new(),
         network: Network::new(
             scenario.network.clone(),
@@ -313,6 +320,11 @@ impl World<'_> {
                 if let Some(p) = &mut s.process {
                     p.core.tick(now);
                     self.flush(slot as usize, true);
+                }
+            }
+            Step::Stop { slot, generation } => {
+                if self.slots[slot as usize].generation == generation {
+                    self.stop(slot as usize);
                 }
             }
             Step::Act(i) => {
@@ -604,7 +616,16 @@ impl World<'_> {
                     self.ledger.on_leave(slot, id, now);
                     p.core.leave(now);
                     self.flush(slot, false);
-                    self.stop(slot);
+                    // It keeps running a little, as an agent does, so the
+                    // core can finish gossiping its departure.
+                    let generation = self.slots[slot].generation;
+                    self.queue.push(
+                        now + self.leave_linger,
+                        Step::Stop {
+                            slot: slot as u32,
+                            generation,
+                        },
+                    );
                 }
             }
             Action::Partition { from, to, one_way } => {
