@@ -9,7 +9,9 @@
 //! simulator holds ten thousand nodes of ten thousand members). A probe is a `Ping` answered by an `Ack`. Without an ack within
 //! `probe_timeout`, the node asks `indirect_probes` random members to probe
 //! the target on its behalf (`PingReq`); they relay the target's ack, or
-//! answer `Nack` when they got none. Still no ack by the end of the period:
+//! answer `Nack` when they got none. It also pings the target directly
+//! twice more, at once and halfway to the end of the period (a direct round
+//! trip is the cheapest second chance). Still no ack by the end of the period:
 //! the target is suspected, and the core declares it failed unless it
 //! refutes with a higher incarnation in time.
 //!
@@ -76,8 +78,8 @@ impl SwimMessage {
 enum Phase {
     /// Waiting for the direct ack until the deadline.
     Direct(Time),
-    /// Ping-reqs sent; waiting until the end of the period.
-    Indirect,
+    /// Ping-reqs sent; one more direct ping is due at this time, if any.
+    Indirect(Option<Time>),
 }
 
 #[derive(Debug, Clone)]
@@ -246,12 +248,18 @@ impl Swim {
         );
     }
 
-    /// No direct ack in time: ask k members, and ping once more directly.
+    /// No direct ack in time: ask k members, ping once more directly now,
+    /// and once again halfway to the end of the period. A direct round trip
+    /// costs two messages against four for an indirect one, so these retries
+    /// are the cheapest way to keep message loss from becoming suspicion.
     fn go_indirect(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
         let Some(probe) = self.probe.as_mut() else {
             return;
         };
-        probe.phase = Phase::Indirect;
+        let period_end = self.next_period.unwrap_or(now);
+        let retry_at = now + period_end.saturating_sub(now) / 2;
+        probe.phase = Phase::Indirect(Some(retry_at));
         let (target, seq) = (probe.target, probe.seq);
         let helpers = ctx.random_members(ctx.config().indirect_probes, &[target]);
         probe.nacks_expected = helpers.len() as u32;
@@ -266,6 +274,14 @@ impl Swim {
                 },
             );
         }
+        self.ping_again(ctx);
+    }
+
+    fn ping_again(&mut self, ctx: &mut DetectorContext<'_>) {
+        let Some(probe) = self.probe.as_ref() else {
+            return;
+        };
+        let (target, seq) = (probe.target, probe.seq);
         self.send(
             ctx,
             target,
@@ -395,18 +411,25 @@ impl FailureDetector for Swim {
             self.new_period(ctx);
             return;
         }
-        if let Some(probe) = &self.probe {
-            if let Phase::Direct(deadline) = probe.phase {
-                if now >= deadline && !probe.acked {
-                    self.go_indirect(ctx);
-                }
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
+        if probe.acked {
+            return;
+        }
+        match probe.phase {
+            Phase::Direct(deadline) if now >= deadline => self.go_indirect(ctx),
+            Phase::Indirect(Some(retry_at)) if now >= retry_at => {
+                probe.phase = Phase::Indirect(None);
+                self.ping_again(ctx);
             }
+            _ => {}
         }
     }
 
     fn next_deadline(&self) -> Option<Time> {
         let direct = self.probe.as_ref().and_then(|p| match p.phase {
-            Phase::Direct(deadline) if !p.acked => Some(deadline),
+            Phase::Direct(at) | Phase::Indirect(Some(at)) if !p.acked => Some(at),
             _ => None,
         });
         let relay = self.relay_deadlines.front().map(|(t, _)| *t);

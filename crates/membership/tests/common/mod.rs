@@ -38,11 +38,17 @@ pub struct Cluster {
     seed: u64,
     seq: u64,
     in_flight: BinaryHeap<Reverse<(Time, u64, usize)>>,
+    /// (deadline, node): every poll_timeout a node announced; stale entries
+    /// are skipped when popped.
+    timers: BinaryHeap<Reverse<(Time, usize)>>,
     payloads: BTreeMap<u64, (SocketAddr, Vec<u8>)>,
     pub largest_datagram: usize,
     pub datagrams: u64,
     /// (from, to) pairs whose messages are all lost.
     pub blocked: Vec<(usize, usize)>,
+    /// Whether `joined` events are kept in `events` (large clusters skip
+    /// them: n² of them).
+    pub keep_joined: bool,
     buf: Vec<u8>,
 }
 
@@ -90,10 +96,12 @@ impl Cluster {
             seed,
             seq: 0,
             in_flight: BinaryHeap::new(),
+            timers: BinaryHeap::new(),
             payloads: BTreeMap::new(),
             largest_datagram: 0,
             datagrams: 0,
             blocked: Vec::new(),
+            keep_joined: true,
         };
         for i in 0..n {
             cluster.spawn(i, 1);
@@ -117,6 +125,7 @@ impl Cluster {
             Config::default(),
             DetectorRegistry::with_builtins(),
         );
+        cluster.keep_joined = n <= 1000;
         for i in 0..n {
             cluster.spawn(i, 1);
         }
@@ -192,8 +201,13 @@ impl Cluster {
         if self.nodes[i].crashed {
             return;
         }
+        if let Some(at) = self.nodes[i].core.poll_timeout() {
+            self.timers.push(Reverse((at, i)));
+        }
         while let Some(event) = self.nodes[i].core.poll_event() {
-            self.events.push(event);
+            if self.keep_joined || event.kind != EventKind::Joined {
+                self.events.push(event);
+            }
         }
         while let Some(transmit) = self.nodes[i].core.poll_transmit() {
             let envelope = Envelope::new(addr(i), transmit.message);
@@ -226,16 +240,22 @@ impl Cluster {
         (port < self.nodes.len()).then_some(port)
     }
 
+    /// Whether a popped timer entry is still the node's current deadline.
+    fn timer_current(&self, at: Time, i: usize) -> bool {
+        !self.nodes[i].crashed && self.nodes[i].core.poll_timeout() == Some(at)
+    }
+
     /// Runs the cluster to virtual time `until`.
     pub fn run_until(&mut self, until: Time) {
         loop {
+            while let Some(Reverse((at, i))) = self.timers.peek().copied() {
+                if self.timer_current(at, i) {
+                    break;
+                }
+                self.timers.pop();
+            }
             let next_message = self.in_flight.peek().map(|Reverse((at, _, _))| *at);
-            let next_timer = self
-                .nodes
-                .iter()
-                .filter(|n| !n.crashed)
-                .filter_map(|n| n.core.poll_timeout())
-                .min();
+            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
             let Some(next) = [next_message, next_timer].into_iter().flatten().min() else {
                 break;
             };
@@ -259,15 +279,12 @@ impl Cluster {
                 node.core.handle(self.now, from, envelope.body);
                 self.drain(to);
             }
-            for i in 0..self.nodes.len() {
-                if self.nodes[i].crashed {
-                    continue;
+            while let Some(Reverse((at, i))) = self.timers.peek().copied() {
+                if at > self.now {
+                    break;
                 }
-                if self.nodes[i]
-                    .core
-                    .poll_timeout()
-                    .is_some_and(|t| t <= self.now)
-                {
+                self.timers.pop();
+                if self.timer_current(at, i) {
                     self.nodes[i].core.tick(self.now);
                     self.drain(i);
                 }
