@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rumor_dgrep::ServeConfig;
-use rumor_introducer::{Delivery, JoinOutcome, ServiceConfig, TcpService};
+use rumor_introducer::{Delivery, FrameAuth, JoinOutcome, ServiceConfig, TcpService};
 use rumor_membership::{DetectorRegistry, Event, EventKind, Membership, ReceiverDrop, Time};
 use rumor_msgqueue::Limits;
 use rumor_wire::{Envelope, MemberState, Message, NodeId, Version};
@@ -81,6 +81,7 @@ struct Driver {
     leave_by: Option<Time>,
     shutdown: Arc<AtomicBool>,
     dgrep: DgrepServer,
+    frame_auth: Option<Arc<dyn FrameAuth>>,
 }
 
 /// Runs an agent until it leaves (signal or `rumor leave`). Every mistake in
@@ -125,7 +126,11 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::io("cannot watch for signals", e))?;
     }
 
-    let outbox = Outbox::spawn(2, 1024, TCP_SEND_TIMEOUT)
+    let frame_auth: Option<Arc<dyn FrameAuth>> = settings
+        .auth
+        .clone()
+        .map(|auth| Arc::new(auth) as Arc<dyn FrameAuth>);
+    let outbox = Outbox::spawn(2, 1024, TCP_SEND_TIMEOUT, frame_auth.clone())
         .map_err(|e| DaemonError::io("cannot start TCP senders", e))?;
     let service = {
         let producer = producer.clone();
@@ -137,7 +142,11 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
                 .push(d.peer, &entry)
                 .map_err(|full| format!("agent queue full: {full}"))
         };
-        TcpService::spawn(tcp, ServiceConfig::default(), Arc::new(handler))
+        let config = ServiceConfig {
+            auth: frame_auth.clone(),
+            ..ServiceConfig::default()
+        };
+        TcpService::spawn(tcp, config, Arc::new(handler))
             .map_err(|e| DaemonError::io("cannot start the TCP service", e))?
     };
     let datagram_limit = settings.wire_datagram_limit;
@@ -176,6 +185,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         events,
         stats: DriverStats::default(),
         joiner: Joiner::new(producer),
+        frame_auth,
         leave_by: None,
         shutdown,
         dgrep: DgrepServer::new(
@@ -464,7 +474,12 @@ impl Driver {
 
     fn start_join(&mut self, introducers: Vec<SocketAddr>) -> Result<(), DaemonError> {
         self.joiner
-            .start(self.me, introducers, self.settings.join_timeout)
+            .start(
+                self.me,
+                introducers,
+                self.settings.join_timeout,
+                self.frame_auth.clone(),
+            )
             .map_err(|e| DaemonError::io("cannot start the join thread", e))
     }
 

@@ -5,8 +5,9 @@
 //! Wire format with a key: `encoded envelope ‖ first 16 bytes of
 //! HMAC-SHA256(key, encoded envelope)`. The core is given a datagram limit
 //! 16 bytes smaller, so the sealed datagram still fits the configured limit.
-//! This authenticates gossip (UDP) only: TCP exchanges (joins, member
-//! queries, dgrep) are not covered yet.
+//! The TCP frames that change membership (the join request and its
+//! answers) are sealed the same way, so only key holders join or admit;
+//! member queries, leave commands (same host only) and dgrep stay open.
 
 use std::path::Path;
 
@@ -82,6 +83,21 @@ impl DatagramAuth {
         let mut mac = self.keyed.clone();
         mac.update(body);
         mac.verify_truncated_left(tag).ok().map(|()| body)
+    }
+}
+
+/// With `--key-file`, the join request and its answers travel sealed the
+/// same way (tag appended to the frame body).
+impl rumor_introducer::FrameAuth for DatagramAuth {
+    fn seal(&self, body: &mut Vec<u8>) {
+        let mut mac = self.keyed.clone();
+        mac.update(body);
+        let tag = mac.finalize().into_bytes();
+        body.extend_from_slice(&tag[..TAG_LEN]);
+    }
+
+    fn open<'a>(&self, sealed: &'a [u8]) -> Option<&'a [u8]> {
+        DatagramAuth::open(self, sealed)
     }
 }
 

@@ -65,8 +65,8 @@ pub struct AgentArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Shared secret (at least 16 bytes; trailing whitespace ignored): every
-    /// datagram is sent with an HMAC-SHA256 tag under it, and datagrams
-    /// without a valid tag are dropped. Covers UDP gossip, not TCP exchanges.
+    /// datagram and every join frame carries an HMAC-SHA256 tag under it, and
+    /// those without a valid tag are dropped: only key holders gossip or join.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Heartbeat interval (gossip, phi), e.g. 100ms.

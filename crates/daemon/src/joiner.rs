@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rumor_introducer::{IntroducerError, JoinClient, JoinSignal};
+use rumor_introducer::{FrameAuth, IntroducerError, JoinClient, JoinSignal};
 use rumor_msgqueue::Producer;
 use rumor_wire::NodeId;
 
@@ -45,16 +45,19 @@ impl Joiner {
         self.joining
     }
 
-    /// Starts joining as `me` through `introducers`, giving up after `budget`.
+    /// Starts joining as `me` through `introducers`, giving up after
+    /// `budget`; requests are sealed under `auth` if given.
     pub fn start(
         &mut self,
         me: NodeId,
         introducers: Vec<SocketAddr>,
         budget: Duration,
+        auth: Option<Arc<dyn FrameAuth>>,
     ) -> std::io::Result<()> {
         self.signal.reset();
         let mut client = JoinClient::new(introducers);
         client.budget = budget;
+        client.auth = auth;
         tracing::info!(
             "joining as {me} through {}",
             client

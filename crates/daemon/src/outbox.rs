@@ -6,9 +6,11 @@
 //! channel, and drops (with a log line) what does not fit.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Sender, TrySendError};
+use rumor_introducer::{FrameAuth, send_frame};
 use rumor_wire::{Envelope, Message};
 
 /// The pool of TCP sender threads.
@@ -20,15 +22,27 @@ pub struct Outbox {
 impl Outbox {
     /// Starts `workers` sender threads with room for `capacity` waiting
     /// messages; each send gets `timeout` to connect and write.
-    pub fn spawn(workers: usize, capacity: usize, timeout: Duration) -> std::io::Result<Outbox> {
+    /// With `auth`, join answers go out sealed under the cluster key.
+    pub fn spawn(
+        workers: usize,
+        capacity: usize,
+        timeout: Duration,
+        auth: Option<Arc<dyn FrameAuth>>,
+    ) -> std::io::Result<Outbox> {
         let (queue, pending) = crossbeam_channel::bounded::<(SocketAddr, Envelope)>(capacity);
         for index in 0..workers.max(1) {
             let pending = pending.clone();
+            let auth = auth.clone();
             std::thread::Builder::new()
                 .name(format!("tcp-sender-{index}"))
                 .spawn(move || {
                     while let Ok((to, envelope)) = pending.recv() {
-                        if let Err(e) = rumor_wire::tcp::send(to, &envelope, timeout) {
+                        let seal = matches!(
+                            envelope.body,
+                            Message::JoinResponse { .. } | Message::JoinRefused { .. }
+                        );
+                        let auth = auth.as_deref().filter(|_| seal);
+                        if let Err(e) = send_frame(to, &envelope, auth, timeout) {
                             tracing::warn!("could not send {} to {to}: {e}", envelope.body.kind());
                         }
                     }

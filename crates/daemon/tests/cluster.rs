@@ -168,12 +168,12 @@ fn ten_agents_swim_one_crash_then_five_at_once() {
     assert_no_false_positive(&cluster, &crashed);
 }
 
-/// `--key-file`: agents sharing a key form a cluster over authenticated
-/// datagrams; an agent with another key gets in through the TCP join but its
-/// datagrams are dropped, so the keyed members declare it failed, and it
-/// declares them failed, while the keyed members never suspect each other.
+/// `--key-file`: agents sharing a key form a cluster over sealed datagrams
+/// and sealed joins; an agent with another key, or with none, is refused at
+/// the join and gives up; forged datagrams are counted and dropped; key
+/// holders never suspect each other.
 #[test]
-fn key_file_keeps_gossip_among_key_holders() {
+fn key_file_admits_only_key_holders() {
     let (net, port) = (38, 7038);
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("cluster.key");
@@ -181,69 +181,80 @@ fn key_file_keeps_gossip_among_key_holders() {
     std::fs::write(&key, "correct horse battery staple\n").unwrap();
     std::fs::write(&other_key, "a different secret entirely\n").unwrap();
     let (mut cluster, ids) = form(net, port, 3, &["--key-file", key.to_str().unwrap()]);
+    let introducer = addr(net, 0, port);
 
-    let outsider = cluster
+    let with_other_key = cluster
         .add(
-            "outsider",
+            "other-key",
             addr(net, 3, port),
-            &[addr(net, 0, port)],
-            &["--key-file", other_key.to_str().unwrap()],
+            &[introducer],
+            &[
+                "--key-file",
+                other_key.to_str().unwrap(),
+                "--join-timeout",
+                "2s",
+            ],
         )
         .unwrap();
-    let keyed: BTreeSet<NodeId> = ids.values().copied().collect();
-    let outsider_id = wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
-        cluster.agents[outsider]
-            .current_id()
-            .ok_or_else(|| "not started".to_string())
-    })
-    .unwrap();
-    wait_for(Duration::from_secs(15), Duration::from_millis(50), || {
-        let events = cluster.all_events();
-        let failed_outsider = first_per_observer(&events, "failed", outsider_id, &keyed);
-        let outsider_failed: usize = keyed
-            .iter()
-            .filter(|k| {
-                events
-                    .iter()
-                    .any(|r| r.observer == outsider_id && r.member == **k && r.event == "failed")
-            })
-            .count();
-        if failed_outsider.len() == keyed.len() && outsider_failed == keyed.len() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} keyed members failed the outsider; it failed {outsider_failed}\n{}",
-                failed_outsider.len(),
-                dump(&events)
-            ))
-        }
-    })
-    .unwrap();
-    // Among key holders: no suspicion, let alone a failure.
-    for i in 0..3 {
-        let events = cluster.agents[i].events();
+    let without_key = cluster
+        .add(
+            "no-key",
+            addr(net, 4, port),
+            &[introducer],
+            &["--join-timeout", "2s"],
+        )
+        .unwrap();
+    // Forged gossip at the introducer's UDP port.
+    let udp = std::net::UdpSocket::bind(addr(net, 9, port)).unwrap();
+    for i in 0..20u8 {
+        udp.send_to(
+            &[0x93, 1, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            introducer,
+        )
+        .unwrap();
+    }
+    for outsider in [with_other_key, without_key] {
+        let status = cluster
+            .reap(outsider, Duration::from_secs(20))
+            .expect("a refused agent gives up by itself");
         assert!(
-            events
-                .iter()
-                .all(|r| !(matches!(r.event.as_str(), "suspected" | "failed")
-                    && keyed.contains(&r.member))),
-            "a key holder was suspected by a key holder:\n{}",
+            !status.success(),
+            "{} joined",
+            cluster.agents[outsider].name
+        );
+        let stderr =
+            std::fs::read_to_string(cluster.agents[outsider].data_dir.join("stderr.log")).unwrap();
+        assert!(stderr.contains("cannot join the cluster"), "{stderr}");
+    }
+    let keyed: BTreeSet<NodeId> = ids.values().copied().collect();
+    let events = cluster.all_events();
+    for r in events.iter().filter(|r| keyed.contains(&r.observer)) {
+        assert!(
+            keyed.contains(&r.member),
+            "a key holder listed an outsider:\n{}",
+            dump(&events)
+        );
+        assert!(
+            !matches!(r.event.as_str(), "suspected" | "failed"),
+            "a key holder was suspected:\n{}",
             dump(&events)
         );
     }
-    // The introducer counted the outsider's datagrams as unauthenticated.
+
     cluster.signal_leave(0);
     cluster
         .reap(0, Duration::from_secs(10))
         .expect("agent 0 exits after SIGTERM");
     let log = std::fs::read_to_string(cluster.agents[0].data_dir.join("agent.log")).unwrap();
+    assert!(log.contains("not sealed under the cluster key"), "{log}");
+    assert!(log.contains("neither a message nor sealed"), "{log}");
     let unauthenticated: u64 = log
         .rsplit("dropped by --drop-rate, ")
         .next()
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no counter summary in agent.log:\n{log}"));
-    assert!(unauthenticated > 0, "{log}");
+    assert!(unauthenticated >= 20, "{log}");
 }
 
 /// Fail-stop: an agent frozen long enough to be declared failed learns it on

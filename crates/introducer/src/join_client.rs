@@ -1,11 +1,12 @@
 //! The joiner's side: ask each introducer in turn until one admits us.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumor_wire::{Envelope, Message, NodeId};
 
-use crate::{Backoff, IntroducerError, JoinOutcome, JoinSignal};
+use crate::{Backoff, FrameAuth, IntroducerError, JoinOutcome, JoinSignal, send_frame};
 
 /// Whom to ask, and how patiently.
 #[derive(Debug, Clone)]
@@ -20,11 +21,13 @@ pub struct JoinClient {
     pub backoff: Backoff,
     /// Total time before giving up.
     pub budget: Duration,
+    /// The cluster key, if any: requests are sealed under it.
+    pub auth: Option<Arc<dyn FrameAuth>>,
 }
 
 impl JoinClient {
     /// A client with default timeouts (1 s to connect, 2 s for the answer,
-    /// default backoff, 30 s in all).
+    /// default backoff, 30 s in all) and no key.
     pub fn new(introducers: Vec<SocketAddr>) -> JoinClient {
         JoinClient {
             introducers,
@@ -32,6 +35,7 @@ impl JoinClient {
             answer_timeout: Duration::from_secs(2),
             backoff: Backoff::default(),
             budget: Duration::from_secs(30),
+            auth: None,
         }
     }
 
@@ -63,7 +67,9 @@ impl JoinClient {
                     .connect_timeout
                     .min(give_up.saturating_duration_since(Instant::now()))
                     .max(Duration::from_millis(10));
-                if let Err(e) = rumor_wire::tcp::send(introducer, &request, connect_timeout) {
+                if let Err(e) =
+                    send_frame(introducer, &request, self.auth.as_deref(), connect_timeout)
+                {
                     tracing::warn!(
                         "join attempt {attempts}: introducer {introducer} unreachable: {e}"
                     );

@@ -62,6 +62,7 @@
 mod backoff;
 mod deadline;
 mod error;
+mod frame_auth;
 mod join_client;
 mod join_signal;
 mod service;
@@ -69,6 +70,7 @@ mod service;
 pub use backoff::Backoff;
 pub use deadline::DeadlineReader;
 pub use error::IntroducerError;
+pub use frame_auth::{FrameAuth, send_frame};
 pub use join_client::JoinClient;
 pub use join_signal::{JoinOutcome, JoinSignal};
 pub use service::{Delivery, Handler, ServiceConfig, ServiceStats, TcpService};

@@ -15,9 +15,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TrySendError};
-use rumor_wire::{Envelope, WireError, read_frame};
+use std::io::Read;
 
-use crate::DeadlineReader;
+use rumor_wire::{Envelope, WireError};
+
+use crate::{DeadlineReader, FrameAuth};
 
 /// Time a connection that already waited out its read timeout in the
 /// backlog still gets to deliver a frame.
@@ -37,6 +39,12 @@ pub struct ServiceConfig {
     pub backlog: usize,
     /// Message kinds ([`rumor_wire::Message::kind`]) accepted; others are refused.
     pub accepted_kinds: Vec<&'static str>,
+    /// The cluster key, if the cluster has one: frames sealed under it are
+    /// opened, and the kinds in `sealed_kinds` are refused unless sealed.
+    pub auth: Option<Arc<dyn FrameAuth>>,
+    /// Kinds that must be sealed when `auth` is set: by default the join
+    /// request and its answers, so only key holders join or admit.
+    pub sealed_kinds: Vec<&'static str>,
 }
 
 impl Default for ServiceConfig {
@@ -57,6 +65,8 @@ impl Default for ServiceConfig {
                 "leave_command",
                 "dgrep_request",
             ],
+            auth: None,
+            sealed_kinds: vec!["join_request", "join_response", "join_refused"],
         }
     }
 }
@@ -68,7 +78,8 @@ pub struct Delivery<'a> {
     pub peer: SocketAddr,
     /// The decoded envelope; `envelope.from` is where replies go.
     pub envelope: &'a Envelope,
-    /// The encoded envelope exactly as received (without the length prefix).
+    /// The encoded envelope exactly as received (without the length prefix,
+    /// and without the tag of a sealed frame).
     pub frame: &'a [u8],
 }
 
@@ -87,6 +98,7 @@ struct Counters {
     oversized: AtomicU64,
     malformed: AtomicU64,
     timed_out: AtomicU64,
+    unauthenticated: AtomicU64,
 }
 
 /// A snapshot of a [`TcpService`]'s counters.
@@ -108,6 +120,8 @@ pub struct ServiceStats {
     pub malformed: u64,
     /// Clients that did not deliver a frame before the deadline.
     pub timed_out: u64,
+    /// Frames refused because they were not sealed under the cluster key.
+    pub unauthenticated: u64,
 }
 
 /// The running service: an acceptor thread and a pool of handler threads.
@@ -224,6 +238,7 @@ impl TcpService {
             oversized: get(&c.oversized),
             malformed: get(&c.malformed),
             timed_out: get(&c.timed_out),
+            unauthenticated: get(&c.unauthenticated),
         }
     }
 }
@@ -279,9 +294,9 @@ fn serve_one(
     // one is dropped quickly, so a flood of silent connections drains fast.
     let deadline = (accepted_at + config.read_timeout).max(Instant::now() + BACKLOG_GRACE);
     let mut reader = DeadlineReader::new(stream, deadline);
-    let envelope = match read_frame(&mut reader, buf, config.max_frame) {
-        Ok(Some(envelope)) => envelope,
-        Ok(None) => {
+    match read_raw_frame(&mut reader, buf, config.max_frame) {
+        Ok(true) => {}
+        Ok(false) => {
             // Connected and closed without a byte: a port probe, or our own wake-up.
             return;
         }
@@ -303,6 +318,33 @@ fn serve_one(
             tracing::warn!("refused frame from {peer}: {e}");
             return;
         }
+    }
+    // A sealed body never decodes as it is (the tag is trailing bytes), so
+    // plain first, then opened under the key.
+    let (envelope, body_len, sealed) = match rumor_wire::decode(buf) {
+        Ok(envelope) => (envelope, buf.len(), false),
+        Err(plain_error) => match config.auth.as_deref().and_then(|auth| auth.open(buf)) {
+            Some(body) => match rumor_wire::decode(body) {
+                Ok(envelope) => (envelope, body.len(), true),
+                Err(e) => {
+                    counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("refused sealed frame from {peer}: {e}");
+                    return;
+                }
+            },
+            None if config.auth.is_some() => {
+                counters.unauthenticated.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "refused frame from {peer}: neither a message nor sealed under the cluster key ({plain_error})"
+                );
+                return;
+            }
+            None => {
+                counters.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("refused frame from {peer}: {plain_error}");
+                return;
+            }
+        },
     };
     let kind = envelope.body.kind();
     if !config.accepted_kinds.contains(&kind) {
@@ -310,10 +352,15 @@ fn serve_one(
         tracing::warn!("refused {kind} message from {peer}: not accepted over TCP");
         return;
     }
+    if config.auth.is_some() && !sealed && config.sealed_kinds.contains(&kind) {
+        counters.unauthenticated.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("refused {kind} message from {peer}: not sealed under the cluster key");
+        return;
+    }
     let delivery = Delivery {
         peer,
         envelope: &envelope,
-        frame: buf,
+        frame: &buf[..body_len],
     };
     match handler(delivery) {
         Ok(()) => {
@@ -324,4 +371,41 @@ fn serve_one(
             tracing::warn!("refused {kind} message from {peer}: {reason}");
         }
     }
+}
+
+/// Reads one length-prefixed frame body into `buf`; `Ok(false)` on a clean
+/// end of stream before a frame starts. The prefix is checked against
+/// `max_frame` before anything is allocated.
+fn read_raw_frame<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max_frame: usize,
+) -> Result<bool, WireError> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match reader.read(&mut prefix[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(WireError::Truncated { got, want: 4 }),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > max_frame {
+        return Err(WireError::FrameTooLarge {
+            size: len as u64,
+            max: max_frame,
+        });
+    }
+    buf.clear();
+    let read = reader.take(len as u64).read_to_end(buf)?;
+    if read < len {
+        return Err(WireError::Truncated {
+            got: read,
+            want: len,
+        });
+    }
+    Ok(true)
 }

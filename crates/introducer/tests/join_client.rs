@@ -76,6 +76,7 @@ fn quick(introducers: Vec<SocketAddr>, budget: Duration) -> JoinClient {
             max: Duration::from_millis(100),
         },
         budget,
+        auth: None,
     }
 }
 

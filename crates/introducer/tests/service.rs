@@ -178,3 +178,48 @@ fn a_refusing_handler_is_counted() {
     send_join(service.addr());
     wait_for("the refusal", &service, |s| s.refused_by_handler == 1);
 }
+
+/// A toy key for the test: the tag is one byte, the wrapping sum of the body
+/// plus the key. (The agent uses HMAC-SHA256.)
+#[derive(Debug)]
+struct ToyAuth(u8);
+
+impl rumor_introducer::FrameAuth for ToyAuth {
+    fn seal(&self, body: &mut Vec<u8>) {
+        let tag = body.iter().fold(self.0, |a, b| a.wrapping_add(*b));
+        body.push(tag);
+    }
+    fn open<'a>(&self, sealed: &'a [u8]) -> Option<&'a [u8]> {
+        let (tag, body) = sealed.split_last()?;
+        (body.iter().fold(self.0, |a, b| a.wrapping_add(*b)) == *tag).then_some(body)
+    }
+}
+
+#[test]
+fn with_a_key_joins_must_be_sealed_and_queries_need_not() {
+    let key: Arc<dyn rumor_introducer::FrameAuth> = Arc::new(ToyAuth(42));
+    let (service, joins) = counting_service(ServiceConfig {
+        auth: Some(Arc::clone(&key)),
+        ..ServiceConfig::default()
+    });
+    let addr = service.addr();
+    let me = joiner();
+    let join = Envelope::new(me.addr, Message::JoinRequest { node: me });
+
+    send_join(addr); // unsealed
+    wait_for("the unsealed join", &service, |s| s.unauthenticated == 1);
+    rumor_introducer::send_frame(addr, &join, Some(&ToyAuth(7)), Duration::from_secs(1)).unwrap();
+    wait_for("the join sealed under another key", &service, |s| {
+        s.unauthenticated == 2
+    });
+    rumor_introducer::send_frame(addr, &join, Some(&*key), Duration::from_secs(1)).unwrap();
+    wait_joins(&joins, 1);
+    rumor_wire::tcp::send(
+        addr,
+        &Envelope::new(me.addr, Message::MemberQuery),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    wait_for("the plain query", &service, |s| s.delivered == 2);
+    assert_eq!(joins.load(Ordering::SeqCst), 1);
+}
