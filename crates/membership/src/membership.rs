@@ -400,6 +400,9 @@ impl Core {
                     self.list
                         .set_state(&self.me.clone(), MemberState::Alive, refuted, self.now);
                     self.stats.self_refutations += 1;
+                    // Lifeguard: being suspected hints that the trouble may
+                    // be on this node's side; the detector may weigh that.
+                    self.notes.push_back((self.me, MemberChange::Suspected));
                     self.dissemination.enqueue(MemberUpdate {
                         node: self.me,
                         state: MemberState::Alive,
@@ -1154,6 +1157,77 @@ mod tests {
         tell(&mut core, Time::ZERO, &[(id(1, 2), MemberState::Alive, 0)]);
         assert!(core.must_rejoin());
         assert!(core.members().iter().any(|m| m.node == id(1, 1)));
+    }
+
+    /// A detector that records what the core tells it.
+    struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<(NodeId, MemberChange)>>>);
+
+    impl FailureDetector for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        fn member_changed(
+            &mut self,
+            _ctx: &mut DetectorContext<'_>,
+            member: NodeId,
+            change: MemberChange,
+        ) {
+            self.0.lock().unwrap().push((member, change));
+        }
+        fn handle(
+            &mut self,
+            _ctx: &mut DetectorContext<'_>,
+            _sender: NodeId,
+            _payload: &[u8],
+        ) -> Result<(), crate::MembershipError> {
+            Ok(())
+        }
+        fn tick(&mut self, _ctx: &mut DetectorContext<'_>) {}
+        fn next_deadline(&self) -> Option<Time> {
+            None
+        }
+    }
+
+    #[test]
+    fn the_detector_hears_of_every_change_including_its_own_suspicion() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut core = Membership::new(
+            id(1, 1),
+            Config::default(),
+            Box::new(Recorder(seen.clone())),
+            1,
+            Time::ZERO,
+        );
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 1)]);
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(id(1, 1), MemberState::Suspect, 0)],
+        );
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Failed, 1)]);
+        let seen = seen.lock().unwrap().clone();
+        let about_x: Vec<MemberChange> = seen
+            .iter()
+            .filter(|(m, _)| *m == x)
+            .map(|(_, c)| *c)
+            .collect();
+        assert_eq!(
+            about_x,
+            vec![
+                MemberChange::Joined,
+                MemberChange::Suspected,
+                MemberChange::Refuted,
+                MemberChange::Down
+            ]
+        );
+        assert!(seen.contains(&(id(1, 1), MemberChange::Suspected)));
+        assert!(
+            seen.iter()
+                .all(|(m, c)| *m != id(1, 1) || *c == MemberChange::Suspected)
+        );
     }
 
     #[test]

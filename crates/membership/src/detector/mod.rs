@@ -29,7 +29,9 @@ pub enum MemberChange {
     /// A new member (never this node itself): start watching it.
     Joined,
     /// The member is suspected (by this node's detector or by another
-    /// member's): a detector may look harder.
+    /// member's): a detector may look harder. With `member` equal to this
+    /// node: others suspected this node and it refuted (a hint that the
+    /// trouble may be local, as Lifeguard uses it).
     Suspected,
     /// A suspicion of the member was refuted.
     Refuted,

@@ -17,8 +17,8 @@
 //!
 //! Membership changes ride piggybacked on every message, each at most
 //! λ·log n times (see the dissemination queue), so the load per node is
-//! constant in the cluster size. Missed acks and nacks raise the local
-//! health multiplier, which stretches the probe timeout (Lifeguard), up to
+//! constant in the cluster size. Missed acks and nacks, and having to
+//! refute a suspicion of itself, raise the local health multiplier, which stretches the probe timeout (Lifeguard), up to
 //! two thirds of the period; successful probes lower it.
 
 use std::collections::VecDeque;
@@ -325,8 +325,11 @@ impl FailureDetector for Swim {
         change: MemberChange,
     ) {
         // Probe order comes from the core's live list; what the detector
-        // tracks per member is only the probe in flight.
-        let _ = (ctx, member, change);
+        // tracks per member is only the probe in flight. Being suspected
+        // ourselves counts against local health (Lifeguard).
+        if change == MemberChange::Suspected && member == ctx.me() {
+            self.health.apply(1);
+        }
     }
 
     fn handle(
