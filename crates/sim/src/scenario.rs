@@ -264,6 +264,9 @@ impl Scenario {
         }
         check_probability("loss", self.loss)?;
         check_probability("network.loss", self.network.loss)?;
+        self.membership_config()
+            .validate()
+            .map_err(|e| SimError::Membership(e.to_string()))?;
         if self.fail + self.leave > self.nodes.saturating_sub(1) {
             return bad(format!(
                 "fail {} + leave {} needs more than the {} nodes besides node 0",
