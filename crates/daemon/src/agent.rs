@@ -47,7 +47,7 @@ pub fn unix_ms() -> u64 {
 /// Counters of the driver itself (the core and the queue keep their own).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DriverStats {
-    /// Datagrams received and admitted by the drop layer.
+    /// Datagrams received (those dropped by `--drop-rate` not included).
     pub datagrams: u64,
     /// Datagrams dropped by `--drop-rate`.
     pub injected_drops: u64,
@@ -201,17 +201,17 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         driver.start_join(introducers)?;
     }
     let result = driver.run(consumer);
-    let queue = driver.stats;
+    let counts = driver.stats;
     tracing::info!(
         "agent {} stopped: {} datagrams in ({} dropped by --drop-rate, {} unauthenticated, {} malformed, {} of a wrong kind), {} out ({} failed); tcp service {:?}",
         driver.me,
-        queue.datagrams,
-        queue.injected_drops,
-        queue.unauthenticated,
-        queue.malformed,
-        queue.wrong_kind,
-        queue.sent,
-        queue.send_errors,
+        counts.datagrams,
+        counts.injected_drops,
+        counts.unauthenticated,
+        counts.malformed,
+        counts.wrong_kind,
+        counts.sent,
+        counts.send_errors,
         service.stats()
     );
     if let Err(e) = &result {
