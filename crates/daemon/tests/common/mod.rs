@@ -36,6 +36,20 @@ pub fn form(
     }
     let all: Vec<usize> = (0..n).collect();
     let ids = await_all_see_all(&mut cluster, &all);
+    // Gossip alone can spread a newcomer; the join itself must also have
+    // completed: the introducer's answer reached each joiner's listener.
+    for agent in &cluster.agents[1..] {
+        let log = agent.data_dir.join("agent.log");
+        wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("joined the cluster through") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+        .unwrap_or_else(|text| panic!("{} never got a join answer:\n{text}", agent.name));
+    }
     (cluster, ids)
 }
 
