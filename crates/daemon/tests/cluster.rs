@@ -121,6 +121,29 @@ fn ten_percent_drop_one_crash_no_false_positive_for_a_minute() {
         }
     }
     assert_no_false_positive(&cluster, &crashed);
+    // The drop layer really dropped about a tenth: the minute's counter line.
+    let log = cluster.agents[0].data_dir.join("agent.log");
+    let (received, dropped) = wait_for(Duration::from_secs(15), Duration::from_millis(100), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let line = text
+            .lines()
+            .find(|l| l.contains("stats: "))
+            .ok_or("no stats line yet")?;
+        let number = |after: &str| -> Option<f64> {
+            line.split(after).nth(1)?.split(' ').next()?.parse().ok()
+        };
+        match (number("datagrams in "), number("(dropped: ")) {
+            (Some(received), Some(dropped)) => Ok((received, dropped)),
+            _ => Err(format!("unparsable stats line: {line}")),
+        }
+    })
+    .unwrap();
+    let rate = dropped / (received + dropped);
+    assert!(
+        (0.05..0.15).contains(&rate),
+        "drop rate {rate}: {dropped} of {}",
+        received + dropped
+    );
 }
 
 /// The crash cases with the swim detector: one crash (and its removal after
