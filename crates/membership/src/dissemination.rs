@@ -59,6 +59,29 @@ impl Dissemination {
         self.entries.insert(update.node, entry);
     }
 
+    /// Another member told us exactly this change again: the news is
+    /// spreading without us, so it counts as one of our transmits
+    /// (rumor mongering with feedback, Demers et al.). Keeps join storms
+    /// from retransmitting what everyone already knows.
+    /// Only once this node sent the change `floor` times itself: everyone
+    /// does a first share of the telling, whatever it hears.
+    pub(crate) fn heard_again(&mut self, update: &MemberUpdate, floor: u32, limit: u32) {
+        let Some(entry) = self.entries.get_mut(&update.node) else {
+            return;
+        };
+        if entry.update != *update || entry.transmits < floor {
+            return;
+        }
+        let old = (entry.transmits, Reverse(entry.seq), update.node);
+        self.order.remove(&old);
+        entry.transmits += 1;
+        if entry.transmits >= limit {
+            self.entries.remove(&update.node);
+        } else {
+            self.order.insert((entry.transmits, old.1, old.2));
+        }
+    }
+
     /// Removes any queued change about `member`.
     pub(crate) fn forget(&mut self, member: &NodeId) {
         if let Some(old) = self.entries.remove(member) {
@@ -68,7 +91,6 @@ impl Dissemination {
     }
 
     /// Changes still queued.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -198,6 +220,21 @@ mod tests {
             "the header is counted at its largest"
         );
         assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn hearing_the_same_news_again_counts_as_a_transmit() {
+        let mut queue = Dissemination::default();
+        queue.enqueue(update(1, 0));
+        queue.heard_again(&update(1, 0), 1, 2); // not sent once yet: no effect
+        let mut out = Vec::new();
+        queue.take(1000, 8, 3, None, &mut out);
+        queue.heard_again(&update(1, 1), 1, 3); // different news: no effect
+        assert!(queue.contains(&update(1, 0).node));
+        queue.heard_again(&update(1, 0), 1, 3);
+        assert!(queue.contains(&update(1, 0).node));
+        queue.heard_again(&update(1, 0), 1, 3);
+        assert_eq!(queue.len(), 0);
     }
 
     #[test]

@@ -160,8 +160,11 @@ impl Core {
     pub(crate) fn piggyback(&mut self, budget: usize, skip: Option<&NodeId>) -> Vec<MemberUpdate> {
         let mut out = Vec::new();
         let limit = retransmit_limit(self.config.retransmit_mult, self.list.live_count());
-        self.dissemination
-            .take(budget, self.config.max_piggyback, limit, skip, &mut out);
+        // A backlog (a join storm of thousands) drains with fuller messages:
+        // up to an eighth of the queue per message, within the datagram.
+        // In steady state the queue is short and max_piggyback holds.
+        let most = self.config.max_piggyback.max(self.dissemination.len() / 8);
+        self.dissemination.take(budget, most, limit, skip, &mut out);
         out
     }
 
@@ -329,6 +332,13 @@ impl Core {
                     .get(&id)
                     .expect("standing Known means the member is listed");
                 let (state, current) = (member.state, member.incarnation);
+                if state == update.state && current == update.incarnation {
+                    let limit =
+                        retransmit_limit(self.config.retransmit_mult, self.list.live_count());
+                    let floor = self.config.retransmit_mult;
+                    self.dissemination.heard_again(&update, floor, limit);
+                    return;
+                }
                 let cleared = self.list.cleared_upto(&id);
                 match (state, update.state) {
                     (MemberState::Failed, _) => {}
