@@ -54,6 +54,7 @@
 #![forbid(unsafe_code)]
 
 mod addr_index;
+mod anti_entropy;
 mod config;
 pub mod detector;
 mod dissemination;
@@ -64,6 +65,7 @@ mod membership;
 pub mod payload;
 mod receiver_drop;
 mod stats;
+mod suspicion;
 mod transmit;
 
 pub use config::Config;

@@ -24,15 +24,11 @@ use crate::{Config, Event, EventKind, Stats, Time, Transmit};
 /// written longer than the one in its `NodeId`).
 const SAFETY_MARGIN: usize = 8;
 
-/// Direct "you are suspected" notices sent to a member this node suspects:
-/// one at once and this many more, spread over the suspicion timeout.
-const SUSPECT_NOTICE_RETRIES: u8 = 3;
-
 /// Most members a leaving node tells directly; the rest learn by gossip.
 const LEAVE_DIRECT: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Timer {
+pub(crate) enum Timer {
     /// The suspicion of a member runs out: it is declared failed.
     SuspectExpire(NodeId),
     /// Tell a suspected member again that it is suspected.
@@ -54,19 +50,19 @@ pub(crate) struct Core {
     pub(crate) dissemination: Dissemination,
     pub(crate) notes: VecDeque<(NodeId, MemberChange)>,
     pub(crate) stats: Stats,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
-    timers: BinaryHeap<Reverse<(Time, Timer)>>,
-    next_sync: Time,
-    next_leave_gossip: Option<Time>,
-    left: bool,
-    must_rejoin: bool,
-    join_refusal: Option<String>,
+    pub(crate) transmits: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) timers: BinaryHeap<Reverse<(Time, Timer)>>,
+    pub(crate) next_sync: Time,
+    pub(crate) next_leave_gossip: Option<Time>,
+    pub(crate) left: bool,
+    pub(crate) must_rejoin: bool,
+    pub(crate) join_refusal: Option<String>,
     /// Applying a join response: members learnt from it are not news to
     /// anyone else, so they are not queued for dissemination.
-    applying_join_response: bool,
-    updates_overhead: usize,
-    detector_overhead: usize,
+    pub(crate) applying_join_response: bool,
+    pub(crate) updates_overhead: usize,
+    pub(crate) detector_overhead: usize,
 }
 
 impl Core {
@@ -118,7 +114,7 @@ impl Core {
 
     // ----- outputs -------------------------------------------------------
 
-    fn emit(&mut self, kind: EventKind, member: NodeId, incarnation: Incarnation) {
+    pub(crate) fn emit(&mut self, kind: EventKind, member: NodeId, incarnation: Incarnation) {
         self.events.push_back(Event {
             at: self.now,
             observer: self.me,
@@ -135,7 +131,7 @@ impl Core {
         self.transmits.push_back(Transmit { to, message });
     }
 
-    fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
+    pub(crate) fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
         let message = Message::Updates {
             sender: self.me,
             updates,
@@ -150,7 +146,7 @@ impl Core {
             .saturating_sub(self.detector_overhead + 5 + SAFETY_MARGIN)
     }
 
-    fn updates_budget(&self) -> usize {
+    pub(crate) fn updates_budget(&self) -> usize {
         self.config
             .datagram_limit
             .saturating_sub(self.updates_overhead + SAFETY_MARGIN)
@@ -168,22 +164,15 @@ impl Core {
         out
     }
 
-    fn schedule(&mut self, at: Time, timer: Timer) {
+    pub(crate) fn schedule(&mut self, at: Time, timer: Timer) {
         self.timers.push(Reverse((at, timer)));
-    }
-
-    /// The suspicion timeout for the current cluster size:
-    /// `t_suspect · max(1, log10 n)`.
-    pub(crate) fn suspicion_timeout(&self) -> Duration {
-        let n = self.list.live_count() as f64;
-        self.config.t_suspect.mul_f64(n.log10().max(1.0))
     }
 
     // ----- transitions ---------------------------------------------------
 
     /// A member this node has never listed: list it alive, superseding an
     /// older version of its address.
-    fn learn(&mut self, id: NodeId, incarnation: Incarnation) {
+    pub(crate) fn learn(&mut self, id: NodeId, incarnation: Incarnation) {
         if let Some(old) = self.list.superseded_by(&id) {
             self.supersede(old);
         }
@@ -212,35 +201,7 @@ impl Core {
         }
     }
 
-    fn mark_suspect(&mut self, id: NodeId, incarnation: Incarnation, local: bool) {
-        let timeout = self.suspicion_timeout();
-        let deadline = self.now + timeout;
-        self.list
-            .set_state(&id, MemberState::Suspect, incarnation, self.now);
-        self.list.set_deadline(&id, deadline);
-        self.schedule(deadline, Timer::SuspectExpire(id));
-        self.emit(EventKind::Suspected, id, incarnation);
-        self.notes.push_back((id, MemberChange::Suspected));
-        let update = MemberUpdate {
-            node: id,
-            state: MemberState::Suspect,
-            incarnation,
-        };
-        self.dissemination.enqueue(update);
-        if local {
-            // Tell the suspect directly (Lifeguard's "buddy system"): it can
-            // refute at once instead of waiting for gossip to reach it.
-            self.stats.suspicions += 1;
-            self.send_updates(id.addr, vec![update]);
-            let spacing = timeout / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
-            self.schedule(
-                self.now + spacing,
-                Timer::SuspectNotice(id, SUSPECT_NOTICE_RETRIES),
-            );
-        }
-    }
-
-    fn mark_final(&mut self, id: NodeId, state: MemberState, incarnation: Incarnation) {
+    pub(crate) fn mark_final(&mut self, id: NodeId, state: MemberState, incarnation: Incarnation) {
         let Some(member) = self.list.get(&id) else {
             return;
         };
@@ -266,20 +227,7 @@ impl Core {
         });
     }
 
-    fn mark_refuted(&mut self, id: NodeId, incarnation: Incarnation) {
-        self.list
-            .set_state(&id, MemberState::Alive, incarnation, self.now);
-        self.stats.refutations += 1;
-        self.emit(EventKind::Alive, id, incarnation);
-        self.notes.push_back((id, MemberChange::Refuted));
-        self.dissemination.enqueue(MemberUpdate {
-            node: id,
-            state: MemberState::Alive,
-            incarnation,
-        });
-    }
-
-    fn my_incarnation(&self) -> Incarnation {
+    pub(crate) fn my_incarnation(&self) -> Incarnation {
         self.list
             .get(&self.me)
             .map(|m| m.incarnation)
@@ -480,29 +428,6 @@ impl Core {
 
     // ----- opinions of the local detector -------------------------------
 
-    pub(crate) fn suspect(&mut self, id: NodeId) {
-        if let Some(member) = self.list.get(&id) {
-            if member.state == MemberState::Alive && id != self.me {
-                let incarnation = member.incarnation;
-                self.mark_suspect(id, incarnation, true);
-            }
-        }
-    }
-
-    pub(crate) fn alive(&mut self, id: NodeId) {
-        if let Some(member) = self.list.get(&id) {
-            if member.state == MemberState::Suspect {
-                let incarnation = member.incarnation;
-                self.list.set_cleared_upto(&id, incarnation);
-                self.list
-                    .set_state(&id, MemberState::Alive, incarnation, self.now);
-                self.stats.refutations += 1;
-                self.emit(EventKind::Alive, id, incarnation);
-                self.notes.push_back((id, MemberChange::Refuted));
-            }
-        }
-    }
-
     pub(crate) fn fail(&mut self, id: NodeId) {
         if id == self.me {
             return;
@@ -525,32 +450,8 @@ impl Core {
             }
             self.timers.pop();
             match timer {
-                Timer::SuspectExpire(id) => {
-                    let due = self
-                        .list
-                        .get(&id)
-                        .is_some_and(|m| m.state == MemberState::Suspect)
-                        && self.list.deadline(&id) == Some(at);
-                    if due {
-                        self.stats.failures_declared += 1;
-                        self.mark_final(id, MemberState::Failed, Incarnation(0));
-                    }
-                }
-                Timer::SuspectNotice(id, left) => {
-                    let update = self
-                        .list
-                        .get(&id)
-                        .filter(|m| m.state == MemberState::Suspect)
-                        .map(|m| m.update());
-                    if let Some(update) = update {
-                        self.send_updates(id.addr, vec![update]);
-                        if left > 1 {
-                            let spacing =
-                                self.suspicion_timeout() / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
-                            self.schedule(self.now + spacing, Timer::SuspectNotice(id, left - 1));
-                        }
-                    }
-                }
+                Timer::SuspectExpire(id) => self.suspicion_expired(id, at),
+                Timer::SuspectNotice(id, left) => self.suspect_notice(id, left),
                 Timer::Remove(id) => {
                     let due = self.list.get(&id).is_some_and(|m| !m.is_live())
                         && self.list.deadline(&id) == Some(at);
@@ -562,27 +463,6 @@ impl Core {
                 }
             }
         }
-    }
-
-    /// Anti-entropy: one random member gets this node's own entry and a
-    /// rotating slice of the member list.
-    fn sync(&mut self) {
-        let mut target = Vec::new();
-        self.list.choose_live(&mut self.rng, 1, &[], &mut target);
-        let Some(to) = target.first().copied() else {
-            return;
-        };
-        let budget = self.updates_budget();
-        let me = self
-            .list
-            .get(&self.me)
-            .expect("this node is always listed")
-            .update();
-        let mut updates = vec![me];
-        let used = array_header_len(self.list.len()) + encoded_len(&me);
-        self.list
-            .fill_sync_slice(budget.saturating_sub(used), &mut updates);
-        self.send_updates(to.addr, updates);
     }
 
     /// After a leave: keep gossiping the news a few rounds.

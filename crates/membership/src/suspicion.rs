@@ -1,0 +1,130 @@
+//! Suspicion: the stage between alive and failed, its timer, and the
+//! direct notices that let a suspect refute in one round trip (Lifeguard's
+//! buddy system).
+//!
+//! A suspicion lasts `t_suspect · max(1, log10 n)`. The node whose own
+//! detector raised it tells the suspect at once and three more times over
+//! that span; the suspect answers with a higher incarnation. Fresh direct
+//! evidence of life (a heartbeat, an ack) clears a suspicion locally.
+
+use std::time::Duration;
+
+use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId};
+
+use crate::Time;
+use crate::detector::MemberChange;
+use crate::event::EventKind;
+use crate::membership::{Core, Timer};
+
+/// Direct "you are suspected" notices sent to a member this node suspects:
+/// one at once and this many more, spread over the suspicion timeout.
+pub(crate) const SUSPECT_NOTICE_RETRIES: u8 = 3;
+
+impl Core {
+    /// The suspicion timeout for the current cluster size:
+    /// `t_suspect · max(1, log10 n)`.
+    pub(crate) fn suspicion_timeout(&self) -> Duration {
+        let n = self.list.live_count() as f64;
+        self.config.t_suspect.mul_f64(n.log10().max(1.0))
+    }
+
+    /// Records `id` as suspected at `incarnation` and starts the timer;
+    /// `local` when this node's own detector raised it (then the suspect is
+    /// told directly).
+    pub(crate) fn mark_suspect(&mut self, id: NodeId, incarnation: Incarnation, local: bool) {
+        let timeout = self.suspicion_timeout();
+        let deadline = self.now + timeout;
+        self.list
+            .set_state(&id, MemberState::Suspect, incarnation, self.now);
+        self.list.set_deadline(&id, deadline);
+        self.schedule(deadline, Timer::SuspectExpire(id));
+        self.emit(EventKind::Suspected, id, incarnation);
+        self.notes.push_back((id, MemberChange::Suspected));
+        let update = MemberUpdate {
+            node: id,
+            state: MemberState::Suspect,
+            incarnation,
+        };
+        self.dissemination.enqueue(update);
+        if local {
+            // Tell the suspect directly (Lifeguard's "buddy system"): it can
+            // refute at once instead of waiting for gossip to reach it.
+            self.stats.suspicions += 1;
+            self.send_updates(id.addr, vec![update]);
+            let spacing = timeout / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
+            self.schedule(
+                self.now + spacing,
+                Timer::SuspectNotice(id, SUSPECT_NOTICE_RETRIES),
+            );
+        }
+    }
+
+    /// The suspect answered with a higher incarnation.
+    pub(crate) fn mark_refuted(&mut self, id: NodeId, incarnation: Incarnation) {
+        self.list
+            .set_state(&id, MemberState::Alive, incarnation, self.now);
+        self.stats.refutations += 1;
+        self.emit(EventKind::Alive, id, incarnation);
+        self.notes.push_back((id, MemberChange::Refuted));
+        self.dissemination.enqueue(MemberUpdate {
+            node: id,
+            state: MemberState::Alive,
+            incarnation,
+        });
+    }
+
+    /// The local detector's opinion: suspect `id`.
+    pub(crate) fn suspect(&mut self, id: NodeId) {
+        if let Some(member) = self.list.get(&id) {
+            if member.state == MemberState::Alive && id != self.me {
+                let incarnation = member.incarnation;
+                self.mark_suspect(id, incarnation, true);
+            }
+        }
+    }
+
+    /// The local detector's opinion: `id` is alive (fresh direct evidence).
+    pub(crate) fn alive(&mut self, id: NodeId) {
+        if let Some(member) = self.list.get(&id) {
+            if member.state == MemberState::Suspect {
+                let incarnation = member.incarnation;
+                self.list.set_cleared_upto(&id, incarnation);
+                self.list
+                    .set_state(&id, MemberState::Alive, incarnation, self.now);
+                self.stats.refutations += 1;
+                self.emit(EventKind::Alive, id, incarnation);
+                self.notes.push_back((id, MemberChange::Refuted));
+            }
+        }
+    }
+
+    /// The suspicion timer of `id` fired: failed, unless the suspicion was
+    /// refuted (or renewed) meanwhile.
+    pub(crate) fn suspicion_expired(&mut self, id: NodeId, at: Time) {
+        let due = self
+            .list
+            .get(&id)
+            .is_some_and(|m| m.state == MemberState::Suspect)
+            && self.list.deadline(&id) == Some(at);
+        if due {
+            self.stats.failures_declared += 1;
+            self.mark_final(id, MemberState::Failed, Incarnation(0));
+        }
+    }
+
+    /// Tells a member this node still suspects that it is suspected.
+    pub(crate) fn suspect_notice(&mut self, id: NodeId, left: u8) {
+        let update = self
+            .list
+            .get(&id)
+            .filter(|m| m.state == MemberState::Suspect)
+            .map(|m| m.update());
+        if let Some(update) = update {
+            self.send_updates(id.addr, vec![update]);
+            if left > 1 {
+                let spacing = self.suspicion_timeout() / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
+                self.schedule(self.now + spacing, Timer::SuspectNotice(id, left - 1));
+            }
+        }
+    }
+}
