@@ -432,3 +432,27 @@ fn events_carry_observer_detector_and_time() {
     assert_eq!(first.at, Time::ZERO);
     let _ = NodeId::new(addr(0), Version(1));
 }
+
+#[test]
+fn the_same_seed_replays_the_same_run() {
+    for detector in DETECTORS {
+        let run = |seed: u64| {
+            let mut cluster = Cluster::new(6, detector, 0.1, seed);
+            cluster.run_for(Duration::from_secs(2));
+            cluster.crash(2);
+            cluster.run_for(Duration::from_secs(3));
+            cluster
+                .events
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{:?} {} {} {} {}",
+                        e.at, e.observer, e.kind, e.member, e.incarnation
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(77), run(77), "{detector}");
+        assert_ne!(run(77), run(78), "{detector}: the seed should matter");
+    }
+}
