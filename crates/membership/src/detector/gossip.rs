@@ -6,7 +6,9 @@
 //! fits the datagram) to `fanout` random members, with membership changes
 //! piggybacked. A receiver keeps the highest counter per member and when it
 //! last rose. A member whose counter has not risen for `t_fail` is
-//! suspected; the core declares it failed unless it refutes within the
+//! suspected (for large clusters, whose tables travel in slices, `t_fail`
+//! is raised to the silence a live member's counter cannot plausibly show:
+//! see `HeartbeatTable::silence_floor`); the core declares it failed unless it refutes within the
 //! suspicion timeout. A rise seen while suspected clears the suspicion.
 
 use rumor_wire::{MemberState, MemberUpdate, NodeId, encoded_len};
@@ -78,7 +80,9 @@ impl Gossip {
 
     fn check_timeouts(&mut self, ctx: &mut DetectorContext<'_>) {
         let now = ctx.now();
-        let t_fail = ctx.config().t_fail;
+        let config = ctx.config();
+        let floor = self.table.silence_floor(config.heartbeat, config.fanout);
+        let t_fail = config.t_fail.max(floor);
         let mut late = Vec::new();
         for (id, beat) in self.table.iter_mut() {
             if !beat.extra.suspected && now.saturating_sub(beat.last_rise) >= t_fail {

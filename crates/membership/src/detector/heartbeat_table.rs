@@ -3,6 +3,8 @@
 //! last rose, and a rotating cursor so that large tables go out in slices
 //! that fit a datagram.
 
+use std::time::Duration;
+
 use rumor_wire::{NodeId, encoded_len};
 
 use crate::Time;
@@ -23,7 +25,15 @@ pub(crate) struct HeartbeatTable<T> {
     beats: Map<NodeId, Beat<T>>,
     order: IndexedSet,
     cursor: usize,
+    /// Others' heartbeats that fitted in the last message built (0 = none
+    /// built yet).
+    slice: usize,
 }
+
+/// Silent rounds after which a live member's heartbeat has not risen with
+/// probability about e⁻¹⁴ (10⁻⁶), when each round brings `rate` receptions
+/// of its entry on average.
+const SILENT_ROUNDS_EXPONENT: f64 = 14.0;
 
 impl<T: Default> HeartbeatTable<T> {
     pub(crate) fn new() -> HeartbeatTable<T> {
@@ -32,6 +42,7 @@ impl<T: Default> HeartbeatTable<T> {
             beats: Map::default(),
             order: IndexedSet::default(),
             cursor: 0,
+            slice: 0,
         }
     }
 
@@ -56,6 +67,24 @@ impl<T: Default> HeartbeatTable<T> {
 
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&NodeId, &mut Beat<T>)> {
         self.beats.iter_mut()
+    }
+
+    /// The shortest silence that may be read as failure at this cluster
+    /// size: an observer receives about `fanout` messages a round, each
+    /// carrying a given member's entry with probability slice / (n − 1), so
+    /// a live member's counter goes unseen for k rounds with probability
+    /// about e^(−k · fanout · slice / (n − 1)). With every entry in every
+    /// message (small clusters) that is a few rounds; with large tables
+    /// sent in slices it grows linearly with n.
+    pub(crate) fn silence_floor(&self, heartbeat: Duration, fanout: usize) -> Duration {
+        let others = self.order.len();
+        if others == 0 {
+            return Duration::ZERO;
+        }
+        // Before the first message, assume a typical slice.
+        let slice = if self.slice == 0 { 16 } else { self.slice };
+        let rate = fanout.max(1) as f64 * slice.min(others) as f64 / others as f64;
+        heartbeat.mul_f64(SILENT_ROUNDS_EXPONENT / rate)
     }
 
     /// Raises this node's own counter.
@@ -85,6 +114,7 @@ impl<T: Default> HeartbeatTable<T> {
             return;
         }
         out.push(own);
+        let start = out.len();
         let n = self.order.len();
         for _ in 0..n {
             self.cursor %= n;
@@ -99,12 +129,13 @@ impl<T: Default> HeartbeatTable<T> {
             let entry = (id, beat.counter);
             let size = encoded_len(&entry);
             if used + size > budget {
-                return;
+                break;
             }
             used += size;
             out.push(entry);
             self.cursor += 1;
         }
+        self.slice = out.len() - start;
     }
 }
 
@@ -116,6 +147,30 @@ mod tests {
 
     fn id(port: u16) -> NodeId {
         NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
+    }
+
+    #[test]
+    fn silence_floor_grows_when_tables_go_out_in_slices() {
+        let mut small: HeartbeatTable<()> = HeartbeatTable::new();
+        for p in 2..11 {
+            small.add(id(p), Time::ZERO);
+        }
+        small.fill(id(1), 10_000, &mut Vec::new());
+        let h = Duration::from_millis(100);
+        // 9 others, all in every message, 3 messages a round: ~4.7 rounds.
+        let floor = small.silence_floor(h, 3);
+        assert!(
+            floor > Duration::from_millis(400) && floor < Duration::from_millis(500),
+            "{floor:?}"
+        );
+        let mut large: HeartbeatTable<()> = HeartbeatTable::new();
+        for p in 2..302 {
+            large.add(id(p), Time::ZERO);
+        }
+        let entry = encoded_len(&(id(1), 1u64));
+        large.fill(id(1), entry * 31, &mut Vec::new());
+        let floor = large.silence_floor(h, 3);
+        assert!(floor > Duration::from_secs(4), "{floor:?}");
     }
 
     #[test]

@@ -108,6 +108,10 @@ impl Phi {
         let heartbeat_ms = config.heartbeat.as_secs_f64() * 1000.0;
         let floor_ms = config.phi_min_std_dev.as_secs_f64() * 1000.0;
         let threshold = config.phi_threshold;
+        // φ assumes normal inter-arrival times; sliced tables in large
+        // clusters make arrivals Poisson-like with a longer tail, so never
+        // suspect before the silence floor either.
+        let floor = self.table.silence_floor(config.heartbeat, config.fanout);
         let mut late = Vec::new();
         for (id, beat) in self.table.iter_mut() {
             if beat.extra.suspected {
@@ -120,8 +124,9 @@ impl Phi {
             } else {
                 (window.mean(), window.std_dev())
             };
-            let elapsed = now.saturating_sub(beat.last_rise).as_secs_f64() * 1000.0;
-            if phi(elapsed, mean, std_dev.max(floor_ms)) > threshold {
+            let silence = now.saturating_sub(beat.last_rise);
+            let elapsed = silence.as_secs_f64() * 1000.0;
+            if silence >= floor && phi(elapsed, mean, std_dev.max(floor_ms)) > threshold {
                 beat.extra.suspected = true;
                 late.push(*id);
             }
