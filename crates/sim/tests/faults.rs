@@ -116,3 +116,30 @@ fn network_loss_drops_in_transit() {
     let r = simulate(&s).report;
     assert!(r.drops.in_transit > 0);
 }
+
+#[test]
+fn a_restarted_introducer_rejoins_through_another_node() {
+    let crash = ActionSpec::new(S(5), ActionKind::Crash, vec![0]);
+    let restart = ActionSpec::new(S(10), ActionKind::Restart, vec![0]);
+    let s = Scenario {
+        duration: S(16),
+        ..base(vec![crash, restart])
+    };
+    let outcome = simulate(&s);
+    assert_eq!(outcome.report.false_positives, 0);
+    assert!(outcome.report.crashes[0].all_member_s.is_some());
+    let new = outcome
+        .members
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|id| id.addr == rumor_sim::slot_addr(0))
+        .expect("node 0 runs again");
+    for (observer, members) in &outcome.members {
+        assert!(
+            members
+                .iter()
+                .any(|m| m.node == new && m.state == MemberState::Alive),
+            "{observer} does not list the restarted introducer {new}"
+        );
+    }
+}
