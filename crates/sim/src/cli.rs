@@ -22,7 +22,7 @@ pub struct Cli {
     /// Failure detector: gossip, swim, phi, all-to-all (the example plugin).
     #[arg(long, value_name = "NAME", required_unless_present = "scenario")]
     pub detector: Option<String>,
-    /// Receiver-side drop probability, 0 to 1.
+    /// Receiver-side drop probability, 0 to 1 (default 0).
     #[arg(long, value_name = "P", value_parser = probability)]
     pub loss: Option<f64>,
     /// Nodes (never node 0) that crash together once the cluster has warmed up.
@@ -31,32 +31,32 @@ pub struct Cli {
     /// Nodes (never node 0) that leave voluntarily once the cluster has warmed up.
     #[arg(long, value_name = "K")]
     pub leave: Option<usize>,
-    /// Virtual time of each run (humantime: 30s, 1m).
+    /// Virtual time of each run (humantime; default 30s).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
-    /// Seed of the first run.
+    /// Seed of the first run (default 1).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Runs with seeds S, S+1, ...; the report aggregates them.
+    /// Runs with seeds S, S+1, ...; the report aggregates them (default 1).
     #[arg(long, visible_alias = "seeds", value_name = "N")]
     pub runs: Option<u64>,
-    /// When faults start and traffic measurement begins.
+    /// When --fail and --leave act and traffic measurement begins (default 10s).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub warmup: Option<Duration>,
-    /// Nodes start at random times within this window.
+    /// Nodes other than node 0 start at random times within this window (default 2s).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub join_window: Option<Duration>,
-    /// How the cluster forms: staggered joins only, or a member-list sync
-    /// with the introducer after the join window (for large clusters).
+    /// How the cluster forms: staggered joins only (default), or a
+    /// member-list sync with the introducer after the join window (for large clusters).
     #[arg(long, value_enum)]
     pub bootstrap: Option<Bootstrap>,
-    /// One-way base latency.
+    /// One-way base latency (default 500us).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub latency: Option<Duration>,
-    /// Random extra latency per message.
+    /// Random extra latency per message, uniform (default 500us).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub jitter: Option<Duration>,
-    /// In-transit datagram loss probability, 0 to 1 (on top of --loss).
+    /// In-transit datagram loss probability, 0 to 1, on top of --loss (default 0).
     #[arg(long, value_name = "P", value_parser = probability)]
     pub net_loss: Option<f64>,
     /// A TOML scenario file (timed crashes, restarts, leaves, partitions...);
