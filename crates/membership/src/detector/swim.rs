@@ -5,8 +5,11 @@
 //! in a randomized round-robin order: each round walks the core's live list
 //! through a fresh random permutation `i ↦ (a·i + b) mod n` (a coprime to
 //! n), so every member is probed by every other within about n periods, and
-//! the detector keeps no per-member state at all (which matters when a
-//! simulator holds ten thousand nodes of ten thousand members). A probe is a `Ping` answered by an `Ack`. Without an ack within
+//! the detector keeps no per-member state (which matters when a simulator
+//! holds ten thousand nodes of ten thousand members). A member learned
+//! during a round is inserted at a random step of the rest of the round, as
+//! SWIM inserts newcomers at a random position of its probe list, so it is
+//! probed within the current round rather than the next. A probe is a `Ping` answered by an `Ack`. Without an ack within
 //! `probe_timeout`, the node asks `indirect_probes` random members to probe
 //! the target on its behalf (`PingReq`); they relay the target's ack, or
 //! answer `Nack` when they got none. It also pings the target directly
@@ -115,10 +118,19 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
+/// Members learned during a round wait here, each at a random step of the
+/// rest of the round (SWIM inserts a newcomer at a random position of the
+/// probe order). More than this many at once (a join storm) starts a fresh
+/// round instead, which covers them all without per-member state.
+const MAX_PENDING: usize = 64;
+
 /// The SWIM detector.
 #[derive(Debug)]
 pub struct Swim {
     round: Round,
+    /// Members learned during this round and the round step at which each
+    /// is probed.
+    pending: Vec<(usize, NodeId)>,
     probe: Option<Probe>,
     next_period: Option<Time>,
     next_seq: u32,
@@ -132,6 +144,7 @@ impl Swim {
     pub fn new(config: &Config) -> Swim {
         Swim {
             round: Round::default(),
+            pending: Vec::new(),
             probe: None,
             next_period: None,
             next_seq: 0,
@@ -169,7 +182,25 @@ impl Swim {
     fn next_target(&mut self, ctx: &mut DetectorContext<'_>) -> Option<NodeId> {
         // Two rounds at most: the rest of this one, then a fresh one.
         for _ in 0..2 {
-            while self.round.i < self.round.n {
+            loop {
+                // A newcomer whose step has come goes first.
+                let due = self
+                    .pending
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (step, _))| *step <= self.round.i)
+                    .min_by_key(|(_, (step, _))| *step)
+                    .map(|(at, _)| at);
+                if let Some(at) = due {
+                    let (_, member) = self.pending.swap_remove(at);
+                    if ctx.is_live(&member) {
+                        return Some(member);
+                    }
+                    continue;
+                }
+                if self.round.i >= self.round.n {
+                    break;
+                }
                 let Round { n, a, b, i } = self.round;
                 self.round.i += 1;
                 let pos = ((a as u128 * i as u128 + b as u128) % n as u128) as usize;
@@ -178,6 +209,8 @@ impl Swim {
                 }
             }
             let n = ctx.live_others();
+            // A fresh round covers everyone listed now.
+            self.pending.clear();
             if n == 0 {
                 return None;
             }
@@ -329,6 +362,18 @@ impl FailureDetector for Swim {
         // ourselves counts against local health (Lifeguard).
         if change == MemberChange::Suspected && member == ctx.me() {
             self.health.apply(1);
+        }
+        // A member learned during a round joins it at a random step of the
+        // rest of the round, so it is probed within this round, not the
+        // next (which at n members is n periods away).
+        if change == MemberChange::Joined && self.round.i < self.round.n {
+            if self.pending.len() >= MAX_PENDING {
+                self.pending.clear();
+                self.round.i = self.round.n;
+            } else {
+                let step = ctx.rng().random_range(self.round.i..=self.round.n);
+                self.pending.push((step, member));
+            }
         }
     }
 
@@ -578,6 +623,66 @@ mod tests {
         assert!(
             at <= config.probe_interval * 2 + Duration::from_millis(5),
             "{at:?}"
+        );
+    }
+
+    #[test]
+    fn a_member_learned_mid_round_is_probed_within_the_round() {
+        let mut core = swim_core();
+        let member = |p| rumor_wire::MemberUpdate {
+            node: id(p),
+            state: rumor_wire::MemberState::Alive,
+            incarnation: rumor_wire::Incarnation(0),
+        };
+        let members: Vec<_> = (2..42).map(member).collect();
+        core.handle(
+            Time::ZERO,
+            id(2).addr,
+            Message::JoinResponse {
+                introducer: id(2),
+                members,
+            },
+        );
+        let newcomer = id(100);
+        let mut now = Time::ZERO;
+        let mut probes = 0;
+        let mut newcomer_probe = None;
+        while now < Duration::from_secs(10) && newcomer_probe.is_none() {
+            now += Duration::from_millis(5);
+            core.tick(now);
+            for (to, message) in swim_transmits(&mut core) {
+                if let SwimMessage::Ping { seq, .. } = message {
+                    probes += 1;
+                    if to == newcomer.addr {
+                        newcomer_probe = Some(probes);
+                    }
+                    // Every member answers at once.
+                    let ack = SwimMessage::Ack {
+                        seq,
+                        updates: vec![],
+                    };
+                    send(&mut core, now, NodeId::new(to, Version(1)), &ack);
+                }
+            }
+            if probes == 3 && !core.members().iter().any(|m| m.node == newcomer) {
+                // Three probes into the first round of 40: one more member.
+                tell(&mut core, now, member(100));
+            }
+        }
+        let at = newcomer_probe.expect("the newcomer is probed");
+        // The first round is probes 1..=40; the newcomer is due at a step of
+        // its rest, so by probe 41 at the latest.
+        assert!(at <= 41, "first probed as probe {at}, in the next round");
+    }
+
+    fn tell(core: &mut Membership, now: Time, update: rumor_wire::MemberUpdate) {
+        core.handle(
+            now,
+            id(2).addr,
+            Message::Updates {
+                sender: id(2),
+                updates: vec![update],
+            },
         );
     }
 }
