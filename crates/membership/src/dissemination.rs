@@ -8,7 +8,7 @@
 //! size.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::BinaryHeap;
 
 use rumor_wire::{MemberUpdate, NodeId, encoded_len};
 
@@ -19,16 +19,32 @@ struct Entry {
     update: MemberUpdate,
     transmits: u32,
     seq: u64,
-    size: usize,
+    size: u32,
 }
 
-/// The dissemination queue.
+/// A place in the pick order: fewest transmits first, then newest. Keys
+/// are never updated in place: a change of an entry pushes a new key and
+/// leaves the old one stale (its seq or transmits no longer match the
+/// entry), to be dropped when it surfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    transmits: Reverse<u32>,
+    seq: u64,
+    slot: u32,
+}
+
+/// The dissemination queue: entries in a slab, indexed by member, ordered
+/// by a binary heap of keys (a flat array: far cheaper to update than a
+/// search tree).
 #[derive(Debug, Default)]
 pub(crate) struct Dissemination {
-    entries: Map<NodeId, Entry>,
-    /// (transmits, newest first, member): the order updates are picked in.
-    order: BTreeSet<(u32, Reverse<u64>, NodeId)>,
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    index: Map<NodeId, u32>,
+    order: BinaryHeap<Key>,
     next_seq: u64,
+    /// Keys popped by `take` and not picked, to push back.
+    held: Vec<Key>,
 }
 
 /// The encoded size of a MessagePack array header for `n` elements.
@@ -41,22 +57,68 @@ pub(crate) fn array_header_len(n: usize) -> usize {
 }
 
 impl Dissemination {
+    fn key(slot: u32, entry: &Entry) -> Key {
+        Key {
+            transmits: Reverse(entry.transmits),
+            seq: entry.seq,
+            slot,
+        }
+    }
+
+    fn is_current(&self, key: &Key) -> bool {
+        self.slots[key.slot as usize]
+            .as_ref()
+            .is_some_and(|e| e.seq == key.seq && e.transmits == key.transmits.0)
+    }
+
+    fn release(&mut self, slot: u32) {
+        if let Some(entry) = self.slots[slot as usize].take() {
+            self.index.remove(&entry.update.node);
+            self.free.push(slot);
+        }
+    }
+
+    /// Rebuilds the heap from the live entries once stale keys outnumber
+    /// them, so the heap stays within twice the queue.
+    fn compact_if_stale(&mut self) {
+        if self.order.len() > 2 * self.index.len() + 64 {
+            let keys: Vec<Key> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, e)| e.as_ref().map(|e| Self::key(slot as u32, e)))
+                .collect();
+            self.order = BinaryHeap::from(keys);
+        }
+    }
+
     /// Queues `update` to be told, replacing any queued change about the
     /// same member.
     pub(crate) fn enqueue(&mut self, update: MemberUpdate) {
-        if let Some(old) = self.entries.remove(&update.node) {
-            self.order
-                .remove(&(old.transmits, Reverse(old.seq), update.node));
-        }
         self.next_seq += 1;
         let entry = Entry {
             update,
             transmits: 0,
             seq: self.next_seq,
-            size: encoded_len(&update),
+            size: encoded_len(&update) as u32,
         };
-        self.order.insert((0, Reverse(entry.seq), update.node));
-        self.entries.insert(update.node, entry);
+        let key_slot = match self.index.get(&update.node) {
+            Some(&slot) => slot,
+            None => {
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.slots.push(None);
+                        u32::try_from(self.slots.len() - 1).expect("fewer than 4 billion queued")
+                    }
+                };
+                self.index.insert(update.node, slot);
+                slot
+            }
+        };
+        self.order.push(Self::key(key_slot, &entry));
+        self.slots[key_slot as usize] = Some(entry);
+        self.compact_if_stale();
     }
 
     /// Another member told us exactly this change again: the news is
@@ -66,39 +128,41 @@ impl Dissemination {
     /// Only once this node sent the change `floor` times itself: everyone
     /// does a first share of the telling, whatever it hears.
     pub(crate) fn heard_again(&mut self, update: &MemberUpdate, floor: u32, limit: u32) {
-        let Some(entry) = self.entries.get_mut(&update.node) else {
+        let Some(&slot) = self.index.get(&update.node) else {
             return;
         };
+        let entry = self.slots[slot as usize]
+            .as_mut()
+            .expect("indexed slots are occupied");
         if entry.update != *update || entry.transmits < floor {
             return;
         }
-        let old = (entry.transmits, Reverse(entry.seq), update.node);
-        self.order.remove(&old);
         entry.transmits += 1;
         if entry.transmits >= limit {
-            self.entries.remove(&update.node);
+            self.release(slot);
         } else {
-            self.order.insert((entry.transmits, old.1, old.2));
+            let key = Self::key(slot, entry);
+            self.order.push(key);
         }
+        self.compact_if_stale();
     }
 
     /// Removes any queued change about `member`.
     pub(crate) fn forget(&mut self, member: &NodeId) {
-        if let Some(old) = self.entries.remove(member) {
-            self.order
-                .remove(&(old.transmits, Reverse(old.seq), *member));
+        if let Some(&slot) = self.index.get(member) {
+            self.release(slot);
         }
     }
 
     /// Changes still queued.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     /// Whether a change about `member` is queued.
     #[cfg(test)]
     pub(crate) fn contains(&self, member: &NodeId) -> bool {
-        self.entries.contains_key(member)
+        self.index.contains_key(member)
     }
 
     /// Picks up to `max_entries` changes whose encoding, as a MessagePack
@@ -113,42 +177,46 @@ impl Dissemination {
         skip: Option<&NodeId>,
         out: &mut Vec<MemberUpdate>,
     ) -> usize {
-        let mut used = array_header_len(max_entries.min(self.entries.len()));
+        let mut used = array_header_len(max_entries.min(self.len()));
         if used > budget {
             return 0;
         }
-        let mut picked: Vec<(u32, Reverse<u64>, NodeId)> = Vec::new();
+        let mut picked = 0;
         // Look a little past entries that do not fit (IPv6 entries are
         // larger), but never scan the whole queue.
         let mut misses = 0;
-        for key in self.order.iter() {
-            if picked.len() == max_entries || misses > 8 {
+        while picked < max_entries && misses <= 8 {
+            let Some(key) = self.order.pop() else {
                 break;
-            }
-            if skip == Some(&key.2) {
+            };
+            if !self.is_current(&key) {
                 continue;
             }
-            let entry = &self.entries[&key.2];
-            if used + entry.size > budget {
+            let entry = self.slots[key.slot as usize]
+                .as_mut()
+                .expect("current keys point at occupied slots");
+            if skip == Some(&entry.update.node) {
+                self.held.push(key);
+                continue;
+            }
+            if used + entry.size as usize > budget {
                 misses += 1;
+                self.held.push(key);
                 continue;
             }
-            used += entry.size;
+            used += entry.size as usize;
             out.push(entry.update);
-            picked.push(*key);
-        }
-        for key in picked {
-            self.order.remove(&key);
-            let entry = self
-                .entries
-                .get_mut(&key.2)
-                .expect("every ordered key has an entry");
+            picked += 1;
             entry.transmits += 1;
             if entry.transmits >= limit {
-                self.entries.remove(&key.2);
+                self.release(key.slot);
             } else {
-                self.order.insert((entry.transmits, key.1, key.2));
+                let key = Self::key(key.slot, entry);
+                self.held.push(key);
             }
+        }
+        for key in self.held.drain(..) {
+            self.order.push(key);
         }
         used
     }

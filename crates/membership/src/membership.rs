@@ -258,7 +258,9 @@ impl Core {
         if self.other_version_of_me(&id) {
             return;
         }
-        match self.list.standing(&id) {
+        let (standing, member) = self.list.lookup(&id);
+        let known = member.map(|m| (m.state, m.incarnation));
+        match standing {
             Standing::Gone => {}
             Standing::Unknown => match update.state {
                 MemberState::Alive => self.learn(id, update.incarnation),
@@ -275,11 +277,7 @@ impl Core {
                 }
             },
             Standing::Known => {
-                let member = self
-                    .list
-                    .get(&id)
-                    .expect("standing Known means the member is listed");
-                let (state, current) = (member.state, member.incarnation);
+                let (state, current) = known.expect("standing Known comes with the member's entry");
                 if state == update.state && current == update.incarnation {
                     let limit =
                         retransmit_limit(self.config.retransmit_mult, self.list.live_count());
