@@ -10,7 +10,8 @@
 //! Layouts (all integers big-endian):
 //!
 //! ```text
-//! node id : family (4 | 6) · IP (4 | 16 bytes) · port (2) · version (8)
+//! address : family (4 | 6) · IP (4 | 16 bytes) · port (2)
+//! node id : address · version (8)
 //! update  : node id · state (1: 0 alive, 1 suspect, 2 failed, 3 left) · incarnation (8)
 //! updates : update*   (a bin holding the records back to back)
 //! ```
@@ -54,25 +55,28 @@ fn u64_at(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(word)
 }
 
-/// Parses one node id from the front of `bytes`, returning it and its length.
-fn take_node(bytes: &[u8]) -> Option<(NodeId, usize)> {
+/// Parses one address from the front of `bytes`, returning it and its length.
+fn take_addr(bytes: &[u8]) -> Option<(SocketAddr, usize)> {
     let (ip, at): (IpAddr, usize) = match *bytes.first()? {
-        4 if bytes.len() >= NODE_V4 => {
+        4 if bytes.len() >= NODE_V4 - 8 => {
             let octets: [u8; 4] = bytes[1..5].try_into().ok()?;
             (Ipv4Addr::from(octets).into(), 5)
         }
-        6 if bytes.len() >= NODE_V6 => {
+        6 if bytes.len() >= NODE_V6 - 8 => {
             let octets: [u8; 16] = bytes[1..17].try_into().ok()?;
             (Ipv6Addr::from(octets).into(), 17)
         }
         _ => return None,
     };
     let port = u16::from_be_bytes([bytes[at], bytes[at + 1]]);
-    let version = u64_at(&bytes[at + 2..]);
-    Some((
-        NodeId::new(SocketAddr::new(ip, port), Version(version)),
-        at + 10,
-    ))
+    Some((SocketAddr::new(ip, port), at + 2))
+}
+
+/// Parses one node id from the front of `bytes`, returning it and its length.
+fn take_node(bytes: &[u8]) -> Option<(NodeId, usize)> {
+    let (addr, at) = take_addr(bytes)?;
+    let version = bytes.get(at..at + 8)?;
+    Some((NodeId::new(addr, Version(u64_at(version))), at + 8))
 }
 
 fn state_code(state: MemberState) -> u8 {
@@ -134,6 +138,35 @@ pub(crate) fn deserialize_node<'de, D: Deserializer<'de>>(de: D) -> Result<NodeI
     de.deserialize_bytes(NodeVisitor)
 }
 
+/// serde `with` module for a `SocketAddr` as one bin: family · IP · port.
+pub(crate) mod addr {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(addr: &SocketAddr, ser: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; NODE_V6];
+        // A node id without its version is an address.
+        let len = put_node(&mut buf, &NodeId::new(*addr, Version(0))) - 8;
+        ser.serialize_bytes(&buf[..len])
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<SocketAddr, D::Error> {
+        struct AddrVisitor;
+        impl<'de> Visitor<'de> for AddrVisitor {
+            type Value = SocketAddr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a compact socket address")
+            }
+            fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<SocketAddr, E> {
+                match take_addr(bytes) {
+                    Some((addr, len)) if len == bytes.len() => Ok(addr),
+                    _ => Err(E::custom("malformed socket address")),
+                }
+            }
+        }
+        de.deserialize_bytes(AddrVisitor)
+    }
+}
+
 /// serde `with` module for `Vec<MemberUpdate>` as one bin of records.
 pub(crate) mod updates {
     use super::*;
@@ -172,6 +205,24 @@ pub(crate) mod updates {
                 // bounded by the input.
                 let mut out = Vec::with_capacity(bytes.len() / (NODE_V4 + UPDATE_TAIL));
                 while !bytes.is_empty() {
+                    // IPv4 records, the common case, are parsed from a
+                    // fixed-size view so every bounds check folds away.
+                    if let Some(record) = bytes.first_chunk::<{ NODE_V4 + UPDATE_TAIL }>()
+                        && record[0] == 4
+                    {
+                        let ip = Ipv4Addr::new(record[1], record[2], record[3], record[4]);
+                        let port = u16::from_be_bytes([record[5], record[6]]);
+                        let version = u64_at(&record[7..15]);
+                        let state = state_from(record[15])
+                            .ok_or_else(|| E::custom("unknown member state"))?;
+                        out.push(MemberUpdate {
+                            node: NodeId::new(SocketAddr::new(ip.into(), port), Version(version)),
+                            state,
+                            incarnation: Incarnation(u64_at(&record[16..24])),
+                        });
+                        bytes = &bytes[NODE_V4 + UPDATE_TAIL..];
+                        continue;
+                    }
                     let (node, at) =
                         take_node(bytes).ok_or_else(|| E::custom("malformed update record"))?;
                     let tail = bytes

@@ -18,6 +18,7 @@ pub struct Envelope {
     /// The sender's protocol version ([`PROTOCOL_VERSION`] for this build).
     pub protocol: u8,
     /// Where the sender listens; replies go here.
+    #[serde(with = "crate::compact::addr")]
     pub from: SocketAddr,
     /// The message itself.
     pub body: Message,
