@@ -154,12 +154,13 @@ impl Core {
 
     /// Changes to piggyback, within `budget` bytes as an encoded array.
     pub(crate) fn piggyback(&mut self, budget: usize, skip: Option<&NodeId>) -> Vec<MemberUpdate> {
-        let mut out = Vec::new();
         let limit = retransmit_limit(self.config.retransmit_mult, self.list.live_count());
         // A backlog (a join storm of thousands) drains with fuller messages:
         // up to an eighth of the queue per message, within the datagram.
         // In steady state the queue is short and max_piggyback holds.
         let most = self.config.max_piggyback.max(self.dissemination.len() / 8);
+        // Sized once: an entry encodes to at least 16 bytes.
+        let mut out = Vec::with_capacity(most.min(self.dissemination.len()).min(budget / 16));
         self.dissemination.take(budget, most, limit, skip, &mut out);
         out
     }

@@ -124,25 +124,6 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
 /// round instead, which covers them all without per-member state.
 const MAX_PENDING: usize = 64;
 
-/// How much longer the protocol period is in a cluster of `n` live members:
-/// 1 up to 100 members, then half again per decade (×1.5 at 1,000, ×2 at
-/// 10,000). Each node's message rate is set by the period, not by n, but
-/// a large cluster has more suspicions and refutations to piggyback and a
-/// longer suspicion timeout (`t_suspect · log10 n`) that dominates its
-/// detection time, so a longer period costs little detection time there
-/// and keeps bandwidth within budget. Small clusters keep the configured
-/// period and its detection times.
-pub(crate) fn period_scale(n: usize) -> f64 {
-    1.0 + ((n.max(1) as f64).log10() - 2.0).max(0.0) / 2.0
-}
-
-/// The protocol period at the current cluster size.
-fn period(ctx: &DetectorContext<'_>) -> Duration {
-    ctx.config()
-        .probe_interval
-        .mul_f64(period_scale(ctx.live_count()))
-}
-
 /// The SWIM detector.
 #[derive(Debug)]
 pub struct Swim {
@@ -186,9 +167,10 @@ impl Swim {
     /// The direct-ack timeout stretched by local health, leaving at least a
     /// third of the period for the indirect probes.
     fn probe_timeout(&self, ctx: &DetectorContext<'_>) -> Duration {
+        let config = ctx.config();
         self.health
-            .scale(ctx.config().probe_timeout)
-            .min(period(ctx) * 2 / 3)
+            .scale(config.probe_timeout)
+            .min(config.probe_interval * 2 / 3)
     }
 
     fn seq(&mut self) -> u32 {
@@ -274,7 +256,8 @@ impl Swim {
         // The period stays fixed: stretching it under local trouble (as
         // Lifeguard also allows) would slow detection most exactly when many
         // members fail at once and every prober sees failed probes.
-        self.next_period = Some(now + period(ctx));
+        let period = ctx.config().probe_interval;
+        self.next_period = Some(now + period);
         let Some(target) = self.next_target(ctx) else {
             return;
         };
@@ -467,7 +450,7 @@ impl FailureDetector for Swim {
         let now = ctx.now();
         self.expire_relays(ctx);
         let Some(period_end) = self.next_period else {
-            let interval = period(ctx);
+            let interval = ctx.config().probe_interval;
             let first = jitter(ctx.rng(), interval);
             self.next_period = Some(now + first);
             return;
@@ -690,15 +673,6 @@ mod tests {
         // The first round is probes 1..=40; the newcomer is due at a step of
         // its rest, so by probe 41 at the latest.
         assert!(at <= 41, "first probed as probe {at}, in the next round");
-    }
-
-    #[test]
-    fn the_period_stretches_only_beyond_a_hundred_members() {
-        assert_eq!(period_scale(1), 1.0);
-        assert_eq!(period_scale(10), 1.0);
-        assert_eq!(period_scale(100), 1.0);
-        assert!((period_scale(1_000) - 1.5).abs() < 1e-9);
-        assert!((period_scale(10_000) - 2.0).abs() < 1e-9);
     }
 
     fn tell(core: &mut Membership, now: Time, update: rumor_wire::MemberUpdate) {
