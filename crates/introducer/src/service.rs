@@ -15,7 +15,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TrySendError};
-use std::io::Read;
 
 use rumor_wire::{Envelope, WireError};
 
@@ -294,7 +293,7 @@ fn serve_one(
     // one is dropped quickly, so a flood of silent connections drains fast.
     let deadline = (accepted_at + config.read_timeout).max(Instant::now() + BACKLOG_GRACE);
     let mut reader = DeadlineReader::new(stream, deadline);
-    match read_raw_frame(&mut reader, buf, config.max_frame) {
+    match rumor_wire::read_frame_bytes(&mut reader, buf, config.max_frame) {
         Ok(true) => {}
         Ok(false) => {
             // Connected and closed without a byte: a port probe, or our own wake-up.
@@ -371,41 +370,4 @@ fn serve_one(
             tracing::warn!("refused {kind} message from {peer}: {reason}");
         }
     }
-}
-
-/// Reads one length-prefixed frame body into `buf`; `Ok(false)` on a clean
-/// end of stream before a frame starts. The prefix is checked against
-/// `max_frame` before anything is allocated.
-fn read_raw_frame<R: Read>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    max_frame: usize,
-) -> Result<bool, WireError> {
-    let mut prefix = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        match reader.read(&mut prefix[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(WireError::Truncated { got, want: 4 }),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let len = u32::from_be_bytes(prefix) as usize;
-    if len > max_frame {
-        return Err(WireError::FrameTooLarge {
-            size: len as u64,
-            max: max_frame,
-        });
-    }
-    buf.clear();
-    let read = reader.take(len as u64).read_to_end(buf)?;
-    if read < len {
-        return Err(WireError::Truncated {
-            got: read,
-            want: len,
-        });
-    }
-    Ok(true)
 }

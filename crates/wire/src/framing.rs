@@ -34,11 +34,26 @@ pub fn read_frame<R: Read>(
     buf: &mut Vec<u8>,
     max_frame: usize,
 ) -> Result<Option<Envelope>, WireError> {
+    if !read_frame_bytes(reader, buf, max_frame)? {
+        return Ok(None);
+    }
+    codec::decode(buf).map(Some)
+}
+
+/// Reads one frame's body into `buf` without decoding it, for callers that
+/// check the bytes first (an authentication tag, say). `Ok(false)` on a clean
+/// end of stream before a frame starts. The length prefix is checked against
+/// `max_frame` before anything is allocated.
+pub fn read_frame_bytes<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max_frame: usize,
+) -> Result<bool, WireError> {
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < 4 {
         match reader.read(&mut prefix[got..]) {
-            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) if got == 0 => return Ok(false),
             Ok(0) => return Err(WireError::Truncated { got, want: 4 }),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -60,5 +75,5 @@ pub fn read_frame<R: Read>(
             want: len,
         });
     }
-    codec::decode(buf).map(Some)
+    Ok(true)
 }
