@@ -50,17 +50,10 @@ pub(crate) fn heartbeat_message<T: Default>(
     })
 }
 
-/// Per-member data of the gossip detector.
-#[derive(Debug, Clone, Default)]
-struct Watch {
-    /// This detector already reported a suspicion that is still standing.
-    suspected: bool,
-}
-
 /// The gossip-style heartbeat detector.
 #[derive(Debug)]
 pub struct Gossip {
-    table: HeartbeatTable<Watch>,
+    table: HeartbeatTable<()>,
     next_beat: Option<Time>,
 }
 
@@ -85,8 +78,8 @@ impl Gossip {
         let t_fail = config.t_fail.max(floor);
         let mut late = Vec::new();
         for (id, beat) in self.table.iter_mut() {
-            if !beat.extra.suspected && now.saturating_sub(beat.last_rise) >= t_fail {
-                beat.extra.suspected = true;
+            if !beat.suspected && now.saturating_sub(beat.last_rise) >= t_fail {
+                beat.suspected = true;
                 late.push(*id);
             }
         }
@@ -114,17 +107,7 @@ impl FailureDetector for Gossip {
         member: NodeId,
         change: MemberChange,
     ) {
-        match change {
-            MemberChange::Joined => self.table.add(member, ctx.now()),
-            MemberChange::Down => self.table.remove(&member),
-            MemberChange::Refuted => {
-                if let Some(beat) = self.table.get_mut(&member) {
-                    beat.extra.suspected = false;
-                    beat.last_rise = ctx.now();
-                }
-            }
-            MemberChange::Suspected => {}
-        }
+        self.table.member_changed(member, change, ctx.now());
     }
 
     fn handle(
@@ -142,8 +125,8 @@ impl FailureDetector for Gossip {
                     .table
                     .get_mut(&member)
                     .expect("observe found the member");
-                let was_suspected = beat.extra.suspected;
-                beat.extra.suspected = false;
+                let was_suspected = beat.suspected;
+                beat.suspected = false;
                 if was_suspected || matches!(ctx.state(&member), Some((MemberState::Suspect, _))) {
                     ctx.alive(member);
                 }

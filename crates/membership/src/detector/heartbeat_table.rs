@@ -8,6 +8,7 @@ use std::time::Duration;
 use rumor_wire::{NodeId, encoded_len};
 
 use crate::Time;
+use crate::detector::MemberChange;
 use crate::member_list::{IndexedSet, Map};
 
 /// One member's heartbeat as this node saw it, plus the detector's own data.
@@ -15,6 +16,8 @@ use crate::member_list::{IndexedSet, Map};
 pub(crate) struct Beat<T> {
     pub(crate) counter: u64,
     pub(crate) last_rise: Time,
+    /// The detector reported a suspicion of this member that still stands.
+    pub(crate) suspected: bool,
     pub(crate) extra: T,
 }
 
@@ -51,6 +54,7 @@ impl<T: Default> HeartbeatTable<T> {
         self.beats.entry(member).or_insert_with(|| Beat {
             counter: 0,
             last_rise: now,
+            suspected: false,
             extra: T::default(),
         });
         self.order.insert(member);
@@ -59,6 +63,23 @@ impl<T: Default> HeartbeatTable<T> {
     pub(crate) fn remove(&mut self, member: &NodeId) {
         self.beats.remove(member);
         self.order.remove(member);
+    }
+
+    /// Keeps the table in step with the core's member list: a member that
+    /// joins gets an entry, one that goes down loses it, and a refuted
+    /// suspicion starts its silence afresh from `now`.
+    pub(crate) fn member_changed(&mut self, member: NodeId, change: MemberChange, now: Time) {
+        match change {
+            MemberChange::Joined => self.add(member, now),
+            MemberChange::Down => self.remove(&member),
+            MemberChange::Refuted => {
+                if let Some(beat) = self.beats.get_mut(&member) {
+                    beat.suspected = false;
+                    beat.last_rise = now;
+                }
+            }
+            MemberChange::Suspected => {}
+        }
     }
 
     pub(crate) fn get_mut(&mut self, member: &NodeId) -> Option<&mut Beat<T>> {

@@ -78,7 +78,6 @@ pub(crate) fn phi(elapsed_ms: f64, mean_ms: f64, std_dev_ms: f64) -> f64 {
 #[derive(Debug, Clone, Default)]
 struct History {
     window: ArrivalWindow,
-    suspected: bool,
 }
 
 /// The φ accrual detector.
@@ -114,7 +113,7 @@ impl Phi {
         let floor = self.table.silence_floor(config.heartbeat, config.fanout);
         let mut late = Vec::new();
         for (id, beat) in self.table.iter_mut() {
-            if beat.extra.suspected {
+            if beat.suspected {
                 continue;
             }
             let window = &beat.extra.window;
@@ -127,7 +126,7 @@ impl Phi {
             let silence = now.saturating_sub(beat.last_rise);
             let elapsed = silence.as_secs_f64() * 1000.0;
             if silence >= floor && phi(elapsed, mean, std_dev.max(floor_ms)) > threshold {
-                beat.extra.suspected = true;
+                beat.suspected = true;
                 late.push(*id);
             }
         }
@@ -155,17 +154,7 @@ impl FailureDetector for Phi {
         member: NodeId,
         change: MemberChange,
     ) {
-        match change {
-            MemberChange::Joined => self.table.add(member, ctx.now()),
-            MemberChange::Down => self.table.remove(&member),
-            MemberChange::Refuted => {
-                if let Some(beat) = self.table.get_mut(&member) {
-                    beat.extra.suspected = false;
-                    beat.last_rise = ctx.now();
-                }
-            }
-            MemberChange::Suspected => {}
-        }
+        self.table.member_changed(member, change, ctx.now());
     }
 
     fn handle(
@@ -187,14 +176,14 @@ impl FailureDetector for Phi {
                 .get_mut(&member)
                 .expect("observe found the member");
             let interval: Duration = now.saturating_sub(previous);
-            let was_suspected = beat.extra.suspected;
+            let was_suspected = beat.suspected;
             // The gap that led to a suspicion is not a normal interval.
             if !was_suspected {
                 beat.extra
                     .window
                     .push(interval.as_secs_f64() * 1000.0, capacity);
             }
-            beat.extra.suspected = false;
+            beat.suspected = false;
             if was_suspected || matches!(ctx.state(&member), Some((MemberState::Suspect, _))) {
                 ctx.alive(member);
             }
