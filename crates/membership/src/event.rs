@@ -7,8 +7,9 @@ use rumor_wire::{Incarnation, NodeId};
 
 use crate::Time;
 
-/// The kind of an [`Event`], named as in the event log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The kind of an [`Event`], named as in the event log. Ordered along a
+/// member's life: joined, suspected, alive, failed, left, removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     /// A member became known (also the observer itself at start).
     Joined,
@@ -37,6 +38,19 @@ impl EventKind {
             EventKind::Left => "left",
             EventKind::Removed => "removed",
         }
+    }
+
+    /// The kind the event log names `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        Some(match name {
+            "joined" => EventKind::Joined,
+            "suspected" => EventKind::Suspected,
+            "alive" => EventKind::Alive,
+            "failed" => EventKind::Failed,
+            "left" => EventKind::Left,
+            "removed" => EventKind::Removed,
+            _ => return None,
+        })
     }
 }
 

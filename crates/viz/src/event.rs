@@ -5,49 +5,9 @@ use std::sync::Arc;
 use rumor_wire::{Incarnation, NodeId};
 use serde::Deserialize;
 
-/// What an observer recorded about a member (the `event` field).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventKind {
-    /// The member joined (also logged by each agent about itself at start).
-    Joined,
-    /// The member is suspected of having failed.
-    Suspected,
-    /// A suspicion was refuted: the member is alive again.
-    Alive,
-    /// The member was declared failed (the detection).
-    Failed,
-    /// The member left voluntarily.
-    Left,
-    /// The member was deleted from the list after T_delete.
-    Removed,
-}
-
-impl EventKind {
-    /// The name used in the log (`joined`, `suspected`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Joined => "joined",
-            EventKind::Suspected => "suspected",
-            EventKind::Alive => "alive",
-            EventKind::Failed => "failed",
-            EventKind::Left => "left",
-            EventKind::Removed => "removed",
-        }
-    }
-
-    /// The kind named `name` in the log, if it is one.
-    pub fn from_name(name: &str) -> Option<EventKind> {
-        Some(match name {
-            "joined" => EventKind::Joined,
-            "suspected" => EventKind::Suspected,
-            "alive" => EventKind::Alive,
-            "failed" => EventKind::Failed,
-            "left" => EventKind::Left,
-            "removed" => EventKind::Removed,
-            _ => return None,
-        })
-    }
-}
+/// What an observer recorded about a member (the `event` field): the
+/// membership core's own event kinds, named as in the log.
+pub use rumor_membership::EventKind;
 
 /// One event as an agent logged it.
 #[derive(Clone, Debug, PartialEq, Eq)]
