@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use rumor_wire::tcp::{ReplyListener, request, send};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId,
-    WireError, read_frame,
+    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId, WireError,
+    decode,
 };
 
-use crate::DgrepError;
+use crate::{Chunk, DgrepError};
 
 /// The longest the client waits to hand the request to one member.
 const SEND_TIMEOUT: Duration = Duration::from_secs(3);
@@ -44,8 +44,8 @@ pub fn live_members(agent: SocketAddr, timeout: Duration) -> Result<Vec<NodeId>,
 /// One reply from one member, handed to the caller as it arrives.
 #[derive(Debug)]
 pub enum Reply {
-    /// A batch of selected lines.
-    Lines(DgrepChunk),
+    /// A batch of selected lines, read in place from the frame it came in.
+    Lines(Chunk),
     /// The member's last word: counts, bytes, time, or an error.
     Done(DgrepDone),
 }
@@ -169,7 +169,7 @@ fn collect(
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
         };
         match &reply {
-            Reply::Lines(chunk) if done.contains(&chunk.node) => continue,
+            Reply::Lines(chunk) if done.contains(&chunk.node()) => continue,
             Reply::Done(end) if !done.insert(end.node) => continue,
             Reply::Done(end) => outcome.answered.push(end.clone()),
             Reply::Lines(_) => {}
@@ -221,11 +221,10 @@ fn read_answer(
     query: u64,
     tx: &SyncSender<Event>,
 ) {
-    let mut buf = Vec::new();
     let mut member = None;
     let why = loop {
-        let envelope = match read_frame(stream, &mut buf, DEFAULT_MAX_FRAME) {
-            Ok(Some(envelope)) => envelope,
+        let frame = match read_frame_owned(stream) {
+            Ok(Some(frame)) => frame,
             Ok(None) => break "connection closed before the end of the answer".to_owned(),
             // The deadline passed: the member is missing, not broken.
             Err(WireError::Io(e))
@@ -238,15 +237,17 @@ fn read_answer(
             }
             Err(e) => break e.to_string(),
         };
-        let (reply, last) = match envelope.body {
-            Message::DgrepChunk(c) if c.query == query && asked.contains(&c.node) => {
-                member = Some(c.node);
+        let (reply, last) = match to_reply(frame) {
+            Ok(Reply::Lines(c)) if c.query() == query && asked.contains(&c.node()) => {
+                member = Some(c.node());
                 (Reply::Lines(c), false)
             }
-            Message::DgrepDone(d) if d.query == query && asked.contains(&d.node) => {
+            Ok(Reply::Done(d)) if d.query == query && asked.contains(&d.node) => {
                 (Reply::Done(d), true)
             }
-            other => break format!("unexpected {} frame", other.kind()),
+            Ok(Reply::Lines(_)) => break "unexpected dgrep_chunk frame".to_owned(),
+            Ok(Reply::Done(_)) => break "unexpected dgrep_done frame".to_owned(),
+            Err(why) => break why,
         };
         if tx.send(Event::Reply(reply)).is_err() || last {
             return;
@@ -254,5 +255,58 @@ fn read_answer(
     };
     if let Some(node) = member {
         let _ = tx.send(Event::Broken(node, why));
+    }
+}
+
+/// Reads one length-prefixed frame into a buffer of its own (handed on with
+/// the lines in it). `Ok(None)` on a clean end of stream before a frame.
+fn read_frame_owned(stream: &mut impl io::Read) -> Result<Option<Vec<u8>>, WireError> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match stream.read(&mut prefix[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(WireError::Truncated { got, want: 4 }),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len > DEFAULT_MAX_FRAME {
+        return Err(WireError::FrameTooLarge {
+            size: len as u64,
+            max: DEFAULT_MAX_FRAME,
+        });
+    }
+    // Reserve what a normal chunk needs; a claimed size beyond that grows
+    // only as bytes actually arrive.
+    let mut frame = Vec::with_capacity(len.min(FRAME_RESERVE));
+    let read = io::Read::read_to_end(&mut io::Read::take(&mut *stream, len as u64), &mut frame)?;
+    if read < len {
+        return Err(WireError::Truncated {
+            got: read,
+            want: len,
+        });
+    }
+    Ok(Some(frame))
+}
+
+/// Frame bytes reserved up front: a chunk of the default size and then some.
+const FRAME_RESERVE: usize = 256 << 10;
+
+/// Reads a frame as a chunk in place, or else decodes it the generic way;
+/// says why if it is neither a chunk nor a final reply.
+fn to_reply(frame: Vec<u8>) -> Result<Reply, String> {
+    let frame = match Chunk::parse(frame) {
+        Ok(chunk) => return Ok(Reply::Lines(chunk)),
+        Err(frame) => frame,
+    };
+    match decode(&frame).map_err(|e| e.to_string())?.body {
+        Message::DgrepChunk(c) => Chunk::from_chunk(&c)
+            .map(Reply::Lines)
+            .map_err(|e| e.to_string()),
+        Message::DgrepDone(d) => Ok(Reply::Done(d)),
+        other => Err(format!("unexpected {} frame", other.kind())),
     }
 }

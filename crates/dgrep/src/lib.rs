@@ -37,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+mod chunk_frame;
 pub mod client;
 mod engine;
 mod error;
@@ -46,6 +47,7 @@ mod serve;
 mod serve_config;
 mod sink;
 
+pub use chunk_frame::{Chunk, LineRef};
 pub use engine::{Engine, FileOutcome, MAX_LINE_BYTES};
 pub use error::DgrepError;
 pub use serve::answer;

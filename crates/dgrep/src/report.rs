@@ -52,7 +52,7 @@ pub struct Printer<W: Write, E: Write> {
     asked: usize,
     answered: usize,
     selected: u64,
-    /// Each node's line prefix, formatted once.
+    /// Each node's line prefix (with its trailing space), formatted once.
     prefix: BTreeMap<NodeId, String>,
 }
 
@@ -85,20 +85,23 @@ impl<W: Write, E: Write> Printer<W, E> {
             Reply::Lines(chunk) => {
                 let prefix = self
                     .prefix
-                    .entry(chunk.node)
-                    .or_insert_with(|| chunk.node.to_string());
-                for line in &chunk.lines {
+                    .entry(chunk.node())
+                    .or_insert_with(|| format!("{} ", chunk.node()));
+                for line in chunk.lines() {
                     self.out.write_all(prefix.as_bytes())?;
-                    self.out.write_all(b" ")?;
                     self.out.write_all(line.file.as_bytes())?;
                     match line.line_number {
-                        Some(n) => write!(self.out, ":{n}: ")?,
+                        Some(n) => {
+                            self.out.write_all(b":")?;
+                            self.out.write_all(decimal(n, &mut [0; 20]))?;
+                            self.out.write_all(b": ")?;
+                        }
                         None => self.out.write_all(b": ")?,
                     }
-                    self.out.write_all(&line.text)?;
+                    self.out.write_all(line.text)?;
                     self.out.write_all(b"\n")?;
                 }
-                self.selected += chunk.lines.len() as u64;
+                self.selected += chunk.len() as u64;
                 self.out.flush()?;
             }
             Reply::Done(done) => {
@@ -204,6 +207,19 @@ impl<W: Write, E: Write> Printer<W, E> {
     }
 }
 
+/// `n` in decimal, written into the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
@@ -224,6 +240,7 @@ fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Chunk;
     use rumor_wire::{DgrepChunk, FileCount, GrepLine};
 
     fn node(n: u8) -> NodeId {
@@ -253,12 +270,17 @@ mod tests {
             line_number: n,
             text: text.into(),
         };
-        p.reply(Reply::Lines(DgrepChunk {
+        let chunk = DgrepChunk {
             query: 1,
             node: node(2),
-            lines: vec![line(Some(42), "hello"), line(None, "x")],
-        }))
-        .unwrap();
+            lines: vec![
+                line(Some(42), "hello"),
+                line(None, "x"),
+                line(Some(u64::MAX), ""),
+            ],
+        };
+        p.reply(Reply::Lines(Chunk::from_chunk(&chunk).unwrap()))
+            .unwrap();
         p.reply(Reply::Done(done(2, 2, None))).unwrap();
         let outcome = Outcome {
             asked: vec![node(2), node(3)],
@@ -269,7 +291,8 @@ mod tests {
         assert_eq!(p.finish(&outcome).unwrap(), Status::Partial);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "127.0.0.2:4000#7 agent.log:42: hello\n127.0.0.2:4000#7 agent.log: x\n"
+            "127.0.0.2:4000#7 agent.log:42: hello\n127.0.0.2:4000#7 agent.log: x\n\
+             127.0.0.2:4000#7 agent.log:18446744073709551615: \n"
         );
         let err = String::from_utf8(err).unwrap();
         assert!(err.contains("127.0.0.3:4000#7: no answer in time"), "{err}");

@@ -6,10 +6,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, DgrepRequest, Envelope, FileCount, GrepLine, Message,
-    NodeId, write_frame,
+    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, FileCount, Message, NodeId, write_frame,
 };
 
+use crate::chunk_frame::ChunkWriter;
 use crate::{DgrepError, Engine, LineSink, ServeConfig};
 
 /// How long the agent tries to reach the client.
@@ -44,13 +44,16 @@ pub fn answer(
     stream
         .set_write_timeout(Some(WRITE_TIMEOUT))
         .map_err(reply_error)?;
+    let chunk =
+        ChunkWriter::new(node.addr, request.query, node).map_err(|e| DgrepError::Reply {
+            to: reply_to,
+            source: e,
+        })?;
     let mut out = ChunkStream {
         writer: BufWriter::with_capacity(128 << 10, stream),
         scratch: Vec::new(),
-        query: request.query,
         node,
-        lines: Vec::new(),
-        pending_bytes: 0,
+        chunk,
         chunk_bytes: config.chunk_bytes.max(1),
     };
     let mut done = DgrepDone {
@@ -113,16 +116,25 @@ fn prepare(
 struct ChunkStream {
     writer: BufWriter<TcpStream>,
     scratch: Vec<u8>,
-    query: u64,
     node: NodeId,
-    lines: Vec<GrepLine>,
-    pending_bytes: usize,
+    /// The chunk being filled, encoded as it grows.
+    chunk: ChunkWriter,
     chunk_bytes: usize,
 }
 
 impl ChunkStream {
-    fn send(&mut self, body: Message) -> io::Result<Message> {
-        let envelope = Envelope::new(self.node.addr, body);
+    fn send_chunk(&mut self) -> io::Result<()> {
+        if self.chunk.lines() == 0 {
+            return Ok(());
+        }
+        let frame = self.chunk.finish().map_err(io::Error::other)?;
+        self.writer.write_all(frame)?;
+        self.chunk.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, done: DgrepDone) -> io::Result<()> {
+        let envelope = Envelope::new(self.node.addr, Message::DgrepDone(done));
         write_frame(
             &mut self.writer,
             &envelope,
@@ -130,42 +142,14 @@ impl ChunkStream {
             DEFAULT_MAX_FRAME,
         )
         .map_err(io::Error::other)?;
-        Ok(envelope.body)
-    }
-
-    fn send_chunk(&mut self) -> io::Result<()> {
-        if self.lines.is_empty() {
-            return Ok(());
-        }
-        let chunk = DgrepChunk {
-            query: self.query,
-            node: self.node,
-            lines: std::mem::take(&mut self.lines),
-        };
-        // Take the line vector back to reuse its capacity.
-        if let Message::DgrepChunk(sent) = self.send(Message::DgrepChunk(chunk))? {
-            self.lines = sent.lines;
-            self.lines.clear();
-        }
-        self.pending_bytes = 0;
-        Ok(())
-    }
-
-    fn finish(mut self, done: DgrepDone) -> io::Result<()> {
-        self.send(Message::DgrepDone(done))?;
         self.writer.flush()
     }
 }
 
 impl LineSink for ChunkStream {
     fn line(&mut self, file: &str, line_number: Option<u64>, text: &[u8]) -> io::Result<()> {
-        self.pending_bytes += text.len() + file.len() + 16;
-        self.lines.push(GrepLine {
-            file: file.to_owned(),
-            line_number,
-            text: text.to_vec(),
-        });
-        if self.pending_bytes >= self.chunk_bytes {
+        self.chunk.push(file, line_number, text);
+        if self.chunk.frame_len() >= self.chunk_bytes {
             self.send_chunk()?;
         }
         Ok(())

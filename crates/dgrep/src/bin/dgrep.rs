@@ -140,7 +140,8 @@ fn run(args: Args) -> Result<Status, String> {
     let progress = stderr.is_terminal();
     let mut printer = Printer::new(
         BufWriter::with_capacity(64 << 10, stdout),
-        stderr.lock(),
+        // Buffered: the summary is many small writes; progress draws flush.
+        BufWriter::new(stderr.lock()),
         args.count,
         members.len(),
         progress,
