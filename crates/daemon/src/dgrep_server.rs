@@ -1,17 +1,21 @@
-//! The agent's side of dgrep: each query searched on a thread of its own by
-//! `rumor_dgrep::answer`, a bounded number at once.
+//! The agent's side of dgrep: each query answered on a thread of its own, a
+//! bounded number at once. The search runs in a `dgrep-worker` process when
+//! that binary sits beside the agent's (memory-mapped files, and a file
+//! truncated under a map kills only the worker), else in the agent with
+//! plain reads (`rumor_dgrep::answer`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rumor_dgrep::ServeConfig;
+use rumor_dgrep::{SearchWorkers, ServeConfig};
 use rumor_wire::{DgrepDone, DgrepRequest, Message, NodeId};
 
 /// Serves dgrep queries, at most `max` at once.
 #[derive(Debug)]
 pub struct DgrepServer {
     config: Arc<ServeConfig>,
+    workers: Option<Arc<SearchWorkers>>,
     running: Arc<AtomicUsize>,
     max: usize,
 }
@@ -19,7 +23,16 @@ pub struct DgrepServer {
 impl DgrepServer {
     /// A server searching what `config` allows, `max` queries at once.
     pub fn new(config: ServeConfig, max: usize) -> DgrepServer {
+        let workers = SearchWorkers::beside_current_exe(&config);
+        match &workers {
+            Some(w) => tracing::debug!("dgrep searches run in {}", w.program().display()),
+            None => tracing::debug!(
+                "no {} beside this program: dgrep searches run in the agent, without memory maps",
+                rumor_dgrep::worker::WORKER_BIN
+            ),
+        }
         DgrepServer {
+            workers: workers.map(Arc::new),
             config: Arc::new(config),
             running: Arc::new(AtomicUsize::new(0)),
             max,
@@ -55,11 +68,16 @@ impl DgrepServer {
             return Some(busy());
         }
         let config = Arc::clone(&self.config);
+        let workers = self.workers.clone();
         let running = Arc::clone(&self.running);
         let spawned = std::thread::Builder::new()
             .name("dgrep".into())
             .spawn(move || {
-                if let Err(e) = rumor_dgrep::answer(request, reply_to, node, &config) {
+                let answered = match &workers {
+                    Some(workers) => workers.answer(request, reply_to, node),
+                    None => rumor_dgrep::answer(request, reply_to, node, &config),
+                };
+                if let Err(e) = answered {
                     tracing::warn!("dgrep query {query} from {reply_to}: {e}");
                 }
                 running.fetch_sub(1, Ordering::SeqCst);

@@ -3,10 +3,12 @@
 //!
 //! Patterns reach the engine in the Rust regex syntax (the client translates
 //! grep's POSIX syntax, see [`crate::posix`]). Lines are searched one at a
-//! time, never across a line terminator. Files are read through a bounded
-//! buffer, not memory-mapped: logs are appended to and rotated while they are
-//! searched, and a truncated memory map would crash the agent.
+//! time, never across a line terminator. [`Engine::search_path`] reads files
+//! through a bounded buffer: logs are appended to and rotated while they are
+//! searched, and a truncated memory map would crash the agent. Only the
+//! search worker process maps them ([`Engine::search_path_mapped`]).
 
+use std::fs::File;
 use std::io;
 use std::path::Path;
 
@@ -98,6 +100,32 @@ impl Engine {
     ) -> io::Result<FileOutcome> {
         self.search(name, sink, |searcher, matcher, adapter| {
             searcher.search_path(matcher, path, adapter)
+        })
+    }
+
+    /// Like [`Engine::search_path`], but searches a regular file through a
+    /// memory map (other files are read as usual).
+    ///
+    /// The results are the same except in one case: outside count mode, a
+    /// mapped file's output stops at a NUL byte found in its first 64 KiB or
+    /// in a selected line (as ripgrep does with maps), where a read file's
+    /// stops at the first NUL anywhere. Scanning a whole map for NUL first
+    /// would cost a second pass over memory.
+    ///
+    /// Only for the search worker process: if the file shrinks during the
+    /// search, the process dies of SIGBUS (see `mapped.rs`).
+    pub(crate) fn search_path_mapped(
+        &mut self,
+        path: &Path,
+        name: &str,
+        sink: &mut dyn LineSink,
+    ) -> io::Result<FileOutcome> {
+        self.search(name, sink, |searcher, matcher, adapter| {
+            let file = File::open(path)?;
+            match crate::mapped::map(&file) {
+                Some(map) => searcher.search_slice(matcher, &map, adapter),
+                None => searcher.search_file(matcher, &file, adapter),
+            }
         })
     }
 

@@ -44,6 +44,9 @@ pub enum DgrepError {
         #[source]
         source: rumor_wire::WireError,
     },
+    /// A search worker process failed, or its input made no sense.
+    #[error("search worker: {0}")]
+    Worker(String),
     /// Any other I/O failure.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

@@ -10,7 +10,10 @@
 //!   [`DgrepRequest`](rumor_wire::DgrepRequest) arrives. It searches only the
 //!   files its [`ServeConfig`] names (a request carries patterns and flags,
 //!   never a path or a command) and streams the lines back in bounded chunks
-//!   over a new TCP connection to the client's listening address;
+//!   over a new TCP connection to the client's listening address. An agent
+//!   with the `dgrep-worker` binary beside its own hands each search to a
+//!   [`SearchWorkers`] process that memory-maps the files, so that a file
+//!   truncated under a map (SIGBUS) kills the worker, not the agent;
 //! - the **client** ([`client`], [`report`], and the `dgrep` binary): asks an
 //!   agent for the live members, sends each the request, and prints the
 //!   answers as they arrive, then a per-node summary.
@@ -35,21 +38,27 @@
 //! assert_eq!(found.lines[0].text, b"FAILED b");
 //! ```
 
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: mapped.rs allows the one `unsafe` (a memory map), made
+// only in the search worker process.
+#![deny(unsafe_code)]
 
 mod chunk_frame;
 pub mod client;
 mod engine;
 mod error;
+mod mapped;
 pub mod posix;
 pub mod report;
+mod search_workers;
 mod serve;
 mod serve_config;
 mod sink;
+pub mod worker;
 
 pub use chunk_frame::{Chunk, LineRef};
 pub use engine::{Engine, FileOutcome, MAX_LINE_BYTES};
 pub use error::DgrepError;
+pub use search_workers::SearchWorkers;
 pub use serve::answer;
 pub use serve_config::{OWN_LOGS, ServeConfig};
 pub use sink::{CollectedLine, Collector, LineSink};

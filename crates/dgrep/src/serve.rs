@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, FileCount, Message, NodeId, write_frame,
+    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, FileCount, Message, NodeId, WireError,
+    write_frame,
 };
 
 use crate::chunk_frame::ChunkWriter;
@@ -35,7 +36,22 @@ pub fn answer(
     node: NodeId,
     config: &ServeConfig,
 ) -> Result<(), DgrepError> {
-    let started = Instant::now();
+    let stream = connect(reply_to)?;
+    stream_answer(
+        &request,
+        node,
+        config,
+        BufWriter::with_capacity(128 << 10, stream),
+        Read::Buffered,
+    )
+    .map_err(|e| DgrepError::Reply {
+        to: reply_to,
+        source: e,
+    })
+}
+
+/// Connects to the client's listening address to stream an answer there.
+pub(crate) fn connect(reply_to: SocketAddr) -> Result<TcpStream, DgrepError> {
     let reply_error = |e: io::Error| DgrepError::Reply {
         to: reply_to,
         source: e.into(),
@@ -44,17 +60,43 @@ pub fn answer(
     stream
         .set_write_timeout(Some(WRITE_TIMEOUT))
         .map_err(reply_error)?;
-    let chunk =
-        ChunkWriter::new(node.addr, request.query, node).map_err(|e| DgrepError::Reply {
-            to: reply_to,
-            source: e,
-        })?;
+    Ok(stream)
+}
+
+/// How files are read for a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// Through the searcher's buffer: safe in the agent.
+    Buffered,
+    /// Memory-mapped, each frame tagged for the agent that forwards them:
+    /// only in the search worker process.
+    MappedForWorker,
+}
+
+/// Tags before each frame a search worker writes: the agent forwards the
+/// frame, and after [`TAG_DONE`] knows the answer is complete.
+pub(crate) const TAG_CHUNK: u8 = b'C';
+/// See [`TAG_CHUNK`].
+pub(crate) const TAG_DONE: u8 = b'D';
+
+/// Searches for `request` and writes the answer's frames (chunks, then one
+/// `DgrepDone`) to `out`, flushing at the end. A refused request is
+/// answered with a `DgrepDone` carrying `error`; `Err` means `out` failed.
+pub(crate) fn stream_answer<W: Write>(
+    request: &DgrepRequest,
+    node: NodeId,
+    config: &ServeConfig,
+    out: W,
+    read: Read,
+) -> Result<(), WireError> {
+    let started = Instant::now();
     let mut out = ChunkStream {
-        writer: BufWriter::with_capacity(128 << 10, stream),
+        writer: out,
         scratch: Vec::new(),
         node,
-        chunk,
+        chunk: ChunkWriter::new(node.addr, request.query, node)?,
         chunk_bytes: config.chunk_bytes.max(1),
+        tagged: read == Read::MappedForWorker,
     };
     let mut done = DgrepDone {
         query: request.query,
@@ -64,14 +106,15 @@ pub fn answer(
         elapsed_ms: 0,
         error: None,
     };
-    match prepare(&request, config) {
+    match prepare(request, config) {
         Err(e) => done.error = Some(e.to_string()),
         Ok((mut engine, files)) => {
             let mut errors = Vec::new();
             for (path, name) in files {
-                let outcome = engine
-                    .search_path(&path, &name, &mut out)
-                    .map_err(reply_error)?;
+                let outcome = match read {
+                    Read::Buffered => engine.search_path(&path, &name, &mut out)?,
+                    Read::MappedForWorker => engine.search_path_mapped(&path, &name, &mut out)?,
+                };
                 done.bytes_searched += outcome.bytes_searched;
                 done.counts.push(FileCount {
                     file: name,
@@ -79,14 +122,14 @@ pub fn answer(
                 });
                 errors.extend(outcome.error);
             }
-            out.send_chunk().map_err(reply_error)?;
+            out.send_chunk()?;
             if !errors.is_empty() {
                 done.error = Some(errors.join("; "));
             }
         }
     }
     done.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    out.finish(done).map_err(reply_error)
+    out.finish(done)
 }
 
 /// Checks the request against the limits, compiles it, lists the files.
@@ -112,41 +155,48 @@ fn prepare(
     Ok((engine, config.files()?))
 }
 
-/// A [`LineSink`] that batches lines into chunk frames on a TCP stream.
-struct ChunkStream {
-    writer: BufWriter<TcpStream>,
+/// A [`LineSink`] that batches lines into chunk frames on a writer.
+struct ChunkStream<W: Write> {
+    writer: W,
     scratch: Vec<u8>,
     node: NodeId,
     /// The chunk being filled, encoded as it grows.
     chunk: ChunkWriter,
     chunk_bytes: usize,
+    /// Put [`TAG_CHUNK`] or [`TAG_DONE`] before each frame.
+    tagged: bool,
 }
 
-impl ChunkStream {
+impl<W: Write> ChunkStream<W> {
     fn send_chunk(&mut self) -> io::Result<()> {
         if self.chunk.lines() == 0 {
             return Ok(());
         }
         let frame = self.chunk.finish().map_err(io::Error::other)?;
+        if self.tagged {
+            self.writer.write_all(&[TAG_CHUNK])?;
+        }
         self.writer.write_all(frame)?;
         self.chunk.clear();
         Ok(())
     }
 
-    fn finish(mut self, done: DgrepDone) -> io::Result<()> {
+    fn finish(mut self, done: DgrepDone) -> Result<(), WireError> {
+        if self.tagged {
+            self.writer.write_all(&[TAG_DONE])?;
+        }
         let envelope = Envelope::new(self.node.addr, Message::DgrepDone(done));
         write_frame(
             &mut self.writer,
             &envelope,
             &mut self.scratch,
             DEFAULT_MAX_FRAME,
-        )
-        .map_err(io::Error::other)?;
-        self.writer.flush()
+        )?;
+        Ok(self.writer.flush()?)
     }
 }
 
-impl LineSink for ChunkStream {
+impl<W: Write> LineSink for ChunkStream<W> {
     fn line(&mut self, file: &str, line_number: Option<u64>, text: &[u8]) -> io::Result<()> {
         self.chunk.push(file, line_number, text);
         if self.chunk.frame_len() >= self.chunk_bytes {

@@ -1,0 +1,213 @@
+//! The search worker: memory-mapped searches answer as the agent's own
+//! reads do, and a worker killed by SIGBUS (a file truncated under its map)
+//! is reported to the client while the agent lives on and starts another.
+//!
+//! This test process plays the agent: it owns the `SearchWorkers` and the
+//! `dgrep-worker` processes they start.
+
+mod support;
+
+use std::fs::OpenOptions;
+use std::io::{BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::thread;
+
+use rumor_dgrep::{SearchWorkers, ServeConfig, answer};
+use rumor_wire::{
+    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, GrepFlags, GrepLine, Message, NodeId, read_frame,
+};
+use support::{data_dir, write_logs};
+
+const WORKER: &str = env!("CARGO_BIN_EXE_dgrep-worker");
+
+fn node() -> NodeId {
+    "127.0.0.1:4000#1763899990001"
+        .parse()
+        .expect("a valid node id literal")
+}
+
+fn request(query: u64, pattern: &str, flags: GrepFlags) -> DgrepRequest {
+    DgrepRequest {
+        query,
+        patterns: vec![pattern.to_owned()],
+        flags,
+    }
+}
+
+/// Reads one answer's frames from `reader` until its `DgrepDone`.
+fn read_answer(reader: &mut BufReader<TcpStream>) -> (Vec<GrepLine>, DgrepDone) {
+    let mut buf = Vec::new();
+    let mut lines = Vec::new();
+    loop {
+        let envelope = read_frame(reader, &mut buf, DEFAULT_MAX_FRAME)
+            .expect("well-formed frames")
+            .expect("the answer ends with a DgrepDone, not a closed connection");
+        match envelope.body {
+            Message::DgrepChunk(chunk) => lines.extend(chunk.lines),
+            Message::DgrepDone(done) => return (lines, done),
+            other => panic!("unexpected {} frame", other.kind()),
+        }
+    }
+}
+
+/// Runs `ask(client address)` on a thread and collects what it sends.
+fn ask(
+    ask: impl FnOnce(std::net::SocketAddr) -> Result<(), rumor_dgrep::DgrepError> + Send + 'static,
+) -> (Vec<GrepLine>, DgrepDone) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
+    let asker = thread::spawn(move || ask(addr));
+    let (stream, _) = listener.accept().expect("the answer connects");
+    let answer = read_answer(&mut BufReader::new(stream));
+    asker
+        .join()
+        .expect("the answering thread does not panic")
+        .expect("the client was reached");
+    answer
+}
+
+#[test]
+fn mapped_searches_answer_as_reads_do() {
+    let dir = data_dir();
+    write_logs(dir.path(), 7, 20_000, true);
+    // A file with a NUL byte early on: output stops there either way.
+    let mut binary = b"ERROR before\nERROR on a line with a \0 in it\nERROR after\n".to_vec();
+    binary.extend_from_slice(&b"INFO filler ERROR\n".repeat(100));
+    std::fs::write(dir.path().join("binary.log"), binary).expect("write binary.log");
+    std::fs::write(dir.path().join("empty.log"), b"").expect("write empty.log");
+    let globs = ["agent.log", "events.jsonl", "binary.log", "empty.log"]
+        .iter()
+        .map(|f| dir.path().join(f).display().to_string())
+        .collect();
+    let config = ServeConfig::new(globs, dir.path().to_path_buf());
+    let workers = std::sync::Arc::new(SearchWorkers::new(WORKER, &config));
+    let flag_sets = [
+        GrepFlags::default(),
+        GrepFlags {
+            line_number: true,
+            ignore_case: true,
+            ..GrepFlags::default()
+        },
+        GrepFlags {
+            invert: true,
+            max_count: Some(500),
+            ..GrepFlags::default()
+        },
+        GrepFlags {
+            count: true,
+            ..GrepFlags::default()
+        },
+        GrepFlags {
+            word: true,
+            line_number: true,
+            ..GrepFlags::default()
+        },
+    ];
+    for (i, flags) in flag_sets.into_iter().enumerate() {
+        for pattern in [
+            "ERROR",
+            "needle-only-here",
+            "user=(bob|carol) ms=1[0-9]{2}$",
+        ] {
+            let req = request(i as u64, pattern, flags.clone());
+            let (read_lines, read_done) = {
+                let (req, config) = (req.clone(), config.clone());
+                ask(move |to| answer(req, to, node(), &config))
+            };
+            let (mapped_lines, mapped_done) = {
+                let (req, workers) = (req.clone(), workers.clone());
+                ask(move |to| workers.answer(req, to, node()))
+            };
+            let what = format!("{pattern:?} with {flags:?}");
+            assert_eq!(mapped_done.error, None, "{what}");
+            assert_eq!(mapped_done.counts, read_done.counts, "{what}");
+            assert_eq!(mapped_lines, read_lines, "{what}");
+            assert!(
+                flags.count || flags.invert || !read_lines.is_empty(),
+                "{what} selects something"
+            );
+        }
+    }
+    // One worker served every query.
+    assert_eq!(workers.started(), 1);
+}
+
+/// Writes `lines` lines that all match `match`, about 100 bytes each.
+fn write_matching(path: &Path, lines: usize) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("create big.log"));
+    for i in 0..lines {
+        writeln!(
+            file,
+            "2026-11-24T02:00:00.000Z ERROR match line {i:09} padding padding padding padding padding"
+        )
+        .expect("write big.log");
+    }
+    file.flush().expect("flush big.log");
+}
+
+#[test]
+fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
+    let dir = data_dir();
+    let big = dir.path().join("big.log");
+    // 40 MB of selected lines: far more than the pipe, socket buffers and
+    // write buffers between the worker and a client that stops reading, so
+    // the worker is still searching (and blocked) when the file shrinks.
+    write_matching(&big, 400_000);
+    let config = ServeConfig::new(vec![big.display().to_string()], dir.path().to_path_buf());
+    let workers = std::sync::Arc::new(SearchWorkers::new(WORKER, &config));
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
+    let asker = {
+        let workers = workers.clone();
+        thread::spawn(move || {
+            workers.answer(request(1, "match", GrepFlags::default()), addr, node())
+        })
+    };
+    let (stream, _) = listener.accept().expect("the answer connects");
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    // The first chunk: the worker has mapped big.log and is searching it.
+    let first = read_frame(&mut reader, &mut buf, DEFAULT_MAX_FRAME)
+        .expect("a well-formed frame")
+        .expect("a first chunk");
+    let Message::DgrepChunk(first) = first.body else {
+        panic!("expected a chunk first, got {}", first.body.kind());
+    };
+    assert!(!first.lines.is_empty());
+    // Shrink the file under the worker's map, then read on.
+    OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .expect("open big.log")
+        .set_len(0)
+        .expect("truncate big.log");
+    let (lines, done) = read_answer(&mut reader);
+    asker
+        .join()
+        .expect("the answering thread does not panic")
+        .expect("the client was reached and told");
+    let error = done.error.expect("the lost worker is reported as an error");
+    assert!(error.contains("search worker failed"), "{error}");
+    assert!(error.contains("SIGBUS"), "{error}");
+    assert!(
+        first.lines.len() + lines.len() < 400_000,
+        "the answer stopped short"
+    );
+
+    // The agent (this process) lives on, and the next query gets a new worker.
+    write_matching(&big, 1_000);
+    let (lines, done) = {
+        let workers = workers.clone();
+        ask(move |to| workers.answer(request(2, "match", GrepFlags::default()), to, node()))
+    };
+    assert_eq!(done.error, None);
+    assert_eq!(lines.len(), 1_000);
+    assert_eq!(done.counts[0].count, 1_000);
+    assert_eq!(workers.started(), 2);
+}
