@@ -73,10 +73,30 @@ impl AddrIndex {
         }
     }
 
+    /// Whether `len` entries fit in `buckets` buckets: at most three
+    /// quarters full, where linear probing with a well-mixed hash still
+    /// averages under three probes for a miss.
+    fn fits(len: usize, buckets: usize) -> bool {
+        len * 4 <= buckets * 3
+    }
+
+    /// Makes room for `total` entries in all, growing once instead of by
+    /// repeated doubling (a join response lists the whole cluster at once).
+    pub(crate) fn reserve(&mut self, total: usize, addr_of: impl Fn(u32) -> SocketAddr) {
+        let mut capacity = self.buckets.len().max(16);
+        while !Self::fits(total, capacity) {
+            capacity *= 2;
+        }
+        if capacity > self.buckets.len() {
+            self.rehash(capacity, &addr_of);
+        }
+    }
+
     /// Indexes `slot` under its address, which must not be indexed yet.
     pub(crate) fn insert(&mut self, slot: u32, addr_of: impl Fn(u32) -> SocketAddr) {
-        if (self.len + 1) * 2 > self.buckets.len() {
-            self.grow(&addr_of);
+        if !Self::fits(self.len + 1, self.buckets.len()) {
+            let capacity = (self.buckets.len() * 2).max(16);
+            self.rehash(capacity, &addr_of);
         }
         let mut at = self.ideal(&addr_of(slot));
         while self.buckets[at] != EMPTY {
@@ -86,8 +106,7 @@ impl AddrIndex {
         self.len += 1;
     }
 
-    fn grow(&mut self, addr_of: &impl Fn(u32) -> SocketAddr) {
-        let capacity = (self.buckets.len() * 2).max(16);
+    fn rehash(&mut self, capacity: usize, addr_of: &impl Fn(u32) -> SocketAddr) {
         let old = std::mem::replace(&mut self.buckets, vec![EMPTY; capacity]);
         for slot in old.into_iter().filter(|s| *s != EMPTY) {
             let mut at = self.ideal(&addr_of(slot));

@@ -490,6 +490,14 @@ impl MemberList {
             self.slots.reserve_exact(additional - free);
             self.live.reserve_exact(additional - free);
         }
+        let slots = &self.slots;
+        self.index.reserve(self.listed + additional, |s| {
+            slots[s as usize]
+                .as_ref()
+                .expect("indexed slots are occupied")
+                .id
+                .addr
+        });
     }
 
     /// Number of live members other than this node.

@@ -396,16 +396,13 @@ impl Core {
         if sender == self.me || self.other_version_of_me(&sender) {
             return false;
         }
-        match self.list.standing(&sender) {
-            Standing::Unknown => {
+        match self.list.lookup(&sender) {
+            (Standing::Unknown, _) => {
                 self.learn(sender, Incarnation(0));
                 true
             }
-            Standing::Known => {
-                let member = self
-                    .list
-                    .get(&sender)
-                    .expect("standing Known means the member is listed");
+            (Standing::Known, member) => {
+                let member = member.expect("standing Known comes with the member's entry");
                 if member.is_live() {
                     return true;
                 }
@@ -416,7 +413,7 @@ impl Core {
                 }
                 false
             }
-            Standing::Gone => {
+            (Standing::Gone, _) => {
                 self.stats.from_dead += 1;
                 let update = MemberUpdate {
                     node: sender,
