@@ -113,6 +113,12 @@ pub enum Bootstrap {
     /// list, as memberlist does), so a large cluster starts the measurement
     /// with complete views instead of waiting for gossip to spread every join.
     Sync,
+    /// Every node starts at time zero already listing every other node
+    /// alive, as a cluster formed long ago would: no join traffic and no
+    /// join storm still draining when the faults come. For steady-state
+    /// experiments at scale; crashed nodes restarted later still join
+    /// through the introducer.
+    Converged,
 }
 
 /// The kinds of timed action.

@@ -12,8 +12,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Config, DetectorRegistry, Event, Membership, Message, NodeId, ReceiverDrop, Time, Transmit,
-    Version,
+    Config, DetectorRegistry, Event, Incarnation, MemberState, MemberUpdate, Membership, Message,
+    NodeId, ReceiverDrop, Time, Transmit, Version,
 };
 use rumor_wire::{Envelope, encoded_len};
 
@@ -191,16 +191,20 @@ pub fn run(
     // Node 0 founds the cluster; the others start spread over the join window.
     let mut join_rng = DetRng::new(derive_seed(seed, stream::JOIN, 0));
     let window = scenario.join_window.as_nanos() as u64;
-    world.queue.push(Duration::ZERO, Step::Start { slot: 0 });
-    for slot in 1..n {
-        let at = if window == 0 {
-            0
-        } else {
-            join_rng.below(window + 1)
-        };
-        world
-            .queue
-            .push(Duration::from_nanos(at), Step::Start { slot: slot as u32 });
+    if scenario.bootstrap == Bootstrap::Converged {
+        world.form_converged();
+    } else {
+        world.queue.push(Duration::ZERO, Step::Start { slot: 0 });
+        for slot in 1..n {
+            let at = if window == 0 {
+                0
+            } else {
+                join_rng.below(window + 1)
+            };
+            world
+                .queue
+                .push(Duration::from_nanos(at), Step::Start { slot: slot as u32 });
+        }
     }
     if scenario.bootstrap == Bootstrap::Sync {
         // Spread over 100 ms so the introducer is not asked N times at one instant.
@@ -347,10 +351,58 @@ impl World<'_> {
     /// Starts a new process in `slot` (which must be empty) and, unless it
     /// founds the cluster, sends its join request.
     fn start(&mut self, slot: usize) {
+        if !self.spawn(slot) {
+            return;
+        }
+        let founder = slot == 0 && self.slots[0].generation == 1;
+        if !founder {
+            self.send_join(slot);
+        }
+    }
+
+    /// [`Bootstrap::Converged`]: every node starts now, and each is handed
+    /// the whole member list, as node 0 would answer a join, without any
+    /// message on the network.
+    fn form_converged(&mut self) {
+        for slot in 0..self.slots.len() {
+            self.spawn(slot);
+        }
+        let ids: Vec<NodeId> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.process.as_ref().map(|p| p.id))
+            .collect();
+        let Some(&introducer) = ids.first() else {
+            return;
+        };
+        let members: Vec<MemberUpdate> = ids
+            .iter()
+            .map(|&node| MemberUpdate {
+                node,
+                state: MemberState::Alive,
+                incarnation: Incarnation(0),
+            })
+            .collect();
+        for slot in 0..self.slots.len() {
+            let now = self.now;
+            if let Some(p) = &mut self.slots[slot].process {
+                let answer = Message::JoinResponse {
+                    introducer,
+                    members: members.clone(),
+                };
+                p.core.handle(now, introducer.addr, answer);
+                self.flush(slot, false);
+            }
+        }
+    }
+
+    /// Creates the process of `slot` under a new version; false when one
+    /// runs there already.
+    fn spawn(&mut self, slot: usize) -> bool {
         let now = self.now;
         let s = &mut self.slots[slot];
         if s.process.is_some() {
-            return;
+            return false;
         }
         let now_ms = VERSION_EPOCH_MS + now.as_millis() as u64;
         s.version = (s.version + 1).max(now_ms);
@@ -378,10 +430,7 @@ impl World<'_> {
         self.ledger.on_start(id, now);
         self.traffic.on_start(slot, now);
         self.flush(slot, false);
-        let founder = slot == 0 && self.slots[0].generation == 1;
-        if !founder {
-            self.send_join(slot);
-        }
+        true
     }
 
     /// The node an introducer-less process asks: node 0 if it runs, else the
