@@ -26,8 +26,8 @@ use crate::{DgrepError, ServeConfig};
 /// request, and forwards the worker's frames to the client. A worker that
 /// dies before its `DgrepDone` (SIGBUS from a file that shrank under its
 /// map, or anything else) is reaped; the client gets a `DgrepDone` naming
-/// the failure after whatever lines were already forwarded, and the next
-/// query starts a new worker. If no worker can be started, the query is
+/// the failure after whatever lines were already forwarded, and a new
+/// worker is started in its place. If no worker can be started, the query is
 /// searched in the agent with plain reads, as [`crate::answer`] does.
 #[derive(Debug)]
 pub struct SearchWorkers {
@@ -127,6 +127,10 @@ impl SearchWorkers {
             }
             Err(Relay::Worker(why)) => {
                 let status = worker.end();
+                // Replace it now, so the next query does not wait for a start.
+                if let Ok(fresh) = self.spawn() {
+                    self.lock().push(fresh);
+                }
                 let done = DgrepDone {
                     query: request.query,
                     node,
@@ -135,8 +139,8 @@ impl SearchWorkers {
                     elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                     error: Some(format!(
                         "the search worker failed ({status}; {why}): the answer is incomplete \
-                         (a file truncated while it was searched does this); the next query \
-                         starts a new worker"
+                         (a file truncated while it was searched does this); a new worker \
+                         takes the next query"
                     )),
                 };
                 let envelope = Envelope::new(node.addr, Message::DgrepDone(done));
@@ -162,6 +166,11 @@ impl SearchWorkers {
             }
             worker.end();
         }
+        self.spawn()
+    }
+
+    /// Starts a worker.
+    fn spawn(&self) -> io::Result<Worker> {
         let mut child = Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::piped())

@@ -200,7 +200,9 @@ fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
         "the answer stopped short"
     );
 
-    // The agent (this process) lives on, and the next query gets a new worker.
+    // The agent (this process) lives on; a new worker was started in place of
+    // the lost one, and answers the next query.
+    assert_eq!(workers.started(), 2);
     write_matching(&big, 1_000);
     let (lines, done) = {
         let workers = workers.clone();
