@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use rand::Rng;
 use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
@@ -80,22 +80,13 @@ impl Hasher for FastHasher {
 
 const NOT_LIVE: u32 = u32::MAX;
 
-/// One member as this node sees it: a slot of the member list, kept to 64
-/// bytes (a simulator holds n² of them). The rare extras (deadlines,
-/// cleared suspicions) live in side maps of the list.
-#[derive(Clone, Debug)]
+/// One member as this node sees it, as the list hands it out (a copy; the
+/// list stores a compact [`Entry`]).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Member {
     pub(crate) id: NodeId,
     pub(crate) incarnation: Incarnation,
-    /// Sequence number of the last change (newest changes first; wraps).
-    changed: u32,
-    /// Position in the live list, or `NOT_LIVE`.
-    live_pos: u32,
     pub(crate) state: MemberState,
-}
-
-fn to_ns(t: Time) -> u64 {
-    u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Member {
@@ -110,6 +101,76 @@ impl Member {
     pub(crate) fn is_live(&self) -> bool {
         matches!(self.state, MemberState::Alive | MemberState::Suspect)
     }
+}
+
+/// A slot of the member list: 32 bytes, two to a cache line (a simulator
+/// holds n² of them; at 10,000 nodes the lists are most of its memory and
+/// every received update reads one). An IPv4 address is kept inline; an
+/// IPv6 one (rare, and with flow info and scope id) lives in the list's
+/// side table and the entry keeps its index there.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    version: Version,
+    incarnation: Incarnation,
+    /// Sequence number of the last change (newest changes first; wraps).
+    changed: u32,
+    /// Position in the live list, or `NOT_LIVE`.
+    live_pos: u32,
+    /// IPv4 address bits, or the index of the address in the IPv6 table.
+    ip: u32,
+    port: u16,
+    state: MemberState,
+    v6: bool,
+}
+
+impl Entry {
+    fn addr(&self, v6: &[SocketAddrV6]) -> SocketAddr {
+        if self.v6 {
+            SocketAddr::V6(v6[self.ip as usize])
+        } else {
+            SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from_bits(self.ip), self.port))
+        }
+    }
+
+    fn id(&self, v6: &[SocketAddrV6]) -> NodeId {
+        NodeId::new(self.addr(v6), self.version)
+    }
+
+    /// Whether this entry is `id` (address and version), without building
+    /// the address for IPv4.
+    fn is(&self, id: &NodeId, v6: &[SocketAddrV6]) -> bool {
+        self.version == id.version
+            && match id.addr {
+                SocketAddr::V4(a) => {
+                    !self.v6 && self.ip == a.ip().to_bits() && self.port == a.port()
+                }
+                SocketAddr::V6(a) => self.v6 && v6[self.ip as usize] == a,
+            }
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(self.state, MemberState::Alive | MemberState::Suspect)
+    }
+
+    fn view(&self, v6: &[SocketAddrV6]) -> Member {
+        Member {
+            id: self.id(v6),
+            incarnation: self.incarnation,
+            state: self.state,
+        }
+    }
+
+    fn update(&self, v6: &[SocketAddrV6]) -> MemberUpdate {
+        self.view(v6).update()
+    }
+}
+
+/// The address of the entry in `slot` (for the address index).
+fn addr_at(slots: &[Option<Entry>], v6: &[SocketAddrV6], slot: u32) -> SocketAddr {
+    slots[slot as usize]
+        .as_ref()
+        .expect("indexed slots are occupied")
+        .addr(v6)
 }
 
 /// A set with O(1) insert, remove and uniform random choice.
@@ -203,12 +264,19 @@ pub(crate) enum Standing {
     Unknown,
 }
 
+fn to_ns(t: Time) -> u64 {
+    u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Every known member, in slots, with indexes.
 #[derive(Debug)]
 pub(crate) struct MemberList {
     me: NodeId,
-    slots: Vec<Option<Member>>,
+    slots: Vec<Option<Entry>>,
     free: Vec<u32>,
+    /// Addresses of IPv6 entries (they keep an index here).
+    v6: Vec<SocketAddrV6>,
+    v6_free: Vec<u32>,
     index: AddrIndex,
     tombstones: Map<SocketAddr, Version>,
     /// Slots of live members other than this node.
@@ -231,6 +299,8 @@ impl MemberList {
             me,
             slots: Vec::new(),
             free: Vec::new(),
+            v6: Vec::new(),
+            v6_free: Vec::new(),
             index: AddrIndex::default(),
             tombstones: Map::default(),
             live: Vec::new(),
@@ -245,19 +315,25 @@ impl MemberList {
     }
 
     fn slot_of(&self, addr: &SocketAddr) -> Option<u32> {
-        let slots = &self.slots;
-        self.index.get(addr, |s| {
-            slots[s as usize]
-                .as_ref()
-                .expect("indexed slots are occupied")
-                .id
-                .addr
-        })
+        let (slots, v6) = (&self.slots, &self.v6);
+        self.index.get(addr, |s| addr_at(slots, v6, s))
     }
 
-    fn listed_at(&self, addr: &SocketAddr) -> Option<&Member> {
+    fn entry(&self, slot: u32) -> &Entry {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("indexed and live slots are occupied")
+    }
+
+    fn entry_mut(&mut self, slot: u32) -> &mut Entry {
+        self.slots[slot as usize]
+            .as_mut()
+            .expect("indexed and live slots are occupied")
+    }
+
+    fn listed_at(&self, addr: &SocketAddr) -> Option<Member> {
         let slot = self.slot_of(addr)?;
-        self.slots[slot as usize].as_ref()
+        Some(self.entry(slot).view(&self.v6))
     }
 
     pub(crate) fn standing(&self, id: &NodeId) -> Standing {
@@ -266,7 +342,7 @@ impl MemberList {
 
     /// `id`'s standing and, when known, its entry: one index lookup where
     /// `standing` then `get` would take two.
-    pub(crate) fn lookup(&self, id: &NodeId) -> (Standing, Option<&Member>) {
+    pub(crate) fn lookup(&self, id: &NodeId) -> (Standing, Option<Member>) {
         let listed = self.listed_at(&id.addr);
         if let Some(current) = listed {
             if current.id == *id {
@@ -294,7 +370,7 @@ impl MemberList {
             .filter(|current| current.is_superseded_by(id))
     }
 
-    pub(crate) fn get(&self, id: &NodeId) -> Option<&Member> {
+    pub(crate) fn get(&self, id: &NodeId) -> Option<Member> {
         self.listed_at(&id.addr).filter(|m| m.id == *id)
     }
 
@@ -308,31 +384,44 @@ impl MemberList {
         _now: Time,
     ) {
         let changed = self.bump();
-        let member = Member {
-            id,
+        let (ip, port, v6) = match id.addr {
+            SocketAddr::V4(a) => (a.ip().to_bits(), a.port(), false),
+            SocketAddr::V6(a) => {
+                let at = match self.v6_free.pop() {
+                    Some(at) => {
+                        self.v6[at as usize] = a;
+                        at
+                    }
+                    None => {
+                        self.v6.push(a);
+                        u32::try_from(self.v6.len() - 1).expect("fewer than 4 billion members")
+                    }
+                };
+                (at, a.port(), true)
+            }
+        };
+        let entry = Entry {
+            version: id.version,
             incarnation,
             changed,
             live_pos: NOT_LIVE,
+            ip,
+            port,
             state,
+            v6,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.slots[slot as usize] = Some(member);
+                self.slots[slot as usize] = Some(entry);
                 slot
             }
             None => {
-                self.slots.push(Some(member));
+                self.slots.push(Some(entry));
                 u32::try_from(self.slots.len() - 1).expect("fewer than 4 billion members")
             }
         };
-        let slots = &self.slots;
-        self.index.insert(slot, |s| {
-            slots[s as usize]
-                .as_ref()
-                .expect("indexed slots are occupied")
-                .id
-                .addr
-        });
+        let (slots, v6) = (&self.slots, &self.v6);
+        self.index.insert(slot, |s| addr_at(slots, v6, s));
         self.listed += 1;
         if id != self.me && matches!(state, MemberState::Alive | MemberState::Suspect) {
             self.live_insert(slot);
@@ -340,30 +429,24 @@ impl MemberList {
     }
 
     fn live_insert(&mut self, slot: u32) {
-        let member = self.slots[slot as usize]
-            .as_mut()
-            .expect("live slots are occupied");
-        if member.live_pos == NOT_LIVE {
-            member.live_pos = self.live.len() as u32;
+        let next = self.live.len() as u32;
+        let entry = self.entry_mut(slot);
+        if entry.live_pos == NOT_LIVE {
+            entry.live_pos = next;
             self.live.push(slot);
         }
     }
 
     fn live_remove(&mut self, slot: u32) {
-        let member = self.slots[slot as usize]
-            .as_mut()
-            .expect("live slots are occupied");
-        let pos = member.live_pos;
+        let entry = self.entry_mut(slot);
+        let pos = entry.live_pos;
         if pos == NOT_LIVE {
             return;
         }
-        member.live_pos = NOT_LIVE;
+        entry.live_pos = NOT_LIVE;
         self.live.swap_remove(pos as usize);
         if let Some(&moved) = self.live.get(pos as usize) {
-            self.slots[moved as usize]
-                .as_mut()
-                .expect("live slots are occupied")
-                .live_pos = pos;
+            self.entry_mut(moved).live_pos = pos;
         }
     }
 
@@ -378,17 +461,15 @@ impl MemberList {
     ) {
         let changed = self.bump();
         let me = self.me;
-        let Some(slot) = self.slot_of(&id.addr) else {
+        let Some(slot) = self.slot_of_id(id) else {
             return;
         };
-        let Some(member) = self.slots[slot as usize].as_mut().filter(|m| m.id == *id) else {
-            return;
-        };
-        let keep_deadline = member.state == MemberState::Suspect && state == MemberState::Suspect;
-        member.state = state;
-        member.incarnation = incarnation;
-        member.changed = changed;
-        let live = member.is_live();
+        let entry = self.entry_mut(slot);
+        let keep_deadline = entry.state == MemberState::Suspect && state == MemberState::Suspect;
+        entry.state = state;
+        entry.incarnation = incarnation;
+        entry.changed = changed;
+        let live = entry.is_live();
         if !keep_deadline {
             self.deadlines.remove(&slot);
         }
@@ -412,29 +493,23 @@ impl MemberList {
 
     /// Deletes a member from the list, leaving a tombstone for its version.
     pub(crate) fn remove(&mut self, id: &NodeId) -> Option<Member> {
-        let slot = self.slot_of(&id.addr)?;
-        if self.slots[slot as usize]
-            .as_ref()
-            .is_none_or(|m| m.id != *id)
-        {
-            return None;
-        }
+        let slot = self.slot_of_id(id)?;
         self.live_remove(slot);
-        let slots = &self.slots;
-        self.index.remove(&id.addr, |s| {
-            slots[s as usize]
-                .as_ref()
-                .expect("indexed slots are occupied")
-                .id
-                .addr
-        });
-        let member = self.slots[slot as usize].take();
+        let (slots, v6) = (&self.slots, &self.v6);
+        self.index.remove(&id.addr, |s| addr_at(slots, v6, s));
+        let entry = self.slots[slot as usize]
+            .take()
+            .expect("slot_of_id found it occupied");
+        let member = entry.view(&self.v6);
+        if entry.v6 {
+            self.v6_free.push(entry.ip);
+        }
         self.deadlines.remove(&slot);
         self.cleared.remove(&slot);
         self.free.push(slot);
         self.listed -= 1;
         self.bury(id);
-        member
+        Some(member)
     }
 
     /// Records `id` as gone.
@@ -452,10 +527,7 @@ impl MemberList {
 
     fn slot_of_id(&self, id: &NodeId) -> Option<u32> {
         let slot = self.slot_of(&id.addr)?;
-        self.slots[slot as usize]
-            .as_ref()
-            .is_some_and(|m| m.id == *id)
-            .then_some(slot)
+        self.entry(slot).is(id, &self.v6).then_some(slot)
     }
 
     /// `id`'s suspicion or removal deadline, if any.
@@ -490,14 +562,9 @@ impl MemberList {
             self.slots.reserve_exact(additional - free);
             self.live.reserve_exact(additional - free);
         }
-        let slots = &self.slots;
-        self.index.reserve(self.listed + additional, |s| {
-            slots[s as usize]
-                .as_ref()
-                .expect("indexed slots are occupied")
-                .id
-                .addr
-        });
+        let (slots, v6) = (&self.slots, &self.v6);
+        self.index
+            .reserve(self.listed + additional, |s| addr_at(slots, v6, s));
     }
 
     /// Number of live members other than this node.
@@ -509,7 +576,7 @@ impl MemberList {
     /// come and go).
     pub(crate) fn live_at(&self, pos: usize) -> Option<NodeId> {
         let slot = *self.live.get(pos)?;
-        self.slots[slot as usize].as_ref().map(|m| m.id)
+        Some(self.entry(slot).id(&self.v6))
     }
 
     /// Up to `k` distinct live members other than this node and `exclude`,
@@ -521,12 +588,7 @@ impl MemberList {
         exclude: &[NodeId],
         out: &mut Vec<NodeId>,
     ) {
-        let at = |pos: usize| {
-            self.slots[self.live[pos] as usize]
-                .as_ref()
-                .expect("live slots are occupied")
-                .id
-        };
+        let at = |pos: usize| self.entry(self.live[pos]).id(&self.v6);
         choose_distinct(rng, self.live.len(), at, k, exclude, out);
     }
 
@@ -541,8 +603,13 @@ impl MemberList {
     }
 
     /// Every member, sorted by id (deterministic order).
-    pub(crate) fn iter_sorted(&self) -> Vec<&Member> {
-        let mut all: Vec<&Member> = self.slots.iter().flatten().collect();
+    pub(crate) fn iter_sorted(&self) -> Vec<Member> {
+        let mut all: Vec<Member> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|e| e.view(&self.v6))
+            .collect();
         all.sort_by_key(|m| m.id);
         all
     }
@@ -555,15 +622,15 @@ impl MemberList {
         let mut used = 0;
         for _ in 0..n {
             self.sync_cursor %= n;
-            let Some(member) = self.slots[self.sync_cursor].as_ref() else {
+            let Some(entry) = self.slots[self.sync_cursor].as_ref() else {
                 self.sync_cursor += 1;
                 continue;
             };
-            if member.id == self.me {
+            let update = entry.update(&self.v6);
+            if update.node == self.me {
                 self.sync_cursor += 1;
                 continue;
             }
-            let update = member.update();
             let size = rumor_wire::encoded_len(&update);
             if used + size > budget {
                 return;
@@ -581,7 +648,12 @@ impl MemberList {
         // An entry never encodes above this (IPv6, 9-byte version and
         // incarnation, longest state name).
         if self.listed.saturating_mul(LARGEST_ENTRY) <= budget {
-            return self.slots.iter().flatten().map(Member::update).collect();
+            return self
+                .slots
+                .iter()
+                .flatten()
+                .map(|e| e.update(&self.v6))
+                .collect();
         }
         let mut out = Vec::new();
         let mut used = 5;
@@ -598,11 +670,16 @@ impl MemberList {
 
     /// Every entry, newest changes first.
     fn newest_first(&self) -> Vec<MemberUpdate> {
-        let mut all: Vec<&Member> = self.slots.iter().flatten().collect();
+        let mut all: Vec<(u32, MemberUpdate)> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|e| (e.changed, e.update(&self.v6)))
+            .collect();
         // Wrapping sequence numbers: order by age relative to the latest.
         let latest = self.next_change;
-        all.sort_by_key(|m| (latest.wrapping_sub(m.changed), m.id));
-        all.into_iter().map(Member::update).collect()
+        all.sort_by_key(|(changed, u)| (latest.wrapping_sub(*changed), u.node));
+        all.into_iter().map(|(_, u)| u).collect()
     }
 }
 
@@ -634,6 +711,45 @@ mod tests {
             assert_eq!(dedup.len(), out.len());
             assert!(!out.contains(&id(0, 1)) && !out.contains(&id(7, 1)));
         }
+    }
+
+    #[test]
+    fn a_slot_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Option<Entry>>(), 32);
+    }
+
+    #[test]
+    fn ipv6_members_keep_their_whole_address_and_their_table_slot_is_reused() {
+        let v6 = |port: u16, scope: u32, version: u64| {
+            let ip = "fe80::1".parse().unwrap();
+            NodeId::new(
+                SocketAddr::V6(SocketAddrV6::new(ip, port, 7, scope)),
+                Version(version),
+            )
+        };
+        let me = v6(1, 3, 1);
+        let mut list = MemberList::new(me, Time::ZERO);
+        let other = v6(2, 4, 1);
+        list.insert(other, MemberState::Alive, Incarnation(2), Time::ZERO);
+        list.insert(id(9, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
+        assert_eq!(
+            list.get(&me).map(|m| m.id),
+            Some(me),
+            "scope id and flow info kept"
+        );
+        assert_eq!(list.get(&other).unwrap().incarnation, Incarnation(2));
+        assert!(
+            list.get(&v6(2, 5, 1)).is_none(),
+            "another scope is another address"
+        );
+        assert_eq!(list.iter_sorted().len(), 3);
+        list.remove(&other);
+        assert!(list.get(&other).is_none());
+        let again = v6(3, 4, 1);
+        list.insert(again, MemberState::Alive, Incarnation(0), Time::ZERO);
+        assert_eq!(list.v6.len(), 2, "the freed table slot is reused");
+        assert_eq!(list.get(&again).map(|m| m.id), Some(again));
+        assert_eq!(list.get(&me).map(|m| m.id), Some(me));
     }
 
     #[test]

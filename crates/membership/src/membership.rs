@@ -649,6 +649,9 @@ impl Membership {
                 self.core.check_sender(introducer, from);
                 self.core.applying_join_response = true;
                 self.core.list.reserve_exact(members.len());
+                // One `joined` event and one note per new member: grown once.
+                self.core.events.reserve(members.len());
+                self.core.notes.reserve(members.len());
                 for update in members {
                     self.core.apply(update, None);
                 }
