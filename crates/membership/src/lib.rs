@@ -53,7 +53,6 @@
 
 #![forbid(unsafe_code)]
 
-mod addr_index;
 mod anti_entropy;
 mod config;
 pub mod detector;

@@ -1,11 +1,16 @@
 //! The member list: every known member keyed by [`NodeId`], with the indexes
 //! that keep per-message work independent of the cluster size.
 //!
-//! Besides the entries themselves it keeps: the current version per address
-//! (a newer version supersedes an older one), tombstones (the highest version
-//! of each address known to be gone, so a failed or left member never comes
-//! back under the same version, even after removal), and an indexed set of
-//! live members for O(1) uniform random choice.
+//! Members sit in an open-addressing table keyed by listening address
+//! (linear probing, at most three quarters full, backward-shift deletion):
+//! a member's slot is where its address hashes, so a lookup reads one cache
+//! line, where a separate index and then the slot would read two. Besides
+//! the entries it keeps: the current version per address (a newer version
+//! supersedes an older one), tombstones (the highest version of each address
+//! known to be gone, so a failed or left member never comes back under the
+//! same version, even after removal), and an indexed set of live members for
+//! O(1) uniform random choice. Slots move when the table grows or an entry
+//! shifts back into a hole; the structures keyed by slot move with them.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,7 +20,6 @@ use rand::Rng;
 use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
 
 use crate::Time;
-use crate::addr_index::AddrIndex;
 
 /// A hash map with a fixed hasher: no OS randomness, and the same seed gives
 /// the same run.
@@ -136,16 +140,18 @@ impl Entry {
         NodeId::new(self.addr(v6), self.version)
     }
 
-    /// Whether this entry is `id` (address and version), without building
-    /// the address for IPv4.
+    /// Whether this entry is listed under `addr`, without building the
+    /// address for IPv4.
+    fn has_addr(&self, addr: &SocketAddr, v6: &[SocketAddrV6]) -> bool {
+        match addr {
+            SocketAddr::V4(a) => !self.v6 && self.ip == a.ip().to_bits() && self.port == a.port(),
+            SocketAddr::V6(a) => self.v6 && v6[self.ip as usize] == *a,
+        }
+    }
+
+    /// Whether this entry is `id` (address and version).
     fn is(&self, id: &NodeId, v6: &[SocketAddrV6]) -> bool {
-        self.version == id.version
-            && match id.addr {
-                SocketAddr::V4(a) => {
-                    !self.v6 && self.ip == a.ip().to_bits() && self.port == a.port()
-                }
-                SocketAddr::V6(a) => self.v6 && v6[self.ip as usize] == a,
-            }
+        self.version == id.version && self.has_addr(&id.addr, v6)
     }
 
     fn is_live(&self) -> bool {
@@ -165,12 +171,28 @@ impl Entry {
     }
 }
 
-/// The address of the entry in `slot` (for the address index).
-fn addr_at(slots: &[Option<Entry>], v6: &[SocketAddrV6], slot: u32) -> SocketAddr {
-    slots[slot as usize]
-        .as_ref()
-        .expect("indexed slots are occupied")
-        .addr(v6)
+/// A fast, fixed (deterministic) mix of address and port. Not resistant to
+/// chosen collisions, which is fine: entries come from join responses and
+/// gossip of cluster members, and a collision costs probe length, not
+/// correctness.
+fn hash(addr: &SocketAddr) -> u64 {
+    let (ip, port) = match addr {
+        SocketAddr::V4(a) => (u128::from(a.ip().to_bits()), a.port()),
+        SocketAddr::V6(a) => (a.ip().to_bits(), a.port()),
+    };
+    let folded = (ip as u64) ^ ((ip >> 64) as u64).rotate_left(29) ^ (u64::from(port) << 48);
+    // splitmix64 finaliser
+    let mut x = folded.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Whether `len` entries fit in a table of `capacity` slots: at most three
+/// quarters full, where linear probing with a well-mixed hash still averages
+/// under three probes for a miss.
+fn fits(len: usize, capacity: usize) -> bool {
+    len * 4 <= capacity * 3
 }
 
 /// A set with O(1) insert, remove and uniform random choice.
@@ -272,12 +294,11 @@ fn to_ns(t: Time) -> u64 {
 #[derive(Debug)]
 pub(crate) struct MemberList {
     me: NodeId,
+    /// The table: a power of two long (or empty), at most 3/4 full.
     slots: Vec<Option<Entry>>,
-    free: Vec<u32>,
     /// Addresses of IPv6 entries (they keep an index here).
     v6: Vec<SocketAddrV6>,
     v6_free: Vec<u32>,
-    index: AddrIndex,
     tombstones: Map<SocketAddr, Version>,
     /// Slots of live members other than this node.
     live: Vec<u32>,
@@ -298,10 +319,8 @@ impl MemberList {
         let mut list = MemberList {
             me,
             slots: Vec::new(),
-            free: Vec::new(),
             v6: Vec::new(),
             v6_free: Vec::new(),
-            index: AddrIndex::default(),
             tombstones: Map::default(),
             live: Vec::new(),
             deadlines: Map::default(),
@@ -314,9 +333,75 @@ impl MemberList {
         list
     }
 
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
     fn slot_of(&self, addr: &SocketAddr) -> Option<u32> {
-        let (slots, v6) = (&self.slots, &self.v6);
-        self.index.get(addr, |s| addr_at(slots, v6, s))
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut at = hash(addr) as usize & mask;
+        loop {
+            match &self.slots[at] {
+                None => return None,
+                Some(e) if e.has_addr(addr, &self.v6) => return Some(at as u32),
+                Some(_) => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// Puts `entry` in the first free slot of its probe run; the table has
+    /// room.
+    fn place(&mut self, entry: Entry) -> u32 {
+        let mask = self.mask();
+        let mut at = hash(&entry.addr(&self.v6)) as usize & mask;
+        while self.slots[at].is_some() {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = Some(entry);
+        at as u32
+    }
+
+    /// Rebuilds the table with `capacity` slots, moving what is keyed by
+    /// slot along with the entries.
+    fn resize(&mut self, capacity: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![None; capacity]);
+        let mut moved = vec![u32::MAX; old.len()];
+        for (at, entry) in old.into_iter().enumerate() {
+            if let Some(entry) = entry {
+                moved[at] = self.place(entry);
+            }
+        }
+        for slot in &mut self.live {
+            *slot = moved[*slot as usize];
+        }
+        self.deadlines = self
+            .deadlines
+            .drain()
+            .map(|(slot, at)| (moved[slot as usize], at))
+            .collect();
+        self.cleared = self
+            .cleared
+            .drain()
+            .map(|(slot, inc)| (moved[slot as usize], inc))
+            .collect();
+        self.sync_cursor = 0;
+    }
+
+    /// The entry in slot `from` now sits in slot `to`.
+    fn relocated(&mut self, from: u32, to: u32) {
+        let live_pos = self.entry(to).live_pos;
+        if live_pos != NOT_LIVE {
+            self.live[live_pos as usize] = to;
+        }
+        if let Some(at) = self.deadlines.remove(&from) {
+            self.deadlines.insert(to, at);
+        }
+        if let Some(inc) = self.cleared.remove(&from) {
+            self.cleared.insert(to, inc);
+        }
     }
 
     fn entry(&self, slot: u32) -> &Entry {
@@ -410,18 +495,10 @@ impl MemberList {
             state,
             v6,
         };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(entry);
-                slot
-            }
-            None => {
-                self.slots.push(Some(entry));
-                u32::try_from(self.slots.len() - 1).expect("fewer than 4 billion members")
-            }
-        };
-        let (slots, v6) = (&self.slots, &self.v6);
-        self.index.insert(slot, |s| addr_at(slots, v6, s));
+        if !fits(self.listed + 1, self.slots.len()) {
+            self.resize((self.slots.len() * 2).max(16));
+        }
+        let slot = self.place(entry);
         self.listed += 1;
         if id != self.me && matches!(state, MemberState::Alive | MemberState::Suspect) {
             self.live_insert(slot);
@@ -495,8 +572,6 @@ impl MemberList {
     pub(crate) fn remove(&mut self, id: &NodeId) -> Option<Member> {
         let slot = self.slot_of_id(id)?;
         self.live_remove(slot);
-        let (slots, v6) = (&self.slots, &self.v6);
-        self.index.remove(&id.addr, |s| addr_at(slots, v6, s));
         let entry = self.slots[slot as usize]
             .take()
             .expect("slot_of_id found it occupied");
@@ -506,10 +581,27 @@ impl MemberList {
         }
         self.deadlines.remove(&slot);
         self.cleared.remove(&slot);
-        self.free.push(slot);
         self.listed -= 1;
+        self.shift_back(slot as usize);
         self.bury(id);
         Some(member)
+    }
+
+    /// Backward-shift deletion: later entries of the probe run move into
+    /// the hole when their ideal slot does not lie between the hole and
+    /// them, so no lookup ever stops early at the hole.
+    fn shift_back(&mut self, mut hole: usize) {
+        let mask = self.mask();
+        let mut at = (hole + 1) & mask;
+        while let Some(entry) = self.slots[at] {
+            let ideal = hash(&entry.addr(&self.v6)) as usize & mask;
+            if hole.wrapping_sub(ideal) & mask < at.wrapping_sub(ideal) & mask {
+                self.slots[hole] = self.slots[at].take();
+                self.relocated(at as u32, hole as u32);
+                hole = at;
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     /// Records `id` as gone.
@@ -557,14 +649,15 @@ impl MemberList {
     /// Makes room for `additional` more members at once (a join response),
     /// without the slack of doubling.
     pub(crate) fn reserve_exact(&mut self, additional: usize) {
-        let free = self.free.len();
-        if additional > free {
-            self.slots.reserve_exact(additional - free);
-            self.live.reserve_exact(additional - free);
+        let total = self.listed + additional;
+        let mut capacity = self.slots.len().max(16);
+        while !fits(total, capacity) {
+            capacity *= 2;
         }
-        let (slots, v6) = (&self.slots, &self.v6);
-        self.index
-            .reserve(self.listed + additional, |s| addr_at(slots, v6, s));
+        if capacity > self.slots.len() {
+            self.resize(capacity);
+        }
+        self.live.reserve_exact(additional);
     }
 
     /// Number of live members other than this node.
@@ -710,6 +803,90 @@ mod tests {
             dedup.dedup();
             assert_eq!(dedup.len(), out.len());
             assert!(!out.contains(&id(0, 1)) && !out.contains(&id(7, 1)));
+        }
+    }
+
+    proptest::proptest! {
+        /// The table against a plain map under any mix of inserts, state
+        /// changes, removals and deadlines over a few dozen addresses (many
+        /// collisions, growth, and entries shifting back into holes): every
+        /// lookup, the live set and every deadline and cleared mark agree.
+        #[test]
+        fn agrees_with_a_map_model(
+            ops in proptest::collection::vec((0u8..5, 0u16..48, 1u64..3, 0u8..4), 1..300)
+        ) {
+            use std::collections::BTreeMap;
+            let me = id(1000, 1);
+            let mut list = MemberList::new(me, Time::ZERO);
+            let mut model: BTreeMap<SocketAddr, (NodeId, MemberState, Incarnation)> = BTreeMap::new();
+            let mut deadlines: BTreeMap<NodeId, Time> = BTreeMap::new();
+            let mut cleared: BTreeMap<NodeId, Incarnation> = BTreeMap::new();
+            let states = [MemberState::Alive, MemberState::Suspect, MemberState::Failed, MemberState::Left];
+            for (step, (op, port, version, state)) in ops.into_iter().enumerate() {
+                let node = id(port, version);
+                let state = states[state as usize];
+                let at = Time::from_millis(step as u64);
+                match op {
+                    0 => {
+                        if let std::collections::btree_map::Entry::Vacant(slot) = model.entry(node.addr) {
+                            list.insert(node, state, Incarnation(step as u64), at);
+                            slot.insert((node, state, Incarnation(step as u64)));
+                        }
+                    }
+                    1 => {
+                        if let Some(entry) = model.get_mut(&node.addr).filter(|e| e.0 == node) {
+                            if !(entry.1 == MemberState::Suspect && state == MemberState::Suspect) {
+                                deadlines.remove(&node);
+                            }
+                            if state == MemberState::Alive
+                                && cleared.get(&node).is_some_and(|c| *c < Incarnation(step as u64))
+                            {
+                                cleared.remove(&node);
+                            }
+                            *entry = (node, state, Incarnation(step as u64));
+                        }
+                        list.set_state(&node, state, Incarnation(step as u64), at);
+                    }
+                    2 => {
+                        let listed = model.get(&node.addr).is_some_and(|e| e.0 == node);
+                        proptest::prop_assert_eq!(list.remove(&node).is_some(), listed);
+                        if listed {
+                            model.remove(&node.addr);
+                            deadlines.remove(&node);
+                            cleared.remove(&node);
+                        }
+                    }
+                    3 => {
+                        list.set_deadline(&node, at);
+                        if model.get(&node.addr).is_some_and(|e| e.0 == node) {
+                            deadlines.insert(node, at);
+                        }
+                    }
+                    _ => {
+                        list.set_cleared_upto(&node, Incarnation(step as u64));
+                        if model.get(&node.addr).is_some_and(|e| e.0 == node) {
+                            cleared.insert(node, Incarnation(step as u64));
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(list.len(), model.len() + 1);
+                let mut live: Vec<NodeId> = (0..list.live_len()).filter_map(|p| list.live_at(p)).collect();
+                live.sort();
+                let mut expected: Vec<NodeId> = model
+                    .values()
+                    .filter(|e| matches!(e.1, MemberState::Alive | MemberState::Suspect))
+                    .map(|e| e.0)
+                    .collect();
+                expected.sort();
+                proptest::prop_assert_eq!(live, expected);
+                for (node, state, incarnation) in model.values() {
+                    let member = list.get(node);
+                    proptest::prop_assert!(member.is_some_and(|m| m.state == *state && m.incarnation == *incarnation));
+                    proptest::prop_assert_eq!(list.deadline(node), deadlines.get(node).copied());
+                    proptest::prop_assert_eq!(list.cleared_upto(node), cleared.get(node).copied());
+                }
+                proptest::prop_assert!(list.get(&me).is_some());
+            }
         }
     }
 
