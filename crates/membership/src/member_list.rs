@@ -425,8 +425,10 @@ impl MemberList {
         self.lookup(id).0
     }
 
-    /// `id`'s standing and, when known, its entry: one index lookup where
-    /// `standing` then `get` would take two.
+    /// `id`'s standing and the member listed at its address, if any: `id`
+    /// itself when `Known`, an older version of it when `Unknown`, a newer
+    /// one (or none) when `Gone`. One table lookup where `standing`, then
+    /// `get` or `superseded_by`, would take two.
     pub(crate) fn lookup(&self, id: &NodeId) -> (Standing, Option<Member>) {
         let listed = self.listed_at(&id.addr);
         if let Some(current) = listed {
@@ -434,7 +436,7 @@ impl MemberList {
                 return (Standing::Known, listed);
             }
             if current.id.version > id.version {
-                return (Standing::Gone, None);
+                return (Standing::Gone, listed);
             }
         }
         if self
@@ -442,9 +444,9 @@ impl MemberList {
             .get(&id.addr)
             .is_some_and(|dead| *dead >= id.version)
         {
-            return (Standing::Gone, None);
+            return (Standing::Gone, listed);
         }
-        (Standing::Unknown, None)
+        (Standing::Unknown, listed)
     }
 
     /// The member currently listed at `id`'s address, if it is an older

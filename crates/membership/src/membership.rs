@@ -174,7 +174,14 @@ impl Core {
     /// A member this node has never listed: list it alive, superseding an
     /// older version of its address.
     pub(crate) fn learn(&mut self, id: NodeId, incarnation: Incarnation) {
-        if let Some(old) = self.list.superseded_by(&id) {
+        let older = self.list.superseded_by(&id);
+        self.learn_over(id, incarnation, older);
+    }
+
+    /// [`Core::learn`] when the caller already looked up what is listed at
+    /// `id`'s address: `older`, an older version of it, if any.
+    fn learn_over(&mut self, id: NodeId, incarnation: Incarnation, older: Option<NodeId>) {
+        if let Some(old) = older {
             self.supersede(old);
         }
         self.list
@@ -259,8 +266,11 @@ impl Core {
         if self.other_version_of_me(&id) {
             return;
         }
-        let (standing, member) = self.list.lookup(&id);
-        let known = member.map(|m| (m.state, m.incarnation));
+        let (standing, listed) = self.list.lookup(&id);
+        let known = listed
+            .filter(|m| m.id == id)
+            .map(|m| (m.state, m.incarnation));
+        let older = listed.map(|m| m.id).filter(|m| m.is_superseded_by(&id));
         match standing {
             Standing::Gone => {}
             Standing::Unknown => match update.state {
@@ -272,10 +282,12 @@ impl Core {
                 // nodes ran out and the whole cluster marked a live member
                 // failed). A member that really died is still declared
                 // failed here by the `failed` news of those who watched it.
-                MemberState::Alive | MemberState::Suspect => self.learn(id, update.incarnation),
+                MemberState::Alive | MemberState::Suspect => {
+                    self.learn_over(id, update.incarnation, older)
+                }
                 // Never knew it alive: just remember it is gone.
                 MemberState::Failed | MemberState::Left => {
-                    if let Some(old) = self.list.superseded_by(&id) {
+                    if let Some(old) = older {
                         self.supersede(old);
                     }
                     self.list.bury(&id);
@@ -397,12 +409,13 @@ impl Core {
             return false;
         }
         match self.list.lookup(&sender) {
-            (Standing::Unknown, _) => {
-                self.learn(sender, Incarnation(0));
+            (Standing::Unknown, listed) => {
+                let older = listed.map(|m| m.id);
+                self.learn_over(sender, Incarnation(0), older);
                 true
             }
-            (Standing::Known, member) => {
-                let member = member.expect("standing Known comes with the member's entry");
+            (Standing::Known, listed) => {
+                let member = listed.expect("standing Known comes with the member's entry");
                 if member.is_live() {
                     return true;
                 }
