@@ -128,6 +128,11 @@ impl Dissemination {
     /// Only once this node sent the change `floor` times itself: everyone
     /// does a first share of the telling, whatever it hears.
     pub(crate) fn heard_again(&mut self, update: &MemberUpdate, floor: u32, limit: u32) {
+        // Most news heard again is not queued here any more; an empty
+        // queue answers without reading its map.
+        if self.index.is_empty() {
+            return;
+        }
         let Some(&slot) = self.index.get(&update.node) else {
             return;
         };

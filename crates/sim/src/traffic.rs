@@ -7,16 +7,18 @@ use crate::report::secs;
 
 #[derive(Default, Clone, Copy)]
 struct SlotTraffic {
-    messages: u64,
-    bytes: u64,
     live: Time,
     live_since: Option<Time>,
 }
 
-/// Per-slot send counters.
+/// Per-slot send counters. The counters bumped on every send sit apart
+/// from the lifetimes, 16 bytes a node, so that at 10,000 nodes they stay
+/// in cache.
 pub(crate) struct Traffic {
     window_start: Time,
     slots: Vec<SlotTraffic>,
+    /// Messages and bytes sent, per slot.
+    sent: Vec<[u64; 2]>,
 }
 
 /// Rates over the measurement window.
@@ -31,6 +33,7 @@ impl Traffic {
         Traffic {
             window_start,
             slots: vec![SlotTraffic::default(); nodes],
+            sent: vec![[0; 2]; nodes],
         }
     }
 
@@ -40,9 +43,9 @@ impl Traffic {
     }
 
     pub fn on_send(&mut self, slot: usize, bytes: usize) {
-        let s = &mut self.slots[slot];
-        s.messages += 1;
-        s.bytes += bytes as u64;
+        let sent = &mut self.sent[slot];
+        sent[0] += 1;
+        sent[1] += bytes as u64;
     }
 
     pub fn on_start(&mut self, slot: usize, now: Time) {
@@ -66,15 +69,16 @@ impl Traffic {
             self.on_stop(slot, end);
         }
         let live: f64 = self.slots.iter().map(|s| secs(s.live)).sum();
-        let messages: u64 = self.slots.iter().map(|s| s.messages).sum();
-        let bytes: u64 = self.slots.iter().map(|s| s.bytes).sum();
+        let messages: u64 = self.sent.iter().map(|s| s[0]).sum();
+        let bytes: u64 = self.sent.iter().map(|s| s[1]).sum();
         let per = |x: u64| if live > 0.0 { x as f64 / live } else { 0.0 };
         // Nodes that lived less than a second in the window give noisy rates.
         let max_bytes = self
             .slots
             .iter()
-            .filter(|s| secs(s.live) >= 1.0)
-            .map(|s| s.bytes as f64 / secs(s.live))
+            .zip(&self.sent)
+            .filter(|(s, _)| secs(s.live) >= 1.0)
+            .map(|(s, sent)| sent[1] as f64 / secs(s.live))
             .fold(0.0, f64::max);
         Rates {
             messages_per_node_s: per(messages),

@@ -418,7 +418,16 @@ impl FailureDetector for Swim {
                 );
             }
             SwimMessage::Ack { seq, .. } => {
-                if let Some(relay) = self.relays.remove(&seq) {
+                // Probes and relays draw their numbers from one counter, so
+                // an ack answers one or the other; the probe is checked
+                // first (it is at hand; the relay map is out in memory).
+                if let Some(probe) = self.probe.as_mut().filter(|p| p.seq == seq) {
+                    if !probe.acked {
+                        probe.acked = true;
+                        let target = probe.target;
+                        ctx.alive(target);
+                    }
+                } else if let Some(relay) = self.relays.remove(&seq) {
                     self.send(
                         ctx,
                         relay.origin,
@@ -427,12 +436,6 @@ impl FailureDetector for Swim {
                             updates: Vec::new(),
                         },
                     );
-                } else if let Some(probe) = self.probe.as_mut() {
-                    if probe.seq == seq && !probe.acked {
-                        probe.acked = true;
-                        let target = probe.target;
-                        ctx.alive(target);
-                    }
                 }
             }
             SwimMessage::Nack { seq, .. } => {
