@@ -1,5 +1,7 @@
 //! dgrep against real `rumor agent` processes: grep-identical results per
-//! node, and a stopped or killed agent named as missing.
+//! node, a stopped or killed agent named as missing, and (when
+//! `dgrep-worker` is built beside `rumor`) searches in the agents' workers,
+//! one of which dies of SIGBUS without taking its agent along.
 //!
 //! The agents are the `rumor` binary of rumor-daemon, which depends on this
 //! crate and so cannot be a dependency of its tests. Build it first into the
@@ -13,8 +15,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rumor_dgrep::client::live_members;
-use rumor_wire::NodeId;
+use rumor_dgrep::client::{Reply, fan_out, live_members};
+use rumor_wire::{DgrepRequest, GrepFlags, NodeId};
 use support::{by_node, data_dir, gnu_grep, run_dgrep, write_logs};
 use tempfile::TempDir;
 
@@ -114,6 +116,26 @@ fn start_agents(bin: &PathBuf, n: usize) -> Agents {
     }
 }
 
+/// The `dgrep-worker` processes `pid` started.
+fn worker_children(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/comm"))
+                .is_ok_and(|comm| comm.trim() == "dgrep-worker")
+        })
+        .count()
+}
+
 /// The served log's full path: outside the data dir, dgrep names it so.
 fn app_log(logs: &TempDir) -> String {
     logs.path().join("app.log").display().to_string()
@@ -156,6 +178,14 @@ fn real_agents_answer_like_grep_and_a_stopped_one_is_missing() {
     check_same_as_grep(&agents, &["-E", "user=(bob|carol) .*ms=19[0-9]{2}$"]);
     check_same_as_grep(&agents, &["needle-only-here"]);
     check_same_as_grep(&agents, &["-v", "-c", "INFO"]);
+    if bin.with_file_name("dgrep-worker").is_file() {
+        for (i, child) in agents.children.iter().enumerate() {
+            assert!(
+                worker_children(child.id()) >= 1,
+                "agent {i} searched in a dgrep-worker"
+            );
+        }
+    }
 
     // Stop one agent: it still looks alive to the others for a moment, takes
     // the request into its socket backlog, and never answers.
@@ -184,4 +214,84 @@ fn real_agents_answer_like_grep_and_a_stopped_one_is_missing() {
             "node {i} complete"
         );
     }
+}
+
+#[test]
+fn a_worker_killed_by_sigbus_leaves_its_agent_alive() {
+    let Some(bin) = rumor_bin() else {
+        eprintln!("SKIPPED: no rumor binary (see the test above)");
+        return;
+    };
+    if !bin.with_file_name("dgrep-worker").is_file() {
+        eprintln!("SKIPPED: no dgrep-worker beside {}", bin.display());
+        return;
+    }
+    let agents = start_agents(&bin, 2);
+    // 40 MB of selected lines for the first agent: far more than can be in
+    // flight while the client holds its first chunk.
+    let big = agents.dirs[0].1.path().join("app.log");
+    {
+        use std::io::Write as _;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        for i in 0..400_000 {
+            writeln!(
+                file,
+                "2026-11-24T02:00:00.000Z INFO truncate-me line {i:09} padding padding padding pad"
+            )
+            .unwrap();
+        }
+        file.flush().unwrap();
+    }
+    let request = DgrepRequest {
+        query: 77,
+        patterns: vec!["truncate-me".into()],
+        flags: GrepFlags::default(),
+    };
+    let mut truncated = false;
+    let outcome = fan_out(
+        &agents.ids,
+        &request,
+        Duration::from_secs(60),
+        &mut |reply| {
+            // On the first lines from the first agent, shrink its file under
+            // the worker's map; the readers stall behind this callback.
+            if let Reply::Lines(chunk) = &reply {
+                if chunk.node() == agents.ids[0] && !truncated {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&big)?
+                        .set_len(0)?;
+                    truncated = true;
+                }
+            }
+            Ok(())
+        },
+    )
+    .expect("the fan-out runs");
+    assert!(truncated, "the first agent sent lines");
+    assert!(outcome.complete(), "both agents answered: {outcome:?}");
+    let first = outcome
+        .answered
+        .iter()
+        .find(|d| d.node == agents.ids[0])
+        .expect("the first agent answered");
+    let error = first.error.as_deref().expect("the lost worker is an error");
+    assert!(error.contains("SIGBUS"), "{error}");
+
+    // The agent lives on: the other one still sees it alive, and it answers.
+    let mut agents = agents;
+    assert!(
+        agents.children[0].try_wait().unwrap().is_none(),
+        "the agent is running"
+    );
+    let members = live_members(agents.addrs[1], Duration::from_secs(2)).expect("member list");
+    assert!(members.contains(&agents.ids[0]), "{members:?}");
+    std::fs::write(&big, "one truncate-me line\n").unwrap();
+    let out = run_dgrep(agents.addrs[0], &["-c", "truncate-me"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} {}:1", agents.ids[0], big.display())),
+        "{stdout}"
+    );
 }
