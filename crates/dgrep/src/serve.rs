@@ -20,8 +20,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Answers one dgrep request: connects to `reply_to` (the client's listening
-/// address), searches the files `config` serves, streams [`DgrepChunk`]
-/// frames of at most about `config.chunk_bytes` of lines each, then one
+/// address), searches the files `config` serves, streams
+/// [`DgrepChunk`](rumor_wire::DgrepChunk) frames of at most about
+/// `config.chunk_bytes` of lines each, then one
 /// [`DgrepDone`] with per-file counts, and closes.
 ///
 /// Blocking; the agent calls it on a thread of its own. Memory stays bounded
