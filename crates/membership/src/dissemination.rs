@@ -10,7 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use rumor_wire::{MemberUpdate, NodeId, encoded_len};
+use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, encoded_len};
 
 use crate::member_list::Map;
 
@@ -22,15 +22,28 @@ struct Entry {
     size: u32,
 }
 
-/// A place in the pick order: fewest transmits first, then newest. Keys
-/// are never updated in place: a change of an entry pushes a new key and
-/// leaves the old one stale (its seq or transmits no longer match the
-/// entry), to be dropped when it surfaces.
+/// A place in the pick order: fewest transmits first, then urgent news
+/// (a suspicion, a refutation, a failure or a leave) before joins, then
+/// newest. Keys are never updated in place: a change of an entry pushes a
+/// new key and leaves the old one stale (its seq or transmits no longer
+/// match the entry), to be dropped when it surfaces.
+///
+/// Urgency matters in a join storm: every member learns joins faster than
+/// it can tell them, and a refutation queued behind thousands of newer
+/// joins reached too few members before the suspicion timed out (a live
+/// member of a 1,000-node cluster was marked failed by 995 of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     transmits: Reverse<u32>,
+    urgent: bool,
     seq: u64,
     slot: u32,
+}
+
+/// Whether `update` is more than a join: anything but a member alive at
+/// its first incarnation.
+fn is_urgent(update: &MemberUpdate) -> bool {
+    update.state != MemberState::Alive || update.incarnation > Incarnation(0)
 }
 
 /// The dissemination queue: entries in a slab, indexed by member, ordered
@@ -60,6 +73,7 @@ impl Dissemination {
     fn key(slot: u32, entry: &Entry) -> Key {
         Key {
             transmits: Reverse(entry.transmits),
+            urgent: is_urgent(&entry.update),
             seq: entry.seq,
             slot,
         }
@@ -244,7 +258,7 @@ pub(crate) fn retransmit_limit(mult: u32, n: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rumor_wire::{Incarnation, MemberState, Version};
+    use rumor_wire::Version;
     use std::net::SocketAddr;
 
     fn update(port: u16, inc: u64) -> MemberUpdate {
@@ -271,6 +285,22 @@ mod tests {
             queue.take(1000, 8, 3, None, &mut out);
         }
         assert_eq!(queue.len(), 0, "every entry sent its 3 times then dropped");
+    }
+
+    #[test]
+    fn urgent_news_goes_before_newer_joins_with_as_few_transmits() {
+        let mut queue = Dissemination::default();
+        let refutation = update(1, 1);
+        queue.enqueue(refutation);
+        for p in 2..50 {
+            queue.enqueue(update(p, 0)); // joins learned after it
+        }
+        let mut out = Vec::new();
+        queue.take(1000, 1, 5, None, &mut out);
+        assert_eq!(out, vec![refutation]);
+        out.clear();
+        queue.take(1000, 1, 5, None, &mut out);
+        assert_eq!(out, vec![update(49, 0)], "then the newest join");
     }
 
     #[test]
