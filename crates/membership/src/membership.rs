@@ -315,6 +315,14 @@ impl Core {
                         });
                     }
                     (MemberState::Left, _) => {}
+                    (_, MemberState::Failed) if update.incarnation < current => {
+                        // Declared on a suspicion the member has since
+                        // refuted: stale (memberlist drops it too). The one
+                        // member that declared it holds it as final; the
+                        // member hears so when it next talks to that one,
+                        // and rejoins under a new version.
+                        self.stats.stale_failures += 1;
+                    }
                     (_, MemberState::Failed) => {
                         self.mark_final(id, MemberState::Failed, update.incarnation)
                     }
@@ -966,6 +974,25 @@ mod tests {
         assert!(!kinds_about(&mut core, x).contains(&EventKind::Failed));
         // Those who watched it die still get it declared failed here.
         tell(&mut core, timeout * 2, &[(x, MemberState::Failed, 0)]);
+        assert_eq!(kinds_about(&mut core, x), vec![EventKind::Failed]);
+    }
+
+    #[test]
+    fn a_failure_declared_on_a_refuted_suspicion_is_stale() {
+        let mut core = core();
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 1)]); // refuted
+        // Someone whose suspicion at 0 ran out before it heard the refutation.
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Failed, 0)]);
+        assert_eq!(
+            kinds_about(&mut core, x),
+            vec![EventKind::Joined, EventKind::Suspected, EventKind::Alive]
+        );
+        assert_eq!(core.stats().stale_failures, 1);
+        // A failure at the current incarnation is final as ever.
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Failed, 1)]);
         assert_eq!(kinds_about(&mut core, x), vec![EventKind::Failed]);
     }
 

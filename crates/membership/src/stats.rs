@@ -30,4 +30,7 @@ pub struct Stats {
     pub oversize_payloads: u64,
     /// Join responses received that refused us.
     pub join_refused: u64,
+    /// Failures declared at an incarnation older than the member's known
+    /// one (on a suspicion it had refuted), ignored.
+    pub stale_failures: u64,
 }
