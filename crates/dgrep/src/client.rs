@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rumor_wire::tcp::{ReplyListener, request, send};
 use rumor_wire::{
     DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId, WireError,
-    decode,
+    decode, read_frame_len,
 };
 
 use crate::{Chunk, DgrepError};
@@ -261,24 +261,9 @@ fn read_answer(
 /// Reads one length-prefixed frame into a buffer of its own (handed on with
 /// the lines in it). `Ok(None)` on a clean end of stream before a frame.
 fn read_frame_owned(stream: &mut impl io::Read) -> Result<Option<Vec<u8>>, WireError> {
-    let mut prefix = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        match stream.read(&mut prefix[got..]) {
-            Ok(0) if got == 0 => return Ok(None),
-            Ok(0) => return Err(WireError::Truncated { got, want: 4 }),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let len = u32::from_be_bytes(prefix) as usize;
-    if len > DEFAULT_MAX_FRAME {
-        return Err(WireError::FrameTooLarge {
-            size: len as u64,
-            max: DEFAULT_MAX_FRAME,
-        });
-    }
+    let Some(len) = read_frame_len(stream, DEFAULT_MAX_FRAME)? else {
+        return Ok(None);
+    };
     // Reserve what a normal chunk needs; a claimed size beyond that grows
     // only as bytes actually arrive.
     let mut frame = Vec::with_capacity(len.min(FRAME_RESERVE));

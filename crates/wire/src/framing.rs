@@ -40,20 +40,18 @@ pub fn read_frame<R: Read>(
     codec::decode(buf).map(Some)
 }
 
-/// Reads one frame's body into `buf` without decoding it, for callers that
-/// check the bytes first (an authentication tag, say). `Ok(false)` on a clean
-/// end of stream before a frame starts. The length prefix is checked against
-/// `max_frame` before anything is allocated.
-pub fn read_frame_bytes<R: Read>(
+/// Reads a frame's 4-byte length prefix and checks it against `max_frame`,
+/// for callers that read the body their own way. `Ok(None)` on a clean end
+/// of stream before a frame starts.
+pub fn read_frame_len<R: Read>(
     reader: &mut R,
-    buf: &mut Vec<u8>,
     max_frame: usize,
-) -> Result<bool, WireError> {
+) -> Result<Option<usize>, WireError> {
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < 4 {
         match reader.read(&mut prefix[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) if got == 0 => return Ok(None),
             Ok(0) => return Err(WireError::Truncated { got, want: 4 }),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -67,6 +65,21 @@ pub fn read_frame_bytes<R: Read>(
             max: max_frame,
         });
     }
+    Ok(Some(len))
+}
+
+/// Reads one frame's body into `buf` without decoding it, for callers that
+/// check the bytes first (an authentication tag, say). `Ok(false)` on a clean
+/// end of stream before a frame starts. The length prefix is checked against
+/// `max_frame` before anything is allocated.
+pub fn read_frame_bytes<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max_frame: usize,
+) -> Result<bool, WireError> {
+    let Some(len) = read_frame_len(reader, max_frame)? else {
+        return Ok(false);
+    };
     buf.clear();
     let read = reader.take(len as u64).read_to_end(buf)?;
     if read < len {

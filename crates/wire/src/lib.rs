@@ -37,7 +37,7 @@ pub use codec::{
     encoded_len,
 };
 pub use error::WireError;
-pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, write_frame};
+pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, read_frame_len, write_frame};
 pub use message::{
     DgrepChunk, DgrepDone, DgrepRequest, Envelope, FileCount, GrepFlags, GrepLine, MemberInfo,
     MemberState, MemberUpdate, Message, PROTOCOL_VERSION,
