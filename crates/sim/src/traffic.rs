@@ -5,6 +5,13 @@ use rumor_membership::Time;
 
 use crate::report::secs;
 
+/// What one slot sent.
+#[derive(Default, Clone, Copy)]
+struct Sent {
+    messages: u64,
+    bytes: u64,
+}
+
 #[derive(Default, Clone, Copy)]
 struct SlotTraffic {
     live: Time,
@@ -18,7 +25,7 @@ pub(crate) struct Traffic {
     window_start: Time,
     slots: Vec<SlotTraffic>,
     /// Messages and bytes sent, per slot.
-    sent: Vec<[u64; 2]>,
+    sent: Vec<Sent>,
 }
 
 /// Rates over the measurement window.
@@ -33,7 +40,7 @@ impl Traffic {
         Traffic {
             window_start,
             slots: vec![SlotTraffic::default(); nodes],
-            sent: vec![[0; 2]; nodes],
+            sent: vec![Sent::default(); nodes],
         }
     }
 
@@ -44,8 +51,8 @@ impl Traffic {
 
     pub fn on_send(&mut self, slot: usize, bytes: usize) {
         let sent = &mut self.sent[slot];
-        sent[0] += 1;
-        sent[1] += bytes as u64;
+        sent.messages += 1;
+        sent.bytes += bytes as u64;
     }
 
     pub fn on_start(&mut self, slot: usize, now: Time) {
@@ -69,8 +76,8 @@ impl Traffic {
             self.on_stop(slot, end);
         }
         let live: f64 = self.slots.iter().map(|s| secs(s.live)).sum();
-        let messages: u64 = self.sent.iter().map(|s| s[0]).sum();
-        let bytes: u64 = self.sent.iter().map(|s| s[1]).sum();
+        let messages: u64 = self.sent.iter().map(|s| s.messages).sum();
+        let bytes: u64 = self.sent.iter().map(|s| s.bytes).sum();
         let per = |x: u64| if live > 0.0 { x as f64 / live } else { 0.0 };
         // Nodes that lived less than a second in the window give noisy rates.
         let max_bytes = self
@@ -78,7 +85,7 @@ impl Traffic {
             .iter()
             .zip(&self.sent)
             .filter(|(s, _)| secs(s.live) >= 1.0)
-            .map(|(s, sent)| sent[1] as f64 / secs(s.live))
+            .map(|(s, sent)| sent.bytes as f64 / secs(s.live))
             .fold(0.0, f64::max);
         Rates {
             messages_per_node_s: per(messages),

@@ -521,6 +521,29 @@ mod tests {
         );
     }
 
+    /// The member on `port`, alive at its first incarnation.
+    fn member(port: u16) -> rumor_wire::MemberUpdate {
+        rumor_wire::MemberUpdate {
+            node: id(port),
+            state: rumor_wire::MemberState::Alive,
+            incarnation: rumor_wire::Incarnation(0),
+        }
+    }
+
+    /// Hands `core` a join answer from `id(2)` listing the members on
+    /// `ports`, all alive.
+    fn join(core: &mut Membership, ports: std::ops::Range<u16>) {
+        let members = ports.map(member).collect();
+        core.handle(
+            Time::ZERO,
+            id(2).addr,
+            Message::JoinResponse {
+                introducer: id(2),
+                members,
+            },
+        );
+    }
+
     fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
         std::iter::from_fn(|| core.poll_transmit())
             .filter_map(|Transmit { to, message }| match message {
@@ -592,21 +615,7 @@ mod tests {
     fn an_unanswered_probe_goes_indirect_then_suspects() {
         let mut core = swim_core();
         let config = Config::default();
-        let members: Vec<_> = (2..7)
-            .map(|p| rumor_wire::MemberUpdate {
-                node: id(p),
-                state: rumor_wire::MemberState::Alive,
-                incarnation: rumor_wire::Incarnation(0),
-            })
-            .collect();
-        core.handle(
-            Time::ZERO,
-            id(2).addr,
-            Message::JoinResponse {
-                introducer: id(2),
-                members,
-            },
-        );
+        join(&mut core, 2..7);
         // Run periods, answering nothing, until some member is suspected.
         let mut now = Time::ZERO;
         let mut saw_ping_req = false;
@@ -632,20 +641,7 @@ mod tests {
     #[test]
     fn a_member_learned_mid_round_is_probed_within_the_round() {
         let mut core = swim_core();
-        let member = |p| rumor_wire::MemberUpdate {
-            node: id(p),
-            state: rumor_wire::MemberState::Alive,
-            incarnation: rumor_wire::Incarnation(0),
-        };
-        let members: Vec<_> = (2..42).map(member).collect();
-        core.handle(
-            Time::ZERO,
-            id(2).addr,
-            Message::JoinResponse {
-                introducer: id(2),
-                members,
-            },
-        );
+        join(&mut core, 2..42);
         let newcomer = id(100);
         let mut now = Time::ZERO;
         let mut probes = 0;
