@@ -84,6 +84,11 @@ impl Hasher for FastHasher {
 
 const NOT_LIVE: u32 = u32::MAX;
 
+/// Whether a member in `state` counts as live (probed, chosen, listed live).
+fn is_live(state: MemberState) -> bool {
+    matches!(state, MemberState::Alive | MemberState::Suspect)
+}
+
 /// One member as this node sees it, as the list hands it out (a copy; the
 /// list stores a compact [`Entry`]).
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +108,7 @@ impl Member {
     }
 
     pub(crate) fn is_live(&self) -> bool {
-        matches!(self.state, MemberState::Alive | MemberState::Suspect)
+        is_live(self.state)
     }
 }
 
@@ -155,7 +160,7 @@ impl Entry {
     }
 
     fn is_live(&self) -> bool {
-        matches!(self.state, MemberState::Alive | MemberState::Suspect)
+        is_live(self.state)
     }
 
     fn view(&self, v6: &[SocketAddrV6]) -> Member {
@@ -502,7 +507,7 @@ impl MemberList {
         }
         let slot = self.place(entry);
         self.listed += 1;
-        if id != self.me && matches!(state, MemberState::Alive | MemberState::Suspect) {
+        if id != self.me && is_live(state) {
             self.live_insert(slot);
         }
     }
