@@ -296,7 +296,7 @@ fn to_ns(t: Time) -> u64 {
 }
 
 /// Every known member, in slots, with indexes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct MemberList {
     me: NodeId,
     /// The table: a power of two long (or empty), at most 3/4 full.
@@ -653,6 +653,29 @@ impl MemberList {
         }
     }
 
+    /// This list as `me` would hold it: a copy of every entry, slot for
+    /// slot (a memory copy where inserting the members one by one would
+    /// take a lookup each), with `me` as the owner. `None` unless `me` is
+    /// listed live here under its version.
+    pub(crate) fn copy_for(&self, me: NodeId) -> Option<MemberList> {
+        let mine = self.slot_of_id(&me)?;
+        if !self.entry(mine).is_live() {
+            return None;
+        }
+        let mut copy = self.clone();
+        copy.me = me;
+        copy.sync_cursor = 0;
+        // Direct evidence of life was this list's owner's, not `me`'s.
+        copy.cleared.clear();
+        copy.live_remove(mine);
+        if let Some(owner) = copy.slot_of_id(&self.me) {
+            if owner != mine && copy.entry(owner).is_live() {
+                copy.live_insert(owner);
+            }
+        }
+        Some(copy)
+    }
+
     /// Makes room for `additional` more members at once (a join response),
     /// without the slack of doubling.
     pub(crate) fn reserve_exact(&mut self, additional: usize) {
@@ -700,6 +723,24 @@ impl MemberList {
     /// Live members, this node included.
     pub(crate) fn live_count(&self) -> usize {
         self.live.len() + 1
+    }
+
+    /// Number of slots of the table (see [`MemberList::in_slot`]).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The member in slot `at` of the table, if any: walking every slot
+    /// visits every member, in a deterministic order (not sorted).
+    pub(crate) fn in_slot(&self, at: usize) -> Option<Member> {
+        self.slots.get(at)?.as_ref().map(|e| e.view(&self.v6))
+    }
+
+    /// Members with a suspicion or removal deadline, with it.
+    pub(crate) fn with_deadlines(&self) -> impl Iterator<Item = (Member, Time)> + '_ {
+        self.deadlines
+            .iter()
+            .map(|(slot, ns)| (self.entry(*slot).view(&self.v6), Time::from_nanos(*ns)))
     }
 
     /// Every member, sorted by id (deterministic order).
@@ -993,5 +1034,47 @@ mod tests {
         ports.sort();
         ports.dedup();
         assert_eq!(ports.len(), 10);
+    }
+
+    #[test]
+    fn a_copy_lists_the_same_members_with_its_own_live_set() {
+        let mut list = MemberList::new(id(1, 1), Time::ZERO);
+        for p in 2..40 {
+            list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
+        }
+        list.set_state(&id(7, 1), MemberState::Failed, Incarnation(0), Time::ZERO);
+        assert!(
+            list.copy_for(id(7, 1)).is_none(),
+            "a failed member copies nothing"
+        );
+        assert!(
+            list.copy_for(id(99, 1)).is_none(),
+            "an unlisted one neither"
+        );
+        let ids = |l: &MemberList| {
+            l.iter_sorted()
+                .iter()
+                .map(|m| (m.id, m.state))
+                .collect::<Vec<_>>()
+        };
+        let live = |l: &MemberList| {
+            let mut v: Vec<NodeId> = (0..l.live_len()).filter_map(|p| l.live_at(p)).collect();
+            v.sort();
+            v
+        };
+        for me in [id(5, 1), id(1, 1)] {
+            let copy = list.copy_for(me).expect("listed alive");
+            assert_eq!(ids(&copy), ids(&list));
+            let mut expected: Vec<NodeId> = (1..40)
+                .filter(|&p| p != 7)
+                .map(|p| id(p, 1))
+                .filter(|m| *m != me)
+                .collect();
+            expected.sort();
+            assert_eq!(live(&copy), expected, "live: everyone alive but {me}");
+            for (pos, slot) in copy.live.iter().enumerate() {
+                assert_eq!(copy.entry(*slot).live_pos as usize, pos);
+            }
+        }
     }
 }

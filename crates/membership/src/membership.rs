@@ -653,6 +653,63 @@ impl Membership {
         }
     }
 
+    /// Starts this node from a copy of `peer`'s member list, as a node that
+    /// joined long ago would hold it: every member `peer` lists, in the
+    /// same state and incarnation, with `peer` itself alive. For simulators
+    /// that begin with a cluster already formed: copying a list is one
+    /// memory copy, where a join response of n members costs n lookups.
+    ///
+    /// Nothing is news, so nothing is disseminated and no event is emitted;
+    /// the detector is told of every live member (and of every suspicion),
+    /// and pending suspicions and removals keep `peer`'s deadlines.
+    /// Returns false, changing nothing, unless this node still lists only
+    /// itself and `peer` lists it live under this version.
+    #[must_use]
+    pub fn adopt_view(&mut self, now: Time, peer: &Membership) -> bool {
+        let core = &mut self.core;
+        core.now = now;
+        if core.list.len() != 1 || core.left || core.must_rejoin {
+            return false;
+        }
+        let Some(list) = peer.core.list.copy_for(core.me) else {
+            return false;
+        };
+        core.list = list;
+        let timers: Vec<(Time, Timer)> = core
+            .list
+            .with_deadlines()
+            .map(|(member, at)| {
+                if member.state == MemberState::Suspect {
+                    (at, Timer::SuspectExpire(member.id))
+                } else {
+                    (at, Timer::Remove(member.id))
+                }
+            })
+            .collect();
+        for (at, timer) in timers {
+            core.schedule(at, timer);
+        }
+        // The detector hears of each member straight from the table, in
+        // table order: a notes queue of every member would be allocated
+        // and freed again for each of a simulator's thousands of nodes.
+        let me = core.me;
+        for at in 0..core.list.slot_count() {
+            let Some(member) = self.core.list.in_slot(at) else {
+                continue;
+            };
+            if member.id == me || !member.is_live() {
+                continue;
+            }
+            let id = member.id;
+            self.with_detector(|d, ctx| d.member_changed(ctx, id, MemberChange::Joined));
+            if member.state == MemberState::Suspect {
+                self.with_detector(|d, ctx| d.member_changed(ctx, id, MemberChange::Suspected));
+            }
+        }
+        self.flush_notes();
+        true
+    }
+
     /// Every message received: UDP datagrams, and `JoinResponse`,
     /// `JoinRefused` and `Leave` received over TCP. `from` is the envelope's
     /// sender address (where replies go).
@@ -1192,5 +1249,84 @@ mod tests {
         let leave = core.poll_transmit().expect("a Leave message");
         assert!(matches!(leave.message, Message::Leave { node, .. } if node == id(1, 1)));
         assert!(core.has_left());
+    }
+
+    #[test]
+    fn adopting_a_view_copies_the_list_and_its_deadlines_without_events() {
+        let t = Time::ZERO;
+        let mut peer = core(); // id(1, 1)
+        let (me, a, b, c) = (id(5, 1), id(2, 1), id(3, 1), id(4, 1));
+        tell(
+            &mut peer,
+            t,
+            &[
+                (me, MemberState::Alive, 0),
+                (a, MemberState::Alive, 0),
+                (b, MemberState::Alive, 0),
+                (c, MemberState::Alive, 0),
+            ],
+        );
+        tell(&mut peer, t, &[(b, MemberState::Suspect, 0)]);
+        tell(&mut peer, t, &[(c, MemberState::Failed, 0)]);
+
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut node = Membership::new(
+            me,
+            Config::default(),
+            Box::new(Recorder(seen.clone())),
+            7,
+            t,
+        );
+        while node.poll_event().is_some() {}
+        let stranger = Membership::new(
+            id(6, 1),
+            Config::default(),
+            Box::new(Recorder(seen.clone())),
+            7,
+            t,
+        );
+        assert!(
+            !node.adopt_view(t, &stranger),
+            "the stranger does not list this node"
+        );
+        assert_eq!(node.members().len(), 1);
+
+        assert!(node.adopt_view(t, &peer));
+        let view = |m: &Membership| -> Vec<(NodeId, MemberState, Incarnation)> {
+            m.members()
+                .iter()
+                .map(|i| (i.node, i.state, i.incarnation))
+                .collect()
+        };
+        assert_eq!(view(&node), view(&peer));
+        assert_eq!(node.live_count(), peer.live_count());
+        assert!(node.poll_event().is_none(), "nothing is news: no events");
+        assert!(node.poll_transmit().is_none());
+        let key = |(m, c): &(NodeId, MemberChange)| (*m, format!("{c:?}"));
+        let mut told = seen.lock().unwrap().clone();
+        told.sort_by_key(key);
+        let mut expected = vec![
+            (id(1, 1), MemberChange::Joined),
+            (a, MemberChange::Joined),
+            (b, MemberChange::Joined),
+            (b, MemberChange::Suspected),
+            (id(9, 1), MemberChange::Joined), // the sender of `tell`
+        ];
+        expected.sort_by_key(key);
+        assert_eq!(told, expected);
+        assert!(
+            !node.adopt_view(t, &peer),
+            "only a node that lists only itself adopts"
+        );
+
+        // The suspicion and the removal run out as they would at the peer.
+        node.tick(t + Duration::from_secs(600));
+        assert!(node.members().iter().all(|m| m.node != c), "c was removed");
+        assert!(
+            node.members()
+                .iter()
+                .any(|m| m.node == b && m.state == MemberState::Failed),
+            "b's suspicion ran out"
+        );
     }
 }

@@ -91,6 +91,14 @@ impl Ledger {
         self.full_view_at
     }
 
+    /// Every node was handed a full view at `now` (a converged bootstrap,
+    /// which records no `joined` events).
+    pub fn on_converged(&mut self, now: Time) {
+        if !self.disturbed {
+            self.full_view_at = Some(now);
+        }
+    }
+
     pub fn on_start(&mut self, node: NodeId, now: Time) {
         self.lives.insert(node, Life::Live { since: now });
     }

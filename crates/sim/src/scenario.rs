@@ -115,9 +115,10 @@ pub enum Bootstrap {
     Sync,
     /// Every node starts at time zero already listing every other node
     /// alive, as a cluster formed long ago would: no join traffic and no
-    /// join storm still draining when the faults come. For steady-state
-    /// experiments at scale; crashed nodes restarted later still join
-    /// through the introducer.
+    /// join storm still draining when the faults come, and no `joined`
+    /// events for the members it starts with. For steady-state experiments
+    /// at scale; crashed nodes restarted later still join through the
+    /// introducer.
     Converged,
 }
 

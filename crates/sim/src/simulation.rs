@@ -360,9 +360,13 @@ impl World<'_> {
         }
     }
 
-    /// [`Bootstrap::Converged`]: every node starts now, and each is handed
-    /// the whole member list, as node 0 would answer a join, without any
-    /// message on the network.
+    /// [`Bootstrap::Converged`]: every node starts now already listing
+    /// every node alive, without any message on the network. A prototype of
+    /// node 0 (not itself a node of the run) applies a join response
+    /// naming everyone; every node then adopts a copy of its member list,
+    /// one memory copy per node where n join responses of n members would
+    /// take n² lookups. Nothing is news, so the bootstrap records no
+    /// `joined` events; the ledger counts the full view reached now.
     fn form_converged(&mut self) {
         for slot in 0..self.slots.len() {
             self.spawn(slot);
@@ -372,10 +376,22 @@ impl World<'_> {
             .iter()
             .filter_map(|s| s.process.as_ref().map(|p| p.id))
             .collect();
-        let Some(&introducer) = ids.first() else {
+        let Some(&founder) = ids.first() else {
             return;
         };
-        let members: Vec<MemberUpdate> = ids
+        let now = self.now;
+        let detector = self
+            .registry
+            .create(&self.config.detector, &self.config)
+            .expect("the detector was created once at the start of the run");
+        let mut prototype = Membership::new(
+            founder,
+            self.config.clone(),
+            detector,
+            derive_seed(self.seed, stream::CORE, u64::MAX),
+            now,
+        );
+        let members = ids
             .iter()
             .map(|&node| MemberUpdate {
                 node,
@@ -383,17 +399,25 @@ impl World<'_> {
                 incarnation: Incarnation(0),
             })
             .collect();
+        prototype.handle(
+            now,
+            founder.addr,
+            Message::JoinResponse {
+                introducer: founder,
+                members,
+            },
+        );
         for slot in 0..self.slots.len() {
-            let now = self.now;
             if let Some(p) = &mut self.slots[slot].process {
-                let answer = Message::JoinResponse {
-                    introducer,
-                    members: members.clone(),
-                };
-                p.core.handle(now, introducer.addr, answer);
+                let adopted = p.core.adopt_view(now, &prototype);
+                assert!(
+                    adopted,
+                    "a fresh node listed alive by the prototype adopts its view"
+                );
                 self.flush(slot, false);
             }
         }
+        self.ledger.on_converged(now);
     }
 
     /// Creates the process of `slot` under a new version; false when one
