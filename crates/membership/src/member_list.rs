@@ -2,7 +2,8 @@
 //! that keep per-message work independent of the cluster size.
 //!
 //! Members sit in an open-addressing table keyed by listening address
-//! (linear probing, at most three quarters full, backward-shift deletion):
+//! (linear probing, at most three quarters full, backward-shift deletion,
+//! any table length: a list sized for a join response has no slack):
 //! a member's slot is where its address hashes, so a lookup reads one cache
 //! line, where a separate index and then the slot would read two. Besides
 //! the entries it keeps: the current version per address (a newer version
@@ -194,8 +195,8 @@ fn hash(addr: &SocketAddr) -> u64 {
 }
 
 /// Whether `len` entries fit in a table of `capacity` slots: at most three
-/// quarters full, where linear probing with a well-mixed hash still averages
-/// under three probes for a miss.
+/// quarters full, where linear probing with a well-mixed hash averages two
+/// and a half probes for a hit (two entries share a cache line).
 fn fits(len: usize, capacity: usize) -> bool {
     len * 4 <= capacity * 3
 }
@@ -299,7 +300,7 @@ fn to_ns(t: Time) -> u64 {
 #[derive(Debug, Clone)]
 pub(crate) struct MemberList {
     me: NodeId,
-    /// The table: a power of two long (or empty), at most 3/4 full.
+    /// The table: any length (or empty), at most 3/4 full.
     slots: Vec<Option<Entry>>,
     /// Addresses of IPv6 entries (they keep an index here).
     v6: Vec<SocketAddrV6>,
@@ -338,21 +339,41 @@ impl MemberList {
         list
     }
 
-    fn mask(&self) -> usize {
-        self.slots.len() - 1
+    /// Where a probe run for `addr` starts: the hash scaled to the table
+    /// length (any length, not only powers of two, so a table sized for a
+    /// known count wastes no slack).
+    fn home(&self, addr: &SocketAddr) -> usize {
+        ((u128::from(hash(addr)) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot after `at`, wrapping.
+    fn after(&self, at: usize) -> usize {
+        if at + 1 == self.slots.len() {
+            0
+        } else {
+            at + 1
+        }
+    }
+
+    /// How far `at` lies after `from` along the (wrapping) probe order.
+    fn distance(&self, from: usize, at: usize) -> usize {
+        if at >= from {
+            at - from
+        } else {
+            at + self.slots.len() - from
+        }
     }
 
     fn slot_of(&self, addr: &SocketAddr) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
-        let mask = self.mask();
-        let mut at = hash(addr) as usize & mask;
+        let mut at = self.home(addr);
         loop {
             match &self.slots[at] {
                 None => return None,
                 Some(e) if e.has_addr(addr, &self.v6) => return Some(at as u32),
-                Some(_) => at = (at + 1) & mask,
+                Some(_) => at = self.after(at),
             }
         }
     }
@@ -360,10 +381,9 @@ impl MemberList {
     /// Puts `entry` in the first free slot of its probe run; the table has
     /// room.
     fn place(&mut self, entry: Entry) -> u32 {
-        let mask = self.mask();
-        let mut at = hash(&entry.addr(&self.v6)) as usize & mask;
+        let mut at = self.home(&entry.addr(&self.v6));
         while self.slots[at].is_some() {
-            at = (at + 1) & mask;
+            at = self.after(at);
         }
         self.slots[at] = Some(entry);
         at as u32
@@ -598,16 +618,15 @@ impl MemberList {
     /// the hole when their ideal slot does not lie between the hole and
     /// them, so no lookup ever stops early at the hole.
     fn shift_back(&mut self, mut hole: usize) {
-        let mask = self.mask();
-        let mut at = (hole + 1) & mask;
+        let mut at = self.after(hole);
         while let Some(entry) = self.slots[at] {
-            let ideal = hash(&entry.addr(&self.v6)) as usize & mask;
-            if hole.wrapping_sub(ideal) & mask < at.wrapping_sub(ideal) & mask {
+            let ideal = self.home(&entry.addr(&self.v6));
+            if self.distance(ideal, hole) < self.distance(ideal, at) {
                 self.slots[hole] = self.slots[at].take();
                 self.relocated(at as u32, hole as u32);
                 hole = at;
             }
-            at = (at + 1) & mask;
+            at = self.after(at);
         }
     }
 
@@ -680,10 +699,9 @@ impl MemberList {
     /// without the slack of doubling.
     pub(crate) fn reserve_exact(&mut self, additional: usize) {
         let total = self.listed + additional;
-        let mut capacity = self.slots.len().max(16);
-        while !fits(total, capacity) {
-            capacity *= 2;
-        }
+        // The least length that fits, in whole cache lines' worth of slots.
+        let capacity = (total * 4).div_ceil(3).next_multiple_of(16);
+        debug_assert!(fits(total, capacity));
         if capacity > self.slots.len() {
             self.resize(capacity);
         }
@@ -856,12 +874,14 @@ mod tests {
 
     proptest::proptest! {
         /// The table against a plain map under any mix of inserts, state
-        /// changes, removals and deadlines over a few dozen addresses (many
-        /// collisions, growth, and entries shifting back into holes): every
-        /// lookup, the live set and every deadline and cleared mark agree.
+        /// changes, removals, deadlines and exact reservations (tables of
+        /// any length, not only powers of two) over a few dozen addresses
+        /// (many collisions, growth, and entries shifting back into holes):
+        /// every lookup, the live set and every deadline and cleared mark
+        /// agree.
         #[test]
         fn agrees_with_a_map_model(
-            ops in proptest::collection::vec((0u8..5, 0u16..48, 1u64..3, 0u8..4), 1..300)
+            ops in proptest::collection::vec((0u8..6, 0u16..48, 1u64..3, 0u8..4), 1..300)
         ) {
             use std::collections::BTreeMap;
             let me = id(1000, 1);
@@ -910,6 +930,7 @@ mod tests {
                             deadlines.insert(node, at);
                         }
                     }
+                    4 => list.reserve_exact(usize::from(port)),
                     _ => {
                         list.set_cleared_upto(&node, Incarnation(step as u64));
                         if model.get(&node.addr).is_some_and(|e| e.0 == node) {
@@ -936,6 +957,42 @@ mod tests {
                 proptest::prop_assert!(list.get(&me).is_some());
             }
         }
+    }
+
+    #[test]
+    fn a_full_table_of_odd_length_survives_removal_in_any_order() {
+        // Sized exactly (not a power of two) and three quarters full, so
+        // probe runs cross the table's end and removals shift entries back
+        // across it.
+        let me = id(60_000, 1);
+        let mut list = MemberList::new(me, Time::ZERO);
+        list.reserve_exact(1_000);
+        assert_ne!(list.slot_count().count_ones(), 1, "not a power of two");
+        // Ten addresses whose probe runs start at the last slot, so nine of
+        // them wrap to the front.
+        let last = list.slot_count() - 1;
+        let mut ports: Vec<u16> = (1_000..u16::MAX)
+            .filter(|&p| list.home(&id(p, 1).addr) == last)
+            .take(10)
+            .collect();
+        ports.extend(0..990);
+        for &p in &ports {
+            list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
+        }
+        assert_eq!(list.slot_count(), 1_344, "no growth beyond the reservation");
+        assert!(list.slots[0].is_some() && list.slots[last].is_some());
+        let mut rng = SmallRng::seed_from_u64(5);
+        for i in (1..ports.len()).rev() {
+            ports.swap(i, rng.random_range(0..=i));
+        }
+        for (gone, &p) in ports.iter().enumerate() {
+            assert!(list.remove(&id(p, 1)).is_some());
+            for &q in &ports[gone + 1..] {
+                assert!(list.get(&id(q, 1)).is_some(), "{q} lost after removing {p}");
+            }
+        }
+        assert_eq!(list.len(), 1);
+        assert_eq!(list.live_len(), 0);
     }
 
     #[test]
