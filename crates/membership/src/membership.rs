@@ -29,8 +29,10 @@ const LEAVE_DIRECT: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Timer {
-    /// The suspicion of a member runs out: it is declared failed.
-    SuspectExpire(NodeId),
+    /// The suspicion of a member runs out: it is declared failed, or, when
+    /// `hearsay` (this node only heard of it and has not asked the suspect
+    /// yet), the suspect gets a last chance to refute first.
+    SuspectExpire { member: NodeId, hearsay: bool },
     /// Tell a suspected member again that it is suspected.
     SuspectNotice(NodeId, u8),
     /// A failed or left member is deleted.
@@ -471,7 +473,9 @@ impl Core {
             }
             self.timers.pop();
             match timer {
-                Timer::SuspectExpire(id) => self.suspicion_expired(id, at),
+                Timer::SuspectExpire { member, hearsay } => {
+                    self.suspicion_expired(member, at, hearsay)
+                }
                 Timer::SuspectNotice(id, left) => self.suspect_notice(id, left),
                 Timer::Remove(id) => {
                     let due = self.list.get(&id).is_some_and(|m| !m.is_live())
@@ -680,7 +684,11 @@ impl Membership {
             .with_deadlines()
             .map(|(member, at)| {
                 if member.state == MemberState::Suspect {
-                    (at, Timer::SuspectExpire(member.id))
+                    let timer = Timer::SuspectExpire {
+                        member: member.id,
+                        hearsay: true,
+                    };
+                    (at, timer)
                 } else {
                     (at, Timer::Remove(member.id))
                 }
@@ -1007,14 +1015,65 @@ mod tests {
             kinds_about(&mut core, x),
             vec![EventKind::Joined, EventKind::Suspected]
         );
+        // Heard from another member: the suspect gets a last chance, told
+        // directly, before the failure.
+        while core.poll_transmit().is_some() {}
         core.tick(timeout);
+        assert!(kinds_about(&mut core, x).is_empty());
+        assert_eq!(told_suspect(&mut core, x), 1);
+        let grace = timeout / 4;
+        core.tick(timeout + grace / 2);
+        assert_eq!(told_suspect(&mut core, x), 1, "told twice over the grace");
+        core.tick(timeout + grace);
         assert_eq!(kinds_about(&mut core, x), vec![EventKind::Failed]);
+        assert_eq!(core.stats().last_chances, 1);
+        let timeout = timeout + grace;
         core.tick(timeout + core.config().t_delete);
         assert_eq!(kinds_about(&mut core, x), vec![EventKind::Removed]);
         assert!(core.members().iter().all(|m| m.node != x));
         // Removed, but never back under the same version.
         tell(&mut core, timeout * 100, &[(x, MemberState::Alive, 5)]);
         assert!(kinds_about(&mut core, x).is_empty());
+    }
+
+    /// How many messages to `member` telling it that it is suspected were
+    /// sent since the last call.
+    fn told_suspect(core: &mut Membership, member: NodeId) -> usize {
+        std::iter::from_fn(|| core.poll_transmit())
+            .filter(|t| t.to == member.addr)
+            .filter(|t| {
+                matches!(&t.message, Message::Updates { updates, .. }
+                    if updates.iter().any(|u| u.node == member && u.state == MemberState::Suspect))
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_suspect_answering_its_last_chance_is_not_declared_failed() {
+        let mut core = core();
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
+        let timeout = core.config().t_suspect;
+        while core.poll_transmit().is_some() {}
+        core.tick(timeout);
+        assert_eq!(told_suspect(&mut core, x), 1);
+        // The suspect's direct answer: alive at a higher incarnation.
+        let answer = Message::Updates {
+            sender: x,
+            updates: vec![MemberUpdate {
+                node: x,
+                state: MemberState::Alive,
+                incarnation: Incarnation(1),
+            }],
+        };
+        core.handle(timeout + Duration::from_millis(2), x.addr, answer);
+        core.tick(timeout + timeout / 4 + Duration::from_millis(1));
+        assert_eq!(
+            kinds_about(&mut core, x),
+            vec![EventKind::Joined, EventKind::Suspected, EventKind::Alive]
+        );
+        assert_eq!(core.stats().failures_declared, 0);
     }
 
     #[test]
@@ -1320,7 +1379,9 @@ mod tests {
         );
 
         // The suspicion and the removal run out as they would at the peer.
+        // (b's suspicion is hearsay here: b gets a last chance first.)
         node.tick(t + Duration::from_secs(600));
+        node.tick(t + Duration::from_secs(601));
         assert!(node.members().iter().all(|m| m.node != c), "c was removed");
         assert!(
             node.members()

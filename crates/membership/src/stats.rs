@@ -33,4 +33,7 @@ pub struct Stats {
     /// Failures declared at an incarnation older than the member's known
     /// one (on a suspicion it had refuted), ignored.
     pub stale_failures: u64,
+    /// Suspicions this node only heard of that ran out here, after which
+    /// the suspect was asked directly before being declared failed.
+    pub last_chances: u64,
 }

@@ -37,7 +37,11 @@ impl Core {
         self.list
             .set_state(&id, MemberState::Suspect, incarnation, self.now);
         self.list.set_deadline(&id, deadline);
-        self.schedule(deadline, Timer::SuspectExpire(id));
+        let timer = Timer::SuspectExpire {
+            member: id,
+            hearsay: !local,
+        };
+        self.schedule(deadline, timer);
         self.emit(EventKind::Suspected, id, incarnation);
         self.notes.push_back((id, MemberChange::Suspected));
         let update = MemberUpdate {
@@ -99,17 +103,38 @@ impl Core {
     }
 
     /// The suspicion timer of `id` fired: failed, unless the suspicion was
-    /// refuted (or renewed) meanwhile.
-    pub(crate) fn suspicion_expired(&mut self, id: NodeId, at: Time) {
+    /// refuted (or renewed) meanwhile. A suspicion this node only heard of
+    /// first gets a last chance: the suspect is told directly, twice over
+    /// a grace of a quarter of the suspicion timeout, and is declared
+    /// failed only if no refutation came by then. A refutation gossiped
+    /// through a busy cluster (a join storm fills every datagram) can
+    /// arrive after a hearsay timer runs out; the suspect's direct answer
+    /// takes one round trip. The suspecter whose own detector raised the
+    /// suspicion already told the suspect directly and does not wait.
+    pub(crate) fn suspicion_expired(&mut self, id: NodeId, at: Time, hearsay: bool) {
         let due = self
             .list
             .get(&id)
             .is_some_and(|m| m.state == MemberState::Suspect)
             && self.list.deadline(&id) == Some(at);
-        if due {
-            self.stats.failures_declared += 1;
-            self.mark_final(id, MemberState::Failed, Incarnation(0));
+        if !due {
+            return;
         }
+        if hearsay {
+            self.stats.last_chances += 1;
+            let grace = self.suspicion_timeout() / 4;
+            self.suspect_notice(id, 1);
+            self.schedule(self.now + grace / 2, Timer::SuspectNotice(id, 1));
+            self.list.set_deadline(&id, self.now + grace);
+            let timer = Timer::SuspectExpire {
+                member: id,
+                hearsay: false,
+            };
+            self.schedule(self.now + grace, timer);
+            return;
+        }
+        self.stats.failures_declared += 1;
+        self.mark_final(id, MemberState::Failed, Incarnation(0));
     }
 
     /// Tells a member this node still suspects that it is suspected.
