@@ -359,9 +359,10 @@ impl Driver {
             }
         };
         match envelope.body {
-            Message::Updates { .. } | Message::Detector { .. } | Message::Leave { .. } => {
-                self.membership.handle(now, envelope.from, envelope.body)
-            }
+            Message::Updates { .. }
+            | Message::Detector { .. }
+            | Message::Leave { .. }
+            | Message::Digest { .. } => self.membership.handle(now, envelope.from, envelope.body),
             other => {
                 self.stats.wrong_kind += 1;
                 tracing::debug!(

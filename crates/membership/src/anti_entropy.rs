@@ -1,32 +1,124 @@
-//! Anti-entropy: every `sync_interval` a member sends one random member its
-//! own entry and the next slice of its member list, in rotation, filling a
-//! datagram. It repairs what dissemination lost (a join or a leave whose
-//! every message was dropped) at one datagram per member per interval.
+//! Anti-entropy: every `sync_interval` a member sends one random member a
+//! digest of its member list, and the receiver answers with its members of
+//! every part that differs. It repairs what dissemination missed (a join or
+//! a failure whose every message passed a member by, which a join storm of
+//! a thousand nodes leaves behind for dozens of pairs) in one exchange,
+//! where sending rotating slices of the list took minutes to reach every
+//! gap.
+//!
+//! The list is split into buckets by address hash; a bucket's summary is the
+//! XOR of its members' fingerprints (address, version, live or not), kept up
+//! to date on every change (see the member list). A cluster of n members
+//! uses about n/8 buckets (a power of two, at most 1,024), so a differing
+//! bucket costs about eight entries to send; a digest carries at most 128
+//! summaries (1 KiB), a rotating window when there are more buckets.
 
-use rumor_wire::encoded_len;
+use std::net::SocketAddr;
 
-use crate::dissemination::array_header_len;
+use rumor_wire::{Message, encoded_len};
+
+use crate::member_list::DIGEST_BUCKETS;
 use crate::membership::Core;
 
+/// Summaries per digest message: 128 × 8 bytes, well within a datagram.
+pub(crate) const DIGEST_WINDOW: usize = 128;
+
+/// How many buckets a list of `n` members is split into: the power of two
+/// nearest above n/8, between 1 and [`DIGEST_BUCKETS`].
+pub(crate) fn digest_buckets(n: usize) -> usize {
+    (n / 8).next_power_of_two().clamp(1, DIGEST_BUCKETS)
+}
+
 impl Core {
-    /// Anti-entropy: one random member gets this node's own entry and a
-    /// rotating slice of the member list.
+    /// Anti-entropy: one random member gets a digest of the next window of
+    /// buckets of this node's list.
     pub(crate) fn sync(&mut self) {
         let mut target = Vec::new();
         self.list.choose_live(&mut self.rng, 1, &[], &mut target);
         let Some(to) = target.first().copied() else {
             return;
         };
-        let budget = self.updates_budget();
-        let me = self
-            .list
-            .get(&self.me)
-            .expect("this node is always listed")
-            .update();
-        let mut updates = vec![me];
-        let used = array_header_len(self.list.len()) + encoded_len(&me);
-        self.list
-            .fill_sync_slice(budget.saturating_sub(used), &mut updates);
-        self.send_updates(to.addr, updates);
+        let buckets = digest_buckets(self.list.len());
+        let window = buckets.min(DIGEST_WINDOW);
+        let first = self.digest_cursor % buckets;
+        self.digest_cursor = (first + window) % buckets;
+        let summaries = (first..first + window)
+            .flat_map(|bucket| self.list.bucket_summary(buckets, bucket).to_be_bytes())
+            .collect();
+        let digest = Message::Digest {
+            sender: self.me,
+            buckets: buckets as u32,
+            first: first as u32,
+            summaries,
+        };
+        self.push_transmit(to.addr, digest);
+    }
+
+    /// Answers a digest: this node's members of every bucket whose summary
+    /// differs from the sender's, as one `Updates` message within the
+    /// datagram (the next digest covers what did not fit). A digest that
+    /// does not describe a valid split is counted and dropped.
+    pub(crate) fn answer_digest(
+        &mut self,
+        from: SocketAddr,
+        buckets: u32,
+        first: u32,
+        summaries: &[u8],
+    ) {
+        let (buckets, first) = (buckets as usize, first as usize);
+        let count = summaries.len() / 8;
+        let valid = buckets.is_power_of_two()
+            && buckets <= DIGEST_BUCKETS
+            && summaries.len() % 8 == 0
+            && first.checked_add(count).is_some_and(|end| end <= buckets);
+        if !valid {
+            self.stats.malformed_digests += 1;
+            return;
+        }
+        // The largest array header, so the encoded list never exceeds it.
+        let budget = self.updates_budget().saturating_sub(5);
+        let mut used = 0;
+        let mut full = false;
+        let mut updates = Vec::new();
+        for (i, summary) in summaries.chunks_exact(8).enumerate() {
+            let theirs = u64::from_be_bytes(summary.try_into().expect("chunks of 8 bytes"));
+            let bucket = first + i;
+            if self.list.bucket_summary(buckets, bucket) == theirs {
+                continue;
+            }
+            self.list.bucket_members(buckets, bucket, |member| {
+                let update = member.update();
+                let size = encoded_len(&update);
+                if used + size > budget {
+                    full = true;
+                    return false;
+                }
+                used += size;
+                updates.push(update);
+                true
+            });
+            if full {
+                break;
+            }
+        }
+        if !updates.is_empty() {
+            self.stats.digest_repairs += 1;
+            self.send_updates(from, updates);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_grow_with_the_cluster_up_to_the_finest_split() {
+        assert_eq!(digest_buckets(1), 1);
+        assert_eq!(digest_buckets(10), 1);
+        assert_eq!(digest_buckets(100), 16);
+        assert_eq!(digest_buckets(1_000), 128);
+        assert_eq!(digest_buckets(10_000), DIGEST_BUCKETS);
+        assert_eq!(digest_buckets(1_000_000), DIGEST_BUCKETS);
     }
 }

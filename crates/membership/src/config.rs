@@ -64,8 +64,9 @@ pub struct Config {
     /// bounds per-message size, and so bandwidth, at large n. Default 8.
     pub max_piggyback: usize,
     /// Every detector: anti-entropy period; each interval a member sends a
-    /// rotating slice of its member list to one random member, which repairs
-    /// joins and leaves lost to drop. Default 2 s.
+    /// digest of its member list to one random member, which answers with
+    /// its members of every part that differs: joins, failures and leaves
+    /// lost to drop are repaired. Default 2 s.
     #[serde(with = "humantime_serde")]
     pub sync_interval: Duration,
     /// `phi`: suspicion threshold on φ. Default 8.

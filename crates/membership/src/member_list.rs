@@ -201,6 +201,37 @@ fn fits(len: usize, capacity: usize) -> bool {
     len * 4 <= capacity * 3
 }
 
+/// The finest split of the address-hash space into anti-entropy buckets
+/// (a power of two): the list keeps one summary per bucket, updated on
+/// every change, so a digest costs no scan.
+pub(crate) const DIGEST_BUCKETS: usize = 1 << DIGEST_BITS;
+const DIGEST_BITS: u32 = 10;
+
+/// The bucket of an address hash when the hash space is split into
+/// `buckets` (a power of two, at most [`DIGEST_BUCKETS`]): its top bits.
+fn bucket_of(addr_hash: u64, buckets: usize) -> usize {
+    debug_assert!(buckets.is_power_of_two() && buckets <= DIGEST_BUCKETS);
+    let bits = buckets.trailing_zeros();
+    if bits == 0 {
+        0
+    } else {
+        (addr_hash >> (64 - bits)) as usize
+    }
+}
+
+/// What a member contributes to its bucket's summary: a 64-bit mix of its
+/// address hash, its version and whether it is live. Summaries are the XOR
+/// of their members' fingerprints, so a change updates them in O(1) and two
+/// lists agree on a bucket when they hold the same members in the same
+/// liveness (suspicions and incarnations aside: gossip settles those).
+fn fingerprint(addr_hash: u64, version: Version, live: bool) -> u64 {
+    let mut x =
+        addr_hash ^ version.0.rotate_left(23) ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// A set with O(1) insert, remove and uniform random choice.
 #[derive(Debug, Default)]
 pub(crate) struct IndexedSet {
@@ -315,7 +346,8 @@ pub(crate) struct MemberList {
     /// direct evidence of life after them.
     cleared: Map<u32, Incarnation>,
     listed: usize,
-    sync_cursor: usize,
+    /// Per finest bucket, the XOR of its members' fingerprints.
+    digests: Vec<u64>,
     next_change: u32,
 }
 
@@ -332,7 +364,7 @@ impl MemberList {
             deadlines: Map::default(),
             cleared: Map::default(),
             listed: 0,
-            sync_cursor: 0,
+            digests: vec![0; DIGEST_BUCKETS],
             next_change: 0,
         };
         list.insert(me, MemberState::Alive, Incarnation(0), now);
@@ -412,7 +444,6 @@ impl MemberList {
             .drain()
             .map(|(slot, inc)| (moved[slot as usize], inc))
             .collect();
-        self.sync_cursor = 0;
     }
 
     /// The entry in slot `from` now sits in slot `to`.
@@ -527,6 +558,7 @@ impl MemberList {
         }
         let slot = self.place(entry);
         self.listed += 1;
+        self.toggle_digest(&id, is_live(state));
         if id != self.me && is_live(state) {
             self.live_insert(slot);
         }
@@ -570,10 +602,15 @@ impl MemberList {
         };
         let entry = self.entry_mut(slot);
         let keep_deadline = entry.state == MemberState::Suspect && state == MemberState::Suspect;
+        let was_live = entry.is_live();
         entry.state = state;
         entry.incarnation = incarnation;
         entry.changed = changed;
         let live = entry.is_live();
+        if live != was_live {
+            self.toggle_digest(id, was_live);
+            self.toggle_digest(id, live);
+        }
         if !keep_deadline {
             self.deadlines.remove(&slot);
         }
@@ -603,6 +640,7 @@ impl MemberList {
             .take()
             .expect("slot_of_id found it occupied");
         let member = entry.view(&self.v6);
+        self.toggle_digest(id, entry.is_live());
         if entry.v6 {
             self.v6_free.push(entry.ip);
         }
@@ -683,7 +721,6 @@ impl MemberList {
         }
         let mut copy = self.clone();
         copy.me = me;
-        copy.sync_cursor = 0;
         // Direct evidence of life was this list's owner's, not `me`'s.
         copy.cleared.clear();
         copy.live_remove(mine);
@@ -773,30 +810,51 @@ impl MemberList {
         all
     }
 
-    /// Appends listed members (others than this node) in rotating order
-    /// while their encoding fits in `budget` bytes; successive calls walk the
-    /// whole list.
-    pub(crate) fn fill_sync_slice(&mut self, budget: usize, out: &mut Vec<MemberUpdate>) {
-        let n = self.slots.len();
-        let mut used = 0;
-        for _ in 0..n {
-            self.sync_cursor %= n;
-            let Some(entry) = self.slots[self.sync_cursor].as_ref() else {
-                self.sync_cursor += 1;
-                continue;
-            };
-            let update = entry.update(&self.v6);
-            if update.node == self.me {
-                self.sync_cursor += 1;
-                continue;
+    /// Adds or takes away (XOR) `id`'s fingerprint in its bucket summary.
+    fn toggle_digest(&mut self, id: &NodeId, live: bool) {
+        let h = hash(&id.addr);
+        self.digests[bucket_of(h, DIGEST_BUCKETS)] ^= fingerprint(h, id.version, live);
+    }
+
+    /// The summary of `bucket` when the hash space is split into `buckets`
+    /// (a power of two, at most [`DIGEST_BUCKETS`]): the XOR of the finest
+    /// summaries it spans.
+    pub(crate) fn bucket_summary(&self, buckets: usize, bucket: usize) -> u64 {
+        let span = DIGEST_BUCKETS / buckets;
+        self.digests[bucket * span..(bucket + 1) * span]
+            .iter()
+            .fold(0, |acc, d| acc ^ d)
+    }
+
+    /// Hands every member of `bucket` (of `buckets`) to `keep`, in table
+    /// order, until it returns false. A bucket is a range of hashes, and
+    /// slots follow hashes, so this reads only the slots of that range and
+    /// the probe run that spills past it.
+    pub(crate) fn bucket_members(
+        &self,
+        buckets: usize,
+        bucket: usize,
+        mut keep: impl FnMut(Member) -> bool,
+    ) {
+        let len = self.slots.len();
+        if len == 0 {
+            return;
+        }
+        let start = bucket * len / buckets;
+        let span = ((bucket + 1) * len).div_ceil(buckets) - start;
+        let mut at = start;
+        for step in 0..len {
+            match &self.slots[at] {
+                None if step >= span => return,
+                None => {}
+                Some(e) => {
+                    let addr = e.addr(&self.v6);
+                    if bucket_of(hash(&addr), buckets) == bucket && !keep(e.view(&self.v6)) {
+                        return;
+                    }
+                }
             }
-            let size = rumor_wire::encoded_len(&update);
-            if used + size > budget {
-                return;
-            }
-            used += size;
-            out.push(update);
-            self.sync_cursor += 1;
+            at = self.after(at);
         }
     }
 
@@ -955,6 +1013,13 @@ mod tests {
                     proptest::prop_assert_eq!(list.cleared_upto(node), cleared.get(node).copied());
                 }
                 proptest::prop_assert!(list.get(&me).is_some());
+                let mut digests = vec![0u64; DIGEST_BUCKETS];
+                let everyone = model.values().copied().chain([(me, MemberState::Alive, Incarnation(0))]);
+                for (node, state, _) in everyone {
+                    let h = hash(&node.addr);
+                    digests[bucket_of(h, DIGEST_BUCKETS)] ^= fingerprint(h, node.version, is_live(state));
+                }
+                proptest::prop_assert!(list.digests == digests, "bucket summaries drifted");
             }
         }
     }
@@ -1074,23 +1139,56 @@ mod tests {
         assert_eq!(list.standing(&id(2, 6)), Standing::Unknown);
     }
 
+    /// What a summary must be: the XOR of the fingerprints of the bucket's
+    /// members, found by scanning every member.
+    fn scanned(list: &MemberList, buckets: usize, bucket: usize) -> (Vec<NodeId>, u64) {
+        let mut ids = Vec::new();
+        let mut summary = 0;
+        for m in list.iter_sorted() {
+            let h = hash(&m.id.addr);
+            if bucket_of(h, buckets) == bucket {
+                ids.push(m.id);
+                summary ^= fingerprint(h, m.id.version, m.is_live());
+            }
+        }
+        (ids, summary)
+    }
+
     #[test]
-    fn sync_slices_rotate_through_everyone() {
-        let mut list = MemberList::new(id(1, 1), Time::ZERO);
-        for p in 2..12 {
+    fn bucket_summaries_and_members_agree_with_a_full_scan() {
+        let mut list = MemberList::new(id(60_000, 1), Time::ZERO);
+        for p in 0..1_500 {
             list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
         }
-        let mut seen = Vec::new();
-        let entry = rumor_wire::encoded_len(&list.get(&id(2, 1)).unwrap().update());
-        for _ in 0..4 {
-            let before = seen.len();
-            list.fill_sync_slice(3 * entry, &mut seen);
-            assert_eq!(seen.len() - before, 3);
+        for p in (0..1_500).step_by(7) {
+            list.set_state(&id(p, 1), MemberState::Failed, Incarnation(0), Time::ZERO);
         }
-        let mut ports: Vec<u16> = seen.iter().map(|u| u.node.addr.port()).collect();
-        ports.sort();
-        ports.dedup();
-        assert_eq!(ports.len(), 10);
+        for p in (0..1_500).step_by(11) {
+            list.remove(&id(p, 1));
+        }
+        for p in (0..1_500).step_by(13) {
+            list.set_state(&id(p, 1), MemberState::Suspect, Incarnation(2), Time::ZERO);
+        }
+        for bits in 0..=DIGEST_BITS {
+            let buckets = 1 << bits;
+            for bucket in 0..buckets {
+                let (ids, summary) = scanned(&list, buckets, bucket);
+                assert_eq!(list.bucket_summary(buckets, bucket), summary);
+                let mut found = Vec::new();
+                list.bucket_members(buckets, bucket, |m| {
+                    found.push(m.id);
+                    true
+                });
+                found.sort();
+                assert_eq!(found, ids, "bucket {bucket} of {buckets}");
+            }
+        }
+        // Suspicion does not change a summary; failure does.
+        let before = list.bucket_summary(1, 0);
+        list.set_state(&id(1, 1), MemberState::Suspect, Incarnation(0), Time::ZERO);
+        assert_eq!(list.bucket_summary(1, 0), before);
+        list.set_state(&id(1, 1), MemberState::Failed, Incarnation(0), Time::ZERO);
+        assert_ne!(list.bucket_summary(1, 0), before);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub(crate) struct Core {
     pub(crate) events: VecDeque<Event>,
     pub(crate) timers: BinaryHeap<Reverse<(Time, Timer)>>,
     pub(crate) next_sync: Time,
+    /// The first bucket of the next anti-entropy digest.
+    pub(crate) digest_cursor: usize,
     pub(crate) next_leave_gossip: Option<Time>,
     pub(crate) left: bool,
     pub(crate) must_rejoin: bool,
@@ -102,6 +104,7 @@ impl Core {
             events: VecDeque::new(),
             timers: BinaryHeap::new(),
             next_sync: first_sync,
+            digest_cursor: 0,
             next_leave_gossip: None,
             left: false,
             must_rejoin: false,
@@ -770,6 +773,16 @@ impl Membership {
                     self.core.apply(update, Some(from));
                 }
             }
+            Message::Digest {
+                sender,
+                buckets,
+                first,
+                summaries,
+            } => {
+                if self.core.check_sender(sender, from) && !self.core.left {
+                    self.core.answer_digest(from, buckets, first, &summaries);
+                }
+            }
             Message::Detector {
                 detector,
                 sender,
@@ -1389,5 +1402,117 @@ mod tests {
                 .any(|m| m.node == b && m.state == MemberState::Failed),
             "b's suspicion ran out"
         );
+    }
+
+    fn recorded(me: NodeId) -> Membership {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        Membership::new(
+            me,
+            Config::default(),
+            Box::new(Recorder(seen)),
+            3,
+            Time::ZERO,
+        )
+    }
+
+    fn ids(core: &Membership) -> Vec<NodeId> {
+        core.members().iter().map(|m| m.node).collect()
+    }
+
+    /// A view missing a third of the members (an extreme gap: a join
+    /// storm leaves a few per node) is repaired a datagram per exchange.
+    #[test]
+    fn digests_repair_a_view_in_a_few_exchanges() {
+        let (a_id, b_id) = (id(1, 1), id(2, 1));
+        let mut a = recorded(a_id);
+        let mut b = recorded(b_id);
+        let alive = |p: u16| (id(p, 1), MemberState::Alive, 0);
+        let everyone: Vec<_> = (10..310).map(alive).chain([alive(1), alive(2)]).collect();
+        tell(&mut b, Time::ZERO, &everyone);
+        tell(&mut a, Time::ZERO, &everyone[100..]);
+        // b knows a member failed that a still thinks alive.
+        tell(&mut b, Time::ZERO, &[(id(250, 1), MemberState::Failed, 0)]);
+        while a.poll_transmit().is_some() {}
+        while b.poll_transmit().is_some() {}
+        assert_eq!(ids(&a).len() + 100, ids(&b).len());
+
+        let interval = a.config().sync_interval;
+        let mut now = Time::ZERO;
+        let mut exchanges = 0;
+        while ids(&a) != ids(&b) {
+            exchanges += 1;
+            assert!(
+                exchanges <= 8,
+                "not repaired after {} exchanges",
+                exchanges - 1
+            );
+            let known = ids(&a).len();
+            now += interval;
+            a.tick(now);
+            let digest = std::iter::from_fn(|| a.poll_transmit())
+                .map(|t| t.message)
+                .find(|m| matches!(m, Message::Digest { .. }))
+                .expect("a digest every sync interval");
+            b.handle(now, a_id.addr, digest);
+            while let Some(answer) = b.poll_transmit() {
+                assert_eq!(
+                    answer.to, a_id.addr,
+                    "the answer goes to the digest's sender"
+                );
+                assert!(encoded_len(&answer.message) <= a.config().datagram_limit);
+                a.handle(now, b_id.addr, answer.message);
+            }
+            assert!(
+                ids(&a).len() > known || ids(&a) == ids(&b),
+                "each exchange repairs"
+            );
+        }
+        assert!(exchanges >= 2, "a hundred members do not fit one datagram");
+        let failed = a
+            .members()
+            .into_iter()
+            .find(|m| m.node == id(250, 1))
+            .unwrap();
+        assert_eq!(
+            failed.state,
+            MemberState::Failed,
+            "failures are repaired too"
+        );
+        assert!(b.stats().digest_repairs >= 2);
+
+        // Views that agree get no answer.
+        now += interval;
+        a.tick(now);
+        let digest = std::iter::from_fn(|| a.poll_transmit())
+            .map(|t| t.message)
+            .find(|m| matches!(m, Message::Digest { .. }))
+            .expect("a digest every sync interval");
+        b.handle(now, a_id.addr, digest);
+        assert!(b.poll_transmit().is_none());
+    }
+
+    #[test]
+    fn a_digest_of_no_valid_split_is_counted_and_dropped() {
+        let mut b = recorded(id(2, 1));
+        tell(&mut b, Time::ZERO, &[(id(1, 1), MemberState::Alive, 0)]);
+        while b.poll_transmit().is_some() {}
+        let digest = |buckets: u32, first: u32, summaries: usize| Message::Digest {
+            sender: id(1, 1),
+            buckets,
+            first,
+            summaries: vec![0xab; summaries],
+        };
+        for bad in [
+            digest(3, 0, 8),
+            digest(0, 0, 0),
+            digest(2048, 0, 8),
+            digest(64, 60, 8 * 5),
+            digest(64, u32::MAX, 8),
+            digest(64, 0, 7),
+        ] {
+            b.handle(Time::ZERO, id(1, 1).addr, bad);
+        }
+        assert_eq!(b.stats().malformed_digests, 6);
+        assert!(b.poll_transmit().is_none());
     }
 }

@@ -36,4 +36,10 @@ pub struct Stats {
     /// Suspicions this node only heard of that ran out here, after which
     /// the suspect was asked directly before being declared failed.
     pub last_chances: u64,
+    /// Anti-entropy digests answered with members the sender lacked or
+    /// held differently.
+    pub digest_repairs: u64,
+    /// Anti-entropy digests that described no valid split (counted and
+    /// dropped).
+    pub malformed_digests: u64,
 }

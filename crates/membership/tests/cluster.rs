@@ -408,6 +408,20 @@ fn datagrams_stay_within_the_limit_at_500_members() {
         let mut cluster = Cluster::bootstrapped(500, detector, 0.0, 12);
         // Long enough for heartbeats, piggybacked changes and a sync round.
         cluster.run_for(Duration::from_millis(250));
+        // An anti-entropy digest that matches none of node 0's buckets: its
+        // answer is a bounded subset of the 500 members, one full datagram.
+        let sender = cluster.id(1);
+        cluster.inject(
+            0,
+            addr(1),
+            Message::Digest {
+                sender,
+                buckets: 64,
+                first: 0,
+                summaries: vec![0; 64 * 8],
+            },
+        );
+        cluster.run_for(Duration::from_millis(10));
         assert!(cluster.largest_datagram <= cluster.config.datagram_limit);
         assert!(
             cluster.largest_datagram > cluster.config.datagram_limit * 3 / 4,

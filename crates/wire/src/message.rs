@@ -229,6 +229,21 @@ pub enum Message {
         /// What went wrong, in words.
         reason: String,
     },
+    /// Anti-entropy: a summary of part of the sender's member list. The
+    /// receiver compares it with its own and sends back, as
+    /// [`Message::Updates`], its members of every bucket that differs.
+    Digest {
+        /// The sender's identity.
+        sender: NodeId,
+        /// How many buckets the list is split into by address hash (a power
+        /// of two); see the membership crate's protocol notes.
+        buckets: u32,
+        /// The first bucket summarised.
+        first: u32,
+        /// One 8-byte big-endian summary per bucket, from `first` on.
+        #[serde(with = "serde_bytes")]
+        summaries: Vec<u8>,
+    },
 }
 
 impl Message {
@@ -248,6 +263,7 @@ impl Message {
             Message::MemberList { .. } => "member_list",
             Message::LeaveCommand => "leave_command",
             Message::Error { .. } => "error",
+            Message::Digest { .. } => "digest",
         }
     }
 }

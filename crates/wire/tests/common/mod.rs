@@ -134,6 +134,18 @@ pub fn message() -> impl Strategy<Value = Message> {
         }),
         Just(Message::LeaveCommand),
         ".{0,40}".prop_map(|reason| Message::Error { reason }),
+        (
+            node_id(),
+            any::<u32>(),
+            any::<u32>(),
+            vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(sender, buckets, first, summaries)| Message::Digest {
+                sender,
+                buckets,
+                first,
+                summaries,
+            }),
     ]
 }
 
