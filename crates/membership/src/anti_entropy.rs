@@ -9,9 +9,10 @@
 //! The list is split into buckets by address hash; a bucket's summary is the
 //! XOR of its members' fingerprints (address, version, live or not), kept up
 //! to date on every change (see the member list). A cluster of n members
-//! uses about n/8 buckets (a power of two, at most 1,024), so a differing
-//! bucket costs about eight entries to send; a digest carries at most 128
-//! summaries (1 KiB), a rotating window when there are more buckets.
+//! uses about n/4 buckets (a power of two, at most 1,024), so a differing
+//! bucket costs about four entries to send; a digest carries at most 256
+//! summaries, folded to 32 bits (1 KiB), a rotating window when there are
+//! more buckets.
 
 use std::net::SocketAddr;
 
@@ -20,13 +21,23 @@ use rumor_wire::{Message, encoded_len};
 use crate::member_list::DIGEST_BUCKETS;
 use crate::membership::Core;
 
-/// Summaries per digest message: 128 × 8 bytes, well within a datagram.
-pub(crate) const DIGEST_WINDOW: usize = 128;
+/// Summaries per digest message: 256 × 4 bytes, well within a datagram.
+pub(crate) const DIGEST_WINDOW: usize = 256;
+
+/// Bytes of one bucket summary on the wire.
+const SUMMARY_BYTES: usize = 4;
 
 /// How many buckets a list of `n` members is split into: the power of two
-/// nearest above n/8, between 1 and [`DIGEST_BUCKETS`].
+/// nearest above n/4, between 1 and [`DIGEST_BUCKETS`].
 pub(crate) fn digest_buckets(n: usize) -> usize {
-    (n / 8).next_power_of_two().clamp(1, DIGEST_BUCKETS)
+    (n / 4).next_power_of_two().clamp(1, DIGEST_BUCKETS)
+}
+
+/// A bucket summary as it travels: the 64-bit XOR folded to 32 bits (a
+/// difference hidden by the fold shows at the next digest to another
+/// member, whose bucket differs in other bits).
+fn wire_summary(summary: u64) -> [u8; SUMMARY_BYTES] {
+    ((summary ^ (summary >> 32)) as u32).to_be_bytes()
 }
 
 impl Core {
@@ -43,7 +54,7 @@ impl Core {
         let first = self.digest_cursor % buckets;
         self.digest_cursor = (first + window) % buckets;
         let summaries = (first..first + window)
-            .flat_map(|bucket| self.list.bucket_summary(buckets, bucket).to_be_bytes())
+            .flat_map(|bucket| wire_summary(self.list.bucket_summary(buckets, bucket)))
             .collect();
         let digest = Message::Digest {
             sender: self.me,
@@ -66,10 +77,10 @@ impl Core {
         summaries: &[u8],
     ) {
         let (buckets, first) = (buckets as usize, first as usize);
-        let count = summaries.len() / 8;
+        let count = summaries.len() / SUMMARY_BYTES;
         let valid = buckets.is_power_of_two()
             && buckets <= DIGEST_BUCKETS
-            && summaries.len() % 8 == 0
+            && summaries.len() % SUMMARY_BYTES == 0
             && first.checked_add(count).is_some_and(|end| end <= buckets);
         if !valid {
             self.stats.malformed_digests += 1;
@@ -80,10 +91,9 @@ impl Core {
         let mut used = 0;
         let mut full = false;
         let mut updates = Vec::new();
-        for (i, summary) in summaries.chunks_exact(8).enumerate() {
-            let theirs = u64::from_be_bytes(summary.try_into().expect("chunks of 8 bytes"));
+        for (i, theirs) in summaries.chunks_exact(SUMMARY_BYTES).enumerate() {
             let bucket = first + i;
-            if self.list.bucket_summary(buckets, bucket) == theirs {
+            if wire_summary(self.list.bucket_summary(buckets, bucket)) == theirs {
                 continue;
             }
             self.list.bucket_members(buckets, bucket, |member| {
@@ -115,9 +125,9 @@ mod tests {
     #[test]
     fn buckets_grow_with_the_cluster_up_to_the_finest_split() {
         assert_eq!(digest_buckets(1), 1);
-        assert_eq!(digest_buckets(10), 1);
-        assert_eq!(digest_buckets(100), 16);
-        assert_eq!(digest_buckets(1_000), 128);
+        assert_eq!(digest_buckets(10), 2);
+        assert_eq!(digest_buckets(100), 32);
+        assert_eq!(digest_buckets(1_000), 256);
         assert_eq!(digest_buckets(10_000), DIGEST_BUCKETS);
         assert_eq!(digest_buckets(1_000_000), DIGEST_BUCKETS);
     }

@@ -418,7 +418,7 @@ fn datagrams_stay_within_the_limit_at_500_members() {
                 sender,
                 buckets: 64,
                 first: 0,
-                summaries: vec![0; 64 * 8],
+                summaries: vec![0; 64 * 4],
             },
         );
         cluster.run_for(Duration::from_millis(10));

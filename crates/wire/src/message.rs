@@ -240,7 +240,7 @@ pub enum Message {
         buckets: u32,
         /// The first bucket summarised.
         first: u32,
-        /// One 8-byte big-endian summary per bucket, from `first` on.
+        /// One 4-byte big-endian summary per bucket, from `first` on.
         #[serde(with = "serde_bytes")]
         summaries: Vec<u8>,
     },
