@@ -122,22 +122,33 @@ fn ten_percent_drop_one_crash_no_false_positive_for_a_minute() {
     }
     assert_no_false_positive(&cluster, &crashed);
     // The drop layer really dropped about a tenth: the minute's counter line.
+    // Every kind the agents send over UDP (anti-entropy digests among them)
+    // is one they take: none was dropped as a wrong kind.
     let log = cluster.agents[0].data_dir.join("agent.log");
-    let (received, dropped) = wait_for(Duration::from_secs(15), Duration::from_millis(100), || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let line = text
-            .lines()
-            .find(|l| l.contains("stats: "))
-            .ok_or("no stats line yet")?;
-        let number = |after: &str| -> Option<f64> {
-            line.split(after).nth(1)?.split(' ').next()?.parse().ok()
-        };
-        match (number("datagrams in "), number("(dropped: ")) {
-            (Some(received), Some(dropped)) => Ok((received, dropped)),
-            _ => Err(format!("unparsable stats line: {line}")),
-        }
-    })
-    .unwrap();
+    let (received, dropped, wrong_kind) =
+        wait_for(Duration::from_secs(15), Duration::from_millis(100), || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let line = text
+                .lines()
+                .find(|l| l.contains("stats: "))
+                .ok_or("no stats line yet")?;
+            let number = |after: &str| -> Option<f64> {
+                line.split(after).nth(1)?.split(' ').next()?.parse().ok()
+            };
+            let wrong_kind = line
+                .split(" wrong kind")
+                .next()
+                .and_then(|head| head.rsplit(' ').next()?.parse::<u64>().ok());
+            match (number("datagrams in "), number("(dropped: "), wrong_kind) {
+                (Some(received), Some(dropped), Some(wrong)) => Ok((received, dropped, wrong)),
+                _ => Err(format!("unparsable stats line: {line}")),
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        wrong_kind, 0,
+        "datagrams dropped as of a kind not taken over UDP"
+    );
     let rate = dropped / (received + dropped);
     assert!(
         (0.05..0.15).contains(&rate),
