@@ -1016,13 +1016,20 @@ mod tests {
         assert_eq!(core.stats().refutations, 1);
     }
 
-    #[test]
-    fn suspicion_runs_out_into_failure_then_removal() {
+    /// A core that learnt member `x` and then, from another member, that
+    /// `x` is suspected; with the suspicion timeout.
+    fn hearsay_suspicion() -> (Membership, NodeId, Duration) {
         let mut core = core();
         let x = id(2, 1);
         tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
         tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
         let timeout = core.config().t_suspect;
+        (core, x, timeout)
+    }
+
+    #[test]
+    fn suspicion_runs_out_into_failure_then_removal() {
+        let (mut core, x, timeout) = hearsay_suspicion();
         core.tick(timeout - Duration::from_millis(1));
         assert_eq!(
             kinds_about(&mut core, x),
@@ -1063,11 +1070,7 @@ mod tests {
 
     #[test]
     fn a_suspect_answering_its_last_chance_is_not_declared_failed() {
-        let mut core = core();
-        let x = id(2, 1);
-        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
-        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
-        let timeout = core.config().t_suspect;
+        let (mut core, x, timeout) = hearsay_suspicion();
         while core.poll_transmit().is_some() {}
         core.tick(timeout);
         assert_eq!(told_suspect(&mut core, x), 1);
