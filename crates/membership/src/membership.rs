@@ -1422,6 +1422,16 @@ mod tests {
         core.members().iter().map(|m| m.node).collect()
     }
 
+    /// The anti-entropy digest `core` sends when ticked at `now`, a sync
+    /// interval after the last one.
+    fn next_digest(core: &mut Membership, now: Time) -> Message {
+        core.tick(now);
+        std::iter::from_fn(|| core.poll_transmit())
+            .map(|t| t.message)
+            .find(|m| matches!(m, Message::Digest { .. }))
+            .expect("a digest every sync interval")
+    }
+
     /// A view missing a third of the members (an extreme gap: a join
     /// storm leaves a few per node) is repaired a datagram per exchange.
     #[test]
@@ -1451,12 +1461,7 @@ mod tests {
             );
             let known = ids(&a).len();
             now += interval;
-            a.tick(now);
-            let digest = std::iter::from_fn(|| a.poll_transmit())
-                .map(|t| t.message)
-                .find(|m| matches!(m, Message::Digest { .. }))
-                .expect("a digest every sync interval");
-            b.handle(now, a_id.addr, digest);
+            b.handle(now, a_id.addr, next_digest(&mut a, now));
             while let Some(answer) = b.poll_transmit() {
                 assert_eq!(
                     answer.to, a_id.addr,
@@ -1485,12 +1490,7 @@ mod tests {
 
         // Views that agree get no answer.
         now += interval;
-        a.tick(now);
-        let digest = std::iter::from_fn(|| a.poll_transmit())
-            .map(|t| t.message)
-            .find(|m| matches!(m, Message::Digest { .. }))
-            .expect("a digest every sync interval");
-        b.handle(now, a_id.addr, digest);
+        b.handle(now, a_id.addr, next_digest(&mut a, now));
         assert!(b.poll_transmit().is_none());
     }
 
