@@ -1,6 +1,8 @@
 //! Anti-entropy: every `sync_interval` a member sends one random member a
 //! digest of its member list, and the receiver answers with its members of
-//! every part that differs. It repairs what dissemination missed (a join or
+//! every part that differs and, when any did, with its own digest of those
+//! parts, which the first member answers in turn (a push-pull: both repair
+//! in one exchange; a reply digest gets no digest back). It repairs what dissemination missed (a join or
 //! a failure whose every message passed a member by, which a join storm of
 //! a thousand nodes leaves behind for dozens of pairs) in one exchange,
 //! where sending rotating slices of the list took minutes to reach every
@@ -53,25 +55,42 @@ impl Core {
         let window = buckets.min(DIGEST_WINDOW);
         let first = self.digest_cursor % buckets;
         self.digest_cursor = (first + window) % buckets;
-        let summaries = (first..first + window)
+        self.send_digest(to.addr, buckets, first, window, false);
+    }
+
+    /// Sends `to` the summaries of buckets `first..first + count` of
+    /// `buckets`.
+    fn send_digest(
+        &mut self,
+        to: SocketAddr,
+        buckets: usize,
+        first: usize,
+        count: usize,
+        reply: bool,
+    ) {
+        let summaries = (first..first + count)
             .flat_map(|bucket| wire_summary(self.list.bucket_summary(buckets, bucket)))
             .collect();
         let digest = Message::Digest {
             sender: self.me,
+            reply,
             buckets: buckets as u32,
             first: first as u32,
             summaries,
         };
-        self.push_transmit(to.addr, digest);
+        self.push_transmit(to, digest);
     }
 
     /// Answers a digest: this node's members of every bucket whose summary
     /// differs from the sender's, as one `Updates` message within the
-    /// datagram (the next digest covers what did not fit). A digest that
-    /// does not describe a valid split is counted and dropped.
+    /// datagram (the next digest covers what did not fit), then, unless the
+    /// digest is a reply, this node's own digest of the same buckets so the
+    /// sender repairs this node too. A digest that does not describe a
+    /// valid split is counted and dropped.
     pub(crate) fn answer_digest(
         &mut self,
         from: SocketAddr,
+        reply: bool,
         buckets: u32,
         first: u32,
         summaries: &[u8],
@@ -90,12 +109,14 @@ impl Core {
         let budget = self.updates_budget().saturating_sub(5);
         let mut used = 0;
         let mut full = false;
+        let mut differ = false;
         let mut updates = Vec::new();
         for (i, theirs) in summaries.chunks_exact(SUMMARY_BYTES).enumerate() {
             let bucket = first + i;
             if wire_summary(self.list.bucket_summary(buckets, bucket)) == theirs {
                 continue;
             }
+            differ = true;
             self.list.bucket_members(buckets, bucket, |member| {
                 let update = member.update();
                 let size = encoded_len(&update);
@@ -114,6 +135,9 @@ impl Core {
         if !updates.is_empty() {
             self.stats.digest_repairs += 1;
             self.send_updates(from, updates);
+        }
+        if differ && !reply {
+            self.send_digest(from, buckets, first, count, true);
         }
     }
 }

@@ -775,12 +775,14 @@ impl Membership {
             }
             Message::Digest {
                 sender,
+                reply,
                 buckets,
                 first,
                 summaries,
             } => {
                 if self.core.check_sender(sender, from) && !self.core.left {
-                    self.core.answer_digest(from, buckets, first, &summaries);
+                    self.core
+                        .answer_digest(from, reply, buckets, first, &summaries);
                 }
             }
             Message::Detector {
@@ -1495,12 +1497,63 @@ mod tests {
     }
 
     #[test]
+    fn one_digest_exchange_repairs_both_sides() {
+        let (a_id, b_id) = (id(1, 1), id(2, 1));
+        let mut a = recorded(a_id);
+        let mut b = recorded(b_id);
+        let alive = |p: u16| (id(p, 1), MemberState::Alive, 0);
+        let common: Vec<_> = (10..60).map(alive).chain([alive(1), alive(2)]).collect();
+        tell(&mut a, Time::ZERO, &common);
+        tell(&mut b, Time::ZERO, &common);
+        tell(
+            &mut a,
+            Time::ZERO,
+            &(100..105).map(alive).collect::<Vec<_>>(),
+        );
+        tell(
+            &mut b,
+            Time::ZERO,
+            &(200..205).map(alive).collect::<Vec<_>>(),
+        );
+        while a.poll_transmit().is_some() {}
+        while b.poll_transmit().is_some() {}
+
+        let now = a.config().sync_interval;
+        b.handle(now, a_id.addr, next_digest(&mut a, now));
+        let mut replies = 0;
+        while let Some(t) = b.poll_transmit() {
+            assert_eq!(t.to, a_id.addr);
+            if let Message::Digest { reply, .. } = &t.message {
+                assert!(*reply, "b's digest is a reply");
+                replies += 1;
+            }
+            a.handle(now, b_id.addr, t.message);
+        }
+        assert_eq!(replies, 1, "b digests back what differed");
+        while let Some(t) = a.poll_transmit() {
+            assert_eq!(t.to, b_id.addr);
+            assert!(
+                !matches!(t.message, Message::Digest { .. }),
+                "a reply digest gets no digest back"
+            );
+            b.handle(now, a_id.addr, t.message);
+        }
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(
+            ids(&a).len(),
+            52 + 10 + 1,
+            "every member, and tell's sender"
+        );
+    }
+
+    #[test]
     fn a_digest_of_no_valid_split_is_counted_and_dropped() {
         let mut b = recorded(id(2, 1));
         tell(&mut b, Time::ZERO, &[(id(1, 1), MemberState::Alive, 0)]);
         while b.poll_transmit().is_some() {}
         let digest = |buckets: u32, first: u32, summaries: usize| Message::Digest {
             sender: id(1, 1),
+            reply: false,
             buckets,
             first,
             summaries: vec![0xab; summaries],

@@ -416,6 +416,7 @@ fn datagrams_stay_within_the_limit_at_500_members() {
             addr(1),
             Message::Digest {
                 sender,
+                reply: true,
                 buckets: 64,
                 first: 0,
                 summaries: vec![0; 64 * 4],

@@ -231,10 +231,15 @@ pub enum Message {
     },
     /// Anti-entropy: a summary of part of the sender's member list. The
     /// receiver compares it with its own and sends back, as
-    /// [`Message::Updates`], its members of every bucket that differs.
+    /// [`Message::Updates`], its members of every bucket that differs, and,
+    /// unless this digest is itself a reply, its own digest of the same
+    /// buckets (a push-pull: both sides repair in one exchange).
     Digest {
         /// The sender's identity.
         sender: NodeId,
+        /// Whether this digest answers another one (then it gets updates
+        /// back, never a digest).
+        reply: bool,
         /// How many buckets the list is split into by address hash (a power
         /// of two); see the membership crate's protocol notes.
         buckets: u32,

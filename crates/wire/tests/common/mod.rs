@@ -136,16 +136,20 @@ pub fn message() -> impl Strategy<Value = Message> {
         ".{0,40}".prop_map(|reason| Message::Error { reason }),
         (
             node_id(),
+            any::<bool>(),
             any::<u32>(),
             any::<u32>(),
             vec(any::<u8>(), 0..64)
         )
-            .prop_map(|(sender, buckets, first, summaries)| Message::Digest {
-                sender,
-                buckets,
-                first,
-                summaries,
-            }),
+            .prop_map(
+                |(sender, reply, buckets, first, summaries)| Message::Digest {
+                    sender,
+                    reply,
+                    buckets,
+                    first,
+                    summaries,
+                }
+            ),
     ]
 }
 
