@@ -2,11 +2,11 @@
 //! digest of its member list, and the receiver answers with its members of
 //! every part that differs and, when any did, with its own digest of those
 //! parts, which the first member answers in turn (a push-pull: both repair
-//! in one exchange; a reply digest gets no digest back). It repairs what dissemination missed (a join or
-//! a failure whose every message passed a member by, which a join storm of
-//! a thousand nodes leaves behind for dozens of pairs) in one exchange,
-//! where sending rotating slices of the list took minutes to reach every
-//! gap.
+//! in one exchange; a reply digest gets no digest back). It repairs what
+//! dissemination missed (a join or a failure whose every message passed a
+//! member by, which a join storm of a thousand nodes leaves behind for
+//! dozens of pairs) in an exchange or a few, where sending rotating slices
+//! of the list took minutes to reach every gap.
 //!
 //! The list is split into buckets by address hash; a bucket's summary is the
 //! XOR of its members' fingerprints (address, version, live or not), kept up

@@ -14,7 +14,8 @@
 //!
 //! The core owns the member list (keyed by [`NodeId`], with incarnation
 //! numbers and the alive → suspected → failed → removed and alive → left →
-//! removed states), dissemination, joins, leaves and events. A
+//! removed states), dissemination, anti-entropy (a push-pull of bucket
+//! digests, [`Message::Digest`]), joins, leaves and events. A
 //! [`FailureDetector`] plugin, picked by name from a [`DetectorRegistry`],
 //! watches members and reports opinions; it carries its own messages as the
 //! opaque payload of [`Message::Detector`]. Built in: `gossip` (default),
