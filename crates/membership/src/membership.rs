@@ -1434,14 +1434,23 @@ mod tests {
             .expect("a digest every sync interval")
     }
 
+    /// Nodes a (port 1) and b (port 2), each alone, with detectors that
+    /// only record.
+    fn two_nodes() -> (NodeId, NodeId, Membership, Membership) {
+        let (a_id, b_id) = (id(1, 1), id(2, 1));
+        (a_id, b_id, recorded(a_id), recorded(b_id))
+    }
+
+    /// `port`'s member, alive at incarnation 0, as `tell` takes it.
+    fn alive(port: u16) -> (NodeId, MemberState, u64) {
+        (id(port, 1), MemberState::Alive, 0)
+    }
+
     /// A view missing a third of the members (an extreme gap: a join
     /// storm leaves a few per node) is repaired a datagram per exchange.
     #[test]
     fn digests_repair_a_view_in_a_few_exchanges() {
-        let (a_id, b_id) = (id(1, 1), id(2, 1));
-        let mut a = recorded(a_id);
-        let mut b = recorded(b_id);
-        let alive = |p: u16| (id(p, 1), MemberState::Alive, 0);
+        let (a_id, b_id, mut a, mut b) = two_nodes();
         let everyone: Vec<_> = (10..310).map(alive).chain([alive(1), alive(2)]).collect();
         tell(&mut b, Time::ZERO, &everyone);
         tell(&mut a, Time::ZERO, &everyone[100..]);
@@ -1498,10 +1507,7 @@ mod tests {
 
     #[test]
     fn one_digest_exchange_repairs_both_sides() {
-        let (a_id, b_id) = (id(1, 1), id(2, 1));
-        let mut a = recorded(a_id);
-        let mut b = recorded(b_id);
-        let alive = |p: u16| (id(p, 1), MemberState::Alive, 0);
+        let (a_id, b_id, mut a, mut b) = two_nodes();
         let common: Vec<_> = (10..60).map(alive).chain([alive(1), alive(2)]).collect();
         tell(&mut a, Time::ZERO, &common);
         tell(&mut b, Time::ZERO, &common);
