@@ -187,8 +187,11 @@ fn hash(addr: &SocketAddr) -> u64 {
         SocketAddr::V6(a) => (a.ip().to_bits(), a.port()),
     };
     let folded = (ip as u64) ^ ((ip >> 64) as u64).rotate_left(29) ^ (u64::from(port) << 48);
-    // splitmix64 finaliser
-    let mut x = folded.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mix(folded.wrapping_add(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The splitmix64 finaliser: every input bit moves every output bit.
+fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
@@ -225,11 +228,7 @@ fn bucket_of(addr_hash: u64, buckets: usize) -> usize {
 /// lists agree on a bucket when they hold the same members in the same
 /// liveness (suspicions and incarnations aside: gossip settles those).
 fn fingerprint(addr_hash: u64, version: Version, live: bool) -> u64 {
-    let mut x =
-        addr_hash ^ version.0.rotate_left(23) ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+    mix(addr_hash ^ version.0.rotate_left(23) ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f))
 }
 
 /// A set with O(1) insert, remove and uniform random choice.
