@@ -68,6 +68,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
                 from,
                 Message::JoinResponse {
                     introducer: node(0),
+                    nonce: 0x5eed,
                     members: members(1000),
                 },
             ),

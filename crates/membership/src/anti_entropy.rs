@@ -51,11 +51,17 @@ impl Core {
         let Some(to) = target.first().copied() else {
             return;
         };
+        self.digest_to(to.addr);
+    }
+
+    /// Sends `to` a digest of the next window of buckets, wherever it is
+    /// in the list: a reconnect attempt, or a merge asked by the driver.
+    pub(crate) fn digest_to(&mut self, to: SocketAddr) {
         let buckets = digest_buckets(self.list.len());
         let window = buckets.min(DIGEST_WINDOW);
         let first = self.digest_cursor % buckets;
         self.digest_cursor = (first + window) % buckets;
-        self.send_digest(to.addr, buckets, first, window, false);
+        self.send_digest(to, buckets, first, window, false);
     }
 
     /// Sends `to` the summaries of buckets `first..first + count` of

@@ -84,6 +84,22 @@ pub struct Config {
     /// Largest encoded member list in a join response (sent over TCP), in
     /// bytes. Default 1 MiB (about 25,000 members).
     pub join_response_limit: usize,
+    /// Most members a node lists (any state, itself included); news of
+    /// members beyond it is refused and counted, and joins are refused.
+    /// Default 10,000.
+    pub max_members: usize,
+    /// Healing: how long a member declared failed is remembered after the
+    /// verdict, and tried again now and then, so that two sides of a
+    /// partition find each other. Default 24 h.
+    #[serde(with = "humantime_serde")]
+    pub reconnect_window: Duration,
+    /// Healing: most failed members remembered. Default 1,024.
+    pub reconnect_limit: usize,
+    /// Healing: the period of reconnect attempts (jittered to between half
+    /// and one and a half of it); each tries one remembered member, or a
+    /// seed address while the view is in trouble. Default 2 s.
+    #[serde(with = "humantime_serde")]
+    pub reconnect_interval: Duration,
 }
 
 impl Default for Config {
@@ -108,6 +124,10 @@ impl Default for Config {
             phi_min_std_dev: Duration::from_millis(50),
             awareness_max: 8,
             join_response_limit: 1 << 20,
+            max_members: 10_000,
+            reconnect_window: Duration::from_secs(24 * 3600),
+            reconnect_limit: 1024,
+            reconnect_interval: Duration::from_secs(2),
         }
     }
 }
@@ -126,6 +146,7 @@ impl Config {
             ("heartbeat", self.heartbeat),
             ("probe_interval", self.probe_interval),
             ("sync_interval", self.sync_interval),
+            ("reconnect_interval", self.reconnect_interval),
         ] {
             if period < MIN_PERIOD {
                 return bad(key, "must be at least 1ms");
@@ -148,6 +169,9 @@ impl Config {
         }
         if self.retransmit_mult == 0 {
             return bad("retransmit_mult", "must be at least 1");
+        }
+        if self.max_members < 2 {
+            return bad("max_members", "must be at least 2");
         }
         Ok(())
     }

@@ -8,7 +8,8 @@
 //! [`Membership::tick`] when [`Membership::poll_timeout`] says so; after each
 //! call it drains [`Membership::poll_transmit`] (datagrams to send) and
 //! [`Membership::poll_event`] (`joined`, `suspected`, `alive`, `failed`,
-//! `left`, `removed`). Time and a seed come from the driver, so the same code
+//! `left`, `removed`) and [`Membership::poll_notice`] (joins, refusals,
+//! rejoins). Time and a seed come from the driver, so the same code
 //! runs on a monotonic clock in the daemon and on a virtual clock for ten
 //! thousand nodes in the simulator, and a run replays from its seed.
 //!
@@ -29,7 +30,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use rumor_membership::{Config, DetectorRegistry, EventKind, Membership, Message};
+//! use rumor_membership::{Channel, Config, DetectorRegistry, EventKind, Membership, Message};
 //!
 //! let config = Config::default();
 //! let registry = DetectorRegistry::with_builtins();
@@ -39,9 +40,13 @@
 //! let mut a = Membership::new(a_id, config.clone(), registry.create("gossip", &config).unwrap(), 1, now);
 //! let mut b = Membership::new(b_id, config.clone(), registry.create("gossip", &config).unwrap(), 2, now);
 //!
-//! // b asks a to join (over TCP in the daemon); a answers with its member list.
-//! let answer = a.handle_join_request(now, b_id);
-//! assert!(matches!(answer, Message::JoinResponse { .. }));
+//! // b asks a to join: the core says what to send and how (a request over
+//! // a stream, TCP in the agent); a answers on the same stream.
+//! b.join(now, vec![a_id.addr]);
+//! let request = b.poll_transmit().unwrap();
+//! assert_eq!((request.to, request.channel), (a_id.addr, Channel::Request));
+//! let Message::JoinRequest { node, nonce } = request.message else { unreachable!() };
+//! let answer = a.handle_join_request(now, node, nonce);
 //! b.handle(now, a_id.addr, answer);
 //!
 //! let joined: Vec<_> = std::iter::from_fn(|| b.poll_event())
@@ -50,6 +55,7 @@
 //!     .collect();
 //! assert_eq!(joined, vec![b_id, a_id]);
 //! assert_eq!(a.members().len(), 2);
+//! assert!(!b.is_joining());
 //! ```
 
 #![forbid(unsafe_code)]
@@ -60,10 +66,14 @@ pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+mod joining;
 mod member_list;
 mod membership;
+mod notice;
 pub mod payload;
+mod plausibility;
 mod receiver_drop;
+mod reconnect;
 mod stats;
 mod suspicion;
 mod transmit;
@@ -75,12 +85,13 @@ pub use detector::{
 pub use error::MembershipError;
 pub use event::{Event, EventKind};
 pub use membership::Membership;
+pub use notice::{Notice, RejoinCause};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
-    Incarnation, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
+    Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
 };
 pub use stats::Stats;
-pub use transmit::Transmit;
+pub use transmit::{Channel, Transmit};
 
 /// Time since the driver's epoch: monotonic; virtual in the simulator.
 pub type Time = std::time::Duration;

@@ -476,6 +476,7 @@ impl MemberList {
         Some(self.entry(slot).view(&self.v6))
     }
 
+    #[cfg(test)]
     pub(crate) fn standing(&self, id: &NodeId) -> Standing {
         self.lookup(id).0
     }
@@ -502,6 +503,13 @@ impl MemberList {
             return (Standing::Gone, listed);
         }
         (Standing::Unknown, listed)
+    }
+
+    /// The newest version known at `addr`, listed or gone, if any.
+    pub(crate) fn newest_version_at(&self, addr: &SocketAddr) -> Version {
+        let listed = self.listed_at(addr).map(|m| m.id.version);
+        let gone = self.tombstones.get(addr).copied();
+        listed.max(gone).unwrap_or(Version(0))
     }
 
     /// The member currently listed at `id`'s address, if it is an older

@@ -11,13 +11,18 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rumor_wire::{
-    Envelope, Incarnation, MemberInfo, MemberState, MemberUpdate, Message, NodeId, encoded_len,
+    Envelope, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId,
+    Version, encoded_len,
 };
 
 use crate::detector::{DetectorContext, FailureDetector, MemberChange};
 use crate::dissemination::{Dissemination, array_header_len, retransmit_limit};
+use crate::joining::{JoinStep, Joining};
 use crate::member_list::{MemberList, Standing};
-use crate::{Config, Event, EventKind, Stats, Time, Transmit};
+use crate::notice::{Notice, RejoinCause};
+use crate::plausibility::Plausibility;
+use crate::reconnect::Reconnect;
+use crate::{Channel, Config, Event, EventKind, Stats, Time, Transmit};
 
 /// Bytes kept free below the datagram limit, against rounding in the
 /// envelope overhead (for instance a driver whose listening address is
@@ -60,13 +65,34 @@ pub(crate) struct Core {
     pub(crate) digest_cursor: usize,
     pub(crate) next_leave_gossip: Option<Time>,
     pub(crate) left: bool,
-    pub(crate) must_rejoin: bool,
-    pub(crate) join_refusal: Option<String>,
+    /// This version is over (declared failed, or superseded): the core
+    /// rejoins under a new version at the end of the current call.
+    pub(crate) must_rejoin: Option<Rejoin>,
+    /// A member of a cluster (its own, or one that admitted it). False
+    /// while a first join or a rejoin waits for its answer: the node then
+    /// takes part in nothing else.
+    pub(crate) joined: bool,
+    /// The join exchange under way, if any.
+    pub(crate) joining: Option<Joining>,
+    /// Failed members remembered for healing, and the driver's seeds.
+    pub(crate) reconnect: Reconnect,
+    /// The newest version of this node's own address seen anywhere.
+    pub(crate) newest_own_version: Version,
+    pub(crate) plausible: Plausibility,
+    pub(crate) notices: VecDeque<Notice>,
     /// Applying a join response: members learnt from it are not news to
     /// anyone else, so they are not queued for dissemination.
     pub(crate) applying_join_response: bool,
     pub(crate) updates_overhead: usize,
     pub(crate) detector_overhead: usize,
+}
+
+/// Why and through whom this node rejoins.
+#[derive(Debug, Clone)]
+pub(crate) struct Rejoin {
+    pub(crate) cause: RejoinCause,
+    /// The member to ask first: the one that told us.
+    pub(crate) via: Option<SocketAddr>,
 }
 
 impl Core {
@@ -90,6 +116,13 @@ impl Core {
         )) - 2;
         let mut rng = SmallRng::seed_from_u64(seed);
         let first_sync = now + jitter(&mut rng, config.sync_interval);
+        let reconnect = Reconnect::new(
+            config.reconnect_window,
+            config.reconnect_limit,
+            config.reconnect_interval,
+            now,
+            &mut rng,
+        );
         let mut core = Core {
             me,
             list: MemberList::new(me, now),
@@ -107,8 +140,13 @@ impl Core {
             digest_cursor: 0,
             next_leave_gossip: None,
             left: false,
-            must_rejoin: false,
-            join_refusal: None,
+            must_rejoin: None,
+            joined: true,
+            joining: None,
+            reconnect,
+            newest_own_version: me.version,
+            plausible: Plausibility::new(me.version, now),
+            notices: VecDeque::new(),
             applying_join_response: false,
             updates_overhead,
             detector_overhead,
@@ -131,9 +169,17 @@ impl Core {
     }
 
     pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Message) {
+        self.push(to, message, Channel::Datagram);
+    }
+
+    fn push(&mut self, to: SocketAddr, message: Message, channel: Channel) {
         self.stats.messages_sent += 1;
         self.stats.bytes_sent += encoded_len(&message) as u64;
-        self.transmits.push_back(Transmit { to, message });
+        self.transmits.push_back(Transmit {
+            to,
+            message,
+            channel,
+        });
     }
 
     pub(crate) fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
@@ -178,17 +224,24 @@ impl Core {
 
     /// A member this node has never listed: list it alive, superseding an
     /// older version of its address.
-    pub(crate) fn learn(&mut self, id: NodeId, incarnation: Incarnation) {
+    pub(crate) fn learn(&mut self, id: NodeId, incarnation: Incarnation) -> bool {
         let older = self.list.superseded_by(&id);
-        self.learn_over(id, incarnation, older);
+        self.learn_over(id, incarnation, older)
     }
 
     /// [`Core::learn`] when the caller already looked up what is listed at
     /// `id`'s address: `older`, an older version of it, if any.
-    fn learn_over(&mut self, id: NodeId, incarnation: Incarnation, older: Option<NodeId>) {
+    /// Returns false, learning nothing, when the list is full
+    /// (`max_members`).
+    fn learn_over(&mut self, id: NodeId, incarnation: Incarnation, older: Option<NodeId>) -> bool {
+        if older.is_none() && self.list.len() >= self.config.max_members {
+            self.stats.members_refused += 1;
+            return false;
+        }
         if let Some(old) = older {
             self.supersede(old);
         }
+        self.reconnect.forget(&id.addr);
         self.list
             .insert(id, MemberState::Alive, incarnation, self.now);
         self.emit(EventKind::Joined, id, incarnation);
@@ -200,6 +253,7 @@ impl Core {
                 incarnation,
             });
         }
+        true
     }
 
     /// A newer version of the address appeared: the old one is gone
@@ -229,6 +283,7 @@ impl Core {
         let kind = if state == MemberState::Left {
             EventKind::Left
         } else {
+            self.reconnect.remember(id.addr, self.now, &mut self.rng);
             EventKind::Failed
         };
         self.emit(kind, id, incarnation);
@@ -250,15 +305,28 @@ impl Core {
     /// Another version of this node's own address: an older one is gone
     /// already; a newer one means this process was replaced (fail-stop), so
     /// it must rejoin. Returns whether `id` was such a version.
-    fn other_version_of_me(&mut self, id: &NodeId) -> bool {
+    fn other_version_of_me(&mut self, id: &NodeId, from: Option<SocketAddr>) -> bool {
         if id.addr != self.me.addr || *id == self.me {
             return false;
         }
         if id.version > self.me.version && !self.left {
-            self.must_rejoin = true;
-            self.transmits.clear();
+            if !self.plausible.own_version(id.version, self.now) {
+                self.stats.absurd_updates += 1;
+                return true;
+            }
+            self.newest_own_version = self.newest_own_version.max(id.version);
+            self.rejoin(RejoinCause::NewerVersion { seen: *id }, from);
         }
         true
+    }
+
+    /// This version is over: rejoin under a new one once the current call
+    /// ends, asking `via` first. Silent from now on.
+    pub(crate) fn rejoin(&mut self, cause: RejoinCause, via: Option<SocketAddr>) {
+        if self.must_rejoin.is_none() {
+            self.must_rejoin = Some(Rejoin { cause, via });
+        }
+        self.transmits.clear();
     }
 
     /// Applies what another member says about one member.
@@ -268,7 +336,11 @@ impl Core {
             self.apply_about_me(update, from);
             return;
         }
-        if self.other_version_of_me(&id) {
+        if self.other_version_of_me(&id, from) {
+            return;
+        }
+        if !self.plausible.version(id.version, self.now) {
+            self.stats.absurd_updates += 1;
             return;
         }
         let (standing, listed) = self.list.lookup(&id);
@@ -276,6 +348,10 @@ impl Core {
             .filter(|m| m.id == id)
             .map(|m| (m.state, m.incarnation));
         let older = listed.map(|m| m.id).filter(|m| m.is_superseded_by(&id));
+        if !Plausibility::incarnation(known.map(|k| k.1), update.incarnation) {
+            self.stats.absurd_updates += 1;
+            return;
+        }
         match standing {
             Standing::Gone => {}
             Standing::Unknown => match update.state {
@@ -288,14 +364,19 @@ impl Core {
                 // failed). A member that really died is still declared
                 // failed here by the `failed` news of those who watched it.
                 MemberState::Alive | MemberState::Suspect => {
-                    self.learn_over(id, update.incarnation, older)
+                    self.learn_over(id, update.incarnation, older);
                 }
-                // Never knew it alive: just remember it is gone.
+                // Never knew it alive: just remember it is gone (and, if it
+                // failed, knock there now and then: it may be the other
+                // side of a partition).
                 MemberState::Failed | MemberState::Left => {
                     if let Some(old) = older {
                         self.supersede(old);
                     }
                     self.list.bury(&id);
+                    if update.state == MemberState::Failed {
+                        self.reconnect.remember(id.addr, self.now, &mut self.rng);
+                    }
                 }
             },
             Standing::Known => {
@@ -377,6 +458,10 @@ impl Core {
         if self.left {
             return;
         }
+        if !Plausibility::incarnation(Some(self.my_incarnation()), update.incarnation) {
+            self.stats.absurd_updates += 1;
+            return;
+        }
         match update.state {
             MemberState::Alive => {}
             MemberState::Suspect => {
@@ -409,8 +494,8 @@ impl Core {
             // Declared failed (or a stale "left" of a version that never
             // left): fail-stop, this version is over.
             MemberState::Failed | MemberState::Left => {
-                self.must_rejoin = true;
-                self.transmits.clear();
+                let by = from.unwrap_or(self.me.addr);
+                self.rejoin(RejoinCause::DeclaredFailed { by }, from);
             }
         }
     }
@@ -418,14 +503,23 @@ impl Core {
     /// Checks the sender of a message: learns it if new, and tells it if it
     /// is known gone. Returns whether it counts as a live member.
     fn check_sender(&mut self, sender: NodeId, from: SocketAddr) -> bool {
-        if sender == self.me || self.other_version_of_me(&sender) {
+        if sender.addr != from {
+            // Every member sends from the address in its id; a message that
+            // names someone else is forged or misrouted.
+            self.stats.misattributed += 1;
+            return false;
+        }
+        if sender == self.me || self.other_version_of_me(&sender, Some(from)) {
+            return false;
+        }
+        if !self.plausible.version(sender.version, self.now) {
+            self.stats.absurd_updates += 1;
             return false;
         }
         match self.list.lookup(&sender) {
             (Standing::Unknown, listed) => {
                 let older = listed.map(|m| m.id);
-                self.learn_over(sender, Incarnation(0), older);
-                true
+                self.learn_over(sender, Incarnation(0), older)
             }
             (Standing::Known, listed) => {
                 let member = listed.expect("standing Known comes with the member's entry");
@@ -435,7 +529,7 @@ impl Core {
                 let update = member.update();
                 self.stats.from_dead += 1;
                 if update.state == MemberState::Failed {
-                    self.send_updates(from, vec![update]);
+                    self.tell_gone(from, update, false);
                 }
                 false
             }
@@ -446,10 +540,99 @@ impl Core {
                     state: MemberState::Failed,
                     incarnation: Incarnation(0),
                 };
-                self.send_updates(from, vec![update]);
+                self.tell_gone(from, update, false);
                 false
             }
         }
+    }
+
+    /// Tells the member at `to` that it is gone in this node's view.
+    fn tell_gone(&mut self, to: SocketAddr, member: MemberUpdate, reply: bool) {
+        let gone = Message::Gone {
+            sender: self.me,
+            member,
+            live: u32::try_from(self.list.live_count()).unwrap_or(u32::MAX),
+            reply,
+        };
+        self.push_transmit(to, gone);
+    }
+
+    /// A member at `from` holds this node dead. Fail-stop says this version
+    /// is over, and usually it is: the node rejoins under a new version,
+    /// through that member. But when the two hold each other dead (two
+    /// sides of a healed partition), or the other's view is less than half
+    /// of ours (a member that was cut off alone), the smaller view yields:
+    /// this node tells the other to rejoin instead, with a `Gone` of its
+    /// own. Ties go to the lower address. A `Gone` that answers a `Gone`
+    /// gets no answer, so two nodes with stale counts cannot bounce
+    /// forever; the next message between them starts over with fresher
+    /// counts.
+    fn on_gone(
+        &mut self,
+        from: SocketAddr,
+        sender: NodeId,
+        about: MemberUpdate,
+        their_live: u32,
+        reply: bool,
+    ) {
+        if sender.addr != from || sender == self.me {
+            self.stats.misattributed += 1;
+            return;
+        }
+        if about.node != self.me {
+            // About another version of this address: a newer one means this
+            // process was replaced; an older one is stale news.
+            if !self.other_version_of_me(&about.node, Some(from)) {
+                self.stats.unexpected += 1;
+            }
+            return;
+        }
+        if self.left {
+            return;
+        }
+        if !self.plausible.version(sender.version, self.now) {
+            self.stats.absurd_updates += 1;
+            return;
+        }
+        let (standing, listed) = self.list.lookup(&sender);
+        let holds_live =
+            standing == Standing::Known && listed.is_some_and(|m| m.is_live());
+        let ours = u32::try_from(self.list.live_count()).unwrap_or(u32::MAX);
+        let we_outweigh = if holds_live {
+            u64::from(their_live) * 2 < u64::from(ours)
+        } else {
+            ours > their_live || (ours == their_live && self.me.addr < sender.addr)
+        };
+        if !we_outweigh {
+            let cause = RejoinCause::Gone {
+                by: sender,
+                its_view: their_live,
+                our_view: ours,
+            };
+            self.rejoin(cause, Some(from));
+            return;
+        }
+        self.stats.outweighed_peers += 1;
+        if reply {
+            return;
+        }
+        let member = match listed.filter(|m| m.id == sender && !m.is_live()) {
+            Some(m) => m.update(),
+            None => MemberUpdate {
+                node: sender,
+                state: MemberState::Failed,
+                incarnation: listed
+                    .filter(|m| m.id == sender)
+                    .map(|m| m.incarnation)
+                    .unwrap_or_default(),
+            },
+        };
+        self.notices.push_back(Notice::OutweighedPeer {
+            peer: sender,
+            its_view: their_live,
+            our_view: ours,
+        });
+        self.tell_gone(from, member, true);
     }
 
     // ----- opinions of the local detector -------------------------------
@@ -509,6 +692,10 @@ impl Core {
     }
 
     fn tick_core(&mut self) {
+        self.step_join();
+        if !self.joined {
+            return;
+        }
         self.fire_timers();
         if self.left {
             if let Some(at) = self.next_leave_gossip {
@@ -519,20 +706,84 @@ impl Core {
                     }
                 }
             }
-        } else if self.now >= self.next_sync {
+            return;
+        }
+        if self.now >= self.next_sync {
             self.sync();
             self.next_sync = self.now + self.config.sync_interval;
         }
+        let live = self.list.live_count();
+        if let Some(to) = self.reconnect.due(self.now, live, &mut self.rng) {
+            self.stats.reconnect_attempts += 1;
+            self.digest_to(to);
+        }
+    }
+
+    /// Moves the join under way along: asks the next introducer, notes
+    /// timeouts, or gives a rejoin up for a cluster of one.
+    pub(crate) fn step_join(&mut self) {
+        while let Some(joining) = &mut self.joining {
+            match joining.step(self.now, &mut self.rng) {
+                JoinStep::Wait => return,
+                JoinStep::Ask { to, nonce } => {
+                    let rejoin = joining.is_rejoin() && !self.joined;
+                    self.notices.push_back(Notice::JoinAsked {
+                        introducer: to,
+                        rejoin,
+                    });
+                    let request = Message::JoinRequest {
+                        node: self.me,
+                        nonce,
+                    };
+                    self.push(to, request, Channel::Request);
+                    return;
+                }
+                JoinStep::TimedOut { to } => {
+                    self.notices
+                        .push_back(Notice::JoinUnanswered { introducer: to });
+                }
+                JoinStep::GoAlone => {
+                    self.joining = None;
+                    if !self.joined {
+                        self.joined = true;
+                        self.notices.push_back(Notice::Alone);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Takes a version newer than the current one, `at_least` and any seen
+    /// of this address, with a list holding only itself. Returns the new id.
+    fn renew_version(&mut self, at_least: Version) -> NodeId {
+        let newest = self.me.version.max(self.newest_own_version).max(at_least);
+        let me = NodeId::new(self.me.addr, Version(newest.0.saturating_add(1)));
+        self.me = me;
+        self.newest_own_version = me.version;
+        self.list = MemberList::new(me, self.now);
+        self.dissemination = Dissemination::default();
+        self.timers.clear();
+        self.notes.clear();
+        self.transmits.clear();
+        self.next_leave_gossip = None;
+        self.digest_cursor = 0;
+        self.emit(EventKind::Joined, me, Incarnation(0));
+        me
     }
 
     fn next_timeout(&self) -> Option<Time> {
+        let join = self.joining.as_ref().map(Joining::deadline);
+        if !self.joined {
+            return join;
+        }
         let timer = self.timers.peek().map(|Reverse((at, _))| *at);
         let periodic = if self.left {
             self.next_leave_gossip
         } else {
-            Some(self.next_sync)
+            Some(self.next_sync.min(self.reconnect.deadline()))
         };
-        [timer, periodic].into_iter().flatten().min()
+        [join, timer, periodic].into_iter().flatten().min()
     }
 }
 
@@ -618,36 +869,137 @@ impl Membership {
         &self.core.detector_name
     }
 
-    /// Introducer side of a join (the request came over TCP): records and
-    /// disseminates the join and returns the answer, a `JoinResponse` with
-    /// the member list (newest changes first, bounded by
-    /// `Config::join_response_limit`) or a `JoinRefused`, which the driver
-    /// sends as a new message to the joiner's listening address.
-    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId) -> Message {
-        self.core.now = now;
-        let refuse = |reason: String| Message::JoinRefused { reason };
-        if self.core.must_rejoin || self.core.left {
-            return refuse(format!(
-                "introducer {} is leaving the cluster",
-                self.core.me
-            ));
-        }
-        if joiner.addr == self.core.me.addr {
-            return refuse(format!("{joiner} has the introducer's own address"));
-        }
-        match self.core.list.standing(&joiner) {
-            Standing::Gone => {
-                return refuse(format!(
-                    "{joiner} is not newer than a version of its address already gone"
-                ));
+    /// Starts joining the cluster through `introducers`, asked in order
+    /// (this node's own address is skipped), each a
+    /// [`Channel::Request`] whose answer the driver hands to
+    /// [`Membership::handle`].
+    ///
+    /// On a node that still lists only itself, this is its first join: it
+    /// takes part in nothing else until admitted, and retries round after
+    /// round with backoff for as long as the driver lets it (a refusal
+    /// moves on to the next introducer, or renews the version when the
+    /// refusal says it is stale). On a node that already lists others, it
+    /// is one more exchange of member lists alongside, given up after one
+    /// round. Without introducers, nothing changes.
+    pub fn join(&mut self, now: Time, introducers: Vec<SocketAddr>) {
+        let core = &mut self.core;
+        core.now = now;
+        let mut candidates: Vec<SocketAddr> = Vec::with_capacity(introducers.len());
+        for addr in introducers {
+            if addr != core.me.addr && !candidates.contains(&addr) {
+                candidates.push(addr);
             }
-            Standing::Known => {
-                let live = self.core.list.get(&joiner).is_some_and(|m| m.is_live());
-                if !live {
-                    return refuse(format!("{joiner} was declared failed or left"));
+        }
+        if candidates.is_empty() || core.left || core.must_rejoin.is_some() {
+            return;
+        }
+        let first = core.list.len() == 1;
+        if first {
+            core.joined = false;
+        }
+        core.joining = Some(Joining::new(candidates, !first, now));
+        core.step_join();
+    }
+
+    /// The addresses this node goes back to when its view shrinks to
+    /// itself or holds fewer live members than it remembers failed (the
+    /// agent's `--join` list), and asks after the member that told it to
+    /// rejoin. This node's own address is ignored.
+    pub fn set_seeds(&mut self, seeds: Vec<SocketAddr>) {
+        let me = self.core.me.addr;
+        self.core
+            .reconnect
+            .set_seeds(seeds.into_iter().filter(|a| *a != me).collect());
+    }
+
+    /// Sends `addr` an anti-entropy digest now: if another cluster runs
+    /// there, the two member lists merge by push-pull (`rumor join` on a
+    /// running agent).
+    pub fn contact(&mut self, now: Time, addr: SocketAddr) {
+        self.core.now = now;
+        if self.core.joined && !self.core.left && addr != self.core.me.addr {
+            self.core.digest_to(addr);
+        }
+    }
+
+    /// The driver could not deliver a [`Channel::Request`] to `to` (the
+    /// stream was refused, or closed without an answer): a join waiting for
+    /// `to` moves on at once instead of waiting out its timeout.
+    pub fn handle_unreachable(&mut self, now: Time, to: SocketAddr) {
+        self.core.now = now;
+        let gave_up = self
+            .core
+            .joining
+            .as_mut()
+            .is_some_and(|j| j.give_up_on(to));
+        if gave_up {
+            self.core
+                .notices
+                .push_back(Notice::JoinUnanswered { introducer: to });
+            self.core.step_join();
+        }
+    }
+
+    /// Introducer side of a join (the request came over a stream): records
+    /// and disseminates the join and returns the answer, which the driver
+    /// sends back on the same stream: a `JoinResponse` with the member list
+    /// (newest changes first, bounded by `Config::join_response_limit`), or
+    /// a `JoinRefused` saying what the joiner should do next. Both echo
+    /// `nonce`.
+    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId, nonce: u64) -> Message {
+        let core = &mut self.core;
+        core.now = now;
+        let refuse = |reason: String, retry: JoinRetry| Message::JoinRefused {
+            nonce,
+            reason,
+            retry,
+        };
+        if core.must_rejoin.is_some() || core.left || !core.joined {
+            return refuse(
+                format!("{} is leaving or rejoining the cluster", core.me),
+                JoinRetry::Elsewhere,
+            );
+        }
+        if joiner.addr == core.me.addr {
+            return refuse(
+                format!("{joiner} has the introducer's own address"),
+                JoinRetry::Elsewhere,
+            );
+        }
+        if !core.plausible.version(joiner.version, now) {
+            core.stats.absurd_updates += 1;
+            return refuse(
+                format!("{joiner}: a version that far ahead of this member's clock is refused (is the joiner's clock wrong?)"),
+                JoinRetry::Elsewhere,
+            );
+        }
+        match core.list.lookup(&joiner) {
+            (Standing::Gone, _) => {
+                let newest = core.list.newest_version_at(&joiner.addr).max(joiner.version);
+                return refuse(
+                    format!("{joiner} is not newer than a version of its address already gone"),
+                    JoinRetry::NewerThan(newest),
+                );
+            }
+            (Standing::Known, listed) => {
+                if !listed.is_some_and(|m| m.is_live()) {
+                    return refuse(
+                        format!("{joiner} was declared failed or left"),
+                        JoinRetry::NewerThan(joiner.version),
+                    );
                 }
             }
-            Standing::Unknown => self.core.learn(joiner, Incarnation(0)),
+            (Standing::Unknown, _) => {
+                if !core.learn(joiner, Incarnation(0)) {
+                    return refuse(
+                        format!(
+                            "{} lists {} members already (max_members)",
+                            core.me, core.config.max_members
+                        ),
+                        JoinRetry::Elsewhere,
+                    );
+                }
+            }
         }
         self.flush_notes();
         let members = self
@@ -656,6 +1008,7 @@ impl Membership {
             .join_response(self.core.config.join_response_limit.saturating_sub(64));
         Message::JoinResponse {
             introducer: self.core.me,
+            nonce,
             members,
         }
     }
@@ -675,7 +1028,7 @@ impl Membership {
     pub fn adopt_view(&mut self, now: Time, peer: &Membership) -> bool {
         let core = &mut self.core;
         core.now = now;
-        if core.list.len() != 1 || core.left || core.must_rejoin {
+        if core.list.len() != 1 || core.left || core.must_rejoin.is_some() || !core.joined {
             return false;
         }
         let Some(list) = peer.core.list.copy_for(core.me) else {
@@ -721,56 +1074,51 @@ impl Membership {
         true
     }
 
-    /// Every message received: UDP datagrams, and `JoinResponse`,
-    /// `JoinRefused` and `Leave` received over TCP. `from` is the envelope's
-    /// sender address (where replies go).
+    /// Every message received: datagrams, and the answers to
+    /// [`Channel::Request`]s. `from` is the envelope's sender address (where
+    /// replies go).
     pub fn handle(&mut self, now: Time, from: SocketAddr, message: Message) {
         self.core.now = now;
         self.core.stats.messages_received += 1;
-        if self.core.must_rejoin {
+        if self.core.must_rejoin.is_some() {
             return;
         }
         match message {
             Message::JoinResponse {
                 introducer,
+                nonce,
                 members,
-            } => {
-                self.core.check_sender(introducer, from);
-                self.core.applying_join_response = true;
-                self.core.list.reserve_exact(members.len());
-                // One `joined` event and one note per new member: grown once.
-                self.core.events.reserve(members.len());
-                self.core.notes.reserve(members.len());
-                for update in members {
-                    self.core.apply(update, None);
-                }
-                self.core.applying_join_response = false;
-                let me = self
-                    .core
-                    .list
-                    .get(&self.core.me)
-                    .expect("this node is always listed")
-                    .update();
-                self.core.dissemination.enqueue(me);
-            }
-            Message::JoinRefused { reason } => {
-                self.core.stats.join_refused += 1;
-                self.core.join_refusal = Some(reason);
-            }
+            } => self.on_join_response(from, introducer, nonce, members),
+            Message::JoinRefused {
+                nonce,
+                reason,
+                retry,
+            } => self.on_join_refused(from, nonce, reason, retry),
+            _ if !self.core.joined => self.core.stats.while_joining += 1,
+            Message::Gone {
+                sender,
+                member,
+                live,
+                reply,
+            } => self.core.on_gone(from, sender, member, live, reply),
             Message::Leave { node, incarnation } => {
-                self.core.apply(
-                    MemberUpdate {
+                if node.addr != from {
+                    // Only a member itself leaves.
+                    self.core.stats.misattributed += 1;
+                } else {
+                    let left = MemberUpdate {
                         node,
                         state: MemberState::Left,
                         incarnation,
-                    },
-                    Some(from),
-                );
+                    };
+                    self.core.apply(left, Some(from));
+                }
             }
             Message::Updates { sender, updates } => {
-                self.core.check_sender(sender, from);
-                for update in updates {
-                    self.core.apply(update, Some(from));
+                if self.core.check_sender(sender, from) {
+                    for update in updates {
+                        self.core.apply(update, Some(from));
+                    }
                 }
             }
             Message::Digest {
@@ -803,21 +1151,84 @@ impl Membership {
             }
             _ => self.core.stats.unexpected += 1,
         }
-        self.flush_notes();
+        self.settle();
+    }
+
+    fn on_join_response(
+        &mut self,
+        from: SocketAddr,
+        introducer: NodeId,
+        nonce: u64,
+        members: Vec<MemberUpdate>,
+    ) {
+        let core = &mut self.core;
+        let awaited = core.joining.as_ref().is_some_and(|j| j.answers(from, nonce));
+        if !awaited || introducer.addr != from {
+            core.stats.unsolicited_join_answers += 1;
+            return;
+        }
+        core.joining = None;
+        core.joined = true;
+        let listed = members.len();
+        core.check_sender(introducer, from);
+        core.applying_join_response = true;
+        core.list.reserve_exact(members.len());
+        // One `joined` event and one note per new member: grown once.
+        core.events.reserve(members.len());
+        core.notes.reserve(members.len());
+        for update in members {
+            core.apply(update, None);
+        }
+        core.applying_join_response = false;
+        let me = core
+            .list
+            .get(&core.me)
+            .expect("this node is always listed")
+            .update();
+        core.dissemination.enqueue(me);
+        core.notices.push_back(Notice::Joined {
+            introducer,
+            members: listed,
+        });
+    }
+
+    fn on_join_refused(&mut self, from: SocketAddr, nonce: u64, reason: String, retry: JoinRetry) {
+        let core = &mut self.core;
+        let Some(joining) = core.joining.as_mut().filter(|j| j.answers(from, nonce)) else {
+            core.stats.unsolicited_join_answers += 1;
+            return;
+        };
+        core.stats.join_refused += 1;
+        match retry {
+            JoinRetry::NewerThan(version)
+                if !core.joined && core.plausible.own_version(version, core.now) =>
+            {
+                if joining.ask_again() {
+                    core.renew_version(version);
+                }
+            }
+            _ => {
+                joining.give_up_on(from);
+            }
+        }
+        core.notices
+            .push_back(Notice::JoinRefused { by: from, reason });
+        core.step_join();
     }
 
     /// Time passed: fire due timers and run the detector.
     pub fn tick(&mut self, now: Time) {
         self.core.now = now;
-        if self.core.must_rejoin {
-            return;
-        }
-        self.core.tick_core();
-        self.flush_notes();
-        if !self.core.left && !self.core.must_rejoin {
-            self.with_detector(|detector, ctx| detector.tick(ctx));
+        if self.core.must_rejoin.is_none() {
+            self.core.tick_core();
             self.flush_notes();
+            let core = &self.core;
+            if core.joined && !core.left && core.must_rejoin.is_none() {
+                self.with_detector(|detector, ctx| detector.tick(ctx));
+                self.flush_notes();
+            }
         }
+        self.settle();
     }
 
     /// The next message to send, if any.
@@ -838,19 +1249,21 @@ impl Membership {
         next
     }
 
-    /// The next time [`Membership::tick`] must be called; `None` once this
-    /// node must rejoin.
+    /// The next time [`Membership::tick`] must be called, if any.
     pub fn poll_timeout(&self) -> Option<Time> {
-        if self.core.must_rejoin {
-            return None;
-        }
         let core = self.core.next_timeout();
-        let detector = if self.core.left {
+        let detector = if self.core.left || !self.core.joined {
             None
         } else {
             self.detector.next_deadline()
         };
         [core, detector].into_iter().flatten().min()
+    }
+
+    /// The next notice about this node's own standing (joins, refusals,
+    /// rejoins), if any.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.core.notices.pop_front()
     }
 
     /// Voluntary leave: records `left` for itself, tells up to 64 members
@@ -859,7 +1272,13 @@ impl Membership {
     /// core for about a second afterwards so the gossip goes out.
     pub fn leave(&mut self, now: Time) {
         self.core.now = now;
-        if self.core.left || self.core.must_rejoin {
+        if self.core.left || self.core.must_rejoin.is_some() {
+            return;
+        }
+        if !self.core.joined {
+            // Not a member of anything yet: nothing to announce.
+            self.core.left = true;
+            self.core.joining = None;
             return;
         }
         let me = self.core.me;
@@ -911,21 +1330,16 @@ impl Membership {
         self.core.list.live_count()
     }
 
-    /// True once this node learned it was declared failed: fail-stop, the
-    /// driver must rejoin under a new version. The core stays silent from
-    /// then on.
-    pub fn must_rejoin(&self) -> bool {
-        self.core.must_rejoin
+    /// True while a first join or a rejoin waits to be admitted (the node
+    /// then takes part in nothing else); false once it is a member of a
+    /// cluster, its own included.
+    pub fn is_joining(&self) -> bool {
+        !self.core.joined
     }
 
     /// True after [`Membership::leave`].
     pub fn has_left(&self) -> bool {
         self.core.left
-    }
-
-    /// The reason of the last `JoinRefused` received, if any.
-    pub fn join_refusal(&self) -> Option<&str> {
-        self.core.join_refusal.as_deref()
     }
 
     /// Counters since start.
@@ -941,11 +1355,67 @@ impl Membership {
         f(self.detector.as_mut(), &mut ctx)
     }
 
+    /// After a call: tells the detector what changed, and, if this version
+    /// is over, rejoins under a new one.
+    fn settle(&mut self) {
+        self.flush_notes();
+        if self.core.must_rejoin.is_some() {
+            self.rejoin();
+        }
+    }
+
+    /// Fail-stop: this version is over. The detector forgets every member,
+    /// the list starts again with only a new version of this node, and a
+    /// rejoin asks, in order, the member that said so, the seeds, and a few
+    /// members of the old view; with no answer from any, the node goes on
+    /// alone and its reconnect attempts (which it keeps) look for the
+    /// others. Counters, notices and the reconnect memory survive.
+    fn rejoin(&mut self) {
+        let Some(rejoin) = self.core.must_rejoin.take() else {
+            return;
+        };
+        let mut candidates = Vec::new();
+        candidates.extend(rejoin.via);
+        for seed in self.core.reconnect.seeds() {
+            if !candidates.contains(seed) {
+                candidates.push(*seed);
+            }
+        }
+        let mut others = Vec::new();
+        let core = &mut self.core;
+        core.list.choose_live(&mut core.rng, 8, &[], &mut others);
+        candidates.extend(others.iter().map(|m| m.addr));
+        candidates.dedup();
+        let live: Vec<NodeId> = (0..core.list.live_len())
+            .filter_map(|i| core.list.live_at(i))
+            .collect();
+        for member in live {
+            self.with_detector(|d, ctx| d.member_changed(ctx, member, MemberChange::Down));
+        }
+        let core = &mut self.core;
+        let old = core.me;
+        let new = core.renew_version(old.version);
+        core.stats.rejoins += 1;
+        core.notices.push_back(Notice::Rejoining {
+            old,
+            new,
+            cause: rejoin.cause,
+        });
+        core.joined = false;
+        let mut seen = Vec::new();
+        candidates.retain(|a| *a != new.addr && !seen.contains(a) && {
+            seen.push(*a);
+            true
+        });
+        core.joining = Some(Joining::new(candidates, true, core.now));
+        core.step_join();
+    }
+
     /// Tells the detector about member-list changes, including those its
     /// own reactions cause.
     fn flush_notes(&mut self) {
         while let Some((member, change)) = self.core.notes.pop_front() {
-            if self.core.left || self.core.must_rejoin {
+            if self.core.left || self.core.must_rejoin.is_some() {
                 self.core.notes.clear();
                 return;
             }
@@ -953,6 +1423,25 @@ impl Membership {
         }
         shrink_idle(&mut self.core.notes);
     }
+}
+
+/// Joins a fresh core through `introducer` the way a driver would: the
+/// request goes out, the answer listing `members` comes back.
+#[cfg(test)]
+pub(crate) fn admit(core: &mut Membership, now: Time, introducer: NodeId, members: Vec<MemberUpdate>) {
+    core.join(now, vec![introducer.addr]);
+    let nonce = std::iter::from_fn(|| core.poll_transmit())
+        .find_map(|t| match t.message {
+            Message::JoinRequest { nonce, .. } if t.to == introducer.addr => Some(nonce),
+            _ => None,
+        })
+        .expect("a join request to the introducer");
+    let answer = Message::JoinResponse {
+        introducer,
+        nonce,
+        members,
+    };
+    core.handle(now, introducer.addr, answer);
 }
 
 #[cfg(test)]
@@ -1185,7 +1674,7 @@ mod tests {
             ]
         );
         assert!(matches!(
-            core.handle_join_request(Time::ZERO, old),
+            core.handle_join_request(Time::ZERO, old, 1),
             Message::JoinRefused { .. }
         ));
     }
@@ -1225,23 +1714,303 @@ mod tests {
         assert_eq!(core.stats().self_refutations, 1);
     }
 
-    #[test]
-    fn declared_failed_means_rejoin_and_silence() {
-        let mut core = core();
-        tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Failed, 0)]);
-        assert!(core.must_rejoin());
-        assert!(core.poll_transmit().is_none());
-        assert_eq!(core.poll_timeout(), None);
-        core.tick(Duration::from_secs(10));
-        assert!(core.poll_transmit().is_none());
+    /// The join requests `core` sends, as (to, nonce, joining node).
+    fn join_requests(core: &mut Membership) -> Vec<(SocketAddr, u64, NodeId)> {
+        std::iter::from_fn(|| core.poll_transmit())
+            .filter_map(|t| match t.message {
+                Message::JoinRequest { node, nonce } => {
+                    assert_eq!(t.channel, Channel::Request);
+                    Some((t.to, nonce, node))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
-    fn a_newer_version_of_our_own_address_means_rejoin() {
+    fn declared_failed_means_a_rejoin_under_a_new_version_through_the_teller() {
+        let mut core = core();
+        tell(&mut core, Time::ZERO, &[(id(2, 1), MemberState::Alive, 0)]);
+        while core.poll_transmit().is_some() {}
+        tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Failed, 0)]);
+        let new = core.id();
+        assert_eq!(new.addr, id(1, 1).addr);
+        assert!(new.version > id(1, 1).version);
+        assert_eq!(core.stats().rejoins, 1);
+        assert!(core.is_joining());
+        let asked = join_requests(&mut core);
+        assert_eq!(asked.len(), 1, "one request at a time: {asked:?}");
+        assert_eq!(asked[0].0, id(9, 1).addr, "the member that told us first");
+        assert_eq!(asked[0].2, new);
+        assert_eq!(core.members().len(), 1, "the old view is gone");
+        let notices: Vec<Notice> = std::iter::from_fn(|| core.poll_notice()).collect();
+        assert!(
+            notices.iter().any(|n| matches!(n, Notice::Rejoining { old, .. } if *old == id(1, 1))),
+            "{notices:?}"
+        );
+        // While waiting to be admitted the node takes part in nothing else.
+        tell(&mut core, Time::ZERO, &[(id(3, 1), MemberState::Alive, 0)]);
+        assert_eq!(core.members().len(), 1);
+        assert!(core.stats().while_joining >= 1);
+    }
+
+    #[test]
+    fn a_rejoin_nobody_answers_goes_on_alone() {
+        let mut core = core();
+        tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Failed, 0)]);
+        let asked = join_requests(&mut core);
+        core.handle_unreachable(Time::ZERO, asked[0].0);
+        assert!(!core.is_joining(), "no other candidate: alone");
+        assert!(
+            std::iter::from_fn(|| core.poll_notice()).any(|n| n == Notice::Alone)
+        );
+    }
+
+    #[test]
+    fn a_newer_version_of_our_own_address_means_rejoin_above_it() {
         let mut core = core();
         tell(&mut core, Time::ZERO, &[(id(1, 2), MemberState::Alive, 0)]);
-        assert!(core.must_rejoin());
-        assert!(core.members().iter().any(|m| m.node == id(1, 1)));
+        assert_eq!(core.stats().rejoins, 1);
+        assert!(core.id().version > Version(2));
+    }
+
+    #[test]
+    fn an_absurd_version_of_our_own_address_is_ignored() {
+        let mut core = core();
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(id(1, u64::MAX), MemberState::Alive, 0)],
+        );
+        assert_eq!(core.stats().rejoins, 0);
+        assert_eq!(core.id(), id(1, 1));
+        assert_eq!(core.stats().absurd_updates, 1);
+        // Nor can another member be superseded by one.
+        tell(&mut core, Time::ZERO, &[(id(2, 5), MemberState::Alive, 0)]);
+        tell(&mut core, Time::ZERO, &[(id(2, u64::MAX), MemberState::Alive, 0)]);
+        assert!(core.members().iter().any(|m| m.node == id(2, 5)));
+    }
+
+    #[test]
+    fn an_incarnation_that_leaps_is_ignored() {
+        let mut core = core();
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 3)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, u64::MAX)]);
+        tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Suspect, 1 << 40)]);
+        assert_eq!(core.stats().absurd_updates, 2);
+        assert_eq!(core.stats().self_refutations, 0);
+        assert!(
+            core.members()
+                .iter()
+                .any(|m| m.node == x && m.state == MemberState::Alive)
+        );
+    }
+
+    #[test]
+    fn join_answers_count_only_from_the_member_asked_for_this_request() {
+        let mut joiner = core();
+        let introducer = id(2, 1);
+        joiner.join(Time::ZERO, vec![introducer.addr]);
+        let (to, nonce, _) = join_requests(&mut joiner)[0];
+        assert_eq!(to, introducer.addr);
+        let forged = |nonce| Message::JoinRefused {
+            nonce,
+            reason: "go away".into(),
+            retry: JoinRetry::Elsewhere,
+        };
+        // A forger that guessed who was asked but not the nonce, and one
+        // that sends from elsewhere with the right nonce.
+        joiner.handle(Time::ZERO, introducer.addr, forged(nonce ^ 1));
+        joiner.handle(Time::ZERO, id(3, 1).addr, forged(nonce));
+        assert_eq!(joiner.stats().unsolicited_join_answers, 2);
+        assert!(joiner.is_joining());
+        let answer = Message::JoinResponse {
+            introducer,
+            nonce,
+            members: vec![MemberUpdate {
+                node: introducer,
+                state: MemberState::Alive,
+                incarnation: Incarnation(0),
+            }],
+        };
+        joiner.handle(Time::ZERO, introducer.addr, answer.clone());
+        assert!(!joiner.is_joining());
+        assert_eq!(joiner.members().len(), 2);
+        // The same answer again is not awaited any more.
+        joiner.handle(Time::ZERO, introducer.addr, answer);
+        assert_eq!(joiner.stats().unsolicited_join_answers, 3);
+    }
+
+    #[test]
+    fn a_stale_version_refusal_renews_the_version_and_asks_again() {
+        let mut joiner = core();
+        let introducer = id(2, 1);
+        joiner.join(Time::ZERO, vec![introducer.addr]);
+        let (_, nonce, _) = join_requests(&mut joiner)[0];
+        joiner.handle(
+            Time::ZERO,
+            introducer.addr,
+            Message::JoinRefused {
+                nonce,
+                reason: "stale".into(),
+                retry: JoinRetry::NewerThan(Version(40)),
+            },
+        );
+        let again = join_requests(&mut joiner);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].0, introducer.addr);
+        assert!(again[0].2.version > Version(40));
+        assert_eq!(joiner.id(), again[0].2);
+    }
+
+    #[test]
+    fn the_smaller_view_yields_when_two_sides_hold_each_other_dead() {
+        // a holds b failed and b holds a failed; a's view is larger.
+        let mut a = core(); // id(1, 1)
+        let b = id(2, 1);
+        let extra: Vec<_> = (10..15).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        tell(&mut a, Time::ZERO, &extra);
+        tell(&mut a, Time::ZERO, &[(b, MemberState::Alive, 0)]);
+        tell(&mut a, Time::ZERO, &[(b, MemberState::Failed, 0)]);
+        while a.poll_transmit().is_some() {}
+        let gone = |reply| Message::Gone {
+            sender: b,
+            member: MemberUpdate {
+                node: id(1, 1),
+                state: MemberState::Failed,
+                incarnation: Incarnation(0),
+            },
+            live: 2,
+            reply,
+        };
+        a.handle(Time::ZERO, b.addr, gone(false));
+        assert_eq!(a.stats().rejoins, 0, "the larger view stays");
+        let answer = a.poll_transmit().expect("a Gone back to b");
+        assert!(
+            matches!(answer.message, Message::Gone { reply: true, member, .. } if member.node == b)
+        );
+        // A reply is not answered again.
+        a.handle(Time::ZERO, b.addr, gone(true));
+        assert!(a.poll_transmit().is_none());
+        // The smaller view yields.
+        let mut small = core();
+        tell(&mut small, Time::ZERO, &[(b, MemberState::Alive, 0)]);
+        tell(&mut small, Time::ZERO, &[(b, MemberState::Failed, 0)]);
+        let big = Message::Gone {
+            sender: b,
+            member: MemberUpdate {
+                node: id(1, 1),
+                state: MemberState::Failed,
+                incarnation: Incarnation(0),
+            },
+            live: 40,
+            reply: true,
+        };
+        small.handle(Time::ZERO, b.addr, big);
+        assert_eq!(small.stats().rejoins, 1);
+        let asked = join_requests(&mut small);
+        assert_eq!(asked[0].0, b.addr, "rejoins through the larger side");
+    }
+
+    #[test]
+    fn a_member_cut_off_alone_cannot_pull_a_live_member_out_of_its_cluster() {
+        // x lists c alive in a view of 7; c, alone, holds x dead.
+        let mut x = core();
+        let c = id(2, 1);
+        let others: Vec<_> = (10..15).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        tell(&mut x, Time::ZERO, &others);
+        tell(&mut x, Time::ZERO, &[(c, MemberState::Alive, 0)]);
+        while x.poll_transmit().is_some() {}
+        x.handle(
+            Time::ZERO,
+            c.addr,
+            Message::Gone {
+                sender: c,
+                member: MemberUpdate {
+                    node: id(1, 1),
+                    state: MemberState::Failed,
+                    incarnation: Incarnation(0),
+                },
+                live: 1,
+                reply: false,
+            },
+        );
+        assert_eq!(x.stats().rejoins, 0);
+        let told = x.poll_transmit().expect("c is told to rejoin instead");
+        assert_eq!(told.to, c.addr);
+        assert!(matches!(told.message, Message::Gone { member, .. } if member.node == c));
+    }
+
+    #[test]
+    fn a_false_positive_victim_still_rejoins() {
+        // The cluster (9 live) declared v failed; v still lists them all.
+        let mut v = core();
+        let r = id(2, 1);
+        let others: Vec<_> = (10..18).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        tell(&mut v, Time::ZERO, &others);
+        tell(&mut v, Time::ZERO, &[(r, MemberState::Alive, 0)]);
+        v.handle(
+            Time::ZERO,
+            r.addr,
+            Message::Gone {
+                sender: r,
+                member: MemberUpdate {
+                    node: id(1, 1),
+                    state: MemberState::Failed,
+                    incarnation: Incarnation(0),
+                },
+                live: 9,
+                reply: false,
+            },
+        );
+        assert_eq!(v.stats().rejoins, 1);
+    }
+
+    #[test]
+    fn failed_members_are_tried_again_after_removal() {
+        let mut core = core();
+        let x = id(2, 1);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
+        tell(&mut core, Time::ZERO, &[(x, MemberState::Failed, 0)]);
+        let later = core.config().t_delete + Duration::from_secs(60);
+        let mut now = Time::ZERO;
+        let mut knocked = 0;
+        while now < later {
+            now += Duration::from_millis(100);
+            core.tick(now);
+            knocked += std::iter::from_fn(|| core.poll_transmit())
+                .filter(|t| t.to == x.addr && matches!(t.message, Message::Digest { .. }))
+                .count();
+        }
+        assert!(core.members().iter().all(|m| m.node != x), "removed");
+        // One attempt every 1-3 s over 90 s, shared between x and the
+        // sender of `tell`, which the detector, never hearing from it,
+        // declared failed too.
+        let attempts = core.stats().reconnect_attempts;
+        assert!((30..=90).contains(&attempts), "{attempts} attempts");
+        assert!(knocked >= 10, "{knocked} attempts at x");
+    }
+
+    #[test]
+    fn the_member_list_is_bounded() {
+        let config = Config {
+            max_members: 5,
+            ..Config::default()
+        };
+        let detector = DetectorRegistry::with_builtins()
+            .create("gossip", &config)
+            .unwrap();
+        let mut core = Membership::new(id(1, 1), config, detector, 1, Time::ZERO);
+        let many: Vec<_> = (10..30).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        tell(&mut core, Time::ZERO, &many);
+        assert_eq!(core.members().len(), 5);
+        assert!(core.stats().members_refused >= 15);
+        let refusal = core.handle_join_request(Time::ZERO, id(40, 1), 7);
+        assert!(
+            matches!(refusal, Message::JoinRefused { nonce: 7, retry: JoinRetry::Elsewhere, .. }),
+            "{refusal:?}"
+        );
     }
 
     /// A detector that records what the core tells it.

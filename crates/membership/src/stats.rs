@@ -42,4 +42,26 @@ pub struct Stats {
     /// Anti-entropy digests that described no valid split (counted and
     /// dropped).
     pub malformed_digests: u64,
+    /// News of new members refused because the list was full
+    /// (`Config::max_members`).
+    pub members_refused: u64,
+    /// Updates, senders and joiners dropped as implausible: a version far
+    /// ahead of this node's clock, or an incarnation that leaps.
+    pub absurd_updates: u64,
+    /// Messages whose sender id does not match the address they came from,
+    /// and leaves of one member announced by another (dropped).
+    pub misattributed: u64,
+    /// Join answers that did not answer the request this node waits for
+    /// (another introducer, another nonce, or no join under way): dropped.
+    pub unsolicited_join_answers: u64,
+    /// Messages dropped because a join was still waiting to be admitted.
+    pub while_joining: u64,
+    /// Times this node rejoined under a new version.
+    pub rejoins: u64,
+    /// Reconnect attempts: digests sent to remembered failed members or to
+    /// seeds.
+    pub reconnect_attempts: u64,
+    /// Members that held this node dead and were told to rejoin instead,
+    /// this node's view being the larger.
+    pub outweighed_peers: u64,
 }

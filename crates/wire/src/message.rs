@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Incarnation, NodeId};
 
 /// The protocol version this build speaks; carried in every [`Envelope`].
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// What travels in one datagram or one TCP frame.
 ///
@@ -144,6 +144,17 @@ pub struct DgrepDone {
     pub error: Option<String>,
 }
 
+/// What a refused joiner should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinRetry {
+    /// Ask another member: this one is leaving, rejoining itself, full, or
+    /// cannot admit the joiner at its address.
+    Elsewhere,
+    /// Join again under a version newer than this one: a version of the
+    /// joiner's address at least this new is already gone.
+    NewerThan(crate::Version),
+}
+
 /// One member as reported to `rumor members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberInfo {
@@ -163,15 +174,21 @@ pub struct MemberInfo {
 /// with [`crate::WireError::UnknownKind`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    /// A newcomer asks an introducer to join, naming itself.
+    /// A newcomer asks an introducer to join, naming itself. Travels over
+    /// a reliable stream; the answer comes back on the same stream.
     JoinRequest {
         /// The newcomer's identity (listening address and join version).
         node: NodeId,
+        /// A random number the answer must echo: the joiner accepts only the
+        /// answer to the request it is waiting for.
+        nonce: u64,
     },
     /// The introducer admits the newcomer and hands it the member list.
     JoinResponse {
         /// The introducer that answered.
         introducer: NodeId,
+        /// The nonce of the request this answers.
+        nonce: u64,
         /// Every member the introducer knows, with state and incarnation.
         #[serde(with = "crate::compact::updates")]
         members: Vec<MemberUpdate>,
@@ -179,8 +196,29 @@ pub enum Message {
     /// The introducer refuses the join (for instance, a version not newer
     /// than one already declared failed).
     JoinRefused {
+        /// The nonce of the request this answers.
+        nonce: u64,
         /// Why, in words.
         reason: String,
+        /// What the joiner should do next.
+        retry: JoinRetry,
+    },
+    /// The receiver is gone in the sender's view (declared failed, or
+    /// superseded by a newer version of its address): the answer to any
+    /// message from a member the sender holds dead. The receiver either
+    /// rejoins under a new version or, when its own view is the larger
+    /// one, answers with a `Gone` of its own so that the sender rejoins
+    /// instead (how two sides of a healed partition merge; see the
+    /// membership crate's protocol notes).
+    Gone {
+        /// The sender's identity.
+        sender: NodeId,
+        /// The receiver as the sender holds it.
+        member: MemberUpdate,
+        /// Live members in the sender's view, itself included.
+        live: u32,
+        /// Whether this answers another `Gone` (it then gets none back).
+        reply: bool,
     },
     /// A member announces its voluntary departure.
     Leave {
@@ -269,6 +307,7 @@ impl Message {
             Message::LeaveCommand => "leave_command",
             Message::Error { .. } => "error",
             Message::Digest { .. } => "digest",
+            Message::Gone { .. } => "gone",
         }
     }
 }

@@ -31,7 +31,12 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
         })
         .collect();
     for i in 1..5 {
-        let answer = nodes[0].handle_join_request(Time::ZERO, node(i));
+        nodes[i].join(Time::ZERO, vec![node(0).addr]);
+        let request = nodes[i].poll_transmit().expect("a join request");
+        let Message::JoinRequest { node: joiner, nonce } = request.message else {
+            panic!("the first transmit of a joiner is its join request")
+        };
+        let answer = nodes[0].handle_join_request(Time::ZERO, joiner, nonce);
         nodes[i].handle(Time::ZERO, node(0).addr, answer);
     }
     let mut crashed = [false; 5];

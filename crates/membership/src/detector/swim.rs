@@ -534,19 +534,12 @@ mod tests {
     /// `ports`, all alive.
     fn join(core: &mut Membership, ports: std::ops::Range<u16>) {
         let members = ports.map(member).collect();
-        core.handle(
-            Time::ZERO,
-            id(2).addr,
-            Message::JoinResponse {
-                introducer: id(2),
-                members,
-            },
-        );
+        crate::membership::admit(core, Time::ZERO, id(2), members);
     }
 
     fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
         std::iter::from_fn(|| core.poll_transmit())
-            .filter_map(|Transmit { to, message }| match message {
+            .filter_map(|Transmit { to, message, .. }| match message {
                 Message::Detector { payload, .. } => {
                     Some((to, payload::decode::<SwimMessage>(NAME, &payload).unwrap()))
                 }

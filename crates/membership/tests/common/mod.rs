@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumor_membership::{
-    Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId, ReceiverDrop, Time,
-    Version,
+    Channel, Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId,
+    ReceiverDrop, Time, Version,
 };
 use rumor_wire::{Envelope, decode_datagram, encode_datagram};
 
@@ -19,6 +19,14 @@ pub const LATENCY: Duration = Duration::from_millis(1);
 
 pub fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 4000 + i as u16))
+}
+
+/// What travels: a datagram (may be dropped), a stream answer (never
+/// dropped), or the news that a request found nobody.
+enum InFlight {
+    Datagram(SocketAddr, Vec<u8>),
+    Answer(SocketAddr, Message),
+    Unreachable(SocketAddr),
 }
 
 pub struct Node {
@@ -41,7 +49,7 @@ pub struct Cluster {
     /// (deadline, node): every poll_timeout a node announced; stale entries
     /// are skipped when popped.
     timers: BinaryHeap<Reverse<(Time, usize)>>,
-    payloads: BTreeMap<u64, (SocketAddr, Vec<u8>)>,
+    payloads: BTreeMap<u64, InFlight>,
     pub largest_datagram: usize,
     pub datagrams: u64,
     /// (from, to) pairs whose messages are all lost.
@@ -137,11 +145,27 @@ impl Cluster {
             })
             .collect();
         for i in 0..n {
+            // Node 0 hears the list from node 1, everyone else from node 0.
+            let introducer = usize::from(i == 0);
+            if introducer >= n {
+                continue;
+            }
+            let core = &mut cluster.nodes[i].core;
+            core.join(cluster.now, vec![addr(introducer)]);
+            let nonce = std::iter::from_fn(|| core.poll_transmit())
+                .find_map(|t| match t.message {
+                    Message::JoinRequest { nonce, .. } => Some(nonce),
+                    _ => None,
+                })
+                .expect("a join request");
             let response = Message::JoinResponse {
-                introducer: cluster.id(0),
+                introducer: cluster.id(introducer),
+                nonce,
                 members: everyone.clone(),
             };
-            cluster.nodes[i].core.handle(cluster.now, addr(0), response);
+            cluster.nodes[i]
+                .core
+                .handle(cluster.now, addr(introducer), response);
             cluster.drain(i);
         }
         cluster
@@ -176,15 +200,10 @@ impl Cluster {
         self.drain(i);
     }
 
-    /// Node `i` joins through `introducer` (the TCP exchange is lossless).
+    /// Node `i` joins through `introducer` (the stream exchange is
+    /// lossless and takes two latencies).
     pub fn join(&mut self, i: usize, introducer: usize) {
-        let joiner = self.id(i);
-        let answer = self.nodes[introducer]
-            .core
-            .handle_join_request(self.now, joiner);
-        self.drain(introducer);
-        let from = addr(introducer);
-        self.nodes[i].core.handle(self.now, from, answer);
+        self.nodes[i].core.join(self.now, vec![addr(introducer)]);
         self.drain(i);
     }
 
@@ -210,6 +229,10 @@ impl Cluster {
             }
         }
         while let Some(transmit) = self.nodes[i].core.poll_transmit() {
+            if transmit.channel == Channel::Request {
+                self.request(i, transmit.to, transmit.message);
+                continue;
+            }
             let envelope = Envelope::new(addr(i), transmit.message);
             let limit = self.config.datagram_limit;
             let len = match encode_datagram(&envelope, &mut self.buf, limit) {
@@ -227,12 +250,38 @@ impl Cluster {
             if self.blocked.contains(&(i, to)) {
                 continue;
             }
-            self.seq += 1;
-            self.payloads
-                .insert(self.seq, (addr(i), self.buf[..len].to_vec()));
-            self.in_flight
-                .push(Reverse((self.now + LATENCY, self.seq, to)));
+            let payload = InFlight::Datagram(addr(i), self.buf[..len].to_vec());
+            self.in_flight(self.now + LATENCY, to, payload);
         }
+    }
+
+    fn in_flight(&mut self, at: Time, to: usize, payload: InFlight) {
+        self.seq += 1;
+        self.payloads.insert(self.seq, payload);
+        self.in_flight.push(Reverse((at, self.seq, to)));
+    }
+
+    /// A request over a stream from node `i`: the target answers at once,
+    /// and the answer arrives two latencies later; a crashed or cut-off
+    /// target is reported unreachable.
+    fn request(&mut self, i: usize, to: SocketAddr, message: Message) {
+        let target = self
+            .index_of(to)
+            .filter(|&t| !self.nodes[t].crashed && !self.blocked.contains(&(i, t)));
+        let (Some(t), Message::JoinRequest { node, nonce }) = (target, &message) else {
+            self.in_flight(self.now + LATENCY, i, InFlight::Unreachable(to));
+            return;
+        };
+        let answer = self.nodes[t]
+            .core
+            .handle_join_request(self.now + LATENCY, *node, *nonce);
+        self.drain(t);
+        let back = if self.blocked.contains(&(t, i)) {
+            InFlight::Unreachable(to)
+        } else {
+            InFlight::Answer(to, answer)
+        };
+        self.in_flight(self.now + 2 * LATENCY, i, back);
     }
 
     fn index_of(&self, to: SocketAddr) -> Option<usize> {
@@ -268,15 +317,24 @@ impl Cluster {
                     break;
                 }
                 self.in_flight.pop();
-                let (from, bytes) = self.payloads.remove(&seq).expect("payload stored");
+                let payload = self.payloads.remove(&seq).expect("payload stored");
                 let node = &mut self.nodes[to];
-                if node.crashed || !node.drop.admit() {
+                if node.crashed {
                     continue;
                 }
-                let envelope = decode_datagram(&bytes, self.config.datagram_limit)
-                    .expect("own encoding decodes");
-                assert_eq!(envelope.from, from);
-                node.core.handle(self.now, from, envelope.body);
+                match payload {
+                    InFlight::Datagram(from, bytes) => {
+                        if !node.drop.admit() {
+                            continue;
+                        }
+                        let envelope = decode_datagram(&bytes, self.config.datagram_limit)
+                            .expect("own encoding decodes");
+                        assert_eq!(envelope.from, from);
+                        node.core.handle(self.now, from, envelope.body);
+                    }
+                    InFlight::Answer(from, message) => node.core.handle(self.now, from, message),
+                    InFlight::Unreachable(target) => node.core.handle_unreachable(self.now, target),
+                }
                 self.drain(to);
             }
             while let Some(Reverse((at, i))) = self.timers.peek().copied() {

@@ -53,12 +53,32 @@ pub fn flags() -> impl Strategy<Value = GrepFlags> {
 
 pub fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        node_id().prop_map(|node| Message::JoinRequest { node }),
-        (node_id(), vec(update(), 0..40)).prop_map(|(introducer, members)| Message::JoinResponse {
-            introducer,
-            members
+        (node_id(), any::<u64>()).prop_map(|(node, nonce)| Message::JoinRequest { node, nonce }),
+        (node_id(), any::<u64>(), vec(update(), 0..40)).prop_map(
+            |(introducer, nonce, members)| Message::JoinResponse {
+                introducer,
+                nonce,
+                members
+            }
+        ),
+        (any::<u64>(), ".{0,40}", option::of(any::<u64>())).prop_map(|(nonce, reason, newer)| {
+            Message::JoinRefused {
+                nonce,
+                reason,
+                retry: match newer {
+                    Some(v) => JoinRetry::NewerThan(Version(v)),
+                    None => JoinRetry::Elsewhere,
+                },
+            }
         }),
-        ".{0,40}".prop_map(|reason| Message::JoinRefused { reason }),
+        (node_id(), update(), any::<u32>(), any::<bool>()).prop_map(
+            |(sender, member, live, reply)| Message::Gone {
+                sender,
+                member,
+                live,
+                reply
+            }
+        ),
         (node_id(), any::<u64>()).prop_map(|(node, i)| Message::Leave {
             node,
             incarnation: Incarnation(i)
