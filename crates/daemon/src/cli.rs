@@ -28,6 +28,8 @@ pub enum Command {
     Members(MembersArgs),
     /// Ask a running agent on this host to leave the cluster gracefully.
     Leave(LeaveArgs),
+    /// Print a new random cluster key (32 bytes, base64) for a keyring file.
+    Keygen,
     /// Start a five-node cluster on loopback, crash one node, and show who noticed when.
     Demo(DemoArgs),
     /// Measure detection times and false positives over repeated crashes (benchmark).
@@ -64,11 +66,18 @@ pub struct AgentArgs {
     /// underscores: heartbeat, t_fail, ...); flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Shared secret (at least 16 bytes; trailing whitespace ignored): every
-    /// datagram and every join frame carries an HMAC-SHA256 tag under it, and
-    /// those without a valid tag are dropped: only key holders gossip or join.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    /// The cluster's keyring: one base64 32-byte key per line (`rumor
+    /// keygen`), the first the primary, used to seal; every key opens. Every
+    /// datagram and TCP frame is then encrypted and authenticated
+    /// (XChaCha20-Poly1305) and nothing else is accepted. The file must not
+    /// be readable by group or others. Without it the agent runs in the
+    /// clear [env: RUMOR_KEYRING].
+    #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
+    pub keyring: Option<PathBuf>,
+    /// The cluster's name, bound into every sealed packet so that two
+    /// clusters sharing a key do not mix (with --keyring).
+    #[arg(long, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
+    pub cluster_label: String,
     /// Heartbeat interval (gossip, phi), e.g. 100ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub heartbeat: Option<Duration>,
@@ -92,12 +101,28 @@ pub struct AgentArgs {
     pub quiet: bool,
 }
 
+/// How a client command reaches a keyed cluster.
+#[derive(Debug, Args, Clone)]
+pub struct ClientKeys {
+    /// The cluster's keyring, when it has one: requests are sealed under
+    /// its primary key and answers opened with any of its keys
+    /// [env: RUMOR_KEYRING].
+    #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
+    pub keyring: Option<PathBuf>,
+    /// The cluster's name (with --keyring).
+    #[arg(long, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
+    pub cluster_label: String,
+}
+
 /// `rumor members`.
 #[derive(Debug, Args)]
 pub struct MembersArgs {
     /// The agent to ask.
     #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_AGENT, value_parser = parse_addr)]
     pub agent: SocketAddr,
+    /// Keys of a keyed cluster.
+    #[command(flatten)]
+    pub keys: ClientKeys,
     /// Print JSON (an array of {node, state, incarnation}) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -112,6 +137,9 @@ pub struct LeaveArgs {
     /// The agent to ask (it must run on this host).
     #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_AGENT, value_parser = parse_addr)]
     pub agent: SocketAddr,
+    /// Keys of a keyed cluster.
+    #[command(flatten)]
+    pub keys: ClientKeys,
     /// How long to wait for the agent to acknowledge.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
     pub timeout: Duration,

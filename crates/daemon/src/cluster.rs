@@ -33,6 +33,9 @@ pub struct LocalAgent {
     pub data_dir: PathBuf,
     /// The arguments after `--bind` and `--data-dir` it was last started with.
     pub args: Vec<String>,
+    /// The command the executable is run through (e.g. `ip netns exec NS`),
+    /// empty to run it directly.
+    pub prefix: Vec<String>,
     child: Option<Child>,
 }
 
@@ -117,6 +120,22 @@ impl LocalCluster {
         join: &[SocketAddr],
         args: &[&str],
     ) -> Result<usize, DaemonError> {
+        self.add_with_prefix(name, addr, &[], join, args)
+    }
+
+    /// As [`LocalCluster::add`], with the executable run through `prefix`
+    /// (e.g. `["ip", "netns", "exec", "NS"]`), also on every restart. The
+    /// prefix must exec the agent rather than fork it, so that the child's pid
+    /// is the agent's and [`LocalCluster::kill`], [`LocalCluster::pause`] and
+    /// the other signals reach the agent itself.
+    pub fn add_with_prefix(
+        &mut self,
+        name: &str,
+        addr: SocketAddr,
+        prefix: &[&str],
+        join: &[SocketAddr],
+        args: &[&str],
+    ) -> Result<usize, DaemonError> {
         let mut all: Vec<String> = join
             .iter()
             .flat_map(|a| ["--join".into(), a.to_string()])
@@ -127,6 +146,7 @@ impl LocalCluster {
             addr,
             data_dir: self.root.join(name),
             args: all,
+            prefix: prefix.iter().map(|s| s.to_string()).collect(),
             child: None,
         });
         let index = self.agents.len() - 1;
@@ -178,7 +198,15 @@ impl LocalCluster {
             .append(true)
             .open(agent.data_dir.join("stderr.log"))
             .map_err(|e| DaemonError::io("cannot create stderr.log", e))?;
-        let child = Command::new(&self.exe)
+        let mut command = match agent.prefix.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(&self.exe);
+                command
+            }
+            None => Command::new(&self.exe),
+        };
+        let child = command
             .arg("agent")
             .arg("--bind")
             .arg(agent.addr.to_string())
@@ -190,7 +218,10 @@ impl LocalCluster {
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .map_err(|e| DaemonError::io(format!("cannot run {}", self.exe.display()), e))?;
+            .map_err(|e| {
+                let program = command.get_program().to_string_lossy().into_owned();
+                DaemonError::io(format!("cannot run {program}"), e)
+            })?;
         lock(&self.running).insert(child.id());
         agent.child = Some(child);
         Ok(())

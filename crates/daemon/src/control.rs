@@ -1,39 +1,72 @@
-//! `rumor members` and `rumor leave`: one fire-and-forget request to a running
-//! agent, whose answer arrives as a new connection to our own listener.
+//! `rumor members` and `rumor leave`: one request to a running agent, whose
+//! answer comes back on the same connection (so it works through a tunnel
+//! or NAT), sealed under the cluster's keyring when it has one.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rumor_wire::{MemberInfo, MemberState, Message, NodeId};
+use rumor_seal::{Keyring, Sealer, SealerConfig};
+use rumor_wire::{Envelope, MemberInfo, MemberState, Message, NodeId};
 use serde::Serialize;
 
 use crate::DaemonError;
+use crate::cli::ClientKeys;
+
+/// The sealer of a client command: from `--keyring` (or `RUMOR_KEYRING`),
+/// none for a cluster in the clear.
+pub fn client_sealer(keys: &ClientKeys) -> Result<Option<Arc<Sealer>>, DaemonError> {
+    let Some(path) = &keys.keyring else {
+        return Ok(None);
+    };
+    let keyring = Keyring::load(path).map_err(|e| DaemonError::Usage(e.to_string()))?;
+    let sealer = Sealer::new(keyring, &keys.cluster_label, SealerConfig::default())
+        .map_err(|e| DaemonError::Usage(format!("bad --cluster-label: {e}")))?;
+    Ok(Some(Arc::new(sealer)))
+}
 
 /// Asks `agent` for its member list: who answered, and every member it knows.
 pub fn query_members(
     agent: SocketAddr,
+    sealer: Option<&Sealer>,
     timeout: Duration,
 ) -> Result<(NodeId, Vec<MemberInfo>), DaemonError> {
-    match ask(agent, Message::MemberQuery, timeout)? {
+    match ask(agent, Message::MemberQuery, sealer, timeout)? {
         Message::MemberList { node, members } => Ok((node, members)),
         other => Err(unexpected(agent, &other)),
     }
 }
 
 /// Asks `agent` to leave the cluster gracefully; returns the agent's id.
-pub fn request_leave(agent: SocketAddr, timeout: Duration) -> Result<NodeId, DaemonError> {
-    match ask(agent, Message::LeaveCommand, timeout)? {
+pub fn request_leave(
+    agent: SocketAddr,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<NodeId, DaemonError> {
+    match ask(agent, Message::LeaveCommand, sealer, timeout)? {
         Message::MemberList { node, .. } => Ok(node),
         other => Err(unexpected(agent, &other)),
     }
 }
 
-fn ask(agent: SocketAddr, message: Message, timeout: Duration) -> Result<Message, DaemonError> {
-    rumor_wire::tcp::request(agent, message, timeout)
+/// One request, one answer on the same connection.
+pub fn ask(
+    agent: SocketAddr,
+    message: Message,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<Message, DaemonError> {
+    // A client has no listening address; the envelope names the agent's
+    // own, which answers go nowhere near (they use the connection).
+    let envelope = Envelope::new(agent, message);
+    rumor_transport::request(agent, &envelope, sealer, timeout)
         .map(|envelope| envelope.body)
         .map_err(|e| DaemonError::Agent {
             agent,
-            why: format!("no answer ({e}); is an agent running there?"),
+            why: match sealer {
+                None => format!("no answer ({e}); is an agent running there, and is the cluster keyed (--keyring)?"),
+                Some(_) => format!("no answer ({e}); is an agent running there, with this keyring and cluster label?"),
+            },
         })
 }
 

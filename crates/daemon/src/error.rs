@@ -39,9 +39,9 @@ pub enum DaemonError {
     /// The membership core refused its configuration (unknown detector...).
     #[error("{0}")]
     Membership(#[from] rumor_membership::MembershipError),
-    /// Joining the cluster failed.
+    /// A new agent's first join found no introducer to admit it in time.
     #[error("cannot join the cluster: {0}")]
-    Join(#[from] rumor_introducer::IntroducerError),
+    Join(String),
     /// A control command got no usable answer from the agent.
     #[error("agent {agent}: {why}")]
     Agent {

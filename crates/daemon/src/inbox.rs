@@ -1,18 +1,22 @@
-//! What the agent's main thread receives, and how it shares one queue.
+//! What the agent's main thread receives.
 //!
 //! The main thread has one wait point: the [`rumor_msgqueue`] consumer. UDP
-//! datagrams, messages accepted by the TCP service, and control notices
-//! (a signal arrived, the join client finished) all go through the same
-//! queue, each entry prefixed with one tag byte saying where it came from.
-//! The UDP listener receives straight into its buffer after the tag byte, so
-//! the tag costs no copy. The tag matters: only TCP entries may carry joins,
-//! queries and leave commands, and only they carry the TCP peer address that
-//! the leave command's same-host check needs.
+//! datagrams go through that queue, each entry prefixed with one tag byte
+//! (the listener receives straight into its buffer after the tag, so the
+//! tag costs no copy). Requests accepted by the TCP service, with the
+//! connection to answer on, and the answers to the agent's own requests
+//! travel through an [`Inbound`] channel beside it; whoever puts something
+//! there, and the signal watcher, push a control entry to wake the main
+//! thread.
+
+use std::net::SocketAddr;
+
+use rumor_msgqueue::Producer;
+use rumor_transport::Delivery;
+use rumor_wire::Message;
 
 /// Tag of a UDP datagram.
 pub const TAG_UDP: u8 = 0;
-/// Tag of a message accepted by the TCP service.
-pub const TAG_TCP: u8 = 1;
 /// Tag of a control notice.
 pub const TAG_CONTROL: u8 = 2;
 
@@ -22,8 +26,8 @@ pub const TAG_CONTROL: u8 = 2;
 pub enum Control {
     /// SIGTERM or SIGINT: leave gracefully.
     Shutdown = 1,
-    /// The join client finished (its result waits in a slot).
-    JoinDone = 2,
+    /// Something waits in the inbound channel.
+    Inbound = 3,
 }
 
 impl Control {
@@ -38,8 +42,6 @@ impl Control {
 pub enum Entry<'a> {
     /// An encoded envelope received over UDP.
     Udp(&'a [u8]),
-    /// An encoded envelope accepted over TCP.
-    Tcp(&'a [u8]),
     /// A control notice.
     Control(Control),
     /// Something no part of this agent pushes; counted and dropped.
@@ -50,10 +52,44 @@ pub enum Entry<'a> {
 pub fn parse(entry: &[u8]) -> Entry<'_> {
     match entry {
         [TAG_UDP, rest @ ..] => Entry::Udp(rest),
-        [TAG_TCP, rest @ ..] => Entry::Tcp(rest),
         [TAG_CONTROL, 1] => Entry::Control(Control::Shutdown),
-        [TAG_CONTROL, 2] => Entry::Control(Control::JoinDone),
+        [TAG_CONTROL, 3] => Entry::Control(Control::Inbound),
         _ => Entry::Unknown,
+    }
+}
+
+/// What arrives beside the datagrams.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A request accepted by the TCP service, with its way back.
+    Request(Delivery),
+    /// The answer to one of the agent's own requests.
+    Answer {
+        /// Who answered (the address asked).
+        from: SocketAddr,
+        /// The answer.
+        message: Message,
+    },
+    /// One of the agent's requests got no answer.
+    Unreachable(SocketAddr),
+}
+
+/// Wakes the main thread: a control entry in its queue.
+#[derive(Debug, Clone)]
+pub struct Waker(Producer);
+
+impl Waker {
+    /// A waker pushing into `producer`'s queue.
+    pub fn new(producer: Producer) -> Waker {
+        Waker(producer)
+    }
+
+    /// Wakes the main thread (a full queue wakes it anyway).
+    pub fn wake(&self) {
+        let _ = self.0.push(
+            SocketAddr::from(([0, 0, 0, 0], 0)),
+            &Control::Inbound.entry(),
+        );
     }
 }
 
@@ -64,14 +100,13 @@ mod tests {
     #[test]
     fn tags_round_trip() {
         assert_eq!(parse(&[TAG_UDP, 9, 8]), Entry::Udp(&[9, 8]));
-        assert_eq!(parse(&[TAG_TCP]), Entry::Tcp(&[]));
         assert_eq!(
             parse(&Control::Shutdown.entry()),
             Entry::Control(Control::Shutdown)
         );
         assert_eq!(
-            parse(&Control::JoinDone.entry()),
-            Entry::Control(Control::JoinDone)
+            parse(&Control::Inbound.entry()),
+            Entry::Control(Control::Inbound)
         );
         assert_eq!(parse(&[]), Entry::Unknown);
         assert_eq!(parse(&[TAG_CONTROL, 77]), Entry::Unknown);

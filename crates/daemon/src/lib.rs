@@ -2,7 +2,8 @@
 //!
 //! `rumor agent` turns the sans-I/O membership core ([`rumor_membership`])
 //! into a process on real sockets: a UDP listener thread and the TCP service
-//! ([`rumor_introducer::TcpService`]) feed one [`rumor_msgqueue`] queue; the
+//! ([`rumor_transport::TcpService`]) feed the main thread's [`rumor_msgqueue`]
+//! queue and its inbound channel; the
 //! main thread drains it, drives the core and its timers, sends datagrams
 //! fire-and-forget, and writes every membership event to `events.jsonl`
 //! ([`event_log`], the schema of DESIGN.md) and `agent.log`. `rumor members`
@@ -39,7 +40,6 @@
 
 pub mod agent;
 pub mod agent_log;
-pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
@@ -49,9 +49,10 @@ pub mod dgrep_server;
 mod error;
 pub mod event_log;
 pub mod inbox;
-pub mod joiner;
+mod driver;
 pub mod outbox;
 pub mod proc_stats;
+pub mod requester;
 pub mod settings;
 pub mod signals;
 pub mod sockets;

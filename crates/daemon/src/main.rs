@@ -43,7 +43,8 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
     match cli.command {
         Command::Agent(args) => agent::run(AgentSettings::from_args(&args)?),
         Command::Members(args) => {
-            let (me, members) = control::query_members(args.agent, args.timeout)?;
+            let sealer = control::client_sealer(&args.keys)?;
+            let (me, members) = control::query_members(args.agent, sealer.as_deref(), args.timeout)?;
             if args.json {
                 println!("{}", control::members_json(&members));
             } else {
@@ -52,8 +53,15 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
             Ok(())
         }
         Command::Leave(args) => {
-            let node = control::request_leave(args.agent, args.timeout)?;
+            let sealer = control::client_sealer(&args.keys)?;
+            let node = control::request_leave(args.agent, sealer.as_deref(), args.timeout)?;
             println!("{node} is leaving the cluster");
+            Ok(())
+        }
+        Command::Keygen => {
+            let key = rumor_seal::generate_key()
+                .map_err(|e| DaemonError::Usage(format!("cannot make a key: {e}")))?;
+            println!("{}", key.to_base64());
             Ok(())
         }
         Command::Demo(args) => demo::run(&args),

@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumor_membership::Config;
+use rumor_seal::{Keyring, Sealer, SealerConfig};
 
 use crate::DaemonError;
-use crate::auth::{DatagramAuth, TAG_LEN};
 use crate::cli::AgentArgs;
 
 /// Everything an agent needs to start, resolved and checked.
@@ -29,10 +30,12 @@ pub struct AgentSettings {
     pub udp_recv_buffer: usize,
     /// Whether log lines stay out of standard error.
     pub quiet: bool,
-    /// The datagram authentication of `--key-file`, if given.
-    pub auth: Option<DatagramAuth>,
-    /// The largest datagram on the wire. With a key, the core's own limit
-    /// (`membership.datagram_limit`) is this less the tag.
+    /// The cluster's sealer (from `--keyring`), if it has one.
+    pub sealer: Option<Arc<Sealer>>,
+    /// The keyring file, rewritten when the ring changes.
+    pub keyring_path: Option<PathBuf>,
+    /// The largest datagram on the wire. With a keyring, the core's own
+    /// limit (`membership.datagram_limit`) is this less the seal's overhead.
     pub wire_datagram_limit: usize,
 }
 
@@ -81,18 +84,21 @@ impl AgentSettings {
             }
         }
         let wire_datagram_limit = membership.datagram_limit;
-        let auth = match &args.key_file {
+        let sealer = match &args.keyring {
             Some(path) => {
-                let auth = DatagramAuth::from_file(path)?;
+                let keyring = Keyring::load(path).map_err(|e| DaemonError::Usage(e.to_string()))?;
                 membership.datagram_limit = wire_datagram_limit
-                    .checked_sub(TAG_LEN)
+                    .checked_sub(rumor_seal::OVERHEAD)
                     .filter(|limit| *limit >= 512)
                     .ok_or_else(|| {
                         DaemonError::Usage(format!(
-                            "datagram_limit {wire_datagram_limit} leaves no room for the {TAG_LEN}-byte tag of --key-file"
+                            "datagram_limit {wire_datagram_limit} leaves no room for the {}-byte seal of --keyring",
+                            rumor_seal::OVERHEAD
                         ))
                     })?;
-                Some(auth)
+                let sealer = Sealer::new(keyring, &args.cluster_label, SealerConfig::default())
+                    .map_err(|e| DaemonError::Usage(format!("bad --cluster-label: {e}")))?;
+                Some(Arc::new(sealer))
             }
             None => None,
         };
@@ -114,7 +120,8 @@ impl AgentSettings {
             join_timeout: args.join_timeout,
             udp_recv_buffer: args.udp_recv_buffer,
             quiet: args.quiet,
-            auth,
+            sealer,
+            keyring_path: args.keyring.clone(),
             wire_datagram_limit,
         })
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -21,7 +22,11 @@ fn mistake(args: &[&str], expect: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "{args:?} succeeded");
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
+    // The notice of an agent running without a keyring is not the mistake.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("rumor: no --keyring"))
+        .collect();
     assert_eq!(
         lines.len(),
         1,
@@ -103,7 +108,7 @@ fn mistakes_give_one_line_and_a_non_zero_exit() {
             "--join",
             "127.0.33.4:7033",
             "--join-timeout",
-            "1s",
+            "2s",
             "--quiet",
             "--data-dir",
             &data("c"),
@@ -113,7 +118,7 @@ fn mistakes_give_one_line_and_a_non_zero_exit() {
     assert!(line.contains("127.0.33.4:7033"), "{line}");
     let log = std::fs::read_to_string(dir.path().join("c/agent.log")).unwrap();
     assert!(
-        log.matches("join attempt").count() >= 2,
+        log.matches("asked 127.0.33.4:7033 to join").count() >= 2,
         "one log line per attempt expected:\n{log}"
     );
 
@@ -128,27 +133,45 @@ fn mistakes_give_one_line_and_a_non_zero_exit() {
         "127.0.33.5:7033",
     );
     mistake(&["leave", "--agent", "not-an-address"], "bad address");
-    let short_key = dir.path().join("short.key");
-    std::fs::write(&short_key, "tiny\n").unwrap();
+    let open_keyring = dir.path().join("open.keys");
+    std::fs::write(
+        &open_keyring,
+        format!("{}\n", rumor_seal::generate_key().unwrap().to_base64()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&open_keyring, std::fs::Permissions::from_mode(0o644)).unwrap();
     mistake(
         &[
             "agent",
             "--bind",
             "127.0.33.2:7033",
-            "--key-file",
-            short_key.to_str().unwrap(),
+            "--keyring",
+            open_keyring.to_str().unwrap(),
         ],
-        "key too short",
+        "chmod 600",
+    );
+    let bad_keyring = dir.path().join("bad.keys");
+    std::fs::write(&bad_keyring, "not base64 at all!\n").unwrap();
+    std::fs::set_permissions(&bad_keyring, std::fs::Permissions::from_mode(0o600)).unwrap();
+    mistake(
+        &[
+            "agent",
+            "--bind",
+            "127.0.33.2:7033",
+            "--keyring",
+            bad_keyring.to_str().unwrap(),
+        ],
+        "line 1",
     );
     mistake(
         &[
             "agent",
             "--bind",
             "127.0.33.2:7033",
-            "--key-file",
-            "/nonexistent/key",
+            "--keyring",
+            "/nonexistent/keyring",
         ],
-        "cannot read key file",
+        "/nonexistent/keyring",
     );
     mistake(&["frobnicate"], "frobnicate");
 }

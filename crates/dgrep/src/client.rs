@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rumor_wire::tcp::{ReplyListener, request, send};
+use rumor_wire::tcp::{ReplyListener, send};
 use rumor_wire::{
     DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId, WireError,
     decode, read_frame_len,
@@ -29,7 +29,9 @@ const QUEUE_DEPTH: usize = 32;
 /// those it sees alive or suspected.
 pub fn live_members(agent: SocketAddr, timeout: Duration) -> Result<Vec<NodeId>, DgrepError> {
     let fail = |why: String| DgrepError::MemberList { agent, why };
-    let reply = request(agent, Message::MemberQuery, timeout).map_err(|e| fail(e.to_string()))?;
+    let query = Envelope::new(agent, Message::MemberQuery);
+    let reply = rumor_transport::request(agent, &query, None, timeout)
+        .map_err(|e| fail(e.to_string()))?;
     match reply.body {
         Message::MemberList { members, .. } => Ok(members
             .into_iter()

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rumor_wire::tcp::{ReplyListener, request, send};
+use rumor_wire::tcp::{ReplyListener, send};
 use rumor_wire::{
     DEFAULT_MAX_FRAME, DgrepRequest, Envelope, GrepFlags, MemberState, Message, NodeId, read_frame,
 };
@@ -80,7 +80,10 @@ fn absorb(
 pub fn fetch_events(agent: SocketAddr, timeout: Duration) -> Result<Fetched, VizError> {
     let deadline = Instant::now() + timeout;
     let agent_error = |why: String| VizError::Agent { agent, why };
-    let members = match request(agent, Message::MemberQuery, timeout)?.body {
+    let query = Envelope::new(agent, Message::MemberQuery);
+    let answer = rumor_transport::request(agent, &query, None, timeout)
+        .map_err(|e| agent_error(e.to_string()))?;
+    let members = match answer.body {
         Message::MemberList { members, .. } => members,
         Message::Error { reason } => return Err(agent_error(reason)),
         other => {

@@ -42,7 +42,7 @@ pub fn form(
         let log = agent.data_dir.join("agent.log");
         wait_for(Duration::from_secs(10), Duration::from_millis(50), || {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.contains("joined the cluster through") {
+            if text.contains("admitted by") {
                 Ok(())
             } else {
                 Err(text)
@@ -156,4 +156,15 @@ pub fn assert_no_false_positive(cluster: &LocalCluster, crashed: &BTreeSet<NodeI
         "live members marked failed:\n{}",
         dump(&wrong)
     );
+}
+
+/// A keyring file of `keys` fresh keys in `dir`, readable by its owner only.
+pub fn keyring_file(dir: &std::path::Path, name: &str, keys: usize) -> std::path::PathBuf {
+    let ring = rumor_seal::Keyring::from_keys(
+        (0..keys).map(|_| rumor_seal::generate_key().expect("the system has randomness")),
+    )
+    .expect("a keyring of fresh keys");
+    let path = dir.join(name);
+    ring.save(&path).expect("the keyring file is written");
+    path
 }

@@ -1,0 +1,479 @@
+//! The agent's main thread: one loop that waits for datagrams, requests and
+//! deadlines, drives the membership core, and carries out what it says.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use rumor_membership::{
+    Channel, Event, EventKind, Membership, Notice, ReceiverDrop, Time, Transmit,
+};
+use rumor_transport::{Delivery, ServiceStats};
+use rumor_wire::{Envelope, JoinRetry, MemberState, Message, NodeId};
+
+use crate::DaemonError;
+use crate::agent::accepts_commands_from;
+use crate::dgrep_server::DgrepServer;
+use crate::event_log::{EventLog, EventRecord};
+use crate::inbox::{self, Control, Entry, Inbound};
+use crate::outbox::Outbox;
+use crate::requester::Requester;
+use crate::settings::AgentSettings;
+
+/// How often a line of counters goes to agent.log.
+const STATS_EVERY: Duration = Duration::from_secs(60);
+
+/// Counters of the driver itself (the core, the queue, the TCP service and
+/// the sealer keep their own).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DriverStats {
+    /// Datagrams received (those dropped by `--drop-rate` not included).
+    pub datagrams: u64,
+    /// Datagrams dropped by `--drop-rate`.
+    pub injected_drops: u64,
+    /// Datagrams that did not decode (counted and dropped).
+    pub malformed: u64,
+    /// Datagrams of a kind not taken over UDP.
+    pub wrong_kind: u64,
+    /// Datagrams that did not open under the keyring (the sealer counts
+    /// them per cause).
+    pub unauthenticated: u64,
+    /// Datagrams sent.
+    pub sent: u64,
+    /// Transmits that could not be encoded, sealed or sent.
+    pub send_errors: u64,
+}
+
+/// The main thread's state.
+pub(crate) struct Driver {
+    settings: AgentSettings,
+    membership: Membership,
+    /// The identity last seen, to log rejoins.
+    me: NodeId,
+    epoch: Instant,
+    epoch_unix_ms: u64,
+    udp: UdpSocket,
+    /// Encoding buffer of outgoing datagrams, and the sealed copy.
+    plain: Vec<u8>,
+    sealed: Vec<u8>,
+    /// Opening buffer of incoming sealed datagrams.
+    opened: Vec<u8>,
+    outbox: Outbox,
+    requester: Requester,
+    inbound: Receiver<Inbound>,
+    events: EventLog,
+    drop: ReceiverDrop,
+    stats: DriverStats,
+    /// Until when a new agent's first join may try; `None` once admitted
+    /// (or for an agent that starts a cluster).
+    first_join_until: Option<Time>,
+    /// The reason of the latest join refusal, for the exit line.
+    last_refusal: Option<String>,
+    leave_by: Option<Time>,
+    shutdown: Arc<AtomicBool>,
+    dgrep: DgrepServer,
+}
+
+impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        settings: AgentSettings,
+        membership: Membership,
+        epoch_unix_ms: u64,
+        udp: UdpSocket,
+        events: EventLog,
+        outbox: Outbox,
+        requester: Requester,
+        inbound: Receiver<Inbound>,
+        shutdown: Arc<AtomicBool>,
+        dgrep: DgrepServer,
+    ) -> Driver {
+        let me = membership.id();
+        let first_join_until = membership.is_joining().then_some(settings.join_timeout);
+        Driver {
+            drop: ReceiverDrop::new(settings.membership.drop_rate, me.version.0 ^ 0x5eed),
+            plain: vec![0u8; settings.wire_datagram_limit],
+            sealed: Vec::with_capacity(settings.wire_datagram_limit),
+            opened: Vec::with_capacity(settings.wire_datagram_limit),
+            me,
+            membership,
+            epoch: Instant::now(),
+            epoch_unix_ms,
+            udp,
+            outbox,
+            requester,
+            inbound,
+            events,
+            stats: DriverStats::default(),
+            first_join_until,
+            last_refusal: None,
+            leave_by: None,
+            shutdown,
+            dgrep,
+            settings,
+        }
+    }
+
+    fn now(&self) -> Time {
+        self.epoch.elapsed()
+    }
+
+    pub(crate) fn run(&mut self, mut consumer: rumor_msgqueue::Consumer) -> Result<(), DaemonError> {
+        let mut next_report = Instant::now() + STATS_EVERY;
+        loop {
+            self.flush_outputs();
+            if Instant::now() >= next_report {
+                self.report(&consumer);
+                next_report += STATS_EVERY;
+            }
+            let now = self.now();
+            if let Some(by) = self.leave_by {
+                if now >= by {
+                    tracing::info!("left the cluster");
+                    return Ok(());
+                }
+            }
+            self.check_first_join(now)?;
+            // Sleep until the core's next deadline or something arrives:
+            // an idle agent wakes only for its own timers.
+            let mut next = self.membership.poll_timeout();
+            for at in [self.leave_by, self.first_join_until].into_iter().flatten() {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+            let wait = next.map_or(Duration::from_secs(3600), |t| t.saturating_sub(now));
+            if !wait.is_zero() {
+                consumer.wait(wait);
+            }
+            let batch = consumer.swap();
+            let now = self.now();
+            for (_, entry) in batch.iter() {
+                match inbox::parse(entry) {
+                    Entry::Udp(bytes) => self.on_datagram(now, bytes),
+                    // Wake-ups only: the inbound channel and the shutdown
+                    // flag are looked at below, every turn.
+                    Entry::Control(Control::Inbound | Control::Shutdown) => {}
+                    Entry::Unknown => self.stats.malformed += 1,
+                }
+            }
+            drop(batch);
+            while let Ok(inbound) = self.inbound.try_recv() {
+                let now = self.now();
+                match inbound {
+                    Inbound::Request(delivery) => self.on_request(now, delivery),
+                    Inbound::Answer { from, message } => self.membership.handle(now, from, message),
+                    Inbound::Unreachable(to) => self.membership.handle_unreachable(now, to),
+                }
+            }
+            if self.shutdown.swap(false, Ordering::SeqCst) {
+                if self.leave_by.is_some() {
+                    tracing::info!("second signal: stopping without waiting");
+                    return Ok(());
+                }
+                self.leave(now);
+            }
+            let now = self.now();
+            if self.membership.poll_timeout().is_some_and(|t| t <= now) {
+                self.membership.tick(now);
+            }
+        }
+    }
+
+    /// A new agent whose first join found nobody to admit it within
+    /// `--join-timeout` gives up with one line; after that, nothing about
+    /// joins is fatal.
+    fn check_first_join(&mut self, now: Time) -> Result<(), DaemonError> {
+        let Some(until) = self.first_join_until else {
+            return Ok(());
+        };
+        if !self.membership.is_joining() {
+            self.first_join_until = None;
+            return Ok(());
+        }
+        if now < until {
+            return Ok(());
+        }
+        let tried: Vec<String> = self.settings.join.iter().map(|a| a.to_string()).collect();
+        let why = match &self.last_refusal {
+            Some(reason) => format!("last refusal: {reason}"),
+            None => "no introducer answered".to_string(),
+        };
+        Err(DaemonError::Join(format!(
+            "no introducer admitted {} within {:?} (tried {}; {why})",
+            self.me,
+            self.settings.join_timeout,
+            tried.join(", ")
+        )))
+    }
+
+    /// One line of counters, every [`STATS_EVERY`], for operators.
+    fn report(&self, consumer: &rumor_msgqueue::Consumer) {
+        let members = self.membership.members();
+        let alive = members
+            .iter()
+            .filter(|m| m.state == MemberState::Alive)
+            .count();
+        let core = self.membership.stats();
+        let queue = consumer.stats();
+        let d = &self.stats;
+        tracing::info!(
+            "stats: {} members ({alive} alive); datagrams in {} (dropped: {} by --drop-rate, {} unauthenticated, {} malformed, {} wrong kind, {} queue full), out {} ({} failed); suspicions raised {}, refuted {}; rejoins {}, reconnect attempts {}",
+            members.len(),
+            d.datagrams,
+            d.injected_drops,
+            d.unauthenticated,
+            d.malformed,
+            d.wrong_kind,
+            queue.dropped,
+            d.sent,
+            d.send_errors,
+            core.suspicions,
+            core.refutations,
+            core.rejoins,
+            core.reconnect_attempts,
+        );
+    }
+
+    pub(crate) fn log_final_counts(&self, service: &ServiceStats) {
+        let counts = self.stats;
+        let sealing = match &self.settings.sealer {
+            Some(sealer) => format!("; sealer {:?}", sealer.stats()),
+            None => String::new(),
+        };
+        tracing::info!(
+            "agent {} stopped: {} datagrams in ({} dropped by --drop-rate, {} unauthenticated, {} malformed, {} of a wrong kind), {} out ({} failed); tcp service {service:?}{sealing}",
+            self.me,
+            counts.datagrams,
+            counts.injected_drops,
+            counts.unauthenticated,
+            counts.malformed,
+            counts.wrong_kind,
+            counts.sent,
+            counts.send_errors,
+        );
+    }
+
+    fn on_datagram(&mut self, now: Time, bytes: &[u8]) {
+        if !self.drop.admit() {
+            self.stats.injected_drops += 1;
+            return;
+        }
+        self.stats.datagrams += 1;
+        let bytes = match &self.settings.sealer {
+            None => bytes,
+            Some(sealer) => match {
+                self.opened.clear();
+                sealer.open_now(bytes, &mut self.opened)
+            } {
+                Ok(()) => &self.opened[..],
+                Err(cause) => {
+                    self.stats.unauthenticated += 1;
+                    tracing::debug!("dropped a datagram that did not open: {cause}");
+                    return;
+                }
+            },
+        };
+        let limit = self.settings.membership.datagram_limit;
+        let envelope = match rumor_wire::decode_datagram(bytes, limit) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                self.stats.malformed += 1;
+                tracing::debug!("dropped malformed datagram: {e}");
+                return;
+            }
+        };
+        match envelope.body {
+            Message::Updates { .. }
+            | Message::Detector { .. }
+            | Message::Leave { .. }
+            | Message::Digest { .. }
+            | Message::Gone { .. } => self.membership.handle(now, envelope.from, envelope.body),
+            other => {
+                self.stats.wrong_kind += 1;
+                tracing::debug!(
+                    "dropped {} datagram from {}: not taken over UDP",
+                    other.kind(),
+                    envelope.from
+                );
+            }
+        }
+    }
+
+    fn on_request(&mut self, now: Time, delivery: Delivery) {
+        let Delivery {
+            peer,
+            envelope,
+            reply,
+        } = delivery;
+        let me = self.membership.id();
+        match envelope.body {
+            Message::JoinRequest { node, nonce } => {
+                let answer = if self.leave_by.is_some() {
+                    Message::JoinRefused {
+                        nonce,
+                        reason: format!("{me} is leaving the cluster"),
+                        retry: JoinRetry::Elsewhere,
+                    }
+                } else {
+                    self.membership.handle_join_request(now, node, nonce)
+                };
+                match &answer {
+                    Message::JoinResponse { members, .. } => {
+                        tracing::info!("introduced {node} (sent {} members)", members.len())
+                    }
+                    Message::JoinRefused { reason, .. } => {
+                        tracing::warn!("refused join of {node}: {reason}")
+                    }
+                    _ => {}
+                }
+                self.outbox.reply(reply, answer);
+            }
+            Message::MemberQuery => {
+                let list = Message::MemberList {
+                    node: me,
+                    members: self.membership.members(),
+                };
+                self.outbox.reply(reply, list);
+            }
+            Message::LeaveCommand => {
+                if accepts_commands_from(peer.ip(), self.settings.bind.ip()) {
+                    tracing::info!("leave requested from {peer}");
+                    let ack = Message::MemberList {
+                        node: me,
+                        members: self.membership.members(),
+                    };
+                    self.outbox.reply(reply, ack);
+                    self.leave(now);
+                } else {
+                    tracing::warn!(
+                        "refused leave command from {peer}: only accepted from this host"
+                    );
+                    let refusal = Message::Error {
+                        reason: "leave is only accepted from the agent's own host".into(),
+                    };
+                    self.outbox.reply(reply, refusal);
+                }
+            }
+            Message::DgrepRequest(request) => {
+                // Results stream to the client's listener, on the host the
+                // request came from: never to a third party it names.
+                let reply_to = SocketAddr::new(peer.ip(), envelope.from.port());
+                if let Some(refusal) = self.dgrep.serve(request, reply_to, me) {
+                    self.outbox.send(reply_to, refusal);
+                }
+            }
+            other => {
+                // The TCP service filters kinds; keep the main thread honest anyway.
+                tracing::warn!("ignored {} message from {peer} over TCP", other.kind());
+            }
+        }
+    }
+
+    fn leave(&mut self, now: Time) {
+        if self.leave_by.is_some() {
+            return;
+        }
+        self.membership.leave(now);
+        // Keep driving the core for a few heartbeats so the Leave messages go out
+        // (and are repeated, as the core decides) before the process ends.
+        let linger = (self.settings.membership.heartbeat * 3).max(Duration::from_millis(300));
+        self.leave_by = Some(now + linger);
+        tracing::info!(
+            "leaving the cluster (lingering {} ms to spread the news)",
+            linger.as_millis()
+        );
+    }
+
+    fn flush_outputs(&mut self) {
+        while let Some(transmit) = self.membership.poll_transmit() {
+            self.transmit(transmit);
+        }
+        while let Some(event) = self.membership.poll_event() {
+            self.record(&event);
+        }
+        while let Some(notice) = self.membership.poll_notice() {
+            self.note(notice);
+        }
+        self.me = self.membership.id();
+    }
+
+    fn transmit(&mut self, transmit: Transmit) {
+        if transmit.channel == Channel::Request {
+            self.requester.request(transmit.to, transmit.message);
+            return;
+        }
+        let envelope = Envelope::new(self.settings.bind, transmit.message);
+        let limit = self.settings.membership.datagram_limit;
+        let len = match rumor_wire::encode_datagram(&envelope, &mut self.plain, limit) {
+            Ok(len) => len,
+            Err(e) => {
+                self.stats.send_errors += 1;
+                tracing::warn!(
+                    "could not encode {} for {}: {e}",
+                    envelope.body.kind(),
+                    transmit.to
+                );
+                return;
+            }
+        };
+        let datagram = match &self.settings.sealer {
+            None => &self.plain[..len],
+            Some(sealer) => {
+                self.sealed.clear();
+                if let Err(e) = sealer.seal_now(&self.plain[..len], &mut self.sealed) {
+                    self.stats.send_errors += 1;
+                    tracing::warn!("could not seal a datagram: {e}");
+                    return;
+                }
+                &self.sealed[..]
+            }
+        };
+        match self.udp.send_to(datagram, transmit.to) {
+            Ok(_) => self.stats.sent += 1,
+            Err(e) => {
+                self.stats.send_errors += 1;
+                tracing::debug!("udp send to {} failed: {e}", transmit.to);
+            }
+        }
+    }
+
+    /// Logs a notice about this node's own standing.
+    fn note(&mut self, notice: Notice) {
+        match &notice {
+            Notice::JoinAsked { .. } => tracing::info!("{notice}"),
+            Notice::Joined { .. } => tracing::info!("{notice}"),
+            Notice::JoinRefused { reason, .. } => {
+                self.last_refusal = Some(reason.clone());
+                tracing::warn!("{notice}; trying again")
+            }
+            Notice::JoinUnanswered { .. } => tracing::warn!("{notice}"),
+            Notice::Rejoining { .. } | Notice::Alone | Notice::OutweighedPeer { .. } => {
+                tracing::warn!("{notice}")
+            }
+            _ => tracing::info!("{notice}"),
+        }
+    }
+
+    fn record(&mut self, event: &Event) {
+        let record = EventRecord::from_event(event, self.epoch_unix_ms);
+        if let Err(e) = self.events.append(&record) {
+            tracing::error!("cannot write {}: {e}", self.events.path().display());
+        }
+        let member = event.member;
+        let inc = event.incarnation;
+        match event.kind {
+            EventKind::Joined if member == event.observer => {
+                tracing::info!("started as {member}")
+            }
+            EventKind::Joined => tracing::info!("member {member} joined"),
+            EventKind::Suspected => tracing::warn!("member {member} suspected (incarnation {inc})"),
+            EventKind::Alive => {
+                tracing::info!("member {member} refuted suspicion (incarnation {inc})")
+            }
+            EventKind::Failed => tracing::warn!("member {member} failed"),
+            EventKind::Left => tracing::info!("member {member} left"),
+            EventKind::Removed => tracing::info!("member {member} removed from the list"),
+        }
+    }
+}
