@@ -29,8 +29,10 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub t_fail: Duration,
     /// Every detector: how long a suspected member has to refute the
-    /// suspicion before it is declared failed. `swim` scales it by
-    /// `max(1, log10 n)`. Default 500 ms.
+    /// suspicion before it is declared failed; at least `500 ms · log10 n`.
+    /// Default 1.5 s: a member stopped for 1.2 s (a GC pause, a starved
+    /// CPU) refutes in time, and a crash is still declared within the 3 s
+    /// contract (see `docs/protocol.md`).
     #[serde(with = "humantime_serde")]
     pub t_suspect: Duration,
     /// How long a failed or left member stays in the list before it is
@@ -108,7 +110,7 @@ impl Default for Config {
             detector: "gossip".to_string(),
             heartbeat: Duration::from_millis(100),
             t_fail: Duration::from_millis(500),
-            t_suspect: Duration::from_millis(500),
+            t_suspect: Duration::from_millis(1500),
             t_delete: Duration::from_secs(30),
             fanout: 3,
             drop_rate: 0.0,

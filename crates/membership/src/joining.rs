@@ -195,7 +195,10 @@ mod tests {
         assert!(join.answers(addr(1), nonce));
         assert!(!join.answers(addr(2), nonce), "only from the member asked");
         assert!(!join.answers(addr(1), nonce ^ 1), "only for this request");
-        assert_eq!(join.step(t + Duration::from_secs(1), &mut rng), JoinStep::Wait);
+        assert_eq!(
+            join.step(t + Duration::from_secs(1), &mut rng),
+            JoinStep::Wait
+        );
         let t = t + ANSWER_TIMEOUT;
         assert_eq!(join.step(t, &mut rng), JoinStep::TimedOut { to: addr(1) });
         assert!(matches!(join.step(t, &mut rng), JoinStep::Ask { to, .. } if to == addr(2)));
@@ -211,7 +214,10 @@ mod tests {
     fn a_rejoin_goes_alone_after_one_unanswered_round() {
         let mut rng = SmallRng::seed_from_u64(2);
         let mut join = Joining::new(vec![addr(1)], true, Time::ZERO);
-        assert!(matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { .. }));
+        assert!(matches!(
+            join.step(Time::ZERO, &mut rng),
+            JoinStep::Ask { .. }
+        ));
         assert!(join.give_up_on(addr(1)));
         assert_eq!(join.step(Time::ZERO, &mut rng), JoinStep::GoAlone);
     }
@@ -221,12 +227,18 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(3);
         let mut join = Joining::new(vec![addr(1), addr(2)], false, Time::ZERO);
         for _ in 0..3 {
-            assert!(matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { to, .. } if to == addr(1)));
+            assert!(
+                matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { to, .. } if to == addr(1))
+            );
             assert!(join.ask_again());
         }
-        assert!(matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { to, .. } if to == addr(1)));
+        assert!(
+            matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { to, .. } if to == addr(1))
+        );
         assert!(!join.ask_again());
-        assert!(matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { to, .. } if to == addr(2)));
+        assert!(
+            matches!(join.step(Time::ZERO, &mut rng), JoinStep::Ask { to, .. } if to == addr(2))
+        );
     }
 
     #[test]

@@ -32,6 +32,15 @@ const SAFETY_MARGIN: usize = 8;
 /// Most members a leaving node tells directly; the rest learn by gossip.
 const LEAVE_DIRECT: usize = 64;
 
+/// How late past the deadline it asked for a node may be called before it
+/// counts itself stalled (a stopped process, a GC pause, a starved CPU).
+/// A healthy driver calls within milliseconds of the deadline.
+pub(crate) const STALL: Duration = Duration::from_millis(250);
+
+/// How long after a stall suspicions that ran out meanwhile are held
+/// open: time to read the backlog the stall left in the socket buffer.
+const STALL_GRACE: Duration = Duration::from_millis(300);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Timer {
     /// The suspicion of a member runs out: it is declared failed, or, when
@@ -80,6 +89,9 @@ pub(crate) struct Core {
     pub(crate) newest_own_version: Version,
     pub(crate) plausible: Plausibility,
     pub(crate) notices: VecDeque<Notice>,
+    /// The deadline this node last asked its driver for: a call much later
+    /// than that means this node was not running (see [`STALL`]).
+    pub(crate) expected: Option<Time>,
     /// Applying a join response: members learnt from it are not news to
     /// anyone else, so they are not queued for dissemination.
     pub(crate) applying_join_response: bool,
@@ -147,6 +159,7 @@ impl Core {
             newest_own_version: me.version,
             plausible: Plausibility::new(me.version, now),
             notices: VecDeque::new(),
+            expected: None,
             applying_join_response: false,
             updates_overhead,
             detector_overhead,
@@ -595,8 +608,7 @@ impl Core {
             return;
         }
         let (standing, listed) = self.list.lookup(&sender);
-        let holds_live =
-            standing == Standing::Known && listed.is_some_and(|m| m.is_live());
+        let holds_live = standing == Standing::Known && listed.is_some_and(|m| m.is_live());
         let ours = u32::try_from(self.list.live_count()).unwrap_or(u32::MAX);
         let we_outweigh = if holds_live {
             u64::from(their_live) * 2 < u64::from(ours)
@@ -927,11 +939,7 @@ impl Membership {
     /// `to` moves on at once instead of waiting out its timeout.
     pub fn handle_unreachable(&mut self, now: Time, to: SocketAddr) {
         self.core.now = now;
-        let gave_up = self
-            .core
-            .joining
-            .as_mut()
-            .is_some_and(|j| j.give_up_on(to));
+        let gave_up = self.core.joining.as_mut().is_some_and(|j| j.give_up_on(to));
         if gave_up {
             self.core
                 .notices
@@ -969,13 +977,18 @@ impl Membership {
         if !core.plausible.version(joiner.version, now) {
             core.stats.absurd_updates += 1;
             return refuse(
-                format!("{joiner}: a version that far ahead of this member's clock is refused (is the joiner's clock wrong?)"),
+                format!(
+                    "{joiner}: a version that far ahead of this member's clock is refused (is the joiner's clock wrong?)"
+                ),
                 JoinRetry::Elsewhere,
             );
         }
         match core.list.lookup(&joiner) {
             (Standing::Gone, _) => {
-                let newest = core.list.newest_version_at(&joiner.addr).max(joiner.version);
+                let newest = core
+                    .list
+                    .newest_version_at(&joiner.addr)
+                    .max(joiner.version);
                 return refuse(
                     format!("{joiner} is not newer than a version of its address already gone"),
                     JoinRetry::NewerThan(newest),
@@ -1079,6 +1092,7 @@ impl Membership {
     /// replies go).
     pub fn handle(&mut self, now: Time, from: SocketAddr, message: Message) {
         self.core.now = now;
+        self.check_stall(now);
         self.core.stats.messages_received += 1;
         if self.core.must_rejoin.is_some() {
             return;
@@ -1162,7 +1176,10 @@ impl Membership {
         members: Vec<MemberUpdate>,
     ) {
         let core = &mut self.core;
-        let awaited = core.joining.as_ref().is_some_and(|j| j.answers(from, nonce));
+        let awaited = core
+            .joining
+            .as_ref()
+            .is_some_and(|j| j.answers(from, nonce));
         if !awaited || introducer.addr != from {
             core.stats.unsolicited_join_answers += 1;
             return;
@@ -1219,6 +1236,7 @@ impl Membership {
     /// Time passed: fire due timers and run the detector.
     pub fn tick(&mut self, now: Time) {
         self.core.now = now;
+        self.check_stall(now);
         if self.core.must_rejoin.is_none() {
             self.core.tick_core();
             self.flush_notes();
@@ -1362,6 +1380,25 @@ impl Membership {
         if self.core.must_rejoin.is_some() {
             self.rejoin();
         }
+        self.core.expected = self.poll_timeout();
+    }
+
+    /// A call far past the deadline this node asked for: it did not run in
+    /// between. Suspicions that ran out meanwhile are held open a little
+    /// longer and the detector discounts the gap, so a paused member never
+    /// declares others failed for a silence of its own making.
+    fn check_stall(&mut self, now: Time) {
+        let Some(due) = self.core.expected else {
+            return;
+        };
+        let late = now.saturating_sub(due);
+        if late <= STALL || !self.core.joined || self.core.left {
+            return;
+        }
+        self.core.expected = None;
+        self.core.stats.stalls += 1;
+        self.core.postpone_suspicions(STALL_GRACE);
+        self.with_detector(|d, ctx| d.stalled(ctx, late));
     }
 
     /// Fail-stop: this version is over. The detector forgets every member,
@@ -1403,9 +1440,11 @@ impl Membership {
         });
         core.joined = false;
         let mut seen = Vec::new();
-        candidates.retain(|a| *a != new.addr && !seen.contains(a) && {
-            seen.push(*a);
-            true
+        candidates.retain(|a| {
+            *a != new.addr && !seen.contains(a) && {
+                seen.push(*a);
+                true
+            }
         });
         core.joining = Some(Joining::new(candidates, true, core.now));
         core.step_join();
@@ -1428,7 +1467,12 @@ impl Membership {
 /// Joins a fresh core through `introducer` the way a driver would: the
 /// request goes out, the answer listing `members` comes back.
 #[cfg(test)]
-pub(crate) fn admit(core: &mut Membership, now: Time, introducer: NodeId, members: Vec<MemberUpdate>) {
+pub(crate) fn admit(
+    core: &mut Membership,
+    now: Time,
+    introducer: NodeId,
+    members: Vec<MemberUpdate>,
+) {
     core.join(now, vec![introducer.addr]);
     let nonce = std::iter::from_fn(|| core.poll_transmit())
         .find_map(|t| match t.message {
@@ -1508,6 +1552,19 @@ mod tests {
     }
 
     /// A core that learnt member `x` and then, from another member, that
+    /// Drives `core` to `to` the way a punctual driver would: a tick at
+    /// every deadline it asks for on the way (a tick far past one reads as
+    /// a stall of this node).
+    fn advance(core: &mut Membership, to: Time) {
+        while let Some(at) = core.poll_timeout() {
+            if at >= to {
+                break;
+            }
+            core.tick(at);
+        }
+        core.tick(to);
+    }
+
     /// `x` is suspected; with the suspicion timeout.
     fn hearsay_suspicion() -> (Membership, NodeId, Duration) {
         let mut core = core();
@@ -1521,7 +1578,7 @@ mod tests {
     #[test]
     fn suspicion_runs_out_into_failure_then_removal() {
         let (mut core, x, timeout) = hearsay_suspicion();
-        core.tick(timeout - Duration::from_millis(1));
+        advance(&mut core, timeout - Duration::from_millis(1));
         assert_eq!(
             kinds_about(&mut core, x),
             vec![EventKind::Joined, EventKind::Suspected]
@@ -1529,17 +1586,18 @@ mod tests {
         // Heard from another member: the suspect gets a last chance, told
         // directly, before the failure.
         while core.poll_transmit().is_some() {}
-        core.tick(timeout);
+        advance(&mut core, timeout);
         assert!(kinds_about(&mut core, x).is_empty());
         assert_eq!(told_suspect(&mut core, x), 1);
         let grace = timeout / 4;
-        core.tick(timeout + grace / 2);
+        advance(&mut core, timeout + grace / 2);
         assert_eq!(told_suspect(&mut core, x), 1, "told twice over the grace");
-        core.tick(timeout + grace);
+        advance(&mut core, timeout + grace);
         assert_eq!(kinds_about(&mut core, x), vec![EventKind::Failed]);
         assert_eq!(core.stats().last_chances, 1);
         let timeout = timeout + grace;
-        core.tick(timeout + core.config().t_delete);
+        let t_delete = core.config().t_delete;
+        advance(&mut core, timeout + t_delete);
         assert_eq!(kinds_about(&mut core, x), vec![EventKind::Removed]);
         assert!(core.members().iter().all(|m| m.node != x));
         // Removed, but never back under the same version.
@@ -1563,7 +1621,7 @@ mod tests {
     fn a_suspect_answering_its_last_chance_is_not_declared_failed() {
         let (mut core, x, timeout) = hearsay_suspicion();
         while core.poll_transmit().is_some() {}
-        core.tick(timeout);
+        advance(&mut core, timeout);
         assert_eq!(told_suspect(&mut core, x), 1);
         // The suspect's direct answer: alive at a higher incarnation.
         let answer = Message::Updates {
@@ -1575,7 +1633,7 @@ mod tests {
             }],
         };
         core.handle(timeout + Duration::from_millis(2), x.addr, answer);
-        core.tick(timeout + timeout / 4 + Duration::from_millis(1));
+        advance(&mut core, timeout + timeout / 4 + Duration::from_millis(1));
         assert_eq!(
             kinds_about(&mut core, x),
             vec![EventKind::Joined, EventKind::Suspected, EventKind::Alive]
@@ -1745,7 +1803,9 @@ mod tests {
         assert_eq!(core.members().len(), 1, "the old view is gone");
         let notices: Vec<Notice> = std::iter::from_fn(|| core.poll_notice()).collect();
         assert!(
-            notices.iter().any(|n| matches!(n, Notice::Rejoining { old, .. } if *old == id(1, 1))),
+            notices
+                .iter()
+                .any(|n| matches!(n, Notice::Rejoining { old, .. } if *old == id(1, 1))),
             "{notices:?}"
         );
         // While waiting to be admitted the node takes part in nothing else.
@@ -1761,9 +1821,7 @@ mod tests {
         let asked = join_requests(&mut core);
         core.handle_unreachable(Time::ZERO, asked[0].0);
         assert!(!core.is_joining(), "no other candidate: alone");
-        assert!(
-            std::iter::from_fn(|| core.poll_notice()).any(|n| n == Notice::Alone)
-        );
+        assert!(std::iter::from_fn(|| core.poll_notice()).any(|n| n == Notice::Alone));
     }
 
     #[test]
@@ -1787,7 +1845,11 @@ mod tests {
         assert_eq!(core.stats().absurd_updates, 1);
         // Nor can another member be superseded by one.
         tell(&mut core, Time::ZERO, &[(id(2, 5), MemberState::Alive, 0)]);
-        tell(&mut core, Time::ZERO, &[(id(2, u64::MAX), MemberState::Alive, 0)]);
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(id(2, u64::MAX), MemberState::Alive, 0)],
+        );
         assert!(core.members().iter().any(|m| m.node == id(2, 5)));
     }
 
@@ -1796,8 +1858,16 @@ mod tests {
         let mut core = core();
         let x = id(2, 1);
         tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 3)]);
-        tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, u64::MAX)]);
-        tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Suspect, 1 << 40)]);
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(x, MemberState::Suspect, u64::MAX)],
+        );
+        tell(
+            &mut core,
+            Time::ZERO,
+            &[(id(1, 1), MemberState::Suspect, 1 << 40)],
+        );
         assert_eq!(core.stats().absurd_updates, 2);
         assert_eq!(core.stats().self_refutations, 0);
         assert!(
@@ -1869,7 +1939,9 @@ mod tests {
         // a holds b failed and b holds a failed; a's view is larger.
         let mut a = core(); // id(1, 1)
         let b = id(2, 1);
-        let extra: Vec<_> = (10..15).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        let extra: Vec<_> = (10..15)
+            .map(|p| (id(p, 1), MemberState::Alive, 0))
+            .collect();
         tell(&mut a, Time::ZERO, &extra);
         tell(&mut a, Time::ZERO, &[(b, MemberState::Alive, 0)]);
         tell(&mut a, Time::ZERO, &[(b, MemberState::Failed, 0)]);
@@ -1918,7 +1990,9 @@ mod tests {
         // x lists c alive in a view of 7; c, alone, holds x dead.
         let mut x = core();
         let c = id(2, 1);
-        let others: Vec<_> = (10..15).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        let others: Vec<_> = (10..15)
+            .map(|p| (id(p, 1), MemberState::Alive, 0))
+            .collect();
         tell(&mut x, Time::ZERO, &others);
         tell(&mut x, Time::ZERO, &[(c, MemberState::Alive, 0)]);
         while x.poll_transmit().is_some() {}
@@ -1947,7 +2021,9 @@ mod tests {
         // The cluster (9 live) declared v failed; v still lists them all.
         let mut v = core();
         let r = id(2, 1);
-        let others: Vec<_> = (10..18).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        let others: Vec<_> = (10..18)
+            .map(|p| (id(p, 1), MemberState::Alive, 0))
+            .collect();
         tell(&mut v, Time::ZERO, &others);
         tell(&mut v, Time::ZERO, &[(r, MemberState::Alive, 0)]);
         v.handle(
@@ -2002,13 +2078,22 @@ mod tests {
             .create("gossip", &config)
             .unwrap();
         let mut core = Membership::new(id(1, 1), config, detector, 1, Time::ZERO);
-        let many: Vec<_> = (10..30).map(|p| (id(p, 1), MemberState::Alive, 0)).collect();
+        let many: Vec<_> = (10..30)
+            .map(|p| (id(p, 1), MemberState::Alive, 0))
+            .collect();
         tell(&mut core, Time::ZERO, &many);
         assert_eq!(core.members().len(), 5);
         assert!(core.stats().members_refused >= 15);
         let refusal = core.handle_join_request(Time::ZERO, id(40, 1), 7);
         assert!(
-            matches!(refusal, Message::JoinRefused { nonce: 7, retry: JoinRetry::Elsewhere, .. }),
+            matches!(
+                refusal,
+                Message::JoinRefused {
+                    nonce: 7,
+                    retry: JoinRetry::Elsewhere,
+                    ..
+                }
+            ),
             "{refusal:?}"
         );
     }
@@ -2167,8 +2252,9 @@ mod tests {
 
         // The suspicion and the removal run out as they would at the peer.
         // (b's suspicion is hearsay here: b gets a last chance first.)
-        node.tick(t + Duration::from_secs(600));
-        node.tick(t + Duration::from_secs(601));
+        // c's removal comes t_delete (30 s) after its failure; b's comes
+        // t_delete after its suspicion runs out, a few seconds later.
+        advance(&mut node, t + Duration::from_secs(31));
         assert!(node.members().iter().all(|m| m.node != c), "c was removed");
         assert!(
             node.members()

@@ -35,7 +35,9 @@ pub enum RejoinCause {
 impl std::fmt::Display for RejoinCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RejoinCause::DeclaredFailed { by } => write!(f, "{by} says this node was declared failed"),
+            RejoinCause::DeclaredFailed { by } => {
+                write!(f, "{by} says this node was declared failed")
+            }
             RejoinCause::Gone {
                 by,
                 its_view,

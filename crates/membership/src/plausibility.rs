@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn incarnations_may_not_leap() {
-        assert!(Plausibility::incarnation(Some(Incarnation(5)), Incarnation(6)));
+        assert!(Plausibility::incarnation(
+            Some(Incarnation(5)),
+            Incarnation(6)
+        ));
         assert!(Plausibility::incarnation(
             Some(Incarnation(5)),
             Incarnation(5 + MAX_INCARNATION_STEP)
@@ -95,7 +98,10 @@ mod tests {
             Some(Incarnation(5)),
             Incarnation(6 + MAX_INCARNATION_STEP)
         ));
-        assert!(Plausibility::incarnation(None, Incarnation(MAX_INCARNATION)));
+        assert!(Plausibility::incarnation(
+            None,
+            Incarnation(MAX_INCARNATION)
+        ));
         assert!(!Plausibility::incarnation(None, Incarnation(u64::MAX)));
     }
 }

@@ -122,9 +122,8 @@ impl Reconnect {
         self.remembered
             .retain(|r| now.saturating_sub(r.failed_at) < window);
         let in_trouble = live <= 1 || self.remembered.len() > live;
-        let use_seed = in_trouble
-            && !self.seeds.is_empty()
-            && (self.remembered.is_empty() || self.seed_turn);
+        let use_seed =
+            in_trouble && !self.seeds.is_empty() && (self.remembered.is_empty() || self.seed_turn);
         self.seed_turn = !self.seed_turn;
         if use_seed {
             return Some(self.seeds[rng.random_range(0..self.seeds.len())]);

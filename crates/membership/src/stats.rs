@@ -64,4 +64,8 @@ pub struct Stats {
     /// Members that held this node dead and were told to rejoin instead,
     /// this node's view being the larger.
     pub outweighed_peers: u64,
+    /// Times this node was called long after the deadline it asked for
+    /// (it was stopped or starved); its suspicions were held open and its
+    /// detector discounted the gap.
+    pub stalls: u64,
 }

@@ -2,7 +2,9 @@
 //! direct notices that let a suspect refute in one round trip (Lifeguard's
 //! buddy system).
 //!
-//! A suspicion lasts `t_suspect · max(1, log10 n)`. The node whose own
+//! A suspicion lasts `t_suspect` (longer in clusters of more than a
+//! thousand members, where news takes longer to reach everyone). The node
+//! whose own
 //! detector raised it tells the suspect at once and three more times over
 //! that span; the suspect answers with a higher incarnation. Fresh direct
 //! evidence of life (a heartbeat, an ack) clears a suspicion locally.
@@ -16,16 +18,46 @@ use crate::detector::MemberChange;
 use crate::event::EventKind;
 use crate::membership::{Core, Timer};
 
+/// How long news takes to reach every member, per decade of cluster size.
+const DISSEMINATION_PER_DECADE: Duration = Duration::from_millis(500);
+
 /// Direct "you are suspected" notices sent to a member this node suspects:
 /// one at once and this many more, spread over the suspicion timeout.
 pub(crate) const SUSPECT_NOTICE_RETRIES: u8 = 3;
 
 impl Core {
-    /// The suspicion timeout for the current cluster size:
-    /// `t_suspect · max(1, log10 n)`.
+    /// The suspicion timeout for the current cluster size: `t_suspect`, or
+    /// the time news needs to reach everyone in a large cluster if that is
+    /// longer (`500 ms · log10 n`: 1.5 s at 1,000 members, 2 s at 10,000).
     pub(crate) fn suspicion_timeout(&self) -> Duration {
         let n = self.list.live_count() as f64;
-        self.config.t_suspect.mul_f64(n.log10().max(1.0))
+        self.config
+            .t_suspect
+            .max(DISSEMINATION_PER_DECADE.mul_f64(n.log10().max(0.0)))
+    }
+
+    /// This node did not run for a while (a stopped process, a GC pause, a
+    /// starved CPU): the refutations of the members it suspects may be
+    /// waiting, unread, in its socket buffer. Every suspicion that would
+    /// run out within `grace` is postponed to `grace` from now and then
+    /// gives its suspect a last chance, so a node that was itself paused
+    /// never declares others failed on evidence it could not receive.
+    pub(crate) fn postpone_suspicions(&mut self, grace: Duration) {
+        let until = self.now + grace;
+        let due: Vec<NodeId> = self
+            .list
+            .with_deadlines()
+            .filter(|(m, at)| m.state == MemberState::Suspect && *at < until)
+            .map(|(m, _)| m.id)
+            .collect();
+        for id in due {
+            self.list.set_deadline(&id, until);
+            let timer = Timer::SuspectExpire {
+                member: id,
+                hearsay: true,
+            };
+            self.schedule(until, timer);
+        }
     }
 
     /// Records `id` as suspected at `incarnation` and starts the timer;

@@ -108,6 +108,15 @@ impl<T: Default> HeartbeatTable<T> {
         heartbeat.mul_f64(SILENT_ROUNDS_EXPONENT / rate)
     }
 
+    /// Moves every member's last rise `gap` later (at most to `now`): this
+    /// node did not run for `gap`, and a silence it could not hear is not
+    /// one to count.
+    pub(crate) fn forgive(&mut self, gap: Duration, now: Time) {
+        for beat in self.beats.values_mut() {
+            beat.last_rise = (beat.last_rise + gap).min(now);
+        }
+    }
+
     /// Raises this node's own counter.
     pub(crate) fn beat(&mut self) {
         self.own += 1;

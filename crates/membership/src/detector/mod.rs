@@ -18,6 +18,8 @@ pub mod swim;
 pub use context::DetectorContext;
 pub use registry::{DetectorConstructor, DetectorRegistry};
 
+use std::time::Duration;
+
 use rumor_wire::NodeId;
 
 use crate::{MembershipError, Time};
@@ -84,4 +86,12 @@ pub trait FailureDetector: Send {
 
     /// The next time [`FailureDetector::tick`] must run, if any.
     fn next_deadline(&self) -> Option<Time>;
+
+    /// This node itself did not run for `gap`, past the deadline it asked
+    /// for (a stopped process, a GC pause, a starved CPU): what it could
+    /// not receive in that time is no evidence against anyone. A detector
+    /// that times silences should not count the gap. Default: nothing.
+    fn stalled(&mut self, ctx: &mut DetectorContext<'_>, gap: Duration) {
+        let _ = (ctx, gap);
+    }
 }

@@ -215,6 +215,10 @@ impl FailureDetector for Phi {
     fn next_deadline(&self) -> Option<Time> {
         self.next_beat
     }
+
+    fn stalled(&mut self, ctx: &mut DetectorContext<'_>, gap: std::time::Duration) {
+        self.table.forgive(gap, ctx.now());
+    }
 }
 
 #[cfg(test)]

@@ -478,6 +478,15 @@ impl FailureDetector for Swim {
         }
     }
 
+    fn stalled(&mut self, ctx: &mut DetectorContext<'_>, _gap: Duration) {
+        // The probe in flight timed out while this node was not running:
+        // its ack may be unread in the socket buffer. It is judged by no
+        // one; a fresh period starts.
+        self.probe = None;
+        let interval = ctx.config().probe_interval;
+        self.next_period = Some(ctx.now() + interval);
+    }
+
     fn next_deadline(&self) -> Option<Time> {
         let direct = self.probe.as_ref().and_then(|p| match p.phase {
             Phase::Direct(at) | Phase::Indirect(Some(at)) if !p.acked => Some(at),

@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumor_membership::{
-    Channel, Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId,
-    ReceiverDrop, Time, Version,
+    Channel, Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId, ReceiverDrop,
+    Time, Version,
 };
 use rumor_wire::{Envelope, decode_datagram, encode_datagram};
 
@@ -27,6 +27,8 @@ enum InFlight {
     Datagram(SocketAddr, Vec<u8>),
     Answer(SocketAddr, Message),
     Unreachable(SocketAddr),
+    /// A paused node runs again: a (late) tick.
+    Resume,
 }
 
 pub struct Node {
@@ -57,6 +59,9 @@ pub struct Cluster {
     /// Whether `joined` events are kept in `events` (large clusters skip
     /// them: n² of them).
     pub keep_joined: bool,
+    /// Until when each node is paused (stopped: neither ticks nor reads;
+    /// what arrives meanwhile waits in its socket buffer).
+    pub paused_until: Vec<Time>,
     buf: Vec<u8>,
 }
 
@@ -110,6 +115,7 @@ impl Cluster {
             datagrams: 0,
             blocked: Vec::new(),
             keep_joined: true,
+            paused_until: Vec::new(),
         };
         for i in 0..n {
             cluster.spawn(i, 1);
@@ -196,6 +202,7 @@ impl Cluster {
         } else {
             assert_eq!(i, self.nodes.len(), "spawn nodes in order");
             self.nodes.push(node);
+            self.paused_until.push(Time::ZERO);
         }
         self.drain(i);
     }
@@ -205,6 +212,15 @@ impl Cluster {
     pub fn join(&mut self, i: usize, introducer: usize) {
         self.nodes[i].core.join(self.now, vec![addr(introducer)]);
         self.drain(i);
+    }
+
+    /// Stops node `i` for `span` (SIGSTOP, a GC pause): it neither ticks
+    /// nor reads; what it is sent meanwhile waits and is read when it runs
+    /// again, as from a socket buffer.
+    pub fn pause(&mut self, i: usize, span: Duration) {
+        let until = self.now + span;
+        self.paused_until[i] = until;
+        self.in_flight(until, i, InFlight::Resume);
     }
 
     pub fn crash(&mut self, i: usize) {
@@ -318,6 +334,11 @@ impl Cluster {
                 }
                 self.in_flight.pop();
                 let payload = self.payloads.remove(&seq).expect("payload stored");
+                if self.now < self.paused_until[to] && !matches!(payload, InFlight::Resume) {
+                    let until = self.paused_until[to];
+                    self.in_flight(until, to, payload);
+                    continue;
+                }
                 let node = &mut self.nodes[to];
                 if node.crashed {
                     continue;
@@ -334,6 +355,7 @@ impl Cluster {
                     }
                     InFlight::Answer(from, message) => node.core.handle(self.now, from, message),
                     InFlight::Unreachable(target) => node.core.handle_unreachable(self.now, target),
+                    InFlight::Resume => node.core.tick(self.now),
                 }
                 self.drain(to);
             }
@@ -342,6 +364,9 @@ impl Cluster {
                     break;
                 }
                 self.timers.pop();
+                if self.now < self.paused_until[i] {
+                    continue;
+                }
                 if self.timer_current(at, i) {
                     self.nodes[i].core.tick(self.now);
                     self.drain(i);
