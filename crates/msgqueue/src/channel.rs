@@ -31,7 +31,7 @@ pub(crate) struct Shared {
     pub(crate) ready: Condvar,
     /// Whether the back buffer holds anything. Written only under the lock
     /// (by the first push of a batch and by the swap), read without it by a
-    /// consumer that spins briefly before sleeping.
+    /// consumer checking before it takes the lock to sleep.
     pub(crate) queued: AtomicBool,
     /// The bounds of the back buffer.
     pub(crate) limits: Limits,

@@ -64,7 +64,7 @@ impl Producer {
     }
 
     /// Called under the lock by the push that made the back buffer
-    /// non-empty: raises the flag a spinning consumer watches, and says
+    /// non-empty: raises the flag the consumer checks before sleeping, and says
     /// whether the consumer sleeps and must be notified. Only that first
     /// datagram of a batch can find the consumer asleep, since it sleeps
     /// only while the back buffer is empty.

@@ -293,15 +293,18 @@ impl IoLoop {
         let mut events = Events::with_capacity(256);
         let mut backoff_until: Option<Instant> = None;
         while !self.stop.load(Ordering::Relaxed) {
+            // Sleep until the next connection's deadline, the end of an
+            // accept back-off, or an event; an idle service sleeps until a
+            // connection arrives (or the waker says stop).
             let now = Instant::now();
             let next = self
                 .connections
                 .values()
                 .map(|c| c.deadline)
+                .chain(backoff_until)
                 .min()
-                .map_or(Duration::from_millis(500), |d| d.saturating_duration_since(now))
-                .min(Duration::from_millis(500));
-            if let Err(e) = self.poll.poll(&mut events, Some(next)) {
+                .map(|d| d.saturating_duration_since(now));
+            if let Err(e) = self.poll.poll(&mut events, next) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     tracing::warn!("tcp service on {}: poll failed: {e}", self.addr);
                     std::thread::sleep(Duration::from_millis(50));
