@@ -30,6 +30,8 @@ pub enum Command {
     Leave(LeaveArgs),
     /// Print a new random cluster key (32 bytes, base64) for a keyring file.
     Keygen,
+    /// List or change the keyring of every live member, through one agent.
+    Keys(KeysArgs),
     /// Start a five-node cluster on loopback, crash one node, and show who noticed when.
     Demo(DemoArgs),
     /// Measure detection times and false positives over repeated crashes (benchmark).
@@ -107,10 +109,10 @@ pub struct ClientKeys {
     /// The cluster's keyring, when it has one: requests are sealed under
     /// its primary key and answers opened with any of its keys
     /// [env: RUMOR_KEYRING].
-    #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
+    #[arg(long, global = true, value_name = "FILE", env = "RUMOR_KEYRING")]
     pub keyring: Option<PathBuf>,
     /// The cluster's name (with --keyring).
-    #[arg(long, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
+    #[arg(long, global = true, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
     pub cluster_label: String,
 }
 
@@ -129,6 +131,45 @@ pub struct MembersArgs {
     /// How long to wait for the answer.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
     pub timeout: Duration,
+}
+
+/// `rumor keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: KeysAction,
+    /// The agent to ask; it passes the change on to every live member.
+    #[arg(long, global = true, value_name = "IP:PORT", default_value = DEFAULT_AGENT, value_parser = parse_addr)]
+    pub agent: SocketAddr,
+    /// Keys of the cluster (required: a keyring is what is being changed).
+    #[command(flatten)]
+    pub keys: ClientKeys,
+    /// How long to wait for every member's answer.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "15s")]
+    pub timeout: Duration,
+}
+
+/// `rumor keys` actions.
+#[derive(Debug, Subcommand, Clone)]
+pub enum KeysAction {
+    /// Every key in use, with how many members hold it and use it as primary.
+    List,
+    /// Add KEY (base64) to every member's keyring: it opens, but does not seal yet.
+    Install {
+        /// The key, as `rumor keygen` prints it.
+        key: String,
+    },
+    /// Make KEY, installed everywhere, the primary: every member seals with it.
+    Use {
+        /// The key.
+        key: String,
+    },
+    /// Remove KEY from every member's keyring (refused while it is the primary).
+    Remove {
+        /// The key.
+        key: String,
+    },
 }
 
 /// `rumor leave`.

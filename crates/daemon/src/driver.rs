@@ -18,6 +18,7 @@ use crate::agent::accepts_commands_from;
 use crate::dgrep_server::DgrepServer;
 use crate::event_log::{EventLog, EventRecord};
 use crate::inbox::{self, Control, Entry, Inbound};
+use crate::keys::KeyService;
 use crate::outbox::Outbox;
 use crate::requester::Requester;
 use crate::settings::AgentSettings;
@@ -74,6 +75,7 @@ pub(crate) struct Driver {
     leave_by: Option<Time>,
     shutdown: Arc<AtomicBool>,
     dgrep: DgrepServer,
+    keys: KeyService,
 }
 
 impl Driver {
@@ -92,7 +94,13 @@ impl Driver {
     ) -> Driver {
         let me = membership.id();
         let first_join_until = membership.is_joining().then_some(settings.join_timeout);
+        let keys = KeyService::new(
+            settings.sealer.clone(),
+            settings.keyring_path.clone(),
+            settings.bind,
+        );
         Driver {
+            keys,
             drop: ReceiverDrop::new(settings.membership.drop_rate, me.version.0 ^ 0x5eed),
             plain: vec![0u8; settings.wire_datagram_limit],
             sealed: Vec::with_capacity(settings.wire_datagram_limit),
@@ -120,7 +128,10 @@ impl Driver {
         self.epoch.elapsed()
     }
 
-    pub(crate) fn run(&mut self, mut consumer: rumor_msgqueue::Consumer) -> Result<(), DaemonError> {
+    pub(crate) fn run(
+        &mut self,
+        mut consumer: rumor_msgqueue::Consumer,
+    ) -> Result<(), DaemonError> {
         let mut next_report = Instant::now() + STATS_EVERY;
         loop {
             self.flush_outputs();
@@ -354,6 +365,17 @@ impl Driver {
                     };
                     self.outbox.reply(reply, refusal);
                 }
+            }
+            Message::KeysRequest { op, fan_out } => {
+                let members = self
+                    .membership
+                    .members()
+                    .into_iter()
+                    .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
+                    .map(|m| m.node)
+                    .collect();
+                self.keys
+                    .serve(me, op, fan_out, members, reply, &self.outbox);
             }
             Message::DgrepRequest(request) => {
                 // Results stream to the client's listener, on the host the

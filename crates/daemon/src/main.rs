@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 use rumor_daemon::cli::{Cli, Command};
-use rumor_daemon::{DaemonError, agent, bench, control, demo, settings::AgentSettings};
+use rumor_daemon::{DaemonError, agent, bench, control, demo, keys_cli, settings::AgentSettings};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -44,7 +44,8 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
         Command::Agent(args) => agent::run(AgentSettings::from_args(&args)?),
         Command::Members(args) => {
             let sealer = control::client_sealer(&args.keys)?;
-            let (me, members) = control::query_members(args.agent, sealer.as_deref(), args.timeout)?;
+            let (me, members) =
+                control::query_members(args.agent, sealer.as_deref(), args.timeout)?;
             if args.json {
                 println!("{}", control::members_json(&members));
             } else {
@@ -58,6 +59,7 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
             println!("{node} is leaving the cluster");
             Ok(())
         }
+        Command::Keys(args) => keys_cli::run(&args),
         Command::Keygen => {
             let key = rumor_seal::generate_key()
                 .map_err(|e| DaemonError::Usage(format!("cannot make a key: {e}")))?;

@@ -52,7 +52,8 @@ impl Requester {
                 .spawn(move || {
                     while let Ok((to, envelope)) = pending.recv() {
                         let kind = envelope.body.kind();
-                        let result = rumor_transport::request(to, &envelope, sealer.as_deref(), timeout);
+                        let result =
+                            rumor_transport::request(to, &envelope, sealer.as_deref(), timeout);
                         let answer = match result {
                             Ok(answer) if answer.from == to => Inbound::Answer {
                                 from: to,

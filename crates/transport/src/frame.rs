@@ -153,7 +153,9 @@ impl PartialFrame {
                         });
                     }
                     Ok(n) => self.body.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Pending),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Ok(Progress::Pending);
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -201,8 +203,7 @@ mod tests {
     #[test]
     fn clear_and_sealed_frames_round_trip() {
         let keyring = rumor_seal::Keyring::new(rumor_seal::generate_key().unwrap());
-        let sealer =
-            Sealer::new(keyring, "test", rumor_seal::SealerConfig::default()).unwrap();
+        let sealer = Sealer::new(keyring, "test", rumor_seal::SealerConfig::default()).unwrap();
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         for sealer in [None, Some(&sealer)] {
             let mut wire = Vec::new();

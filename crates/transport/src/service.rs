@@ -73,6 +73,7 @@ impl Default for ServiceConfig {
                 "join_request",
                 "member_query",
                 "leave_command",
+                "keys_request",
                 "dgrep_request",
             ],
             sealer: None,
@@ -287,7 +288,10 @@ impl IoLoop {
                 .registry()
                 .register(&mut SourceFd(&fd), LISTENER, Interest::READABLE)
         {
-            tracing::error!("tcp service on {}: cannot watch the listener: {e}", self.addr);
+            tracing::error!(
+                "tcp service on {}: cannot watch the listener: {e}",
+                self.addr
+            );
             return;
         }
         let mut events = Events::with_capacity(256);
@@ -348,7 +352,10 @@ impl IoLoop {
                 self.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
                 self.refuse(
                     "busy",
-                    format!("refused connection from {peer}: {} being read", self.config.max_connections),
+                    format!(
+                        "refused connection from {peer}: {} being read",
+                        self.config.max_connections
+                    ),
                 );
                 continue;
             }
@@ -491,12 +498,18 @@ impl IoLoop {
     /// Logs a refusal, at most one line a second per kind during a flood.
     fn refuse(&mut self, kind: &'static str, line: String) {
         let now = Instant::now();
-        let entry = self.logged.entry(kind).or_insert((now - Duration::from_secs(2), 0));
+        let entry = self
+            .logged
+            .entry(kind)
+            .or_insert((now - Duration::from_secs(2), 0));
         entry.1 += 1;
         if now.duration_since(entry.0) >= Duration::from_secs(1) {
             let more = entry.1 - 1;
             if more > 0 {
-                tracing::warn!("tcp service on {}: {line} (and {more} more like it)", self.addr);
+                tracing::warn!(
+                    "tcp service on {}: {line} (and {more} more like it)",
+                    self.addr
+                );
             } else {
                 tracing::warn!("tcp service on {}: {line}", self.addr);
             }
@@ -522,7 +535,9 @@ fn serve_one(request: Pending, config: &ServiceConfig, counters: &Counters, hand
         Ok(envelope) => envelope,
         Err(TransportError::Unsealed { cause, .. }) => {
             counters.unauthenticated.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("refused frame from {peer}: not sealed under the cluster's keyring ({cause})");
+            tracing::debug!(
+                "refused frame from {peer}: not sealed under the cluster's keyring ({cause})"
+            );
             return;
         }
         Err(e) => {

@@ -99,7 +99,10 @@ fn a_flood_of_silent_connections_from_one_source_does_not_starve_another() {
     let took = started.elapsed();
     assert!(matches!(answer.body, Message::MemberList { .. }));
     let stats = service.stats();
-    eprintln!("query answered in {took:?} beside {} silent connections: {stats:?}", silent.len());
+    eprintln!(
+        "query answered in {took:?} beside {} silent connections: {stats:?}",
+        silent.len()
+    );
     assert!(
         stats.refused_source >= 400,
         "one source holds at most 16 open: {stats:?}"

@@ -40,6 +40,6 @@ pub use error::WireError;
 pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, read_frame_len, write_frame};
 pub use message::{
     DgrepChunk, DgrepDone, DgrepRequest, Envelope, FileCount, GrepFlags, GrepLine, JoinRetry,
-    MemberInfo, MemberState, MemberUpdate, Message, PROTOCOL_VERSION,
+    KeyOp, KeysAnswer, MemberInfo, MemberState, MemberUpdate, Message, PROTOCOL_VERSION,
 };
 pub use node_id::{Incarnation, NodeId, Version};

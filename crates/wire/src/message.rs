@@ -144,6 +144,37 @@ pub struct DgrepDone {
     pub error: Option<String>,
 }
 
+/// A change to a cluster's keyring, or a request to list it. Keys travel
+/// as base64 text, always inside a sealed frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyOp {
+    /// List the keys.
+    List,
+    /// Add a key (it opens; the primary still seals).
+    Install(String),
+    /// Make an installed key the primary (it seals from now on).
+    Use(String),
+    /// Remove a key that is not the primary.
+    Remove(String),
+}
+
+/// One member's answer to a [`Message::KeysRequest`], or, with `fan_out`,
+/// the asked agent's summary of every member's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysAnswer {
+    /// The agent that answered.
+    pub node: crate::NodeId,
+    /// Members asked (1 without fan-out).
+    pub asked: u32,
+    /// Members that acknowledged (applied the change, or listed).
+    pub acked: u32,
+    /// Per key (base64): members holding it, and members using it as
+    /// their primary.
+    pub keys: Vec<(String, u32, u32)>,
+    /// What went wrong, one line per member that refused or did not answer.
+    pub errors: Vec<String>,
+}
+
 /// What a refused joiner should do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JoinRetry {
@@ -262,6 +293,16 @@ pub enum Message {
     },
     /// Ask an agent to leave the cluster gracefully (accepted from its own host only).
     LeaveCommand,
+    /// Ask an agent to change its cluster keyring, or list it; with `fan_out`,
+    /// the agent asks every live member in turn and reports who acknowledged.
+    KeysRequest {
+        /// What to do.
+        op: KeyOp,
+        /// Whether the receiver passes the request on to every live member.
+        fan_out: bool,
+    },
+    /// The answer to [`Message::KeysRequest`].
+    KeysAnswer(KeysAnswer),
     /// A generic refusal or failure answer on a TCP exchange.
     Error {
         /// What went wrong, in words.
@@ -305,6 +346,8 @@ impl Message {
             Message::MemberQuery => "member_query",
             Message::MemberList { .. } => "member_list",
             Message::LeaveCommand => "leave_command",
+            Message::KeysRequest { .. } => "keys_request",
+            Message::KeysAnswer(_) => "keys_answer",
             Message::Error { .. } => "error",
             Message::Digest { .. } => "digest",
             Message::Gone { .. } => "gone",

@@ -54,13 +54,13 @@ pub fn flags() -> impl Strategy<Value = GrepFlags> {
 pub fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
         (node_id(), any::<u64>()).prop_map(|(node, nonce)| Message::JoinRequest { node, nonce }),
-        (node_id(), any::<u64>(), vec(update(), 0..40)).prop_map(
-            |(introducer, nonce, members)| Message::JoinResponse {
+        (node_id(), any::<u64>(), vec(update(), 0..40)).prop_map(|(introducer, nonce, members)| {
+            Message::JoinResponse {
                 introducer,
                 nonce,
-                members
+                members,
             }
-        ),
+        }),
         (any::<u64>(), ".{0,40}", option::of(any::<u64>())).prop_map(|(nonce, reason, newer)| {
             Message::JoinRefused {
                 nonce,
