@@ -228,6 +228,18 @@ impl Driver {
         let core = self.membership.stats();
         let queue = consumer.stats();
         let d = &self.stats;
+        if let Some(sealer) = &self.settings.sealer {
+            let refused: Vec<String> = sealer
+                .stats()
+                .named()
+                .into_iter()
+                .filter(|(name, n)| *n > 0 && !matches!(*name, "sealed" | "opened"))
+                .map(|(name, n)| format!("{n} {name}"))
+                .collect();
+            if !refused.is_empty() {
+                tracing::info!("sealed traffic refused so far: {}", refused.join(", "));
+            }
+        }
         tracing::info!(
             "stats: {} members ({alive} alive); datagrams in {} (dropped: {} by --drop-rate, {} unauthenticated, {} malformed, {} wrong kind, {} queue full), out {} ({} failed); suspicions raised {}, refuted {}; rejoins {}, reconnect attempts {}",
             members.len(),
@@ -273,17 +285,15 @@ impl Driver {
         self.stats.datagrams += 1;
         let bytes = match &self.settings.sealer {
             None => bytes,
-            Some(sealer) => match {
+            Some(sealer) => {
                 self.opened.clear();
-                sealer.open_now(bytes, &mut self.opened)
-            } {
-                Ok(()) => &self.opened[..],
-                Err(cause) => {
+                if let Err(cause) = sealer.open_now(bytes, &mut self.opened) {
                     self.stats.unauthenticated += 1;
                     tracing::debug!("dropped a datagram that did not open: {cause}");
                     return;
                 }
-            },
+                &self.opened[..]
+            }
         };
         let limit = self.settings.membership.datagram_limit;
         let envelope = match rumor_wire::decode_datagram(bytes, limit) {
