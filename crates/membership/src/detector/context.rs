@@ -136,6 +136,12 @@ impl<'a> DetectorContext<'a> {
         }
     }
 
+    /// Counts `n` pieces of input this detector ignored as implausible (a
+    /// counter that leaps, say), in the core's `absurd_updates`.
+    pub fn count_implausible(&mut self, n: u64) {
+        self.core.stats.absurd_updates += n;
+    }
+
     /// Opinion: `member` may have failed. The core suspects it (if alive),
     /// disseminates the suspicion and tells the member, and declares it
     /// failed unless it refutes within [`DetectorContext::suspicion_timeout`].

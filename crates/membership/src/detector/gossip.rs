@@ -132,6 +132,10 @@ impl FailureDetector for Gossip {
                 }
             }
         }
+        let implausible = std::mem::take(&mut self.table.implausible);
+        if implausible > 0 {
+            ctx.count_implausible(implausible);
+        }
         Ok(())
     }
 
@@ -223,8 +227,12 @@ mod tests {
             core.tick(now);
         }
         assert_eq!(kinds(&mut core), vec![EventKind::Suspected]);
-        // A rise clears the suspicion at once.
+        // A leap no member could beat is ignored; a plausible rise clears
+        // the suspicion at once.
         beat(&mut core, now, x, u64::MAX);
+        assert!(kinds(&mut core).is_empty());
+        assert_eq!(core.stats().absurd_updates, 1);
+        beat(&mut core, now, x, now.as_millis() as u64);
         assert_eq!(kinds(&mut core), vec![EventKind::Alive]);
         let info = core.members().into_iter().find(|m| m.node == x).unwrap();
         assert_eq!(info.incarnation, Incarnation(0));

@@ -31,7 +31,15 @@ pub(crate) struct HeartbeatTable<T> {
     /// Others' heartbeats that fitted in the last message built (0 = none
     /// built yet).
     slice: usize,
+    /// Counters ignored as implausible leaps, not yet reported.
+    pub(crate) implausible: u64,
 }
+
+/// The largest first counter believed of a member (a member beating ten
+/// times a second reaches it after three thousand years).
+const MAX_FIRST_COUNTER: u64 = 1 << 40;
+/// Beats a counter may rise by beyond 200 a second of silence.
+const COUNTER_SLACK: u64 = 1024;
 
 /// Silent rounds after which a live member's heartbeat has not risen with
 /// probability about e⁻¹⁴ (10⁻⁶), when each round brings `rate` receptions
@@ -46,6 +54,7 @@ impl<T: Default> HeartbeatTable<T> {
             order: IndexedSet::default(),
             cursor: 0,
             slice: 0,
+            implausible: 0,
         }
     }
 
@@ -124,9 +133,27 @@ impl<T: Default> HeartbeatTable<T> {
 
     /// Records `counter` for `member`; returns the previous rise time if the
     /// counter rose (and records `now` as the new one).
+    ///
+    /// A counter that leaps further than any member could have beaten since
+    /// its last rise (200 beats a second, plus slack) is suspect input, not
+    /// news: believed, one forged counter near 2^64 would hide every later
+    /// real one, and the member would be declared failed. Such a counter
+    /// is ignored and counted in `implausible`.
     pub(crate) fn observe(&mut self, member: &NodeId, counter: u64, now: Time) -> Option<Time> {
         let beat = self.beats.get_mut(member)?;
         if counter <= beat.counter {
+            return None;
+        }
+        let elapsed_ms = now.saturating_sub(beat.last_rise).as_millis();
+        let most = if beat.counter == 0 {
+            MAX_FIRST_COUNTER
+        } else {
+            beat.counter
+                .saturating_add(u64::try_from(elapsed_ms / 5).unwrap_or(u64::MAX))
+                .saturating_add(COUNTER_SLACK)
+        };
+        if counter > most {
+            self.implausible += 1;
             return None;
         }
         beat.counter = counter;
@@ -212,6 +239,10 @@ mod tests {
             Some(Time::from_millis(5))
         );
         assert_eq!(table.observe(&id(2), 3, Time::from_millis(20)), None);
+        // A leap far beyond what 200 beats a second could bring is ignored.
+        assert_eq!(table.observe(&id(2), u64::MAX, Time::from_millis(30)), None);
+        assert_eq!(table.implausible, 1);
+        assert!(table.observe(&id(2), 4, Time::from_millis(40)).is_some());
         assert_eq!(table.observe(&id(2), 2, Time::from_millis(20)), None);
         assert_eq!(
             table.observe(&id(9), 7, Time::from_millis(20)),

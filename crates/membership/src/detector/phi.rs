@@ -188,6 +188,10 @@ impl FailureDetector for Phi {
                 ctx.alive(member);
             }
         }
+        let implausible = std::mem::take(&mut self.table.implausible);
+        if implausible > 0 {
+            ctx.count_implausible(implausible);
+        }
         Ok(())
     }
 
