@@ -12,7 +12,7 @@ use crate::simulation::{RunOptions, run};
 use crate::{SimError, event_log};
 
 /// Simulates a rumor cluster on a virtual clock and reports failure-detection
-/// latency, false positives and bandwidth.
+/// latency, false positives, partition healing and bandwidth.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "rumor-sim", version, about)]
 pub struct Cli {

@@ -2,8 +2,9 @@
 //!
 //! The simulator knows which process crashed, left or still runs; the ledger
 //! checks every event the cores emit against it: a `failed` about a crashed
-//! node is a detection, about a live one a false positive, about a node that
-//! left an accuracy violation of its own.
+//! node is a detection, about a live one a false positive (partition-caused
+//! or genuine, as the driver says: see [`crate::HealOutcome`]), about a node
+//! that left an accuracy violation of its own.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -23,8 +24,8 @@ enum Life {
     Left {
         track: usize,
     },
-    /// Stopped by the simulator because the node learned it was declared
-    /// failed and must rejoin under a new version.
+    /// A version its core gave up for a new one (a rejoin), the process
+    /// running on.
     Retired,
 }
 
@@ -66,6 +67,12 @@ pub(crate) struct Ledger {
     leaves: Vec<LeaveTrack>,
     false_positive_members: BTreeSet<NodeId>,
     false_positive_marks: u64,
+    partition_false_positive_members: BTreeSet<NodeId>,
+    partition_false_positive_marks: u64,
+    /// Live members some nodes marked failed (mostly across a partition),
+    /// and by whom: should such a member crash later, those nodes know
+    /// already.
+    held_failed: HashMap<NodeId, Vec<NodeId>>,
     left_marked_failed: u64,
     pub counts: EventCounts,
     recorded: Option<Vec<Event>>,
@@ -103,14 +110,24 @@ impl Ledger {
         self.lives.insert(node, Life::Live { since: now });
     }
 
+    /// `node` in `slot` crashed at `now`. Nodes that held it failed
+    /// already (a partition's false positive) detected it at the crash:
+    /// they will never mark it failed again.
     pub fn on_crash(&mut self, slot: usize, node: NodeId, now: Time) {
         self.disturbed = true;
         let track = self.crashes.len();
+        let marks = self
+            .held_failed
+            .remove(&node)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|observer| (observer, now))
+            .collect();
         self.crashes.push(CrashTrack {
             slot,
             node,
             at: now,
-            marks: HashMap::new(),
+            marks,
         });
         self.lives.insert(node, Life::Crashed { track });
     }
@@ -128,12 +145,19 @@ impl Ledger {
         self.lives.insert(node, Life::Left { track });
     }
 
+    /// A core gave up the version `node` for a new one.
     pub fn on_retire(&mut self, node: NodeId) {
         self.disturbed = true;
         self.lives.insert(node, Life::Retired);
+        // A retired version never crashes: who held it failed is moot.
+        self.held_failed.remove(&node);
     }
 
-    pub fn on_event(&mut self, event: Event) {
+    /// Checks one event; a `failed` is `partition_caused` when the driver
+    /// says so. Returns whether the event was a false positive, and of
+    /// which kind (true: partition-caused).
+    pub fn on_event(&mut self, event: Event, partition_caused: bool) -> Option<bool> {
+        let mut false_positive = None;
         let c = &mut self.counts;
         match event.kind {
             EventKind::Joined => {
@@ -158,9 +182,23 @@ impl Ledger {
                         self.left_marked_failed += 1;
                         self.leaves[*track].failed_marks += 1;
                     }
+                    Some(Life::Live { .. } | Life::Retired) if partition_caused => {
+                        self.partition_false_positive_marks += 1;
+                        self.partition_false_positive_members.insert(event.member);
+                        self.held_failed
+                            .entry(event.member)
+                            .or_default()
+                            .push(event.observer);
+                        false_positive = Some(true);
+                    }
                     Some(Life::Live { .. } | Life::Retired) => {
                         self.false_positive_marks += 1;
                         self.false_positive_members.insert(event.member);
+                        self.held_failed
+                            .entry(event.member)
+                            .or_default()
+                            .push(event.observer);
+                        false_positive = Some(false);
                     }
                     None => c.unknown_member += 1,
                 }
@@ -182,16 +220,27 @@ impl Ledger {
         if let Some(events) = &mut self.recorded {
             events.push(event);
         }
+        false_positive
     }
 
-    /// Distinct live members some node marked failed.
+    /// Distinct live members some node marked failed, partitions aside.
     pub fn false_positives(&self) -> usize {
         self.false_positive_members.len()
     }
 
-    /// `failed` events about live members.
+    /// `failed` events about live members, partitions aside.
     pub fn false_positive_marks(&self) -> u64 {
         self.false_positive_marks
+    }
+
+    /// Distinct live members marked failed because of a partition.
+    pub fn partition_false_positives(&self) -> usize {
+        self.partition_false_positive_members.len()
+    }
+
+    /// `failed` events about live members caused by a partition.
+    pub fn partition_false_positive_marks(&self) -> u64 {
+        self.partition_false_positive_marks
     }
 
     /// `failed` events about members that left.

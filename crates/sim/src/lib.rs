@@ -3,12 +3,19 @@
 //!
 //! It runs hundreds or thousands of [`rumor_membership::Membership`] cores on
 //! one virtual clock, connects them through a modelled network (latency with
-//! jitter, in-transit loss, one-way and two-way partitions), injects faults
-//! (crashes, restarts under a new version, voluntary leaves, changes of loss)
-//! on a timetable, and checks every event the cores emit against the ground
-//! truth: how long each crash took to be detected by the first node and by
-//! every live node, which live nodes were wrongly declared failed, how many
-//! messages and bytes each node sent per second.
+//! jitter, in-transit loss, one-way and two-way partitions, flapping links),
+//! injects faults (crashes, restarts under a new version, voluntary leaves,
+//! changes of loss) on a timetable, and checks every event the cores emit
+//! against the ground truth: how long each crash took to be detected by the
+//! first node and by every live node, which live nodes were wrongly declared
+//! failed (across a partition, or genuinely), how long the cluster took to
+//! become one full membership again after each heal and how many rejoins
+//! that took ([`HealOutcome`]), how many messages and bytes each node sent
+//! per second.
+//!
+//! The cores own joins, rejoins and healing; the simulator only carries
+//! their datagrams and join requests, and notes when a core takes a new
+//! version.
 //!
 //! The same scenario and seed always give the same report, byte for byte
 //! (wall-clock time aside): all randomness is derived from the run seed, and
@@ -41,12 +48,15 @@
 
 #![forbid(unsafe_code)]
 
+mod action;
 mod cli;
 mod error;
 mod event_log;
 mod event_queue;
+mod heal_report;
 mod ledger;
 mod network;
+mod notices;
 mod output;
 mod report;
 mod rng;
@@ -54,15 +64,18 @@ mod scenario;
 mod simulation;
 mod traffic;
 
+pub use action::{Action, ActionKind, ActionSpec};
 pub use cli::Cli;
 pub use error::SimError;
 pub use event_log::to_jsonl as events_to_jsonl;
 pub use event_queue::EventQueue;
-pub use network::{Cut, JitterShape, Network, NetworkConfig, SlotSet};
+pub use heal_report::HealOutcome;
+pub use network::{Cut, Cuts, JitterShape, Network, NetworkConfig, SlotSet};
+pub use notices::NoticeCounts;
 pub use output::Report;
 pub use report::{CrashOutcome, Drops, LeaveOutcome, RunReport, Spread, Summary};
 pub use rng::{DetRng, derive_seed};
-pub use scenario::{Action, ActionKind, ActionSpec, Bootstrap, Scenario};
+pub use scenario::{Bootstrap, Scenario};
 pub use simulation::{PORT, RunOptions, RunOutcome, run, slot_addr};
 
 /// Every detector the simulator knows: the core's built-ins (`gossip`,

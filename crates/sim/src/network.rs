@@ -2,8 +2,9 @@
 //! partitions, as a layer the simulator asks about every message.
 //!
 //! Nodes are numbered slots `0..N`. A datagram may be lost in transit or cut
-//! by a partition; a stream (the TCP exchanges of joins and leaves) is never
-//! lost, only cut by a partition, and takes a few round trips longer.
+//! by a partition; a stream (the TCP exchange of a join request and its
+//! answer) is never lost, only cut by a partition, and takes a few round
+//! trips longer.
 
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ impl SlotSet {
 }
 
 /// A cut between two groups of slots; one-way cuts block `from → to` only.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Partition {
     from: SlotSet,
     to: SlotSet,
@@ -111,12 +112,34 @@ impl Partition {
     }
 }
 
+/// The partitions a heal lifted: what the heal's report still holds nodes
+/// responsible for until the cluster is whole again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cuts {
+    partitions: Vec<Partition>,
+}
+
+impl Cuts {
+    /// Whether `a` and `b` were on two sides of one of these cuts, in
+    /// either direction.
+    pub fn separate(&self, a: usize, b: usize) -> bool {
+        self.partitions
+            .iter()
+            .any(|p| p.blocks(a, b) || p.blocks(b, a))
+    }
+
+    /// True when there was nothing to heal.
+    pub fn is_empty(&self) -> bool {
+        self.partitions.is_empty()
+    }
+}
+
 /// The network state of one run.
 pub struct Network {
     config: NetworkConfig,
     rng: DetRng,
     link_salt: u64,
-    partitions: Vec<Partition>,
+    cuts: Cuts,
 }
 
 impl Network {
@@ -128,7 +151,7 @@ impl Network {
             config,
             rng,
             link_salt,
-            partitions: Vec::new(),
+            cuts: Cuts::default(),
         }
     }
 
@@ -144,21 +167,26 @@ impl Network {
 
     /// Cuts `from → to` (and `to → from` unless `one_way`).
     pub fn partition(&mut self, from: SlotSet, to: SlotSet, one_way: bool) {
-        self.partitions.push(Partition {
+        self.cuts.partitions.push(Partition {
             from,
             to,
             two_way: !one_way,
         });
     }
 
-    /// Heals every partition.
-    pub fn heal(&mut self) {
-        self.partitions.clear();
+    /// Heals every partition; returns the cuts lifted.
+    pub fn heal(&mut self) -> Cuts {
+        std::mem::take(&mut self.cuts)
+    }
+
+    /// The partitions in force.
+    pub fn cuts(&self) -> &Cuts {
+        &self.cuts
     }
 
     /// Whether some partition blocks `src → dst`.
     pub fn is_blocked(&self, src: usize, dst: usize) -> bool {
-        self.partitions.iter().any(|p| p.blocks(src, dst))
+        self.cuts.partitions.iter().any(|p| p.blocks(src, dst))
     }
 
     /// The fate of one datagram `src → dst`: its one-way delay, or why it is cut.
@@ -182,6 +210,21 @@ impl Network {
             delay += self.one_way(src, dst) + self.one_way(dst, src);
         }
         Ok(delay)
+    }
+
+    /// The delay of an answer `src → dst` on a stream already open (one
+    /// one-way latency), or why it cannot get through.
+    pub fn answer(&mut self, src: usize, dst: usize) -> Result<Duration, Cut> {
+        if self.is_blocked(src, dst) {
+            return Err(Cut::Partitioned);
+        }
+        Ok(self.one_way(src, dst))
+    }
+
+    /// One round trip `src → dst → src`: what a refused connection costs
+    /// before the refusal comes back.
+    pub fn round_trip(&mut self, src: usize, dst: usize) -> Duration {
+        self.one_way(src, dst) + self.one_way(dst, src)
     }
 
     fn one_way(&mut self, src: usize, dst: usize) -> Duration {
@@ -282,10 +325,17 @@ mod tests {
         assert!(net.datagram(0, 1).is_ok());
         // A stream needs both directions.
         assert_eq!(net.stream(4, 0), Err(Cut::Partitioned));
-        net.heal();
+        assert!(net.cuts().separate(4, 0) && net.cuts().separate(0, 4));
+        assert!(!net.cuts().separate(0, 1));
+        let lifted = net.heal();
+        assert!(lifted.separate(4, 0), "the heal returns what it lifted");
+        assert!(net.cuts().is_empty());
         net.partition(a, b, false);
         assert_eq!(net.datagram(4, 0), Err(Cut::Partitioned));
+        assert_eq!(net.answer(4, 0), Err(Cut::Partitioned));
         net.heal();
         assert!(net.datagram(0, 4).is_ok());
+        assert_eq!(net.answer(0, 4), Ok(Duration::from_millis(2)));
+        assert_eq!(net.round_trip(0, 4), Duration::from_millis(4));
     }
 }

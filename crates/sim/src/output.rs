@@ -45,7 +45,9 @@ impl Report {
             "seed,nodes,detector,loss,full_view_s,crashes,crashes_seen_by_all,first_detection_max_s,\
              all_member_max_s,false_positives,false_positive_marks,left_marked_failed,\
              leaves,leaves_seen_by_all,messages_per_node_s,bytes_per_node_s,\
-             max_bytes_per_node_s,suspicions,refutations,rejoins,oversized",
+             max_bytes_per_node_s,suspicions,refutations,rejoins,oversized,\
+             partition_false_positives,partition_false_positive_marks,heals,heals_healed,\
+             heal_max_s,heal_rejoins",
         );
         // Wall time stays out of CSV: rows compare byte for byte across runs.
         out.push('\n');
@@ -64,9 +66,15 @@ impl Report {
             } else {
                 None
             };
+            let healed = r.heals.iter().filter(|h| h.healed_s.is_some()).count();
+            let heal_max = if healed == r.heals.len() {
+                r.heals.iter().filter_map(|h| h.healed_s).reduce(f64::max)
+            } else {
+                None
+            };
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{}",
                 r.seed,
                 self.scenario.nodes,
                 self.scenario.detector_name(),
@@ -94,6 +102,12 @@ impl Report {
                 r.refutations,
                 r.rejoins,
                 r.drops.oversized,
+                r.partition_false_positives,
+                r.partition_false_positive_marks,
+                r.heals.len(),
+                healed,
+                opt(heal_max),
+                r.heals.iter().map(|h| h.rejoins).sum::<u64>(),
             );
             out.push('\n');
         }
@@ -149,11 +163,26 @@ impl Report {
         row(&mut out, "bytes sent / node / s", s.bytes_per_node_s, 0);
         row(&mut out, "suspicions / run", s.suspicions, 0);
         row(&mut out, "refutations / run", s.refutations, 0);
+        let partitioned = s.heals > 0 || s.partition_false_positive_marks > 0;
+        if partitioned {
+            row(&mut out, "heal to full membership (s)", s.heal_s, 3);
+        }
         let _ = writeln!(
             out,
             "false positives: {} (failed marks of live members: {}); leavers marked failed: {}",
             s.false_positives, s.false_positive_marks, s.left_marked_failed
         );
+        if partitioned {
+            let _ = writeln!(
+                out,
+                "heals: {} ({} not healed); rejoins after heals: {}; partition-caused false positives: {} (marks: {})",
+                s.heals,
+                s.heals_not_healed,
+                s.heal_rejoins,
+                s.partition_false_positives,
+                s.partition_false_positive_marks
+            );
+        }
         let _ = writeln!(
             out,
             "busiest node: {:.0} B/s; rejoins: {}; oversized datagrams: {}; runs without a full view before the first fault: {}",
@@ -179,7 +208,36 @@ impl Report {
                     l.node, l.at_s, l.observers_marked_left, l.observers_required, l.marked_failed
                 );
             }
+            for h in &self.runs[0].heals {
+                let healed = match (h.healed_s, h.cut_again_s) {
+                    (Some(t), _) => format!("full membership after {t:.3}s"),
+                    (None, Some(t)) => format!("not healed: cut again after {t:.3}s"),
+                    (None, None) => "not healed by the end".to_owned(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  heal at {:.3}s of a {:.3}s cut: {healed}; rejoins {} (during the cut {}); false positive marks {} partition-caused, {} genuine",
+                    h.at_s,
+                    h.cut_s,
+                    h.rejoins,
+                    h.rejoins_during_cut,
+                    h.partition_false_positive_marks,
+                    h.genuine_false_positive_marks
+                );
+            }
         }
+        let n = &s.notices;
+        let _ = writeln!(
+            out,
+            "notices: {} join requests, {} admitted, {} refused, {} unanswered, {} rejoining, {} alone, {} outweighed peers",
+            n.join_asked,
+            n.joined,
+            n.join_refused,
+            n.join_unanswered,
+            n.rejoining,
+            n.alone,
+            n.outweighed_peer
+        );
         if let Some(wall) = s.wall_time_s {
             let _ = writeln!(
                 out,

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::heal_report::HealOutcome;
+use crate::notices::NoticeCounts;
+
 /// A duration in seconds, as reports print them.
 pub fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
@@ -71,10 +74,18 @@ pub struct RunReport {
     pub crashes: Vec<CrashOutcome>,
     /// Every voluntary leave, in order.
     pub leaves: Vec<LeaveOutcome>,
-    /// Distinct live members marked failed by someone.
+    /// Every heal (`heal` actions and the off-phases of flaps), in order.
+    pub heals: Vec<HealOutcome>,
+    /// Distinct live members marked failed by someone, partition-caused
+    /// marks aside (with no partition in the run: every one).
     pub false_positives: usize,
-    /// `failed` events about live members.
+    /// `failed` events about live members, partition-caused ones aside.
     pub false_positive_marks: u64,
+    /// Distinct live members marked failed because of a partition: by an
+    /// observer across a cut, or after such a mark (see [`HealOutcome`]).
+    pub partition_false_positives: usize,
+    /// `failed` events about live members caused by a partition.
+    pub partition_false_positive_marks: u64,
     /// `failed` events about members that had left.
     pub left_marked_failed: u64,
     /// Seconds until every node had seen every node join (absent if a fault
@@ -98,10 +109,13 @@ pub struct RunReport {
     pub spurious_left: u64,
     /// Events about members no process of the run ever was.
     pub unknown_member_events: u64,
-    /// Nodes that learned they were declared failed and rejoined.
+    /// New versions the cores took to rejoin (declared failed, outweighed
+    /// by a larger view, or superseded), from their counters.
     pub rejoins: u64,
     /// Join answers that were refusals.
     pub joins_refused: u64,
+    /// Notices the cores gave, by kind.
+    pub notices: NoticeCounts,
     /// Undelivered messages by cause.
     pub drops: Drops,
     /// Simulation steps processed (deliveries, timers, actions).
@@ -160,10 +174,24 @@ pub struct Summary {
     pub first_detection_s: Option<Spread>,
     /// All-member detection latency over crashes seen by all, seconds.
     pub all_member_s: Option<Spread>,
-    /// Sum of per-run distinct false positives.
+    /// Sum of per-run distinct false positives (partition-caused aside).
     pub false_positives: usize,
-    /// Sum of `failed` events about live members.
+    /// Sum of `failed` events about live members (partition-caused aside).
     pub false_positive_marks: u64,
+    /// Sum of per-run distinct partition-caused false positives.
+    pub partition_false_positives: usize,
+    /// Sum of partition-caused `failed` events about live members.
+    pub partition_false_positive_marks: u64,
+    /// Heals over all runs.
+    pub heals: usize,
+    /// Heals never followed by full membership (the run ended, or a new
+    /// cut came first).
+    pub heals_not_healed: usize,
+    /// Time from heal to full membership over the heals that got there,
+    /// seconds.
+    pub heal_s: Option<Spread>,
+    /// Sum of rejoins between heals and full membership.
+    pub heal_rejoins: u64,
     /// Voluntary leaves over all runs.
     pub leaves: usize,
     /// Leaves every required observer recorded as `left`.
@@ -184,8 +212,10 @@ pub struct Summary {
     pub suspicions: Option<Spread>,
     /// Per-run refutations.
     pub refutations: Option<Spread>,
-    /// Sum of rejoins after false declarations.
+    /// Sum of rejoins.
     pub rejoins: u64,
+    /// Notices of every run, summed.
+    pub notices: NoticeCounts,
     /// Sum of oversized datagrams.
     pub oversized: u64,
     /// Wall-clock seconds of all runs (absent when not measured).
@@ -198,6 +228,7 @@ impl Summary {
     pub fn of(runs: &[RunReport]) -> Summary {
         let crashes = || runs.iter().flat_map(|r| &r.crashes);
         let leaves = || runs.iter().flat_map(|r| &r.leaves);
+        let heals = || runs.iter().flat_map(|r| &r.heals);
         let per_run = |f: fn(&RunReport) -> f64| Spread::of(runs.iter().map(f));
         Summary {
             runs: runs.len(),
@@ -208,6 +239,15 @@ impl Summary {
             all_member_s: Spread::of(crashes().filter_map(|c| c.all_member_s)),
             false_positives: runs.iter().map(|r| r.false_positives).sum(),
             false_positive_marks: runs.iter().map(|r| r.false_positive_marks).sum(),
+            partition_false_positives: runs.iter().map(|r| r.partition_false_positives).sum(),
+            partition_false_positive_marks: runs
+                .iter()
+                .map(|r| r.partition_false_positive_marks)
+                .sum(),
+            heals: heals().count(),
+            heals_not_healed: heals().filter(|h| h.healed_s.is_none()).count(),
+            heal_s: Spread::of(heals().filter_map(|h| h.healed_s)),
+            heal_rejoins: heals().map(|h| h.rejoins).sum(),
             leaves: leaves().count(),
             leaves_seen_by_all: leaves()
                 .filter(|l| l.observers_marked_left == l.observers_required)
@@ -224,6 +264,9 @@ impl Summary {
             suspicions: per_run(|r| r.suspicions as f64),
             refutations: per_run(|r| r.refutations as f64),
             rejoins: runs.iter().map(|r| r.rejoins).sum(),
+            notices: runs
+                .iter()
+                .fold(NoticeCounts::default(), |sum, r| sum.plus(&r.notices)),
             oversized: runs.iter().map(|r| r.drops.oversized).sum(),
             wall_time_s: runs.iter().map(|r| r.wall_time_s).sum::<Option<f64>>(),
         }

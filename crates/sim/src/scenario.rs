@@ -17,11 +17,20 @@
 //!
 //! [[actions]]
 //! at = "10s"
-//! action = "partition"    # crash | restart | leave | partition | heal | set-loss
+//! action = "partition"    # crash | restart | leave | partition | isolate | flap | heal | set-loss
 //! nodes = [0, 1, 2]       # one side; `to` is the other (default: every other node)
+//! for = "5s"              # optional: heal by itself after this long
 //!
 //! [[actions]]
-//! at = "15s"
+//! at = "20s"
+//! action = "flap"         # cut for period_on, heal for period_off, `times` times
+//! nodes = [3]
+//! period_on = "10s"
+//! period_off = "5s"
+//! times = 3
+//!
+//! [[actions]]
+//! at = "60s"
 //! action = "heal"
 //! ```
 
@@ -32,6 +41,7 @@ use rumor_membership::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::SimError;
+use crate::action::{Action, ActionSpec, check_probability};
 use crate::network::NetworkConfig;
 use crate::rng::{DetRng, derive_seed, stream};
 
@@ -39,7 +49,8 @@ use crate::rng::{DetRng, derive_seed, stream};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scenario {
-    /// Cluster size. Node 0 starts the cluster and introduces the others.
+    /// Cluster size. Node 0 starts the cluster; every node is given nodes
+    /// 0, 1 and 2 as introducers and seeds.
     pub nodes: usize,
     /// Failure detector by registered name; when absent, `config.detector`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,8 +115,9 @@ impl Default for Scenario {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Bootstrap {
-    /// Each node joins once through the introducer at its start time; what it
-    /// learns later comes from dissemination alone.
+    /// Each node joins once at its start time, through node 0 (or nodes 1
+    /// and 2 when node 0 does not answer); what it learns later comes from
+    /// dissemination and anti-entropy.
     #[default]
     Staggered,
     /// As `staggered`, then, just after the join window, every node makes one
@@ -118,105 +130,8 @@ pub enum Bootstrap {
     /// join storm still draining when the faults come, and no `joined`
     /// events for the members it starts with. For steady-state experiments
     /// at scale; crashed nodes restarted later still join through the
-    /// introducer.
+    /// introducers.
     Converged,
-}
-
-/// The kinds of timed action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActionKind {
-    /// The nodes stop: no delivery, no timer.
-    Crash,
-    /// The nodes (crashed ones when none are named) start again under a new
-    /// version and rejoin through a live introducer.
-    Restart,
-    /// The nodes leave voluntarily, then stop.
-    Leave,
-    /// Cut `nodes` from `to` (from everyone else when `to` is empty).
-    Partition,
-    /// Heal every partition.
-    Heal,
-    /// Change the receiver-side drop (`loss`) and/or in-transit loss (`net_loss`).
-    SetLoss,
-}
-
-/// One timed action as written in a scenario file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionSpec {
-    /// When, from the start of the run.
-    #[serde(with = "humantime_serde")]
-    pub at: Duration,
-    /// What.
-    pub action: ActionKind,
-    /// The nodes it applies to.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub nodes: Vec<usize>,
-    /// Or this many nodes picked at random from the seed (never node 0).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub random: usize,
-    /// Partition: the other side.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub to: Vec<usize>,
-    /// Partition: cut only `nodes → to`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub one_way: bool,
-    /// Set-loss: the new receiver-side drop probability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss: Option<f64>,
-    /// Set-loss: the new in-transit loss probability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub net_loss: Option<f64>,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-impl ActionSpec {
-    /// An action of `kind` at `at` on explicit `nodes`.
-    pub fn new(at: Duration, action: ActionKind, nodes: Vec<usize>) -> ActionSpec {
-        ActionSpec {
-            at,
-            action,
-            nodes,
-            random: 0,
-            to: Vec::new(),
-            one_way: false,
-            loss: None,
-            net_loss: None,
-        }
-    }
-}
-
-/// An action with its nodes resolved for one run.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Crash these slots.
-    Crash(Vec<usize>),
-    /// Restart these slots (every crashed one when empty).
-    Restart(Vec<usize>),
-    /// These slots leave.
-    Leave(Vec<usize>),
-    /// Cut `from → to` (and back unless `one_way`); `to` = everyone else when `None`.
-    Partition {
-        /// One side.
-        from: Vec<usize>,
-        /// The other side.
-        to: Option<Vec<usize>>,
-        /// Only `from → to`.
-        one_way: bool,
-    },
-    /// Heal every partition.
-    Heal,
-    /// New loss probabilities.
-    SetLoss {
-        /// Receiver-side drop.
-        receiver: Option<f64>,
-        /// In-transit loss.
-        network: Option<f64>,
-    },
 }
 
 impl Scenario {
@@ -288,40 +203,14 @@ impl Scenario {
                 a.action,
                 humantime::format_duration(a.at)
             );
-            if let Some(&n) = a.nodes.iter().chain(&a.to).find(|&&n| n >= self.nodes) {
-                return bad(format!(
-                    "{what}: node {n} is out of range 0..{}",
-                    self.nodes
-                ));
-            }
-            if a.random >= self.nodes {
-                return bad(format!(
-                    "{what}: random {} needs more nodes besides node 0",
-                    a.random
-                ));
-            }
-            let named = !a.nodes.is_empty() || a.random > 0;
-            match a.action {
-                ActionKind::Crash | ActionKind::Leave | ActionKind::Partition if !named => {
-                    return bad(format!("{what}: name `nodes` or `random`"));
-                }
-                ActionKind::SetLoss if a.loss.is_none() && a.net_loss.is_none() => {
-                    return bad(format!("{what}: set `loss` and/or `net_loss`"));
-                }
-                _ => {}
-            }
-            if let Some(p) = a.loss {
-                check_probability(&format!("{what}: loss"), p)?;
-            }
-            if let Some(p) = a.net_loss {
-                check_probability(&format!("{what}: net_loss"), p)?;
-            }
+            a.validate(self.nodes, &what)?;
         }
         Ok(())
     }
 
-    /// The timed actions of the run with `seed`, random picks resolved, in
-    /// time order (ties keep file order; `fail` and `leave` come last).
+    /// The timed actions of the run with `seed`, random picks resolved and
+    /// sugar unfolded (see [`crate::ActionKind`]), in time order (ties keep
+    /// file order; `fail` and `leave` come last).
     pub fn plan(&self, seed: u64) -> Vec<(Duration, Action)> {
         let mut rng = DetRng::new(derive_seed(seed, stream::PICK, 0));
         // Random picks never repeat a node already picked, nor node 0.
@@ -339,22 +228,7 @@ impl Scenario {
         for a in &self.actions {
             let mut nodes = a.nodes.clone();
             nodes.extend(pick(a.random, &mut rng));
-            let action = match a.action {
-                ActionKind::Crash => Action::Crash(nodes),
-                ActionKind::Restart => Action::Restart(nodes),
-                ActionKind::Leave => Action::Leave(nodes),
-                ActionKind::Partition => Action::Partition {
-                    from: nodes,
-                    to: (!a.to.is_empty()).then(|| a.to.clone()),
-                    one_way: a.one_way,
-                },
-                ActionKind::Heal => Action::Heal,
-                ActionKind::SetLoss => Action::SetLoss {
-                    receiver: a.loss,
-                    network: a.net_loss,
-                },
-            };
-            plan.push((a.at, action));
+            plan.extend(a.unfold(nodes));
         }
         if self.fail > 0 {
             plan.push((self.warmup, Action::Crash(pick(self.fail, &mut rng))));
@@ -364,16 +238,6 @@ impl Scenario {
         }
         plan.sort_by_key(|(at, _)| *at);
         plan
-    }
-}
-
-fn check_probability(what: &str, p: f64) -> Result<(), SimError> {
-    if (0.0..=1.0).contains(&p) {
-        Ok(())
-    } else {
-        Err(SimError::Invalid(format!(
-            "{what} = {p} is not a probability in [0, 1]"
-        )))
     }
 }
 
@@ -389,6 +253,7 @@ pub(crate) fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::ActionKind;
 
     #[test]
     fn parses_a_scenario_file() {

@@ -2,28 +2,38 @@
 //!
 //! Each node is a slot with a fixed listening address; a slot runs one
 //! process at a time (a [`Membership`] core behind a [`ReceiverDrop`]), and a
-//! restart puts a new process with a higher version in the same slot. The
-//! agenda holds deliveries, timers, join exchanges and scenario actions; the
-//! loop pops the earliest, hands it to the core it concerns, then drains that
-//! core's transmits (through the [`Network`]) and events (into the ledger)
-//! and re-arms its timer from `poll_timeout`.
+//! restart puts a new process with a higher version in the same slot. A core
+//! may also take a new version by itself (a rejoin): the process runs on, and
+//! the ledger retires the old version and starts the new one. The agenda
+//! holds deliveries, timers, join exchanges and scenario actions; the loop
+//! pops the earliest, hands it to the core it concerns, then drains that
+//! core's transmits (through the [`Network`]), events (into the ledger) and
+//! notices (counted), and re-arms its timer from `poll_timeout`.
+
+mod actions;
+mod converged;
+mod healing;
+mod join_exchange;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Config, DetectorRegistry, Event, Incarnation, MemberState, MemberUpdate, Membership, Message,
-    NodeId, ReceiverDrop, Time, Transmit, Version,
+    Channel, Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId, ReceiverDrop,
+    Time, Transmit, Version,
 };
 use rumor_wire::{Envelope, encoded_len};
 
 use crate::SimError;
+use crate::action::Action;
 use crate::event_queue::EventQueue;
+use crate::heal_report::Heals;
 use crate::ledger::Ledger;
-use crate::network::{Cut, Network, SlotSet};
+use crate::network::{Cut, Network};
+use crate::notices::NoticeCounts;
 use crate::report::{Drops, RunReport, secs};
 use crate::rng::{DetRng, derive_seed, stream};
-use crate::scenario::{Action, Bootstrap, Scenario};
+use crate::scenario::{Bootstrap, Scenario};
 use crate::traffic::Traffic;
 
 /// Node `i` listens on `10.0.0.0 + i + 1`, port [`PORT`].
@@ -33,8 +43,9 @@ pub const PORT: u16 = 4000;
 /// Versions look like Unix milliseconds, as the daemon's do: this epoch plus
 /// the virtual time a process starts.
 pub(crate) const VERSION_EPOCH_MS: u64 = 1_763_900_000_000;
-/// A join whose introducer could not be reached is retried after this long.
-const JOIN_RETRY: Duration = Duration::from_secs(1);
+/// The introducers every node is given (its `--join` list, also its seeds):
+/// node 0 first, then the next lowest-numbered nodes.
+const INTRODUCERS: usize = 3;
 /// A timer the core asks for at or before the instant it just ticked at is
 /// pushed this far ahead, so a core that never advances its deadline cannot
 /// stall the clock.
@@ -70,14 +81,18 @@ pub struct RunOptions {
 }
 
 struct Process {
+    /// The version the ledger knows this process by; the core's own id
+    /// differs after a rejoin until the next flush catches up.
     id: NodeId,
     core: Membership,
     drop: ReceiverDrop,
+    /// The core's rejoin counter as last seen.
+    rejoins: u64,
 }
 
 struct Slot {
     addr: SocketAddr,
-    /// The version of the latest process started here (0: never started).
+    /// The newest version of this address (0: never started).
     version: u64,
     /// Bumped whenever the process changes; stale timers and join exchanges
     /// carry the old value and are ignored.
@@ -85,31 +100,46 @@ struct Slot {
     process: Option<Process>,
     /// The tick currently armed on the agenda, if any.
     tick_at: Option<Time>,
+    /// The latest join request sent (to, nonce): only its failure is told
+    /// to the core, not that of a request it no longer waits for.
+    last_request: Option<(SocketAddr, u64)>,
 }
 
 enum Step {
     Start {
         slot: u32,
     },
-    JoinRequest {
-        introducer: u32,
-        joiner: NodeId,
-        joiner_slot: u32,
+    /// A join request reaches `target` over a stream.
+    Request {
+        target: u32,
+        requester: u32,
         generation: u64,
+        node: NodeId,
+        nonce: u64,
     },
-    JoinRetry {
+    /// The answer to a join request reaches the process that asked.
+    Answer {
+        to: u32,
+        generation: u64,
+        from: SocketAddr,
+        message: Message,
+    },
+    /// The stream of a join request was refused or timed out.
+    Unreachable {
         slot: u32,
         generation: u64,
+        to: SocketAddr,
+        nonce: u64,
     },
     /// A second join exchange after the join window ([`Bootstrap::Sync`]).
     Resync {
         slot: u32,
     },
+    /// A datagram arrives.
     Deliver {
         to: u32,
         from: SocketAddr,
         message: Message,
-        datagram: bool,
     },
     Tick {
         slot: u32,
@@ -121,6 +151,8 @@ enum Step {
         generation: u64,
     },
     Act(usize),
+    /// Is the cluster one full membership again after a heal?
+    HealCheck,
 }
 
 struct World<'a> {
@@ -133,15 +165,21 @@ struct World<'a> {
     queue: EventQueue<Step>,
     network: Network,
     slots: Vec<Slot>,
+    /// Every node's introducers and seeds.
+    introducers: Vec<SocketAddr>,
     plan: Vec<(Duration, Action)>,
     ledger: Ledger,
+    heals: Heals,
+    heal_check_armed: bool,
     traffic: Traffic,
     drops: Drops,
+    notices: NoticeCounts,
     rejoins: u64,
     joins_refused: u64,
     steps: u64,
     now: Time,
     transmits: Vec<Transmit>,
+    events: Vec<Event>,
 }
 
 /// Runs `scenario` once with `seed`, creating detectors from `registry`.
@@ -175,17 +213,23 @@ pub fn run(
                 generation: 0,
                 process: None,
                 tick_at: None,
+                last_request: None,
             })
             .collect(),
+        introducers: (0..n.min(INTRODUCERS)).map(slot_addr).collect(),
         plan: scenario.plan(seed),
         ledger: Ledger::new(n, options.record_events),
+        heals: Heals::default(),
+        heal_check_armed: false,
         traffic: Traffic::new(n, window_start),
         drops: Drops::default(),
+        notices: NoticeCounts::default(),
         rejoins: 0,
         joins_refused: 0,
         steps: 0,
         now: Duration::ZERO,
         transmits: Vec::new(),
+        events: Vec::new(),
         config,
     };
     // Node 0 founds the cluster; the others start spread over the join window.
@@ -241,8 +285,11 @@ pub fn run(
         seed,
         crashes: world.ledger.crash_outcomes(),
         leaves: world.ledger.leave_outcomes(),
+        heals: world.heals.finish(),
         false_positives: world.ledger.false_positives(),
         false_positive_marks: world.ledger.false_positive_marks(),
+        partition_false_positives: world.ledger.partition_false_positives(),
+        partition_false_positive_marks: world.ledger.partition_false_positive_marks(),
         left_marked_failed: world.ledger.left_marked_failed(),
         full_view_s: world.ledger.full_view_at().map(secs),
         messages_per_node_s: rates.messages_per_node_s,
@@ -256,6 +303,7 @@ pub fn run(
         unknown_member_events: counts.unknown_member,
         rejoins: world.rejoins,
         joins_refused: world.joins_refused,
+        notices: world.notices,
         drops: world.drops.clone(),
         steps: world.steps,
         wall_time_s: options.wall_time.then(|| started.elapsed().as_secs_f64()),
@@ -286,34 +334,32 @@ impl World<'_> {
     fn step(&mut self, step: Step) {
         match step {
             Step::Start { slot } => self.start(slot as usize),
-            Step::JoinRequest {
-                introducer,
-                joiner,
-                joiner_slot,
+            Step::Request {
+                target,
+                requester,
                 generation,
-            } => self.join_request(
-                introducer as usize,
-                joiner,
-                joiner_slot as usize,
-                generation,
+                node,
+                nonce,
+            } => self.answer_request(
+                target as usize,
+                (requester as usize, generation),
+                node,
+                nonce,
             ),
-            Step::JoinRetry { slot, generation } => {
-                let s = &self.slots[slot as usize];
-                if s.generation == generation && s.process.is_some() {
-                    self.send_join(slot as usize);
-                }
-            }
-            Step::Resync { slot } => {
-                if self.slots[slot as usize].process.is_some() {
-                    self.send_join(slot as usize);
-                }
-            }
-            Step::Deliver {
+            Step::Answer {
                 to,
+                generation,
                 from,
                 message,
-                datagram,
-            } => self.deliver(to as usize, from, message, datagram),
+            } => self.take_answer(to as usize, generation, from, message),
+            Step::Unreachable {
+                slot,
+                generation,
+                to,
+                nonce,
+            } => self.request_failed(slot as usize, generation, to, nonce),
+            Step::Resync { slot } => self.resync(slot as usize),
+            Step::Deliver { to, from, message } => self.deliver(to as usize, from, message),
             Step::Tick { slot, generation } => {
                 let now = self.now;
                 let s = &mut self.slots[slot as usize];
@@ -335,6 +381,7 @@ impl World<'_> {
                 let action = self.plan[i].1.clone();
                 self.act(action);
             }
+            Step::HealCheck => self.check_heal(),
         }
     }
 
@@ -349,79 +396,24 @@ impl World<'_> {
     }
 
     /// Starts a new process in `slot` (which must be empty) and, unless it
-    /// founds the cluster, sends its join request.
+    /// founds the cluster, has its core join through the introducers.
     fn start(&mut self, slot: usize) {
         if !self.spawn(slot) {
             return;
         }
         let founder = slot == 0 && self.slots[0].generation == 1;
         if !founder {
-            self.send_join(slot);
-        }
-    }
-
-    /// [`Bootstrap::Converged`]: every node starts now already listing
-    /// every node alive, without any message on the network. A prototype of
-    /// node 0 (not itself a node of the run) applies a join response
-    /// naming everyone; every node then adopts a copy of its member list,
-    /// one memory copy per node where n join responses of n members would
-    /// take n² lookups. Nothing is news, so the bootstrap records no
-    /// `joined` events; the ledger counts the full view reached now.
-    fn form_converged(&mut self) {
-        for slot in 0..self.slots.len() {
-            self.spawn(slot);
-        }
-        let ids: Vec<NodeId> = self
-            .slots
-            .iter()
-            .filter_map(|s| s.process.as_ref().map(|p| p.id))
-            .collect();
-        let Some(&founder) = ids.first() else {
-            return;
-        };
-        let now = self.now;
-        let detector = self
-            .registry
-            .create(&self.config.detector, &self.config)
-            .expect("the detector was created once at the start of the run");
-        let mut prototype = Membership::new(
-            founder,
-            self.config.clone(),
-            detector,
-            derive_seed(self.seed, stream::CORE, u64::MAX),
-            now,
-        );
-        let members = ids
-            .iter()
-            .map(|&node| MemberUpdate {
-                node,
-                state: MemberState::Alive,
-                incarnation: Incarnation(0),
-            })
-            .collect();
-        prototype.handle(
-            now,
-            founder.addr,
-            Message::JoinResponse {
-                introducer: founder,
-                members,
-            },
-        );
-        for slot in 0..self.slots.len() {
+            let now = self.now;
+            let introducers = self.introducers.clone();
             if let Some(p) = &mut self.slots[slot].process {
-                let adopted = p.core.adopt_view(now, &prototype);
-                assert!(
-                    adopted,
-                    "a fresh node listed alive by the prototype adopts its view"
-                );
-                self.flush(slot, false);
+                p.core.join(now, introducers);
             }
         }
-        self.ledger.on_converged(now);
+        self.flush(slot, false);
     }
 
-    /// Creates the process of `slot` under a new version; false when one
-    /// runs there already.
+    /// Creates the process of `slot` under a new version, its seeds set
+    /// (the caller flushes it); false when one runs there already.
     fn spawn(&mut self, slot: usize) -> bool {
         let now = self.now;
         let s = &mut self.slots[slot];
@@ -431,6 +423,7 @@ impl World<'_> {
         let now_ms = VERSION_EPOCH_MS + now.as_millis() as u64;
         s.version = (s.version + 1).max(now_ms);
         s.generation += 1;
+        s.last_request = None;
         let id = NodeId::new(s.addr, Version(s.version));
         let detector = self
             .registry
@@ -446,139 +439,76 @@ impl World<'_> {
             self.loss_changes,
             s.generation,
         );
+        let mut core = Membership::new(id, self.config.clone(), detector, core_seed, now);
+        // The agent's --join list: where to go back to when the view collapses.
+        core.set_seeds(self.introducers.clone());
         s.process = Some(Process {
             id,
-            core: Membership::new(id, self.config.clone(), detector, core_seed, now),
+            core,
             drop: ReceiverDrop::new(self.loss, drop_seed),
+            rejoins: 0,
         });
         self.ledger.on_start(id, now);
         self.traffic.on_start(slot, now);
-        self.flush(slot, false);
         true
     }
 
-    /// The node an introducer-less process asks: node 0 if it runs, else the
-    /// lowest-numbered running node.
-    fn introducer_for(&self, joiner: usize) -> Option<usize> {
-        std::iter::once(0)
-            .chain(0..self.slots.len())
-            .find(|&s| s != joiner && self.slots[s].process.is_some())
-    }
-
-    fn send_join(&mut self, slot: usize) {
-        let Some(joiner) = self.slots[slot].process.as_ref().map(|p| p.id) else {
-            return;
-        };
-        let generation = self.slots[slot].generation;
-        let Some(introducer) = self.introducer_for(slot) else {
-            return; // nobody to join: this node is a cluster of its own
-        };
-        match self.network.stream(slot, introducer) {
-            Ok(delay) => self.queue.push(
-                self.now + delay,
-                Step::JoinRequest {
-                    introducer: introducer as u32,
-                    joiner,
-                    joiner_slot: slot as u32,
-                    generation,
-                },
-            ),
-            Err(_) => self.queue.push(
-                self.now + JOIN_RETRY,
-                Step::JoinRetry {
-                    slot: slot as u32,
-                    generation,
-                },
-            ),
-        }
-    }
-
-    fn join_request(
-        &mut self,
-        introducer: usize,
-        joiner: NodeId,
-        joiner_slot: usize,
-        generation: u64,
-    ) {
-        let now = self.now;
-        let retry = Step::JoinRetry {
-            slot: joiner_slot as u32,
-            generation,
-        };
-        let Some(p) = &mut self.slots[introducer].process else {
-            // Connection refused: the joiner tries again (maybe elsewhere).
-            self.queue.push(now + JOIN_RETRY, retry);
-            return;
-        };
-        let answer = p.core.handle_join_request(now, joiner);
-        let from = p.id.addr;
-        self.flush(introducer, false);
-        let envelope = Envelope::new(from, answer);
-        if self.traffic.counting(now) {
-            self.traffic.on_send(introducer, encoded_len(&envelope));
-        }
-        match self.network.stream(introducer, joiner_slot) {
-            Ok(delay) => self.queue.push(
-                now + delay,
-                Step::Deliver {
-                    to: joiner_slot as u32,
-                    from,
-                    message: envelope.body,
-                    datagram: false,
-                },
-            ),
-            Err(_) => self.queue.push(now + JOIN_RETRY, retry),
-        }
-    }
-
-    fn deliver(&mut self, to: usize, from: SocketAddr, message: Message, datagram: bool) {
+    fn deliver(&mut self, to: usize, from: SocketAddr, message: Message) {
         let Some(p) = &mut self.slots[to].process else {
             self.drops.node_down += 1;
             return;
         };
-        if datagram && !p.drop.admit() {
+        if !p.drop.admit() {
             self.drops.receiver += 1;
             return;
-        }
-        if matches!(message, Message::JoinRefused { .. }) {
-            self.joins_refused += 1;
         }
         p.core.handle(self.now, from, message);
         self.flush(to, false);
     }
 
-    /// Drains the core in `slot`: transmits into the network, events into the
-    /// ledger; rejoins if the node learned it was declared failed; re-arms
-    /// its timer.
+    /// Drains the core in `slot`: transmits into the network, events into
+    /// the ledger, notices into their counts; catches up with a new version
+    /// the core took; re-arms its timer.
     fn flush(&mut self, slot: usize, ticked: bool) {
         let now = self.now;
         let mut transmits = std::mem::take(&mut self.transmits);
-        let Some(p) = &mut self.slots[slot].process else {
+        let mut events = std::mem::take(&mut self.events);
+        let s = &mut self.slots[slot];
+        let Some(p) = &mut s.process else {
             self.transmits = transmits;
+            self.events = events;
             return;
         };
-        while let Some(t) = p.core.poll_transmit() {
-            transmits.push(t);
+        transmits.extend(std::iter::from_fn(|| p.core.poll_transmit()));
+        events.extend(std::iter::from_fn(|| p.core.poll_event()));
+        while let Some(notice) = p.core.poll_notice() {
+            self.notices.count(&notice);
         }
-        while let Some(event) = p.core.poll_event() {
-            self.ledger.on_event(event);
-        }
-        let from = p.id.addr;
-        let must_rejoin = p.core.must_rejoin();
+        let current = p.core.id();
+        let renewed = (current != p.id).then(|| std::mem::replace(&mut p.id, current));
+        let rejoins = p.core.stats().rejoins - p.rejoins;
+        p.rejoins += rejoins;
+        let from = current.addr;
         let deadline = p.core.poll_timeout();
+        if let Some(old) = renewed {
+            // The process runs on under its new version: the old one is
+            // over for the ledger, as a stopped process would be.
+            s.version = s.version.max(current.version.0);
+            self.ledger.on_retire(old);
+            self.ledger.on_start(current, now);
+        }
+        if rejoins > 0 {
+            self.rejoins += rejoins;
+            self.heals.on_rejoins(rejoins);
+        }
+        for event in events.drain(..) {
+            self.record(event);
+        }
         for t in transmits.drain(..) {
             self.send(slot, from, t);
         }
         self.transmits = transmits;
-        if must_rejoin {
-            let id = self.stop(slot);
-            if let Some(id) = id {
-                self.ledger.on_retire(id);
-            }
-            self.rejoins += 1;
-            self.queue.push(now, Step::Start { slot: slot as u32 });
-            return;
-        }
+        self.events = events;
         let s = &mut self.slots[slot];
         match deadline {
             Some(d) => {
@@ -602,41 +532,52 @@ impl World<'_> {
         }
     }
 
+    /// Hands one event to the ledger, a `failed` with the partition's share
+    /// in it settled.
+    fn record(&mut self, event: Event) {
+        let partition_caused = event.kind == EventKind::Failed
+            && match (
+                self.slot_of(event.observer.addr),
+                self.slot_of(event.member.addr),
+            ) {
+                (Some(observer), Some(member)) => {
+                    self.heals
+                        .partition_caused(observer, member, event.member, self.network.cuts())
+                }
+                _ => false,
+            };
+        if let Some(partition) = self.ledger.on_event(event, partition_caused) {
+            self.heals.on_false_positive(partition);
+        }
+    }
+
+    /// Sends one transmit of the node in `src`, listening on `from`: a
+    /// datagram through the network, a request as a stream exchange.
     fn send(&mut self, src: usize, from: SocketAddr, transmit: Transmit) {
+        if transmit.channel != Channel::Datagram {
+            self.request(src, from, transmit);
+            return;
+        }
         let Some(dst) = self.slot_of(transmit.to) else {
             self.drops.unroutable += 1;
             return;
         };
-        // Join answers and leaves travel over TCP in the daemon.
-        let datagram = !matches!(
-            transmit.message,
-            Message::Leave { .. } | Message::JoinResponse { .. } | Message::JoinRefused { .. }
-        );
         let envelope = Envelope::new(from, transmit.message);
-        let counting = self.traffic.counting(self.now);
-        if datagram || counting {
-            let bytes = encoded_len(&envelope);
-            if datagram && bytes > self.config.datagram_limit {
-                self.drops.oversized += 1;
-                return;
-            }
-            if counting {
-                self.traffic.on_send(src, bytes);
-            }
+        let bytes = encoded_len(&envelope);
+        if bytes > self.config.datagram_limit {
+            self.drops.oversized += 1;
+            return;
         }
-        let fate = if datagram {
-            self.network.datagram(src, dst)
-        } else {
-            self.network.stream(src, dst)
-        };
-        match fate {
+        if self.traffic.counting(self.now) {
+            self.traffic.on_send(src, bytes);
+        }
+        match self.network.datagram(src, dst) {
             Ok(delay) => self.queue.push(
                 self.now + delay,
                 Step::Deliver {
                     to: dst as u32,
                     from,
                     message: envelope.body,
-                    datagram,
                 },
             ),
             Err(Cut::Lost) => self.drops.in_transit += 1,
@@ -650,85 +591,8 @@ impl World<'_> {
         let p = s.process.take()?;
         s.generation += 1;
         s.tick_at = None;
+        s.last_request = None;
         self.traffic.on_stop(slot, self.now);
         Some(p.id)
-    }
-
-    fn act(&mut self, action: Action) {
-        let now = self.now;
-        let n = self.slots.len();
-        match action {
-            Action::Crash(slots) => {
-                for slot in slots {
-                    if let Some(id) = self.stop(slot) {
-                        self.ledger.on_crash(slot, id, now);
-                    }
-                }
-            }
-            Action::Restart(slots) => {
-                let slots = if slots.is_empty() {
-                    (0..n)
-                        .filter(|&s| self.slots[s].process.is_none() && self.slots[s].version > 0)
-                        .collect()
-                } else {
-                    slots
-                };
-                for slot in slots {
-                    if let Some(id) = self.stop(slot) {
-                        self.ledger.on_crash(slot, id, now);
-                    }
-                    self.start(slot);
-                }
-            }
-            Action::Leave(slots) => {
-                for slot in slots {
-                    let Some(p) = &mut self.slots[slot].process else {
-                        continue;
-                    };
-                    let id = p.id;
-                    self.ledger.on_leave(slot, id, now);
-                    p.core.leave(now);
-                    self.flush(slot, false);
-                    // It keeps running a little, as an agent does, so the
-                    // core can finish gossiping its departure.
-                    let generation = self.slots[slot].generation;
-                    self.queue.push(
-                        now + self.leave_linger,
-                        Step::Stop {
-                            slot: slot as u32,
-                            generation,
-                        },
-                    );
-                }
-            }
-            Action::Partition { from, to, one_way } => {
-                let from = SlotSet::new(n, from);
-                let to = match to {
-                    Some(to) => SlotSet::new(n, to),
-                    None => from.complement(n),
-                };
-                self.network.partition(from, to, one_way);
-            }
-            Action::Heal => self.network.heal(),
-            Action::SetLoss { receiver, network } => {
-                if let Some(loss) = network {
-                    self.network.set_loss(loss);
-                }
-                if let Some(loss) = receiver {
-                    self.loss = loss;
-                    self.loss_changes += 1;
-                    for (slot, s) in self.slots.iter_mut().enumerate() {
-                        if let Some(p) = &mut s.process {
-                            let seed = derive_seed(
-                                derive_seed(self.seed, stream::RECEIVER_DROP, slot as u64),
-                                self.loss_changes,
-                                s.generation,
-                            );
-                            p.drop = ReceiverDrop::new(loss, seed);
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -206,3 +206,40 @@ fn events_file_uses_the_event_log_format() {
     assert_eq!(csv.lines().count(), 2, "{csv}");
     assert!(csv.starts_with("seed,nodes,detector"));
 }
+
+#[test]
+fn heal_figures_in_the_table_and_the_csv() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/isolate-one.toml");
+    let args = ["--scenario", file, "--detector", "swim", "--no-wall-time"];
+    let out = rumor_sim(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "heal to full membership (s)",
+        "heals: 2 (0 not healed)",
+        "partition-caused false positives:",
+        "heal at 30.000s of a 15.000s cut: full membership after",
+        "notices:",
+    ] {
+        assert!(table.contains(needle), "missing {needle:?} in\n{table}");
+    }
+    let out = rumor_sim(&[&args[..], &["--csv"]].concat());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.len(), row.len(), "{csv}");
+    let field = |name: &str| {
+        let at = header.iter().position(|h| *h == name);
+        row[at.unwrap_or_else(|| panic!("no {name} column in {csv}"))]
+    };
+    assert_eq!((field("heals"), field("heals_healed")), ("2", "2"));
+    let heal_max: f64 = field("heal_max_s").parse().unwrap();
+    assert!(heal_max <= 10.0, "{csv}");
+    assert_ne!(field("partition_false_positive_marks"), "0");
+    assert_eq!(field("false_positives"), "0");
+}

@@ -38,6 +38,21 @@ fn library_runs_replay_byte_for_byte() {
     assert_ne!(a, json(&s, 6..8), "the seed changes nothing");
 }
 
+#[test]
+fn healing_runs_replay_byte_for_byte() {
+    // Rejoins, stream timeouts and heal checks are on the agenda too.
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/partition-one-way.toml"
+    );
+    let mut s = Scenario::from_file(std::path::Path::new(file)).unwrap();
+    s.detector = Some("swim".into());
+    s.loss = 0.05;
+    let a = json(&s, 3..5);
+    assert!(a.contains("\"healed_s\""), "{a}");
+    assert_eq!(a, json(&s, 3..5));
+}
+
 fn rumor_sim(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_rumor-sim"))
         .args(args)

@@ -1,5 +1,6 @@
 //! The network model and the fault timetable act on the cluster: partitions
-//! cut and heal, restarts come back under a new version, loss changes apply.
+//! cut and heal, restarts come back under a new version, loss changes apply,
+//! and a node declared failed rejoins by itself, its process running on.
 
 use std::time::Duration;
 
@@ -34,8 +35,39 @@ fn a_long_partition_is_seen_as_failures_on_both_sides() {
     let r = simulate(&base(vec![cut])).report;
     assert!(r.drops.partitioned > 0);
     // Nodes 1 and 2 are live, so their detection by the rest is a false
-    // positive as the simulator counts it, and the rest are failed for them.
-    assert!(r.false_positives >= 3, "{r:?}");
+    // positive, the partition's doing, and the rest are failed for them.
+    assert!(r.partition_false_positives >= 3, "{r:?}");
+    assert_eq!(r.false_positives, 0, "counted as genuine: {r:?}");
+    assert!(r.heals.is_empty(), "no heal came");
+}
+
+#[test]
+fn a_healed_partition_ends_in_one_membership_through_rejoins() {
+    let mut cut = ActionSpec::new(S(5), ActionKind::Partition, vec![1, 2]);
+    cut.lasting = Some(S(4));
+    let outcome = simulate(&base(vec![cut]));
+    let r = &outcome.report;
+    assert_eq!(r.heals.len(), 1, "{r:?}");
+    let heal = &r.heals[0];
+    assert_eq!((heal.at_s, heal.cut_s), (9.0, 4.0));
+    assert!(heal.healed_s.is_some_and(|t| t < 5.0), "{heal:?}");
+    // The smaller side (or the losing tie) takes new versions, in the
+    // same processes: ten run at the end, none restarted.
+    assert!(heal.rejoins >= 2, "{heal:?}");
+    assert_eq!(r.rejoins, r.notices.rejoining);
+    assert_eq!(outcome.members.len(), 10);
+    assert!(r.crashes.is_empty());
+    for (observer, members) in &outcome.members {
+        let live: Vec<_> = members
+            .iter()
+            .filter(|m| m.state == MemberState::Alive)
+            .map(|m| m.node)
+            .collect();
+        let everyone: Vec<_> = outcome.members.iter().map(|(id, _)| *id).collect();
+        assert_eq!(live, everyone, "{observer} lists another membership");
+    }
+    assert_eq!(r.false_positives, 0, "{r:?}");
+    assert!(r.partition_false_positive_marks > 0);
 }
 
 #[test]
@@ -45,6 +77,9 @@ fn a_short_partition_heals_before_anyone_is_failed() {
     let r = simulate(&base(vec![cut, heal])).report;
     assert!(r.drops.partitioned > 0);
     assert_eq!(r.false_positives, 0, "{r:?}");
+    assert_eq!(r.partition_false_positives, 0, "{r:?}");
+    assert_eq!(r.heals[0].healed_s, Some(0.0), "{r:?}");
+    assert_eq!(r.rejoins, 0);
 }
 
 #[test]
@@ -54,7 +89,8 @@ fn a_one_way_partition_blocks_one_direction_only() {
     let r = simulate(&base(vec![cut])).report;
     assert!(r.drops.partitioned > 0);
     // Node 3 still hears everyone but nobody hears it: it is the one failed.
-    assert!(r.false_positives >= 1, "{r:?}");
+    assert!(r.partition_false_positives >= 1, "{r:?}");
+    assert_eq!(r.false_positives, 0, "{r:?}");
 }
 
 #[test]
