@@ -54,8 +54,17 @@ impl Core {
         self.digest_to(to.addr);
     }
 
+    /// A reconnect attempt: the smallest digest there is, one summary of
+    /// the whole list (about 40 bytes, where a full window is up to a
+    /// kilobyte). A process there that holds this node dead answers
+    /// `Gone`; a stranger answers with its members and its own digest, and
+    /// ordinary anti-entropy completes the merge.
+    pub(crate) fn knock(&mut self, to: SocketAddr) {
+        self.send_digest(to, 1, 0, 1, false);
+    }
+
     /// Sends `to` a digest of the next window of buckets, wherever it is
-    /// in the list: a reconnect attempt, or a merge asked by the driver.
+    /// in the list: a merge asked by the driver, or a periodic sync.
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
         let buckets = digest_buckets(self.list.len());
         let window = buckets.min(DIGEST_WINDOW);

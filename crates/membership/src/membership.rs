@@ -727,7 +727,7 @@ impl Core {
         let live = self.list.live_count();
         if let Some(to) = self.reconnect.due(self.now, live, &mut self.rng) {
             self.stats.reconnect_attempts += 1;
-            self.digest_to(to);
+            self.knock(to);
         }
     }
 
