@@ -312,3 +312,61 @@ pub fn resources(args: &BenchResourcesArgs) -> Result<(), DaemonError> {
     cluster.leave_all(Duration::from_secs(10));
     Ok(())
 }
+
+/// Runs `rumor bench-flood`.
+pub fn flood(args: &crate::cli::BenchFloodArgs) -> Result<(), DaemonError> {
+    if !(2..=50).contains(&args.nodes) {
+        return Err(DaemonError::Usage(format!(
+            "bad --nodes {}: 2 to 50",
+            args.nodes
+        )));
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| DaemonError::io("cannot find the rumor executable", e))?;
+    let config = crate::flood::FloodConfig {
+        exe,
+        nodes: args.nodes,
+        datagrams: args.datagrams,
+        connections: args.connections,
+        keyed: args.keyed,
+        net: args.net,
+        port: args.port,
+        seed: args.seed,
+    };
+    let report = crate::flood::run(&config)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        );
+        return Ok(());
+    }
+    let sent: u64 = report.datagrams.values().sum();
+    println!(
+        "bench-flood: {} agents, {}; {sent} bad datagrams in {:.1} s ({:.0}/s): {:?}",
+        args.nodes,
+        if args.keyed { "keyed" } else { "in the clear" },
+        report.datagram_seconds,
+        sent as f64 / report.datagram_seconds.max(1e-9),
+        report.datagrams
+    );
+    println!("bad TCP connections: {:?}", report.connections);
+    println!(
+        "agents exited: {}; largest RSS {} KiB before, {} KiB peak; one full membership {} after the flood",
+        report.exited,
+        report.rss_before_kib,
+        report.rss_peak_kib,
+        match report.heal_seconds {
+            Some(s) => format!("{s:.1} s"),
+            None => "NOT within 15 s".into(),
+        }
+    );
+    println!(
+        "refused by the sealer: {}; reached the decoder and failed it: {}",
+        report.refused_by_sealer, report.reached_decoder_malformed
+    );
+    for line in &report.final_counts {
+        println!("  {line}");
+    }
+    Ok(())
+}

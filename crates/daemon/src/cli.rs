@@ -38,6 +38,9 @@ pub enum Command {
     BenchDetect(BenchDetectArgs),
     /// Measure resident memory and idle CPU of agents in a local cluster (benchmark).
     BenchResources(BenchResourcesArgs),
+    /// Throw bad datagrams and bad TCP connections at a local cluster and
+    /// check that it stays up and whole (benchmark, loopback only).
+    BenchFlood(BenchFloodArgs),
 }
 
 /// `rumor agent`.
@@ -260,6 +263,36 @@ pub struct BenchResourcesArgs {
     /// Keep the agents' data in this directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// `rumor bench-flood`.
+#[derive(Debug, Args)]
+pub struct BenchFloodArgs {
+    /// Agents in the cluster.
+    #[arg(long, default_value_t = 5)]
+    pub nodes: usize,
+    /// Bad datagrams in all (random, and mutated copies of captured ones).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub datagrams: u64,
+    /// Bad TCP connections in all (huge prefixes, random bytes, half-open,
+    /// slowloris, silent).
+    #[arg(long, default_value_t = 10_000)]
+    pub connections: u64,
+    /// Run the cluster with a keyring (sealed traffic).
+    #[arg(long)]
+    pub keyed: bool,
+    /// Port every agent listens on.
+    #[arg(long, default_value_t = 7700)]
+    pub port: u16,
+    /// Third octet of the agents' loopback addresses.
+    #[arg(long, default_value_t = 202)]
+    pub net: u8,
+    /// Seed of the generators.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Parses `IP:PORT`, saying what is wrong in one line.

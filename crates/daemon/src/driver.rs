@@ -287,7 +287,14 @@ impl Driver {
             None => bytes,
             Some(sealer) => {
                 self.opened.clear();
-                if let Err(cause) = sealer.open_now(bytes, &mut self.opened) {
+                let (me, len) = recipient(self.settings.bind);
+                let opened = sealer.open_for(
+                    bytes,
+                    &mut self.opened,
+                    rumor_seal::unix_millis(),
+                    &me[..len],
+                );
+                if let Err(cause) = opened {
                     self.stats.unauthenticated += 1;
                     tracing::debug!("dropped a datagram that did not open: {cause}");
                     return;
@@ -388,11 +395,10 @@ impl Driver {
                     .serve(me, op, fan_out, members, reply, &self.outbox);
             }
             Message::DgrepRequest(request) => {
-                // Results stream to the client's listener, on the host the
-                // request came from: never to a third party it names.
-                let reply_to = SocketAddr::new(peer.ip(), envelope.from.port());
-                if let Some(refusal) = self.dgrep.serve(request, reply_to, me) {
-                    self.outbox.send(reply_to, refusal);
+                // Results stream back on the request's own connection: never
+                // to an address the envelope names.
+                if let Some((reply, refusal)) = self.dgrep.serve(request, reply, me) {
+                    self.outbox.reply(reply, refusal);
                 }
             }
             other => {
@@ -453,7 +459,14 @@ impl Driver {
             None => &self.plain[..len],
             Some(sealer) => {
                 self.sealed.clear();
-                if let Err(e) = sealer.seal_now(&self.plain[..len], &mut self.sealed) {
+                let (to, to_len) = recipient(transmit.to);
+                let sealed = sealer.seal_for(
+                    &self.plain[..len],
+                    &mut self.sealed,
+                    rumor_seal::unix_millis(),
+                    &to[..to_len],
+                );
+                if let Err(e) = sealed {
                     self.stats.send_errors += 1;
                     tracing::warn!("could not seal a datagram: {e}");
                     return;
@@ -508,4 +521,23 @@ impl Driver {
             EventKind::Removed => tracing::info!("member {member} removed from the list"),
         }
     }
+}
+
+/// A datagram's recipient as sealed into it: the destination's address,
+/// IP then port, so a datagram captured on its way to one member opens
+/// nowhere else.
+fn recipient(addr: SocketAddr) -> ([u8; 18], usize) {
+    let mut out = [0u8; 18];
+    let len = match addr.ip() {
+        std::net::IpAddr::V4(ip) => {
+            out[..4].copy_from_slice(&ip.octets());
+            4
+        }
+        std::net::IpAddr::V6(ip) => {
+            out[..16].copy_from_slice(&ip.octets());
+            16
+        }
+    };
+    out[len..len + 2].copy_from_slice(&addr.port().to_be_bytes());
+    (out, len + 2)
 }

@@ -49,6 +49,7 @@ pub mod dgrep_server;
 mod driver;
 mod error;
 pub mod event_log;
+pub mod flood;
 pub mod inbox;
 pub mod keys;
 pub mod keys_cli;

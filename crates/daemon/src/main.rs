@@ -69,5 +69,6 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
         Command::Demo(args) => demo::run(&args),
         Command::BenchDetect(args) => bench::detect(&args),
         Command::BenchResources(args) => bench::resources(&args),
+        Command::BenchFlood(args) => bench::flood(&args),
     }
 }

@@ -219,10 +219,10 @@ fn forged_replayed_and_other_cluster_traffic_never_reaches_the_core() {
         attacker.send_to(bytes, victim).unwrap();
         *sent.entry(what).or_default() += 1;
     };
-    // Genuine packets meant for someone else, each sent twice: the second
-    // copy is a replay.
+    // Genuine packets meant for someone else, replayed to the victim
+    // (twice each): sealed for their recipient, they open nowhere else.
     for datagram in &captured {
-        send("genuine", datagram);
+        send("replayed", datagram);
         send("replayed", datagram);
     }
     for datagram in &captured {
@@ -268,12 +268,14 @@ fn forged_replayed_and_other_cluster_traffic_never_reaches_the_core() {
     let counts = stop_and_read_counts(&mut cluster, 1);
     eprintln!("victim: {counts}\nsent: {sent:?}");
     // Every forgery was refused before the core, each counted by cause.
-    assert!(counter(&counts, "replayed") >= sent["replayed"], "{counts}");
     assert!(
         counter(&counts, "truncated") >= sent["truncated"],
         "{counts}"
     );
-    assert!(counter(&counts, "bad_tag") >= sent["bad_tag"], "{counts}");
+    assert!(
+        counter(&counts, "bad_tag") >= sent["bad_tag"] + sent["replayed"],
+        "{counts}"
+    );
     assert!(
         counter(&counts, "wrong_key") >= sent["wrong_key"],
         "{counts}"
@@ -297,9 +299,6 @@ fn forged_replayed_and_other_cluster_traffic_never_reaches_the_core() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no datagram counters in {counts}"));
     assert_eq!(unauthenticated, refused, "{counts}");
-    // Only the genuine copies opened (besides the cluster's own traffic,
-    // which the victim keeps receiving meanwhile).
-    assert!(counter(&counts, "opened") >= sent["genuine"], "{counts}");
     // The cluster never noticed.
     for i in [0, 2] {
         assert!(cluster.is_running(i));

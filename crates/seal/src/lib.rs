@@ -108,5 +108,7 @@ pub use open_error::OpenError;
 pub use packet::{
     DEFAULT_LABEL, HEADER_LEN, LabelId, MAX_LABEL_LEN, NONCE_LEN, OVERHEAD, TAG_LEN, VERSION,
 };
-pub use sealer::{DEFAULT_MAX_ENTRIES, DEFAULT_WINDOW, Sealer, SealerConfig, unix_millis};
+pub use sealer::{
+    DEFAULT_MAX_ENTRIES, DEFAULT_WINDOW, MAX_RECIPIENT_LEN, Sealer, SealerConfig, unix_millis,
+};
 pub use stats::Stats;

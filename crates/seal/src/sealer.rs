@@ -16,6 +16,13 @@ use crate::packet::{HEADER_LEN, Header, LabelId, MAX_LABEL_LEN, OVERHEAD, TAG_LE
 use crate::replay::ReplayGuard;
 use crate::stats::{Counters, Stats};
 
+/// The longest recipient name bound into a packet ([`Sealer::seal_for`]):
+/// room for an IPv6 socket address in any compact form.
+pub const MAX_RECIPIENT_LEN: usize = 32;
+
+/// The largest associated data: header, label, recipient.
+const AAD_MAX: usize = HEADER_LEN + MAX_LABEL_LEN + MAX_RECIPIENT_LEN;
+
 /// How far a packet's timestamp may be from our clock, either way, unless
 /// configured otherwise.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
@@ -103,6 +110,33 @@ impl Sealer {
         out: &mut Vec<u8>,
         now_ms: u64,
     ) -> Result<(), SealError> {
+        self.seal_for(plaintext, out, now_ms, &[])
+    }
+
+    /// [`seal_into`](Sealer::seal_into) for one recipient: `recipient` (at
+    /// most [`MAX_RECIPIENT_LEN`] bytes, e.g. the destination's address) is
+    /// bound into the associated data without travelling, so the packet
+    /// opens only at a receiver that names itself the same way
+    /// ([`open_for`](Sealer::open_for)): a datagram captured on its way to
+    /// one member and replayed to another is refused as a bad tag, where
+    /// each member's nonce cache alone would take it once.
+    ///
+    /// # Errors
+    ///
+    /// As [`seal_into`](Sealer::seal_into), and [`SealError::TooLong`]
+    /// for a recipient over [`MAX_RECIPIENT_LEN`] bytes.
+    pub fn seal_for(
+        &self,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+        now_ms: u64,
+        recipient: &[u8],
+    ) -> Result<(), SealError> {
+        if recipient.len() > MAX_RECIPIENT_LEN {
+            return Err(SealError::TooLong {
+                len: recipient.len(),
+            });
+        }
         let key = self.keyring.read().primary().clone();
         let nonce = fresh_nonce()?;
         let header = Header {
@@ -116,8 +150,8 @@ impl Sealer {
         out.reserve(OVERHEAD + plaintext.len());
         out.extend_from_slice(&header);
         out.extend_from_slice(plaintext);
-        let mut aad = [0u8; HEADER_LEN + MAX_LABEL_LEN];
-        let aad = self.aad(&header, &mut aad);
+        let mut aad = [0u8; AAD_MAX];
+        let aad = self.aad(&header, recipient, &mut aad);
         let sealed = cipher(&key).encrypt_inout_detached(
             &XNonce::from(nonce),
             aad,
@@ -164,8 +198,26 @@ impl Sealer {
         out: &mut Vec<u8>,
         now_ms: u64,
     ) -> Result<(), OpenError> {
+        self.open_for(packet, out, now_ms, &[])
+    }
+
+    /// [`open_into`](Sealer::open_into) for a packet sealed
+    /// [`for`](Sealer::seal_for) `recipient`: this receiver names itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_into`](Sealer::open_into); a packet sealed for another
+    /// recipient fails as [`OpenError::BadTag`].
+    pub fn open_for(
+        &self,
+        packet: &[u8],
+        out: &mut Vec<u8>,
+        now_ms: u64,
+        recipient: &[u8],
+    ) -> Result<(), OpenError> {
         let start = out.len();
-        match self.open_checked(packet, out, start, now_ms) {
+        let recipient = &recipient[..recipient.len().min(MAX_RECIPIENT_LEN)];
+        match self.open_checked(packet, out, start, now_ms, recipient) {
             Ok(()) => {
                 self.counters.opened();
                 Ok(())
@@ -194,6 +246,7 @@ impl Sealer {
         out: &mut Vec<u8>,
         start: usize,
         now_ms: u64,
+        recipient: &[u8],
     ) -> Result<(), OpenError> {
         let header = Header::parse(packet)?;
         if header.label_id != self.label_id {
@@ -215,8 +268,8 @@ impl Sealer {
             .split_last_chunk::<TAG_LEN>()
             .ok_or(OpenError::Truncated)?;
         out.extend_from_slice(body);
-        let mut aad = [0u8; HEADER_LEN + MAX_LABEL_LEN];
-        let aad = self.aad(header_bytes, &mut aad);
+        let mut aad = [0u8; AAD_MAX];
+        let aad = self.aad(header_bytes, recipient, &mut aad);
         cipher(&key)
             .decrypt_inout_detached(
                 &XNonce::from(header.nonce),
@@ -233,16 +286,19 @@ impl Sealer {
         self.replay.lock().accept(prefix, now_ms)
     }
 
-    /// The AAD: the clear header followed by the label, so the label binds
-    /// without travelling.
+    /// The AAD: the clear header, the label, and the recipient, so the
+    /// label and the recipient bind without travelling.
     fn aad<'a>(
         &self,
         header: &[u8; HEADER_LEN],
-        buf: &'a mut [u8; HEADER_LEN + MAX_LABEL_LEN],
+        recipient: &[u8],
+        buf: &'a mut [u8; AAD_MAX],
     ) -> &'a [u8] {
-        let len = HEADER_LEN + self.label.len();
+        let label_end = HEADER_LEN + self.label.len();
+        let len = label_end + recipient.len();
         buf[..HEADER_LEN].copy_from_slice(header);
-        buf[HEADER_LEN..len].copy_from_slice(self.label.as_bytes());
+        buf[HEADER_LEN..label_end].copy_from_slice(self.label.as_bytes());
+        buf[label_end..len].copy_from_slice(recipient);
         &buf[..len]
     }
 
@@ -360,15 +416,17 @@ mod tests {
     }
 
     #[test]
-    fn the_aad_is_header_then_label() {
+    fn the_aad_is_header_then_label_then_recipient() {
         let sealer = Sealer::new(
             Keyring::new(Key::from_bytes([1; 32])),
             "abc",
             SealerConfig::default(),
         )
         .unwrap();
-        let mut buf = [0u8; HEADER_LEN + MAX_LABEL_LEN];
-        let aad = sealer.aad(&[7; HEADER_LEN], &mut buf);
+        let mut buf = [0u8; AAD_MAX];
+        let aad = sealer.aad(&[7; HEADER_LEN], b"", &mut buf);
         assert_eq!(aad, [[7; HEADER_LEN].as_slice(), b"abc"].concat());
+        let aad = sealer.aad(&[7; HEADER_LEN], b"to", &mut buf);
+        assert_eq!(aad, [[7; HEADER_LEN].as_slice(), b"abc", b"to"].concat());
     }
 }

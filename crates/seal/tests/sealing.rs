@@ -381,3 +381,31 @@ fn the_system_clock_conveniences_round_trip() {
     assert_eq!(sealer.overhead(), OVERHEAD);
     assert_eq!(HEADER_LEN, 41);
 }
+
+#[test]
+fn a_packet_sealed_for_one_recipient_does_not_open_at_another() {
+    let sealer = rumor_seal::Sealer::new(
+        rumor_seal::Keyring::new(rumor_seal::generate_key().unwrap()),
+        "rumor",
+        rumor_seal::SealerConfig::default(),
+    )
+    .unwrap();
+    let now = 1_000_000;
+    let mut packet = Vec::new();
+    sealer.seal_for(b"hello", &mut packet, now, b"10.0.0.1:4000").unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        sealer.open_for(&packet, &mut out, now, b"10.0.0.2:4000"),
+        Err(rumor_seal::OpenError::BadTag)
+    );
+    assert!(out.is_empty());
+    sealer
+        .open_for(&packet, &mut out, now, b"10.0.0.1:4000")
+        .unwrap();
+    assert_eq!(out, b"hello");
+    // Sealed for nobody in particular, it opens only where nobody is named.
+    let mut plain = Vec::new();
+    sealer.seal_into(b"x", &mut plain, now).unwrap();
+    assert!(sealer.open_for(&plain, &mut Vec::new(), now, b"10.0.0.1:4000").is_err());
+    assert!(sealer.open_into(&plain, &mut Vec::new(), now).is_ok());
+}
