@@ -1,14 +1,16 @@
 //! The agent's side of dgrep: each query answered on a thread of its own, a
-//! bounded number at once. The search runs in a `dgrep-worker` process when
+//! bounded number at once, on the connection the query came on (sealed by
+//! the transport when the cluster is keyed), so results reach nobody but
+//! whoever asked. The search runs in a `dgrep-worker` process when
 //! that binary sits beside the agent's (memory-mapped files, and a file
 //! truncated under a map kills only the worker), else in the agent with
 //! plain reads (`rumor_dgrep::answer`).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rumor_dgrep::{SearchWorkers, ServeConfig};
+use rumor_transport::Reply;
 use rumor_wire::{DgrepDone, DgrepRequest, Message, NodeId};
 
 /// Serves dgrep queries, at most `max` at once.
@@ -39,16 +41,17 @@ impl DgrepServer {
         }
     }
 
-    /// Starts answering `request` (streamed by the search thread to
-    /// `reply_to`, as `node`). When `max` searches already run, returns the
-    /// refusal the caller should send instead.
+    /// Starts answering `request` (streamed by the search thread on `reply`,
+    /// the request's own connection, as `node`). When `max` searches already
+    /// run, hands `reply` back with the refusal the caller should send on it.
     pub fn serve(
         &self,
         request: DgrepRequest,
-        reply_to: SocketAddr,
+        reply: Reply,
         node: NodeId,
-    ) -> Option<Message> {
+    ) -> Option<(Reply, Message)> {
         let query = request.query;
+        let peer = reply.peer();
         let busy = || {
             Message::DgrepDone(DgrepDone {
                 query,
@@ -62,23 +65,30 @@ impl DgrepServer {
         if self.running.fetch_add(1, Ordering::SeqCst) >= self.max {
             self.running.fetch_sub(1, Ordering::SeqCst);
             tracing::warn!(
-                "refused dgrep query {query} from {reply_to}: {} searches already running",
+                "refused dgrep query {query} from {peer}: {} searches already running",
                 self.max
             );
-            return Some(busy());
+            return Some((reply, busy()));
         }
         let config = Arc::clone(&self.config);
         let workers = self.workers.clone();
         let running = Arc::clone(&self.running);
+        // The thread takes the reply from this slot; if it cannot start, the
+        // reply is still there for the refusal.
+        let slot = Arc::new(Mutex::new(Some(reply)));
+        let theirs = Arc::clone(&slot);
         let spawned = std::thread::Builder::new()
             .name("dgrep".into())
             .spawn(move || {
-                let answered = match &workers {
-                    Some(workers) => workers.answer(request, reply_to, node),
-                    None => rumor_dgrep::answer(request, reply_to, node, &config),
-                };
-                if let Err(e) = answered {
-                    tracing::warn!("dgrep query {query} from {reply_to}: {e}");
+                let reply = theirs.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(reply) = reply {
+                    let answered = match &workers {
+                        Some(workers) => workers.answer(request, reply, node),
+                        None => rumor_dgrep::answer(request, reply, node, &config),
+                    };
+                    if let Err(e) = answered {
+                        tracing::warn!("dgrep query {query} from {peer}: {e}");
+                    }
                 }
                 running.fetch_sub(1, Ordering::SeqCst);
             });
@@ -87,7 +97,8 @@ impl DgrepServer {
             Err(e) => {
                 self.running.fetch_sub(1, Ordering::SeqCst);
                 tracing::warn!("could not start a dgrep search: {e}");
-                Some(busy())
+                let reply = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                reply.map(|reply| (reply, busy()))
             }
         }
     }

@@ -237,12 +237,32 @@ fn members_and_leave_against_running_agents() {
     .unwrap();
 }
 
-/// Agents answer dgrep queries: every live member searches its own logs.
+/// Agents answer dgrep queries: every live member searches its own logs and
+/// streams the result back on the query's own connection, sealed in a keyed
+/// cluster; an unsealed query gets nothing, and an address the query names
+/// as its sender gets nothing either (no connection, not a byte).
 #[test]
 fn every_agent_answers_dgrep() {
     let (net, port) = (41, 7041);
-    let (_cluster, ids) = form(net, port, 3, &[]);
-    let members = rumor_dgrep::client::live_members(addr(net, 0, port), Duration::from_secs(3))
+    let keys = tempfile::tempdir().unwrap();
+    let ring = keys.path().join("ring");
+    let keyring = rumor_seal::Keyring::from_keys([rumor_seal::generate_key().unwrap()]).unwrap();
+    keyring.save(&ring).unwrap();
+    let sealer = rumor_seal::Sealer::new(
+        keyring,
+        rumor_seal::DEFAULT_LABEL,
+        rumor_seal::SealerConfig::default(),
+    )
+    .unwrap();
+    let (_cluster, ids) = form(net, port, 3, &["--keyring", ring.to_str().unwrap()]);
+    let agent = addr(net, 0, port);
+    let unsealed = rumor_dgrep::client::live_members(agent, None, Duration::from_secs(3))
+        .expect_err("a keyed agent answers no unsealed query");
+    assert!(
+        unsealed.to_string().contains("give --keyring"),
+        "{unsealed}"
+    );
+    let members = rumor_dgrep::client::live_members(agent, Some(&sealer), Duration::from_secs(3))
         .expect("the agent lists its members");
     assert_eq!(members.len(), 3, "{members:?}");
     let request = rumor_wire::DgrepRequest {
@@ -251,12 +271,17 @@ fn every_agent_answers_dgrep() {
         flags: rumor_wire::GrepFlags::default(),
     };
     let mut replies = 0;
-    let outcome =
-        rumor_dgrep::client::fan_out(&members, &request, Duration::from_secs(10), &mut |_| {
+    let outcome = rumor_dgrep::client::fan_out(
+        &members,
+        &request,
+        Some(&sealer),
+        Duration::from_secs(10),
+        &mut |_| {
             replies += 1;
             Ok(())
-        })
-        .expect("fan-out runs");
+        },
+    )
+    .expect("fan-out runs");
     assert!(outcome.complete(), "{outcome:?}");
     assert_eq!(outcome.answered.len(), 3);
     for done in &outcome.answered {
@@ -270,4 +295,32 @@ fn every_agent_answers_dgrep() {
         );
     }
     assert!(replies >= 3);
+
+    // A query naming a third party as its sender: the answer still comes
+    // back on the query's connection, and the third party hears nothing.
+    let third = TcpListener::bind(addr(net, 9, 0)).unwrap();
+    third.set_nonblocking(true).unwrap();
+    let envelope = rumor_wire::Envelope::new(
+        third.local_addr().unwrap(),
+        rumor_wire::Message::DgrepRequest(request),
+    );
+    let mut exchange =
+        rumor_transport::Exchange::open(agent, &envelope, Some(&sealer), Duration::from_secs(5))
+            .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = exchange
+            .next(deadline)
+            .expect("a sealed answer")
+            .expect("the answer ends with a DgrepDone");
+        if let rumor_wire::Message::DgrepDone(done) = answer.body {
+            assert!(done.error.is_none(), "{done:?}");
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        matches!(third.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the third party named as the sender was contacted"
+    );
 }

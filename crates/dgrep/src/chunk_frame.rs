@@ -85,9 +85,26 @@ impl ChunkWriter {
         self.lines
     }
 
-    /// The frame's size so far, in bytes.
+    /// The frame's size so far, in bytes, length prefix included.
     pub(crate) fn frame_len(&self) -> usize {
         self.frame.len()
+    }
+
+    /// The frame's size so far without its length prefix: what is sealed
+    /// and sent.
+    pub(crate) fn body_len(&self) -> usize {
+        self.frame.len() - 4
+    }
+
+    /// The size of the frame holding no line: what every chunk costs.
+    pub(crate) fn empty_body_len(&self) -> usize {
+        self.head - 4
+    }
+
+    /// At most the bytes [`ChunkWriter::push`] adds for this line.
+    pub(crate) fn line_len(file: &str, text: &[u8]) -> usize {
+        // Array marker; string header and file; a u64 at most; bin header and text.
+        1 + 5 + file.len() + 9 + 5 + text.len()
     }
 
     /// Completes the frame (count and length prefix) and returns it, ready to
@@ -463,6 +480,22 @@ mod tests {
             // A cleared writer starts an empty chunk again.
             w.clear();
             assert_eq!(generic(&w.finish().unwrap()[4..]).lines, []);
+        }
+    }
+
+    #[test]
+    fn line_len_bounds_what_a_line_adds() {
+        let mut w = ChunkWriter::new("10.0.0.1:5000".parse().unwrap(), 1, node()).unwrap();
+        assert_eq!(w.body_len(), w.empty_body_len());
+        for (file, number, text_len) in [
+            ("a", None, 0),
+            ("agent.log", Some(u64::MAX), 300),
+            (&*"f".repeat(70_000), Some(5), 70_000),
+        ] {
+            let before = w.body_len();
+            let text = vec![b'x'; text_len];
+            w.push(file, number, &text);
+            assert!(w.body_len() - before <= ChunkWriter::line_len(file, &text));
         }
     }
 

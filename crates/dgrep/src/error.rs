@@ -35,15 +35,19 @@ pub enum DgrepError {
         /// What went wrong.
         why: String,
     },
-    /// The client could not be reached or stopped reading the results.
+    /// The client went away or stopped reading the results.
     #[error("cannot send results to {to}: {source}")]
     Reply {
-        /// The client's listening address.
+        /// The client, as its connection shows it.
         to: SocketAddr,
         /// The underlying failure.
         #[source]
-        source: rumor_wire::WireError,
+        source: rumor_transport::TransportError,
     },
+    /// The keyring (`--keyring`) could not be loaded, or the cluster label
+    /// is unusable.
+    #[error("{0}")]
+    Keyring(String),
     /// A search worker process failed, or its input made no sense.
     #[error("search worker: {0}")]
     Worker(String),

@@ -9,14 +9,18 @@
 //! - the **server side** ([`answer`]): what an agent runs when a
 //!   [`DgrepRequest`](rumor_wire::DgrepRequest) arrives. It searches only the
 //!   files its [`ServeConfig`] names (a request carries patterns and flags,
-//!   never a path or a command) and streams the lines back in bounded chunks
-//!   over a new TCP connection to the client's listening address. An agent
-//!   with the `dgrep-worker` binary beside its own hands each search to a
+//!   never a path or a command; a matched path that resolves outside what
+//!   its glob allows is refused) and streams the lines back in bounded
+//!   chunks on the connection the request came on
+//!   ([`rumor_transport::Reply`]), sealed when the cluster is keyed: an
+//!   answer can reach nobody but whoever asked. An agent with the
+//!   `dgrep-worker` binary beside its own hands each search to a
 //!   [`SearchWorkers`] process that memory-maps the files, so that a file
 //!   truncated under a map (SIGBUS) kills the worker, not the agent;
-//! - the **client** ([`client`], [`report`], and the `dgrep` binary): asks an
-//!   agent for the live members, sends each the request, and prints the
-//!   answers as they arrive, then a per-node summary.
+//! - the **client** ([`client`], [`report`], [`client_sealer`], and the
+//!   `dgrep` binary): asks an agent for the live members, asks each one on a
+//!   connection of its own (with the cluster's keyring when it has one), and
+//!   prints the answers as they arrive, then a per-node summary.
 //!
 //! It is not a log shipper or an index: every query reads the files afresh,
 //! and nothing is kept between queries. Back-references and context lines
@@ -46,7 +50,9 @@ mod chunk_frame;
 pub mod client;
 mod engine;
 mod error;
+mod keyring;
 mod mapped;
+mod member_answer;
 pub mod posix;
 pub mod report;
 mod search_workers;
@@ -58,7 +64,8 @@ pub mod worker;
 pub use chunk_frame::{Chunk, LineRef};
 pub use engine::{Engine, FileOutcome, MAX_LINE_BYTES};
 pub use error::DgrepError;
+pub use keyring::client_sealer;
 pub use search_workers::SearchWorkers;
 pub use serve::answer;
-pub use serve_config::{OWN_LOGS, ServeConfig};
+pub use serve_config::{OWN_LOGS, ServeConfig, Served};
 pub use sink::{CollectedLine, Collector, LineSink};

@@ -3,32 +3,32 @@
 //! worker, not the agent.
 
 use std::ffi::OsString;
-use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::net::SocketAddr;
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
+use rumor_transport::{Reply, TransportError};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, Message, NodeId, WireError,
-    read_frame_bytes, write_frame,
+    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, Message, NodeId, read_frame_bytes,
 };
 
-use crate::serve::{self, TAG_CHUNK, TAG_DONE, connect, stream_answer};
+use crate::serve::{self, Frames, ReplyFrames, TAG_CHUNK, TAG_DONE, stream_answer};
 use crate::worker::{WORKER_BIN, encode_request};
 use crate::{DgrepError, ServeConfig};
 
 /// A pool of search worker processes answering dgrep queries for an agent.
 ///
 /// Each query checks out an idle worker (or starts one), hands it the
-/// request, and forwards the worker's frames to the client. A worker that
-/// dies before its `DgrepDone` (SIGBUS from a file that shrank under its
-/// map, or anything else) is reaped; the client gets a `DgrepDone` naming
-/// the failure after whatever lines were already forwarded, and a new
-/// worker is started in its place. If no worker can be started, the query is
-/// searched in the agent with plain reads, as [`crate::answer`] does.
+/// request, and forwards the worker's frames to the client on the request's
+/// own connection. A worker that dies before its `DgrepDone` (SIGBUS from a
+/// file that shrank under its map, or anything else) is reaped; the client
+/// gets a `DgrepDone` naming the failure after whatever lines were already
+/// forwarded, and a new worker is started in its place. If no worker can be
+/// started, the query is searched in the agent with plain reads, as
+/// [`crate::answer`] does.
 #[derive(Debug)]
 pub struct SearchWorkers {
     program: PathBuf,
@@ -48,7 +48,7 @@ struct Worker {
 /// Why forwarding a worker's answer stopped.
 enum Relay {
     /// Writing to the client failed.
-    Client(io::Error),
+    Client(TransportError),
     /// The worker failed (died, closed its output, or wrote nonsense).
     Worker(String),
 }
@@ -95,35 +95,38 @@ impl SearchWorkers {
         self.started.load(Ordering::Relaxed)
     }
 
-    /// Answers one request as [`crate::answer`] does, the search running in
-    /// a worker. `Err` means the client could not be reached or stopped
+    /// Answers one request on `reply` as [`crate::answer`] does, the search
+    /// running in a worker. `Err` means the client went away or stopped
     /// reading; a worker's failure is reported to the client, and is `Ok`.
     pub fn answer(
         &self,
         request: DgrepRequest,
-        reply_to: SocketAddr,
+        reply: Reply,
         node: NodeId,
     ) -> Result<(), DgrepError> {
         let started = Instant::now();
-        let stream = connect(reply_to)?;
-        let mut client = BufWriter::with_capacity(128 << 10, stream);
-        let reply_error = |e: WireError| DgrepError::Reply {
-            to: reply_to,
-            source: e,
-        };
+        let to = reply.peer();
+        let mut client = ReplyFrames(reply);
+        let reply_error = |source: TransportError| DgrepError::Reply { to, source };
         let Ok(mut worker) = self.checkout() else {
-            return stream_answer(&request, node, &self.config, client, serve::Read::Buffered)
-                .map_err(reply_error);
+            return stream_answer(
+                &request,
+                node,
+                &self.config,
+                &mut client,
+                serve::Read::Buffered,
+            )
+            .map_err(reply_error);
         };
         match worker.relay(node, &request, &mut client) {
             Ok(()) => {
                 self.lock().push(worker);
-                client.flush().map_err(|e| reply_error(e.into()))
+                Ok(())
             }
             Err(Relay::Client(e)) => {
                 // The worker may still be writing an answer nobody reads.
                 worker.end();
-                Err(reply_error(e.into()))
+                Err(reply_error(e))
             }
             Err(Relay::Worker(why)) => {
                 let status = worker.end();
@@ -143,10 +146,9 @@ impl SearchWorkers {
                          takes the next query"
                     )),
                 };
-                let envelope = Envelope::new(node.addr, Message::DgrepDone(done));
-                write_frame(&mut client, &envelope, &mut Vec::new(), DEFAULT_MAX_FRAME)
-                    .map_err(reply_error)?;
-                client.flush().map_err(|e| reply_error(e.into()))
+                client
+                    .done(&Envelope::new(node.addr, Message::DgrepDone(done)))
+                    .map_err(reply_error)
             }
         }
     }
@@ -193,12 +195,12 @@ impl SearchWorkers {
 
 impl Worker {
     /// Sends the request and forwards the answer's frames to `client` until
-    /// the `DgrepDone`.
+    /// the `DgrepDone`, each sealed on the way when the cluster is keyed.
     fn relay(
         &mut self,
         node: NodeId,
         request: &DgrepRequest,
-        client: &mut impl Write,
+        client: &mut ReplyFrames,
     ) -> Result<(), Relay> {
         let framed = encode_request(node, request).map_err(|e| Relay::Worker(e.to_string()))?;
         let stdin = self
@@ -228,11 +230,10 @@ impl Worker {
                 Ok(false) => return Err(Relay::Worker("its output ended mid-answer".into())),
                 Err(e) => return Err(Relay::Worker(format!("reading its answer: {e}"))),
             }
-            let len = u32::try_from(frame.len())
-                .map_err(|_| Relay::Worker("a frame over 4 GiB".into()))?;
+            // The worker's own encoding, forwarded as it is (sealed when keyed).
             client
-                .write_all(&len.to_be_bytes())
-                .and_then(|()| client.write_all(&frame))
+                .0
+                .send_encoded(&frame, serve::WRITE_TIMEOUT)
                 .map_err(Relay::Client)?;
             if tag[0] == TAG_DONE {
                 return Ok(());

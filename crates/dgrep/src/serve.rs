@@ -1,67 +1,50 @@
 //! The agent's side of a query: search the served files and stream the
-//! selected lines, in bounded chunks, to the client's listening address.
+//! selected lines, in bounded chunks, back on the connection the request
+//! came on (sealed under the cluster's keyring when it has one).
 
-use std::io::{self, BufWriter, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use rumor_transport::{Reply, TransportError};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, FileCount, Message, NodeId, WireError,
-    write_frame,
+    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, FileCount, Message, NodeId, write_frame,
 };
 
 use crate::chunk_frame::ChunkWriter;
+use crate::serve_config::Served;
 use crate::{DgrepError, Engine, LineSink, ServeConfig};
 
-/// How long the agent tries to reach the client.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one write may block on a client that stopped reading before the
 /// agent gives up on it.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Answers one dgrep request: connects to `reply_to` (the client's listening
-/// address), searches the files `config` serves, streams
+/// Answers one dgrep request on `reply`, the connection it came on:
+/// searches the files `config` serves, streams
 /// [`DgrepChunk`](rumor_wire::DgrepChunk) frames of at most about
-/// `config.chunk_bytes` of lines each, then one
-/// [`DgrepDone`] with per-file counts, and closes.
+/// `config.chunk_bytes` of lines each, then one [`DgrepDone`] with per-file
+/// counts, and closes. The answer can reach nobody but whoever asked.
 ///
 /// Blocking; the agent calls it on a thread of its own. Memory stays bounded
 /// by one chunk plus the engine's line buffer, whatever the result size.
 /// A request the agent refuses (too many or too large patterns, a pattern the
 /// engine rejects) is answered with a `DgrepDone` carrying `error`, and
-/// returns `Ok`: the client was told. `Err` means the client could not be
-/// reached or stopped reading.
+/// returns `Ok`: the client was told. `Err` means the client went away or
+/// stopped reading.
 pub fn answer(
     request: DgrepRequest,
-    reply_to: SocketAddr,
+    reply: Reply,
     node: NodeId,
     config: &ServeConfig,
 ) -> Result<(), DgrepError> {
-    let stream = connect(reply_to)?;
+    let to = reply.peer();
     stream_answer(
         &request,
         node,
         config,
-        BufWriter::with_capacity(128 << 10, stream),
+        &mut ReplyFrames(reply),
         Read::Buffered,
     )
-    .map_err(|e| DgrepError::Reply {
-        to: reply_to,
-        source: e,
-    })
-}
-
-/// Connects to the client's listening address to stream an answer there.
-pub(crate) fn connect(reply_to: SocketAddr) -> Result<TcpStream, DgrepError> {
-    let reply_error = |e: io::Error| DgrepError::Reply {
-        to: reply_to,
-        source: e.into(),
-    };
-    let stream = TcpStream::connect_timeout(&reply_to, CONNECT_TIMEOUT).map_err(reply_error)?;
-    stream
-        .set_write_timeout(Some(WRITE_TIMEOUT))
-        .map_err(reply_error)?;
-    Ok(stream)
+    .map_err(|source| DgrepError::Reply { to, source })
 }
 
 /// How files are read for a search.
@@ -69,9 +52,30 @@ pub(crate) fn connect(reply_to: SocketAddr) -> Result<TcpStream, DgrepError> {
 pub(crate) enum Read {
     /// Through the searcher's buffer: safe in the agent.
     Buffered,
-    /// Memory-mapped, each frame tagged for the agent that forwards them:
-    /// only in the search worker process.
-    MappedForWorker,
+    /// Memory-mapped: only in the search worker process.
+    Mapped,
+}
+
+/// Where an answer's frames go: the request's connection, or (from a
+/// search worker) the pipe to the agent, which forwards them.
+pub(crate) trait Frames {
+    /// One chunk: an encoded envelope, without a length prefix.
+    fn chunk(&mut self, body: &[u8]) -> Result<(), TransportError>;
+    /// The last frame of the answer; everything is flushed after it.
+    fn done(&mut self, done: &Envelope) -> Result<(), TransportError>;
+}
+
+/// The request's connection.
+pub(crate) struct ReplyFrames(pub(crate) Reply);
+
+impl Frames for ReplyFrames {
+    fn chunk(&mut self, body: &[u8]) -> Result<(), TransportError> {
+        self.0.send_encoded(body, WRITE_TIMEOUT)
+    }
+
+    fn done(&mut self, done: &Envelope) -> Result<(), TransportError> {
+        self.0.send(done, WRITE_TIMEOUT)
+    }
 }
 
 /// Tags before each frame a search worker writes: the agent forwards the
@@ -80,24 +84,53 @@ pub(crate) const TAG_CHUNK: u8 = b'C';
 /// See [`TAG_CHUNK`].
 pub(crate) const TAG_DONE: u8 = b'D';
 
+/// A search worker's output: per frame, a tag, a length prefix and the
+/// encoded envelope.
+pub(crate) struct TaggedFrames<W: Write> {
+    pub(crate) out: W,
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl<W: Write> Frames for TaggedFrames<W> {
+    fn chunk(&mut self, body: &[u8]) -> Result<(), TransportError> {
+        let len = u32::try_from(body.len()).map_err(|_| io::Error::other("a frame over 4 GiB"))?;
+        self.out.write_all(&[TAG_CHUNK])?;
+        self.out.write_all(&len.to_be_bytes())?;
+        self.out.write_all(body)?;
+        Ok(())
+    }
+
+    fn done(&mut self, done: &Envelope) -> Result<(), TransportError> {
+        self.out.write_all(&[TAG_DONE])?;
+        write_frame(&mut self.out, done, &mut self.scratch, DEFAULT_MAX_FRAME)?;
+        Ok(self.out.flush()?)
+    }
+}
+
+/// The largest chunk body sent: what an agent's connection carries in one
+/// frame (its TCP service's frame limit) once sealed. A longer selected line
+/// is counted but not sent, and the answer's error says so.
+fn max_chunk_body() -> usize {
+    rumor_transport::ServiceConfig::default().max_frame - rumor_seal::OVERHEAD
+}
+
 /// Searches for `request` and writes the answer's frames (chunks, then one
-/// `DgrepDone`) to `out`, flushing at the end. A refused request is
-/// answered with a `DgrepDone` carrying `error`; `Err` means `out` failed.
-pub(crate) fn stream_answer<W: Write>(
+/// `DgrepDone`) to `out`. A refused request is answered with a `DgrepDone`
+/// carrying `error`; `Err` means `out` failed.
+pub(crate) fn stream_answer(
     request: &DgrepRequest,
     node: NodeId,
     config: &ServeConfig,
-    out: W,
+    out: &mut impl Frames,
     read: Read,
-) -> Result<(), WireError> {
+) -> Result<(), TransportError> {
     let started = Instant::now();
     let mut out = ChunkStream {
-        writer: out,
-        scratch: Vec::new(),
-        node,
+        frames: out,
         chunk: ChunkWriter::new(node.addr, request.query, node)?,
         chunk_bytes: config.chunk_bytes.max(1),
-        tagged: read == Read::MappedForWorker,
+        max_body: max_chunk_body(),
+        too_long: None,
     };
     let mut done = DgrepDone {
         query: request.query,
@@ -109,12 +142,13 @@ pub(crate) fn stream_answer<W: Write>(
     };
     match prepare(request, config) {
         Err(e) => done.error = Some(e.to_string()),
-        Ok((mut engine, files)) => {
-            let mut errors = Vec::new();
-            for (path, name) in files {
+        Ok((mut engine, served)) => {
+            // Paths refused (outside what --grep-path allows) come first.
+            let mut errors = served.refused;
+            for (path, name) in served.files {
                 let outcome = match read {
                     Read::Buffered => engine.search_path(&path, &name, &mut out)?,
-                    Read::MappedForWorker => engine.search_path_mapped(&path, &name, &mut out)?,
+                    Read::Mapped => engine.search_path_mapped(&path, &name, &mut out)?,
                 };
                 done.bytes_searched += outcome.bytes_searched;
                 done.counts.push(FileCount {
@@ -124,20 +158,20 @@ pub(crate) fn stream_answer<W: Write>(
                 errors.extend(outcome.error);
             }
             out.send_chunk()?;
+            errors.extend(out.too_long.take().map(|t| t.note(out.max_body)));
             if !errors.is_empty() {
                 done.error = Some(errors.join("; "));
             }
         }
     }
     done.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    out.finish(done)
+    out.frames
+        .done(&Envelope::new(node.addr, Message::DgrepDone(done)))
 }
 
-/// Checks the request against the limits, compiles it, lists the files.
-fn prepare(
-    request: &DgrepRequest,
-    config: &ServeConfig,
-) -> Result<(Engine, Vec<(std::path::PathBuf, String)>), DgrepError> {
+/// Checks the request against the limits before compiling anything, then
+/// compiles it and lists the files.
+fn prepare(request: &DgrepRequest, config: &ServeConfig) -> Result<(Engine, Served), DgrepError> {
     if request.patterns.len() > config.max_patterns {
         return Err(DgrepError::Refused(format!(
             "{} patterns, more than the {} this agent accepts",
@@ -156,53 +190,74 @@ fn prepare(
     Ok((engine, config.files()?))
 }
 
-/// A [`LineSink`] that batches lines into chunk frames on a writer.
-struct ChunkStream<W: Write> {
-    writer: W,
-    scratch: Vec<u8>,
-    node: NodeId,
+/// Selected lines too long for one frame: counted, not sent.
+struct TooLong {
+    lines: u64,
+    /// The first one's file and line number.
+    first: (String, Option<u64>),
+}
+
+impl TooLong {
+    fn note(&self, max_body: usize) -> String {
+        let (file, number) = &self.first;
+        let at = number.map_or(String::new(), |n| format!(" line {n}"));
+        format!(
+            "{} selected lines (the first: {file}{at}) longer than the {max_body} bytes one \
+             answer frame carries were counted but not sent",
+            self.lines
+        )
+    }
+}
+
+/// A [`LineSink`] that batches lines into chunk frames.
+struct ChunkStream<'a, F: Frames> {
+    frames: &'a mut F,
     /// The chunk being filled, encoded as it grows.
     chunk: ChunkWriter,
     chunk_bytes: usize,
-    /// Put [`TAG_CHUNK`] or [`TAG_DONE`] before each frame.
-    tagged: bool,
+    /// The largest chunk body sent.
+    max_body: usize,
+    too_long: Option<TooLong>,
 }
 
-impl<W: Write> ChunkStream<W> {
-    fn send_chunk(&mut self) -> io::Result<()> {
+impl<F: Frames> ChunkStream<'_, F> {
+    fn send_chunk(&mut self) -> Result<(), TransportError> {
         if self.chunk.lines() == 0 {
             return Ok(());
         }
-        let frame = self.chunk.finish().map_err(io::Error::other)?;
-        if self.tagged {
-            self.writer.write_all(&[TAG_CHUNK])?;
-        }
-        self.writer.write_all(frame)?;
+        let frame = self.chunk.finish()?;
+        self.frames.chunk(&frame[4..])?;
         self.chunk.clear();
         Ok(())
     }
+}
 
-    fn finish(mut self, done: DgrepDone) -> Result<(), WireError> {
-        if self.tagged {
-            self.writer.write_all(&[TAG_DONE])?;
+impl<F: Frames> LineSink for ChunkStream<'_, F> {
+    fn line(&mut self, file: &str, line_number: Option<u64>, text: &[u8]) -> io::Result<()> {
+        let len = ChunkWriter::line_len(file, text);
+        if self.chunk.empty_body_len() + len > self.max_body {
+            let too_long = self.too_long.get_or_insert_with(|| TooLong {
+                lines: 0,
+                first: (file.to_owned(), line_number),
+            });
+            too_long.lines += 1;
+            return Ok(());
         }
-        let envelope = Envelope::new(self.node.addr, Message::DgrepDone(done));
-        write_frame(
-            &mut self.writer,
-            &envelope,
-            &mut self.scratch,
-            DEFAULT_MAX_FRAME,
-        )?;
-        Ok(self.writer.flush()?)
+        if self.chunk.body_len() + len > self.max_body {
+            self.send_chunk().map_err(to_io)?;
+        }
+        self.chunk.push(file, line_number, text);
+        if self.chunk.frame_len() >= self.chunk_bytes {
+            self.send_chunk().map_err(to_io)?;
+        }
+        Ok(())
     }
 }
 
-impl<W: Write> LineSink for ChunkStream<W> {
-    fn line(&mut self, file: &str, line_number: Option<u64>, text: &[u8]) -> io::Result<()> {
-        self.chunk.push(file, line_number, text);
-        if self.chunk.frame_len() >= self.chunk_bytes {
-            self.send_chunk()?;
-        }
-        Ok(())
+/// A transport failure as the engine's sinks report failures.
+fn to_io(e: TransportError) -> io::Error {
+    match e {
+        TransportError::Io(e) => e,
+        other => io::Error::other(other),
     }
 }

@@ -11,14 +11,15 @@
 //!
 //! Requests on stdin are length-prefixed (4 bytes, big-endian) MessagePack
 //! pairs `(NodeId, DgrepRequest)`. Answers on stdout are, per frame, a tag
-//! (`C` for a chunk, `D` for the final `DgrepDone`) then the frame exactly as
-//! the client reads it (length prefix included).
+//! (`C` for a chunk, `D` for the final `DgrepDone`) then the frame in the
+//! clear (length prefix, encoded envelope); the agent seals each one, when
+//! its cluster is keyed, on the way to the client.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 
 use rumor_wire::{DEFAULT_MAX_FRAME, DgrepRequest, NodeId, read_frame_bytes};
 
-use crate::serve::{self, stream_answer};
+use crate::serve::{self, TaggedFrames, stream_answer};
 use crate::{DgrepError, ServeConfig};
 
 /// The worker program's file name, looked for beside the agent's own.
@@ -29,7 +30,10 @@ pub const WORKER_BIN: &str = "dgrep-worker";
 /// only in a process of its own.
 pub fn run(config: &ServeConfig, input: impl Read, output: impl Write) -> Result<(), DgrepError> {
     let mut input = BufReader::new(input);
-    let mut output = BufWriter::with_capacity(128 << 10, output);
+    let mut output = TaggedFrames {
+        out: BufWriter::with_capacity(128 << 10, output),
+        scratch: Vec::new(),
+    };
     let mut frame = Vec::new();
     let fail = |why: String| DgrepError::Worker(why);
     while read_frame_bytes(&mut input, &mut frame, DEFAULT_MAX_FRAME)
@@ -37,14 +41,8 @@ pub fn run(config: &ServeConfig, input: impl Read, output: impl Write) -> Result
     {
         let (node, request): (NodeId, DgrepRequest) = rmp_serde::from_slice(&frame)
             .map_err(|e| fail(format!("a request that does not decode: {e}")))?;
-        stream_answer(
-            &request,
-            node,
-            config,
-            &mut output,
-            serve::Read::MappedForWorker,
-        )
-        .map_err(|e| fail(format!("writing an answer: {e}")))?;
+        stream_answer(&request, node, config, &mut output, serve::Read::Mapped)
+            .map_err(|e| fail(format!("writing an answer: {e}")))?;
     }
     Ok(())
 }

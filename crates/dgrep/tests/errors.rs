@@ -5,11 +5,19 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use rumor_dgrep::ServeConfig;
-use support::{Behaviour, data_dir, dgrep, run_dgrep, start_cluster, write_logs};
+use rumor_seal::{DEFAULT_LABEL, Keyring, Sealer, SealerConfig, generate_key};
+use support::{Behaviour, data_dir, dgrep, run_dgrep, start_keyed_cluster, write_logs};
 
 /// Two answering stand-in agents; returns the address to ask.
 fn cluster() -> (std::net::SocketAddr, Vec<tempfile::TempDir>) {
+    keyed_cluster(None)
+}
+
+/// Two answering stand-in agents sealing under `sealer` when given.
+fn keyed_cluster(sealer: Option<Arc<Sealer>>) -> (std::net::SocketAddr, Vec<tempfile::TempDir>) {
     let dirs: Vec<_> = (0..2).map(|_| data_dir()).collect();
     for (i, dir) in dirs.iter().enumerate() {
         write_logs(dir.path(), i as u64, 200, false);
@@ -23,7 +31,7 @@ fn cluster() -> (std::net::SocketAddr, Vec<tempfile::TempDir>) {
             )
         })
         .collect();
-    (start_cluster(configs)[0].addr, dirs)
+    (start_keyed_cluster(configs, sealer)[0].addr, dirs)
 }
 
 /// Runs dgrep with a long timeout and checks it failed with status 2, well
@@ -106,4 +114,47 @@ fn help_documents_the_exit_statuses() {
     let out = dgrep().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("3  partial result"), "{help}");
+}
+
+#[test]
+fn a_keyed_cluster_answers_only_requests_sealed_under_its_keyring() {
+    let keys = data_dir();
+    let ring = keys.path().join("ring");
+    let keyring = Keyring::from_keys([generate_key().unwrap()]).unwrap();
+    keyring.save(&ring).unwrap();
+    let sealer = Sealer::new(keyring, DEFAULT_LABEL, SealerConfig::default()).unwrap();
+    let (agent, _dirs) = keyed_cluster(Some(Arc::new(sealer)));
+    let ring = ring.to_str().unwrap();
+
+    // Without the keyring: one clear line and status 2, at once.
+    let stderr = fails_promptly(agent, &["ERROR"]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is the cluster keyed? give --keyring"),
+        "{stderr}"
+    );
+    // Another cluster's label: refused too, and said so.
+    let stderr = fails_promptly(agent, &["--keyring", ring, "--cluster-label", "other", "x"]);
+    assert!(stderr.contains("--cluster-label"), "{stderr}");
+    // A keyring file that is not one: refused before asking anyone.
+    let stderr = fails_promptly(agent, &["--keyring", "/nonexistent/ring", "x"]);
+    assert!(stderr.contains("/nonexistent/ring"), "{stderr}");
+
+    // With it (as a flag or from the environment): every member answers.
+    for by_env in [false, true] {
+        let mut command = dgrep();
+        if by_env {
+            command.env("RUMOR_KEYRING", ring);
+        } else {
+            command.args(["--keyring", ring]);
+        }
+        let out = command
+            .args(["-c", "ERROR", "--agent", &agent.to_string()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("2 of 2 members answered"), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
+    }
 }

@@ -85,7 +85,7 @@ fn stream_in_child() {
     let before = peak_rss_kib();
     let mut out = Counter::default();
     let mut printer = Printer::new(&mut out, io::sink(), false, ids.len(), false);
-    let outcome = fan_out(&ids, &request, Duration::from_secs(300), &mut |r| {
+    let outcome = fan_out(&ids, &request, None, Duration::from_secs(300), &mut |r| {
         printer.reply(r)
     })
     .expect("fan-out runs");

@@ -1,6 +1,6 @@
-//! Members that hang or die during a query are named as missing within the
-//! timeout, the exit status says the result is partial, and every other
-//! member's answer is complete.
+//! Members that hang, die or talk nonsense during a query are named as
+//! missing or cut short within the timeout, the exit status says the result
+//! is partial, and every other member's answer is complete.
 
 mod support;
 
@@ -10,8 +10,8 @@ use rumor_dgrep::ServeConfig;
 use support::{Behaviour, by_node, data_dir, gnu_grep, run_dgrep, start_cluster, write_logs};
 
 #[test]
-fn silent_and_dying_members_are_reported_and_the_rest_is_complete() {
-    let dirs: Vec<_> = (0..4).map(|_| data_dir()).collect();
+fn silent_dying_and_garbled_members_are_reported_and_the_rest_is_complete() {
+    let dirs: Vec<_> = (0..5).map(|_| data_dir()).collect();
     for (i, dir) in dirs.iter().enumerate() {
         write_logs(dir.path(), 40 + i as u64, 5_000, false);
     }
@@ -20,6 +20,7 @@ fn silent_and_dying_members_are_reported_and_the_rest_is_complete() {
         Behaviour::Silent,
         Behaviour::Answer,
         Behaviour::DiesMidAnswer,
+        Behaviour::Garbage,
     ];
     let configs = dirs
         .iter()
@@ -55,7 +56,12 @@ fn silent_and_dying_members_are_reported_and_the_rest_is_complete() {
         stderr.contains(&format!("{}: answer cut short", ids[3])),
         "{stderr}"
     );
-    assert!(stderr.contains("2 of 4 members answered"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: answer cut short", ids[4])),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("2 of 5 members answered"), "{stderr}");
 
     let got = by_node(&out.stdout);
     for i in [0, 2] {
@@ -73,6 +79,7 @@ fn silent_and_dying_members_are_reported_and_the_rest_is_complete() {
         );
     }
     assert!(!got.contains_key(&ids[1].to_string()));
+    assert!(!got.contains_key(&ids[4].to_string()));
 }
 
 #[test]
@@ -103,12 +110,17 @@ fn an_unreachable_member_is_named_without_waiting() {
         },
     };
     let mut replies = 0;
-    let outcome =
-        rumor_dgrep::client::fan_out(&members, &request, Duration::from_secs(30), &mut |_| {
+    let outcome = rumor_dgrep::client::fan_out(
+        &members,
+        &request,
+        None,
+        Duration::from_secs(30),
+        &mut |_| {
             replies += 1;
             Ok(())
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
     assert_eq!(replies, 1);
     assert_eq!(outcome.answered.len(), 1);
     assert_eq!(outcome.unreachable.len(), 1);

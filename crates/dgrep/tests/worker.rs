@@ -8,16 +8,15 @@
 mod support;
 
 use std::fs::OpenOptions;
-use std::io::{BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::Path;
 use std::thread;
+use std::time::{Duration, Instant};
 
-use rumor_dgrep::{SearchWorkers, ServeConfig, answer};
-use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, GrepFlags, GrepLine, Message, NodeId, read_frame,
-};
-use support::{data_dir, write_logs};
+use rumor_dgrep::{DgrepError, SearchWorkers, ServeConfig, answer};
+use rumor_transport::{Exchange, Reply};
+use rumor_wire::{DgrepDone, DgrepRequest, GrepFlags, GrepLine, Message, NodeId};
+use support::{Desk, data_dir, write_logs};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_dgrep-worker");
 
@@ -35,12 +34,13 @@ fn request(query: u64, pattern: &str, flags: GrepFlags) -> DgrepRequest {
     }
 }
 
-/// Reads one answer's frames from `reader` until its `DgrepDone`.
-fn read_answer(reader: &mut BufReader<TcpStream>) -> (Vec<GrepLine>, DgrepDone) {
-    let mut buf = Vec::new();
+/// Reads one answer's frames from the connection until its `DgrepDone`.
+fn read_answer(exchange: &mut Exchange<'_>) -> (Vec<GrepLine>, DgrepDone) {
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut lines = Vec::new();
     loop {
-        let envelope = read_frame(reader, &mut buf, DEFAULT_MAX_FRAME)
+        let envelope = exchange
+            .next(deadline)
             .expect("well-formed frames")
             .expect("the answer ends with a DgrepDone, not a closed connection");
         match envelope.body {
@@ -51,17 +51,16 @@ fn read_answer(reader: &mut BufReader<TcpStream>) -> (Vec<GrepLine>, DgrepDone) 
     }
 }
 
-/// Runs `ask(client address)` on a thread and collects what it sends.
+/// Asks `desk` for `req`, answers it with `answer(reply)` on a thread, and
+/// collects what comes back on the connection.
 fn ask(
-    ask: impl FnOnce(std::net::SocketAddr) -> Result<(), rumor_dgrep::DgrepError> + Send + 'static,
+    desk: &Desk,
+    req: &DgrepRequest,
+    answer: impl FnOnce(Reply) -> Result<(), DgrepError> + Send + 'static,
 ) -> (Vec<GrepLine>, DgrepDone) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let addr = listener
-        .local_addr()
-        .expect("bound listener has an address");
-    let asker = thread::spawn(move || ask(addr));
-    let (stream, _) = listener.accept().expect("the answer connects");
-    let answer = read_answer(&mut BufReader::new(stream));
+    let (mut exchange, reply) = desk.request(Message::DgrepRequest(req.clone()));
+    let asker = thread::spawn(move || answer(reply));
+    let answer = read_answer(&mut exchange);
     asker
         .join()
         .expect("the answering thread does not panic")
@@ -84,6 +83,7 @@ fn mapped_searches_answer_as_reads_do() {
         .collect();
     let config = ServeConfig::new(globs, dir.path().to_path_buf());
     let workers = std::sync::Arc::new(SearchWorkers::new(WORKER, &config));
+    let desk = Desk::new();
     let flag_sets = [
         GrepFlags::default(),
         GrepFlags {
@@ -115,11 +115,15 @@ fn mapped_searches_answer_as_reads_do() {
             let req = request(i as u64, pattern, flags.clone());
             let (read_lines, read_done) = {
                 let (req, config) = (req.clone(), config.clone());
-                ask(move |to| answer(req, to, node(), &config))
+                ask(&desk, &req.clone(), move |to| {
+                    answer(req, to, node(), &config)
+                })
             };
             let (mapped_lines, mapped_done) = {
                 let (req, workers) = (req.clone(), workers.clone());
-                ask(move |to| workers.answer(req, to, node()))
+                ask(&desk, &req.clone(), move |to| {
+                    workers.answer(req, to, node())
+                })
             };
             let what = format!("{pattern:?} with {flags:?}");
             assert_eq!(mapped_done.error, None, "{what}");
@@ -159,21 +163,21 @@ fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
     let config = ServeConfig::new(vec![big.display().to_string()], dir.path().to_path_buf());
     let workers = std::sync::Arc::new(SearchWorkers::new(WORKER, &config));
 
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let addr = listener
-        .local_addr()
-        .expect("bound listener has an address");
+    let desk = Desk::new();
+    let (mut exchange, reply) = desk.request(Message::DgrepRequest(request(
+        1,
+        "match",
+        GrepFlags::default(),
+    )));
     let asker = {
         let workers = workers.clone();
         thread::spawn(move || {
-            workers.answer(request(1, "match", GrepFlags::default()), addr, node())
+            workers.answer(request(1, "match", GrepFlags::default()), reply, node())
         })
     };
-    let (stream, _) = listener.accept().expect("the answer connects");
-    let mut reader = BufReader::new(stream);
-    let mut buf = Vec::new();
     // The first chunk: the worker has mapped big.log and is searching it.
-    let first = read_frame(&mut reader, &mut buf, DEFAULT_MAX_FRAME)
+    let first = exchange
+        .next(Instant::now() + Duration::from_secs(60))
         .expect("a well-formed frame")
         .expect("a first chunk");
     let Message::DgrepChunk(first) = first.body else {
@@ -187,7 +191,7 @@ fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
         .expect("open big.log")
         .set_len(0)
         .expect("truncate big.log");
-    let (lines, done) = read_answer(&mut reader);
+    let (lines, done) = read_answer(&mut exchange);
     asker
         .join()
         .expect("the answering thread does not panic")
@@ -206,7 +210,10 @@ fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
     write_matching(&big, 1_000);
     let (lines, done) = {
         let workers = workers.clone();
-        ask(move |to| workers.answer(request(2, "match", GrepFlags::default()), to, node()))
+        let req = request(2, "match", GrepFlags::default());
+        ask(&desk, &req.clone(), move |to| {
+            workers.answer(req, to, node())
+        })
     };
     assert_eq!(done.error, None);
     assert_eq!(lines.len(), 1_000);

@@ -41,6 +41,33 @@ pub fn encode_frame(
     Ok(())
 }
 
+/// Seals (when `sealer` is given) and frames `body`, an envelope its caller
+/// encoded already (as [`rumor_wire::encode_to_vec`] does), into `out`
+/// (cleared first): for answers built in place rather than through an
+/// [`Envelope`] value. The body is not checked: its caller vouches for it.
+pub fn frame_encoded(
+    body: &[u8],
+    sealer: Option<&Sealer>,
+    max_frame: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), TransportError> {
+    out.clear();
+    out.reserve(4 + body.len() + sealer.map_or(0, Sealer::overhead));
+    out.extend_from_slice(&[0; 4]);
+    match sealer {
+        None => out.extend_from_slice(body),
+        // Appends after the prefix.
+        Some(sealer) => sealer.seal_now(body, out)?,
+    }
+    let len = out.len() - 4;
+    if len > max_frame {
+        return Err(WireError::TooLarge { limit: max_frame }.into());
+    }
+    let prefix = u32::try_from(len).map_err(|_| WireError::TooLarge { limit: max_frame })?;
+    out[..4].copy_from_slice(&prefix.to_be_bytes());
+    Ok(())
+}
+
 /// Writes `envelope` as one frame.
 pub fn write_frame(
     writer: &mut impl Write,
@@ -217,6 +244,25 @@ mod tests {
         let mut wire = Vec::new();
         write_frame(&mut wire, &envelope(), None, 1 << 20).unwrap();
         assert!(read_frame(&mut &wire[..], Some(&sealer), 1 << 20, peer).is_err());
+    }
+
+    #[test]
+    fn a_frame_from_an_encoded_body_reads_as_the_envelope() {
+        let keyring = rumor_seal::Keyring::new(rumor_seal::generate_key().unwrap());
+        let sealer = Sealer::new(keyring, "test", rumor_seal::SealerConfig::default()).unwrap();
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut body = Vec::new();
+        rumor_wire::encode_to_vec(&envelope(), &mut body, 1 << 20).unwrap();
+        for sealer in [None, Some(&sealer)] {
+            let mut wire = Vec::new();
+            frame_encoded(&body, sealer, 1 << 20, &mut wire).unwrap();
+            let back = read_frame(&mut &wire[..], sealer, 1 << 20, peer)
+                .unwrap()
+                .unwrap();
+            assert_eq!(back, envelope());
+            // Over the maximum once framed (and sealed): refused.
+            assert!(frame_encoded(&body, sealer, wire.len() - 5, &mut wire).is_err());
+        }
     }
 
     #[test]

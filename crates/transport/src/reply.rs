@@ -1,5 +1,6 @@
 //! The answer side of a request: the connection the request came on.
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,5 +53,18 @@ impl Reply {
             self.sealer.as_deref(),
             self.max_frame,
         )
+    }
+
+    /// Writes one answer frame whose envelope the caller encoded already
+    /// (an answer built in place, such as a batch of result lines written
+    /// line by line), sealed like [`Reply::send`]'s; waits at most
+    /// `timeout` for the requester to take it.
+    pub fn send_encoded(&mut self, body: &[u8], timeout: Duration) -> Result<(), TransportError> {
+        self.stream
+            .set_write_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        let mut frame = Vec::new();
+        frame::frame_encoded(body, self.sealer.as_deref(), self.max_frame, &mut frame)?;
+        self.stream.write_all(&frame)?;
+        Ok(())
     }
 }

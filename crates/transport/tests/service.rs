@@ -170,7 +170,7 @@ fn a_source_that_asks_too_often_is_metered_and_others_are_not() {
             answered += 1;
         }
     }
-    assert!(answered >= 10 && answered < 20, "{answered} answered");
+    assert!((10..20).contains(&answered), "{answered} answered");
     assert!(service.stats().rate_limited >= 20, "{:?}", service.stats());
     // 127.0.0.1 has a bucket of its own.
     assert!(request(addr, &query(), None, Duration::from_secs(2)).is_ok());

@@ -1,21 +1,21 @@
 //! Fetching every member's event log from a running cluster, through dgrep.
 //!
-//! Asks one agent for its member list (`MemberQuery`), then sends every live
-//! member a dgrep request for the fixed string `event` with line numbers,
-//! and keeps the lines that come from files named `events.jsonl`. Replies
-//! arrive as new connections to a listener of our own (fire-and-forget, as
-//! everywhere in rumor): `DgrepChunk` frames, then one `DgrepDone` per member.
+//! Asks one agent for its member list (`MemberQuery`), then asks every live
+//! member, each on a connection of its own, for the fixed string `event`
+//! with line numbers ([`rumor_dgrep::client::fan_out`]), and keeps the lines
+//! that come from files named `events.jsonl`. Each member answers on the
+//! connection it was asked on (`DgrepChunk` frames, then one `DgrepDone`),
+//! sealed under the cluster's keyring when it has one.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rumor_wire::tcp::{ReplyListener, send};
-use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepRequest, Envelope, GrepFlags, MemberState, Message, NodeId, read_frame,
-};
+use rumor_dgrep::DgrepError;
+use rumor_dgrep::client::{Reply, fan_out, live_members};
+use rumor_seal::Sealer;
+use rumor_wire::{DgrepRequest, GrepFlags, NodeId};
 
 use crate::input::EVENTS_FILE;
 use crate::{LoadedEvents, VizError};
@@ -31,81 +31,44 @@ pub struct Fetched {
     pub missing: Vec<(NodeId, String)>,
 }
 
-enum Reply {
-    Lines(NodeId, Vec<rumor_wire::GrepLine>),
-    Done(NodeId, Option<String>),
-}
-
 /// The fixed string asked for: every line of an event log contains it.
 pub const EVENT_PATTERN: &str = "event";
 
 type LinesByFile = BTreeMap<(NodeId, String), Vec<(u64, Vec<u8>)>>;
 
-fn absorb(
-    reply: Reply,
-    lines: &mut LinesByFile,
-    waiting: &mut HashSet<NodeId>,
-    fetched: &mut Fetched,
-) {
-    match reply {
-        Reply::Lines(node, batch) => {
-            for line in batch {
-                if Path::new(&line.file)
-                    .file_name()
-                    .is_some_and(|f| f == EVENTS_FILE)
-                {
-                    let number = line.line_number.unwrap_or(0);
-                    lines
-                        .entry((node, line.file))
-                        .or_default()
-                        .push((number, line.text));
-                }
-            }
-        }
-        Reply::Done(node, error) => {
-            if waiting.remove(&node) {
-                match error {
-                    Some(why) => fetched
-                        .missing
-                        .push((node, format!("search failed: {why}"))),
-                    None => fetched.answered.push(node),
-                }
-            }
-        }
-    }
+/// Fetches the event logs of every live member known to `agent`, waiting at
+/// most `timeout` in all, from a cluster in the clear.
+pub fn fetch_events(agent: SocketAddr, timeout: Duration) -> Result<Fetched, VizError> {
+    fetch_events_sealed(agent, None, timeout)
 }
 
-/// Fetches the event logs of every live member known to `agent`, waiting at
-/// most `timeout` in all.
-pub fn fetch_events(agent: SocketAddr, timeout: Duration) -> Result<Fetched, VizError> {
+/// As [`fetch_events`], every request sealed and every answer opened under
+/// `sealer` when the cluster is keyed.
+pub fn fetch_events_sealed(
+    agent: SocketAddr,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<Fetched, VizError> {
     let deadline = Instant::now() + timeout;
-    let agent_error = |why: String| VizError::Agent { agent, why };
-    let query = Envelope::new(agent, Message::MemberQuery);
-    let answer = rumor_transport::request(agent, &query, None, timeout)
-        .map_err(|e| agent_error(e.to_string()))?;
-    let members = match answer.body {
-        Message::MemberList { members, .. } => members,
-        Message::Error { reason } => return Err(agent_error(reason)),
-        other => {
-            return Err(agent_error(format!(
-                "answered {} to member_query",
-                other.kind()
-            )));
-        }
+    let agent_error = |e: DgrepError| VizError::Agent {
+        agent,
+        why: match e {
+            DgrepError::MemberList { why, .. } => why,
+            other => other.to_string(),
+        },
     };
+    let members = live_members(agent, sealer, timeout).map_err(agent_error)?;
+    // One question per address, whatever the list says.
     let mut addresses = HashSet::new();
     let targets: Vec<NodeId> = members
-        .iter()
-        .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
-        .map(|m| m.node)
+        .into_iter()
         .filter(|node| addresses.insert(node.addr))
         .collect();
 
-    let listener = ReplyListener::bind_toward(agent).map_err(|e| agent_error(e.to_string()))?;
-    let query = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    let query = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
-    let body = Message::DgrepRequest(DgrepRequest {
+    let request = DgrepRequest {
         query,
         patterns: vec![EVENT_PATTERN.to_string()],
         flags: GrepFlags {
@@ -113,62 +76,48 @@ pub fn fetch_events(agent: SocketAddr, timeout: Duration) -> Result<Fetched, Viz
             line_number: true,
             ..GrepFlags::default()
         },
-    });
-    let envelope = Envelope::new(listener.addr(), body);
-    let mut fetched = Fetched::default();
-    let mut waiting: HashSet<NodeId> = HashSet::new();
-    for node in &targets {
-        let budget = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        match send(node.addr, &envelope, budget) {
-            Ok(()) => {
-                waiting.insert(*node);
-            }
-            Err(e) => fetched.missing.push((*node, format!("not asked: {e}"))),
-        }
-    }
-
+    };
     let mut lines = LinesByFile::new();
-    let (tx, rx) = mpsc::channel::<Reply>();
-    std::thread::scope(|scope| {
-        while !waiting.is_empty() && Instant::now() < deadline {
-            // Accept in short slices so finished readers are noticed promptly.
-            let slice = (Instant::now() + Duration::from_millis(50)).min(deadline);
-            if let Ok(Some(mut stream)) = listener.accept(slice) {
-                let tx = tx.clone();
-                scope.spawn(move || {
-                    let mut buf = Vec::new();
-                    // A broken or foreign frame ends this connection only.
-                    while let Ok(Some(envelope)) =
-                        read_frame(&mut stream, &mut buf, DEFAULT_MAX_FRAME)
-                    {
-                        let reply = match envelope.body {
-                            Message::DgrepChunk(chunk) if chunk.query == query => {
-                                Reply::Lines(chunk.node, chunk.lines)
-                            }
-                            Message::DgrepDone(done) if done.query == query => {
-                                Reply::Done(done.node, done.error)
-                            }
-                            _ => continue,
-                        };
-                        if tx.send(reply).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-            for reply in rx.try_iter() {
-                absorb(reply, &mut lines, &mut waiting, &mut fetched);
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
+    let outcome = fan_out(&targets, &request, sealer, left, &mut |reply| {
+        if let Reply::Lines(chunk) = reply {
+            for line in chunk.lines() {
+                if Path::new(line.file)
+                    .file_name()
+                    .is_some_and(|f| f == EVENTS_FILE)
+                {
+                    let number = line.line_number.unwrap_or(0);
+                    lines
+                        .entry((chunk.node(), line.file.to_owned()))
+                        .or_default()
+                        .push((number, line.text.to_vec()));
+                }
             }
         }
-        drop(tx);
-    });
-    // Readers have all finished: take what they sent after the last look.
-    for reply in rx.try_iter() {
-        absorb(reply, &mut lines, &mut waiting, &mut fetched);
+        Ok(())
+    })
+    .map_err(agent_error)?;
+
+    let mut fetched = Fetched::default();
+    for done in outcome.answered {
+        match done.error {
+            Some(why) => fetched
+                .missing
+                .push((done.node, format!("search failed: {why}"))),
+            None => fetched.answered.push(done.node),
+        }
     }
-    for node in waiting {
+    for (node, why) in outcome.unreachable {
+        fetched.missing.push((node, format!("not asked: {why}")));
+    }
+    for (node, why) in outcome.broken {
+        fetched
+            .missing
+            .push((node, format!("answer cut short: {why}")));
+    }
+    for node in outcome.missing {
         fetched
             .missing
             .push((node, "no complete answer before the timeout".into()));

@@ -2,15 +2,17 @@
 //! small fake cluster that speaks the wire protocol.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rumor_viz::agent_source::{EVENT_PATTERN, fetch_events};
+use rumor_seal::{DEFAULT_LABEL, Keyring, Sealer, SealerConfig, generate_key};
+use rumor_transport::frame::{read_frame, write_frame};
+use rumor_viz::agent_source::{EVENT_PATTERN, fetch_events, fetch_events_sealed};
 use rumor_viz::{EventKind, Replay};
-use rumor_wire::tcp::send;
 use rumor_wire::{
     DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, Envelope, GrepLine, Incarnation, MemberInfo,
-    MemberState, Message, NodeId, read_frame, write_frame,
+    MemberState, Message, NodeId,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,9 +32,11 @@ fn grep_line(file: &str, number: u64, text: Vec<u8>) -> GrepLine {
     }
 }
 
-/// A fake agent: answers `requests` requests, one per connection, then stops.
-/// A member query is answered with `members`; a dgrep request with `lines`,
-/// in one connection or (if `split`) with the done frame on a second one.
+/// A fake agent: takes `requests` connections, one request each, then
+/// stops, answering on the request's connection as agents do (sealed under
+/// `sealer` when given; then an unsealed request is dropped unanswered). A
+/// member query is answered with `members`; a dgrep request with `lines`,
+/// in one chunk or (if `split`) two. Returns the requests it took.
 fn fake_agent(
     listener: TcpListener,
     me: NodeId,
@@ -40,53 +44,49 @@ fn fake_agent(
     lines: Vec<GrepLine>,
     split: bool,
     requests: usize,
+    sealer: Option<Arc<Sealer>>,
 ) -> JoinHandle<Vec<Message>> {
     std::thread::spawn(move || {
+        let sealer = sealer.as_deref();
         let mut seen = Vec::new();
-        let mut buf = Vec::new();
         for _ in 0..requests {
-            let (mut stream, _) = listener.accept().unwrap();
-            let request = read_frame(&mut stream, &mut buf, DEFAULT_MAX_FRAME)
-                .unwrap()
+            let (mut stream, peer) = listener.accept().unwrap();
+            let Ok(Some(request)) = read_frame(&mut stream, sealer, DEFAULT_MAX_FRAME, peer) else {
+                continue;
+            };
+            let mut answer = |body: Message| {
+                write_frame(
+                    &mut stream,
+                    &Envelope::new(me.addr, body),
+                    sealer,
+                    DEFAULT_MAX_FRAME,
+                )
                 .unwrap();
+            };
             match &request.body {
-                Message::MemberQuery => {
-                    let reply = Message::MemberList {
-                        node: me,
-                        members: members.clone(),
-                    };
-                    send(request.from, &Envelope::new(me.addr, reply), TIMEOUT).unwrap();
-                }
+                Message::MemberQuery => answer(Message::MemberList {
+                    node: me,
+                    members: members.clone(),
+                }),
                 Message::DgrepRequest(query) => {
-                    let chunk = Message::DgrepChunk(DgrepChunk {
-                        query: query.query,
-                        node: me,
-                        lines: lines.clone(),
-                    });
-                    let done = Message::DgrepDone(DgrepDone {
+                    let at = if split { lines.len() / 2 } else { lines.len() };
+                    for part in [&lines[..at], &lines[at..]] {
+                        if !part.is_empty() {
+                            answer(Message::DgrepChunk(DgrepChunk {
+                                query: query.query,
+                                node: me,
+                                lines: part.to_vec(),
+                            }));
+                        }
+                    }
+                    answer(Message::DgrepDone(DgrepDone {
                         query: query.query,
                         node: me,
                         counts: Vec::new(),
                         bytes_searched: 0,
                         elapsed_ms: 1,
                         error: None,
-                    });
-                    if split {
-                        send(request.from, &Envelope::new(me.addr, chunk), TIMEOUT).unwrap();
-                        send(request.from, &Envelope::new(me.addr, done), TIMEOUT).unwrap();
-                    } else {
-                        let mut out = std::net::TcpStream::connect(request.from).unwrap();
-                        let mut scratch = Vec::new();
-                        for body in [chunk, done] {
-                            write_frame(
-                                &mut out,
-                                &Envelope::new(me.addr, body),
-                                &mut scratch,
-                                DEFAULT_MAX_FRAME,
-                            )
-                            .unwrap();
-                        }
-                    }
+                    }));
                 }
                 other => panic!("unexpected request {other:?}"),
             }
@@ -133,8 +133,8 @@ fn fetches_every_live_members_event_log() {
         grep_line("events.jsonl", 2, b"{\"event\": truncated".to_vec()),
         grep_line("old/events.jsonl", 4, line(1_300, b, "joined", a)),
     ];
-    let agent_a = fake_agent(listener_a, a, members.clone(), lines_a, false, 2);
-    let agent_b = fake_agent(listener_b, b, members, lines_b, true, 1);
+    let agent_a = fake_agent(listener_a, a, members.clone(), lines_a, false, 2, None);
+    let agent_b = fake_agent(listener_b, b, members, lines_b, true, 1, None);
 
     let fetched = fetch_events(a.addr, TIMEOUT).unwrap();
     let asked_a = agent_a.join().unwrap();
@@ -173,4 +173,26 @@ fn an_unreachable_agent_is_an_error() {
     let (listener, me) = bind();
     drop(listener);
     assert!(fetch_events(me.addr, Duration::from_millis(500)).is_err());
+}
+
+#[test]
+fn a_keyed_cluster_is_fetched_with_its_keyring_only() {
+    let keyring = Keyring::from_keys([generate_key().unwrap()]).unwrap();
+    let sealer = Arc::new(Sealer::new(keyring, DEFAULT_LABEL, SealerConfig::default()).unwrap());
+    let (listener, a) = bind();
+    let members = vec![MemberInfo {
+        node: a,
+        state: MemberState::Alive,
+        incarnation: Incarnation(0),
+    }];
+    let lines = vec![grep_line("events.jsonl", 1, line(1_000, a, "joined", a))];
+    // Three connections: the unsealed member query (dropped), then the
+    // sealed member query and dgrep request.
+    let agent = fake_agent(listener, a, members, lines, false, 3, Some(sealer.clone()));
+    let unsealed = fetch_events(a.addr, TIMEOUT).unwrap_err().to_string();
+    assert!(unsealed.contains("give --keyring"), "{unsealed}");
+    let fetched = fetch_events_sealed(a.addr, Some(&sealer), TIMEOUT).unwrap();
+    assert_eq!(fetched.answered, [a]);
+    assert_eq!(fetched.loaded.events.len(), 1);
+    assert_eq!(agent.join().unwrap().len(), 2, "two sealed requests taken");
 }

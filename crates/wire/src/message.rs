@@ -83,8 +83,8 @@ pub struct GrepFlags {
     pub max_count: Option<u64>,
 }
 
-/// A dgrep query sent to one agent. The agent streams its results over TCP to
-/// the envelope's `from` address, tagged with `query`.
+/// A dgrep query sent to one agent. The agent streams its results back on
+/// the connection the query came on, each tagged with `query`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DgrepRequest {
     /// The client's identifier for this query; echoed in every reply.

@@ -2,14 +2,15 @@
 
 use std::io::{self, BufWriter, IsTerminal};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use rumor_dgrep::DgrepError;
 use rumor_dgrep::client::{fan_out, live_members};
 use rumor_dgrep::posix::{Syntax, to_rust};
 use rumor_dgrep::report::{Printer, Status};
+use rumor_dgrep::{DgrepError, client_sealer};
 use rumor_wire::{DgrepRequest, GrepFlags};
 
 const EXIT_STATUS: &str = "\
@@ -22,7 +23,10 @@ Exit status:
      not be reached (they are named on stderr); the others' lines were printed
 
 Each agent searches only the files its --grep-path globs name (by default its
-own agent.log and events.jsonl); dgrep takes no FILE arguments.";
+own agent.log and events.jsonl); dgrep takes no FILE arguments. Each member
+answers on the connection dgrep opened to it; a keyed cluster (agents with
+--keyring) answers only requests sealed under its keyring: give dgrep the
+same --keyring (and --cluster-label, if not the default).";
 
 /// Search the logs of every live member of a rumor cluster, like grep.
 ///
@@ -70,6 +74,14 @@ struct Args {
     /// The agent to ask for the member list.
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:3000")]
     agent: SocketAddr,
+    /// The cluster's keyring, when it has one: one base64 key per line, as
+    /// the agents were given; requests are sealed under it and answers
+    /// opened with it [env: RUMOR_KEYRING].
+    #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
+    keyring: Option<PathBuf>,
+    /// The cluster's name (with --keyring), as the agents were given.
+    #[arg(long, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
+    cluster_label: String,
     /// How long to wait for every member's answer (e.g. 10s, 1500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     timeout: Duration,
@@ -134,7 +146,10 @@ fn run(args: Args) -> Result<Status, String> {
             max_count: args.max_count,
         },
     };
-    let members = live_members(args.agent, args.timeout).map_err(|e| e.to_string())?;
+    let sealer =
+        client_sealer(args.keyring.as_deref(), &args.cluster_label).map_err(|e| e.to_string())?;
+    let members =
+        live_members(args.agent, sealer.as_ref(), args.timeout).map_err(|e| e.to_string())?;
     let stdout = io::stdout().lock();
     let stderr = io::stderr();
     let progress = stderr.is_terminal();
@@ -146,7 +161,13 @@ fn run(args: Args) -> Result<Status, String> {
         members.len(),
         progress,
     );
-    let outcome = match fan_out(&members, &request, args.timeout, &mut |r| printer.reply(r)) {
+    let outcome = match fan_out(
+        &members,
+        &request,
+        sealer.as_ref(),
+        args.timeout,
+        &mut |r| printer.reply(r),
+    ) {
         Ok(outcome) => outcome,
         // stdout closed early (dgrep ... | head): stop quietly, as grep does.
         Err(DgrepError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => {

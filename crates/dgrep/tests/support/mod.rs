@@ -1,21 +1,23 @@
-//! In-test stand-ins for rumor agents: TCP listeners that read one frame per
-//! connection, answer `MemberQuery` with the cluster's member list and
-//! `DgrepRequest` with `rumor_dgrep::answer`, and can be told to misbehave.
+//! In-test stand-ins for rumor agents: TCP services (rumor-transport, as
+//! agents run) that answer `MemberQuery` with the cluster's member list and
+//! `DgrepRequest` with `rumor_dgrep::answer`, on the request's connection,
+//! sealed when given a keyring, and can be told to misbehave.
 
 #![allow(dead_code)]
 
-use std::io::BufReader;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use rumor_dgrep::{ServeConfig, answer};
+use rumor_seal::Sealer;
+use rumor_transport::{Delivery, Exchange, Reply, ServiceConfig, SourceLimits, TcpService};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, NodeId,
-    Version, read_frame, write_frame,
+    DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, NodeId, Version,
 };
 
 /// How a test node answers a dgrep request.
@@ -28,17 +30,38 @@ pub enum Behaviour {
     /// Sends one chunk, then the connection drops without a `DgrepDone`
     /// (an agent killed mid-answer).
     DiesMidAnswer,
+    /// Answers with a well-framed frame of nonsense.
+    Garbage,
 }
 
-/// One stand-in agent.
-pub struct TestNode {
-    pub id: NodeId,
-    pub config: ServeConfig,
+/// The service settings of a stand-in: the transport's defaults, sealed
+/// under `sealer` if given, without per-source limits (every test asks from
+/// 127.0.0.1, many times a second).
+pub fn service_config(sealer: Option<Arc<Sealer>>) -> ServiceConfig {
+    ServiceConfig {
+        sealer,
+        limits: SourceLimits {
+            connections_per_source: 4096,
+            requests_per_second: 1e9,
+            burst: 1e9,
+            ..SourceLimits::default()
+        },
+        ..ServiceConfig::default()
+    }
 }
 
 /// Starts one stand-in agent per config, all listing each other as alive.
 /// Returns their ids in order; the first is the one to ask for members.
 pub fn start_cluster(configs: Vec<(ServeConfig, Behaviour)>) -> Vec<NodeId> {
+    start_keyed_cluster(configs, None)
+}
+
+/// As [`start_cluster`], every stand-in sealing under `sealer` when given
+/// (and dropping whatever is not sealed).
+pub fn start_keyed_cluster(
+    configs: Vec<(ServeConfig, Behaviour)>,
+    sealer: Option<Arc<Sealer>>,
+) -> Vec<NodeId> {
     let members: Arc<Mutex<Vec<MemberInfo>>> = Arc::default();
     let mut ids = Vec::new();
     for (i, (config, behaviour)) in configs.into_iter().enumerate() {
@@ -55,69 +78,116 @@ pub fn start_cluster(configs: Vec<(ServeConfig, Behaviour)>) -> Vec<NodeId> {
             incarnation: Default::default(),
         });
         let members = members.clone();
-        thread::spawn(move || serve(listener, id, config, behaviour, members));
+        let config = Arc::new(config);
+        let handler = move |d: Delivery| {
+            serve(d, id, &config, behaviour, &members);
+            Ok(())
+        };
+        let service =
+            TcpService::spawn(listener, service_config(sealer.clone()), Arc::new(handler))
+                .expect("the stand-in's service starts");
+        // Serves for the rest of the test process.
+        std::mem::forget(service);
         ids.push(id);
     }
     ids
 }
 
 fn serve(
-    listener: TcpListener,
+    delivery: Delivery,
     id: NodeId,
-    config: ServeConfig,
+    config: &Arc<ServeConfig>,
     behaviour: Behaviour,
-    members: Arc<Mutex<Vec<MemberInfo>>>,
+    members: &Mutex<Vec<MemberInfo>>,
 ) {
-    let config = Arc::new(config);
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        let Ok(Some(envelope)) = read_frame(&mut reader, &mut buf, DEFAULT_MAX_FRAME) else {
-            continue;
-        };
-        match envelope.body {
-            Message::MemberQuery => {
-                let list = Message::MemberList {
-                    node: id,
-                    members: members.lock().unwrap().clone(),
-                };
-                let reply = Envelope::new(id.addr, list);
-                let _ = rumor_wire::tcp::send(envelope.from, &reply, Duration::from_secs(5));
-            }
-            Message::DgrepRequest(request) => {
-                let config = config.clone();
-                let to = envelope.from;
-                // Keep the hung connection's socket alive for the test's life.
-                let held = reader;
-                thread::spawn(move || match behaviour {
-                    Behaviour::Answer => {
-                        let _ = answer(request, to, id, &config);
-                    }
-                    Behaviour::Silent => {
-                        let _held = held;
-                        thread::park();
-                    }
-                    Behaviour::DiesMidAnswer => {
-                        let Ok(mut out) = std::net::TcpStream::connect(to) else {
-                            return;
-                        };
-                        let chunk = DgrepChunk {
-                            query: request.query,
-                            node: id,
-                            lines: vec![GrepLine {
-                                file: "agent.log".into(),
-                                line_number: None,
-                                text: b"a line before the crash".to_vec(),
-                            }],
-                        };
-                        let env = Envelope::new(id.addr, Message::DgrepChunk(chunk));
-                        let _ = write_frame(&mut out, &env, &mut Vec::new(), DEFAULT_MAX_FRAME);
-                    }
-                });
-            }
-            _ => {}
+    let Delivery {
+        envelope,
+        mut reply,
+        ..
+    } = delivery;
+    match envelope.body {
+        Message::MemberQuery => {
+            let list = Message::MemberList {
+                node: id,
+                members: members.lock().unwrap().clone(),
+            };
+            let _ = reply.send(&Envelope::new(id.addr, list), Duration::from_secs(5));
         }
+        Message::DgrepRequest(request) => {
+            let config = config.clone();
+            thread::spawn(move || match behaviour {
+                Behaviour::Answer => {
+                    let _ = answer(request, reply, id, &config);
+                }
+                Behaviour::Silent => {
+                    // Keep the hung connection open for the test's life.
+                    let _held = reply;
+                    thread::park();
+                }
+                Behaviour::DiesMidAnswer => {
+                    let chunk = DgrepChunk {
+                        query: request.query,
+                        node: id,
+                        lines: vec![GrepLine {
+                            file: "agent.log".into(),
+                            line_number: None,
+                            text: b"a line before the crash".to_vec(),
+                        }],
+                    };
+                    let env = Envelope::new(id.addr, Message::DgrepChunk(chunk));
+                    let _ = reply.send(&env, Duration::from_secs(5));
+                }
+                Behaviour::Garbage => {
+                    let _ = reply.send_encoded(b"\x93not an envelope", Duration::from_secs(5));
+                    thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+/// A service of this test process's own that hands each request it gets,
+/// with its [`Reply`], to the test: the test plays the agent.
+pub struct Desk {
+    service: TcpService,
+    deliveries: Mutex<Receiver<Delivery>>,
+}
+
+impl Desk {
+    /// A desk on a loopback port.
+    pub fn new() -> Desk {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let (tx, rx) = channel();
+        let tx = Mutex::new(tx);
+        let handler = move |d: Delivery| tx.lock().unwrap().send(d).map_err(|e| e.to_string());
+        let service = TcpService::spawn(listener, service_config(None), Arc::new(handler))
+            .expect("the desk's service starts");
+        Desk {
+            service,
+            deliveries: Mutex::new(rx),
+        }
+    }
+
+    /// Sends `body` to the desk as a client would: the client's side of the
+    /// connection, and the desk's reply to answer on.
+    pub fn request(&self, body: Message) -> (Exchange<'static>, Reply) {
+        let to = self.service.addr();
+        let envelope = Envelope::new(to, body);
+        let exchange =
+            Exchange::open(to, &envelope, None, Duration::from_secs(5)).expect("the desk is up");
+        let delivery = self
+            .deliveries
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the request is delivered");
+        (exchange, delivery.reply)
+    }
+
+    /// The desk's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.service.addr()
     }
 }
 
