@@ -97,7 +97,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
 
     let sealer = settings.sealer.clone();
     let (inbound_tx, inbound) = crossbeam_channel::bounded::<Inbound>(1024);
-    let outbox = Outbox::spawn(2, 1024, TCP_TIMEOUT, settings.bind, sealer.clone())
+    let outbox = Outbox::spawn(2, 1024, TCP_TIMEOUT, settings.bind)
         .map_err(|e| DaemonError::io("cannot start TCP writers", e))?;
     let requester = Requester::spawn(
         2,

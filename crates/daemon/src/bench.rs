@@ -370,3 +370,25 @@ pub fn flood(args: &crate::cli::BenchFloodArgs) -> Result<(), DaemonError> {
     }
     Ok(())
 }
+
+/// Runs `rumor bench-scale`.
+pub fn scale(args: &crate::cli::BenchScaleArgs) -> Result<(), DaemonError> {
+    let config = crate::scale::ScaleConfig {
+        nodes: args.nodes,
+        detector: args.detector.clone(),
+        kill: args.kill,
+        duration: args.duration,
+        idle_sample: args.idle_sample,
+        port: args.port,
+        net: args.net,
+        dir: args.dir.clone(),
+    };
+    let report = crate::scale::run(&config)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        );
+    }
+    Ok(())
+}

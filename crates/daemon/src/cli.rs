@@ -38,6 +38,9 @@ pub enum Command {
     BenchDetect(BenchDetectArgs),
     /// Measure resident memory and idle CPU of agents in a local cluster (benchmark).
     BenchResources(BenchResourcesArgs),
+    /// Run hundreds of agents on this host: formation, idle CPU and memory,
+    /// crashes detected, false positives over the run (benchmark).
+    BenchScale(BenchScaleArgs),
     /// Throw bad datagrams and bad TCP connections at a local cluster and
     /// check that it stays up and whole (benchmark, loopback only).
     BenchFlood(BenchFloodArgs),
@@ -263,6 +266,38 @@ pub struct BenchResourcesArgs {
     /// Keep the agents' data in this directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// `rumor bench-scale`.
+#[derive(Debug, Args)]
+pub struct BenchScaleArgs {
+    /// Agents.
+    #[arg(long, default_value_t = 300)]
+    pub nodes: usize,
+    /// Failure detector.
+    #[arg(long, default_value = "swim")]
+    pub detector: String,
+    /// Agents SIGKILLed at once after the idle sample.
+    #[arg(long, default_value_t = 3)]
+    pub kill: usize,
+    /// The whole run after formation, watched for false positives.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    pub duration: Duration,
+    /// How long idle CPU and memory are sampled.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub idle_sample: Duration,
+    /// Port every agent listens on.
+    #[arg(long, default_value_t = 7800)]
+    pub port: u16,
+    /// Third octet of the agents' loopback addresses (and the next one past 250 agents).
+    #[arg(long, default_value_t = 60)]
+    pub net: u8,
+    /// Keep the agents' data in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object with the figures at the end.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `rumor bench-flood`.

@@ -56,6 +56,7 @@ pub mod keys_cli;
 pub mod outbox;
 pub mod proc_stats;
 pub mod requester;
+pub mod scale;
 pub mod settings;
 pub mod signals;
 pub mod sockets;

@@ -70,5 +70,6 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
         Command::BenchDetect(args) => bench::detect(&args),
         Command::BenchResources(args) => bench::resources(&args),
         Command::BenchFlood(args) => bench::flood(&args),
+        Command::BenchScale(args) => bench::scale(&args),
     }
 }

@@ -7,20 +7,15 @@
 //! and drops (with a log line) what does not fit.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Sender, TrySendError};
-use rumor_seal::Sealer;
 use rumor_transport::Reply;
 use rumor_wire::{Envelope, Message};
 
 enum Job {
     /// An answer on the request's own connection.
     Reply(Reply, Envelope),
-    /// A message on a new connection (a dgrep refusal to the client's
-    /// result listener).
-    Send(SocketAddr, Envelope),
 }
 
 /// The pool of writer threads.
@@ -34,7 +29,6 @@ impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Job::Reply(reply, e) => write!(f, "Reply({}, {})", reply.peer(), e.body.kind()),
-            Job::Send(to, e) => write!(f, "Send({to}, {})", e.body.kind()),
         }
     }
 }
@@ -42,41 +36,26 @@ impl std::fmt::Debug for Job {
 impl Outbox {
     /// Starts `workers` writer threads with room for `capacity` waiting
     /// answers; each gets `timeout` to be taken. Answers name `from` (the
-    /// agent's listening address); new connections are sealed by `sealer`
-    /// when the cluster has a keyring.
+    /// agent's listening address) and are sealed like their request.
     pub fn spawn(
         workers: usize,
         capacity: usize,
         timeout: Duration,
         from: SocketAddr,
-        sealer: Option<Arc<Sealer>>,
     ) -> std::io::Result<Outbox> {
         let (queue, pending) = crossbeam_channel::bounded::<Job>(capacity);
         for index in 0..workers.max(1) {
             let pending = pending.clone();
-            let sealer = sealer.clone();
             std::thread::Builder::new()
                 .name(format!("tcp-writer-{index}"))
                 .spawn(move || {
-                    while let Ok(job) = pending.recv() {
-                        let (kind, peer, result) = match job {
-                            Job::Reply(mut reply, envelope) => {
-                                let peer = reply.peer();
-                                (envelope.body.kind(), peer, reply.send(&envelope, timeout))
-                            }
-                            Job::Send(to, envelope) => {
-                                let result = rumor_transport::Exchange::open(
-                                    to,
-                                    &envelope,
-                                    sealer.as_deref(),
-                                    timeout,
-                                )
-                                .map(drop);
-                                (envelope.body.kind(), to, result)
-                            }
-                        };
-                        if let Err(e) = result {
-                            tracing::debug!("could not send {kind} to {peer}: {e}");
+                    while let Ok(Job::Reply(mut reply, envelope)) = pending.recv() {
+                        let peer = reply.peer();
+                        if let Err(e) = reply.send(&envelope, timeout) {
+                            tracing::debug!(
+                                "could not send {} to {peer}: {e}",
+                                envelope.body.kind()
+                            );
                         }
                     }
                 })?;
@@ -88,12 +67,6 @@ impl Outbox {
     pub fn reply(&self, reply: Reply, message: Message) {
         let envelope = Envelope::new(self.from, message);
         self.push(Job::Reply(reply, envelope));
-    }
-
-    /// Sends `message` on a new connection to `to`.
-    pub fn send(&self, to: SocketAddr, message: Message) {
-        let envelope = Envelope::new(self.from, message);
-        self.push(Job::Send(to, envelope));
     }
 
     fn push(&self, job: Job) {

@@ -121,3 +121,27 @@ pub fn dump(records: &[EventRecord]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The last `lines` lines of every agent's `agent.log` and `stderr.log`,
+/// each under the agent's name, for a failure message.
+pub fn log_tails(cluster: &LocalCluster, lines: usize) -> String {
+    let mut out = String::new();
+    for agent in &cluster.agents {
+        for file in ["agent.log", "stderr.log"] {
+            let text = std::fs::read_to_string(agent.data_dir.join(file)).unwrap_or_default();
+            let all: Vec<&str> = text.lines().collect();
+            let tail = &all[all.len().saturating_sub(lines)..];
+            if tail.is_empty() {
+                continue;
+            }
+            out += &format!(
+                "--- {} {file} (last {} of {} lines)\n{}\n",
+                agent.name,
+                tail.len(),
+                all.len(),
+                tail.join("\n")
+            );
+        }
+    }
+    out
+}
