@@ -332,6 +332,7 @@ pub fn flood(args: &crate::cli::BenchFloodArgs) -> Result<(), DaemonError> {
         net: args.net,
         port: args.port,
         seed: args.seed,
+        dir: args.dir.clone(),
     };
     let report = crate::flood::run(&config)?;
     if args.json {
@@ -358,7 +359,10 @@ pub fn flood(args: &crate::cli::BenchFloodArgs) -> Result<(), DaemonError> {
         report.rss_peak_kib,
         match report.heal_seconds {
             Some(s) => format!("{s:.1} s"),
-            None => "NOT within 15 s".into(),
+            None => format!(
+                "NOT within 15 s ({})",
+                report.heal_problem.as_deref().unwrap_or("?")
+            ),
         }
     );
     println!(

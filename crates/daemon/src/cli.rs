@@ -325,6 +325,9 @@ pub struct BenchFloodArgs {
     /// Seed of the generators.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Keep the agents' data in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     pub json: bool,

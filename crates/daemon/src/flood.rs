@@ -46,6 +46,8 @@ pub struct FloodConfig {
     pub port: u16,
     /// Seed of the generators.
     pub seed: u64,
+    /// Keep the agents' data here (a temporary directory if `None`).
+    pub dir: Option<PathBuf>,
 }
 
 /// What happened.
@@ -66,6 +68,8 @@ pub struct FloodReport {
     /// Seconds from the end of the flood to one full membership (`None`:
     /// not within 15 s).
     pub heal_seconds: Option<f64>,
+    /// Why the cluster was not one full membership in time, if it was not.
+    pub heal_problem: Option<String>,
     /// Per agent, its final counter line (the agent's own words).
     pub final_counts: Vec<String>,
     /// Datagrams that reached the decoder and failed it, all agents (with
@@ -77,7 +81,7 @@ pub struct FloodReport {
 
 /// Runs the flood; returns what it saw. The cluster is torn down at the end.
 pub fn run(config: &FloodConfig) -> Result<FloodReport, DaemonError> {
-    let mut cluster = LocalCluster::new(&config.exe, None)?;
+    let mut cluster = LocalCluster::new(&config.exe, config.dir.clone())?;
     let keyring = config
         .keyed
         .then(|| -> Result<PathBuf, DaemonError> {
@@ -166,7 +170,10 @@ pub fn run(config: &FloodConfig) -> Result<FloodReport, DaemonError> {
     let healed = wait_for(Duration::from_secs(15), Duration::from_millis(100), || {
         one_membership(&addrs, sealer.as_deref())
     });
-    report.heal_seconds = healed.ok().map(|()| flood_end.elapsed().as_secs_f64());
+    match healed {
+        Ok(()) => report.heal_seconds = Some(flood_end.elapsed().as_secs_f64()),
+        Err(why) => report.heal_problem = Some(why),
+    }
     report.exited = (0..config.nodes)
         .filter(|&i| !cluster.is_running(i))
         .count();

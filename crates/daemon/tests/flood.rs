@@ -17,6 +17,7 @@ fn flood(keyed: bool, net: u8, port: u16) -> rumor_daemon::flood::FloodReport {
         net,
         port,
         seed: 7,
+        dir: None,
     })
     .expect("the flood runs");
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());

@@ -1218,7 +1218,7 @@ impl Membership {
         core.stats.join_refused += 1;
         match retry {
             JoinRetry::NewerThan(version)
-                if !core.joined && core.plausible.own_version(version, core.now) =>
+                if !core.joined && core.plausible.renewal(version, core.now) =>
             {
                 if joining.ask_again() {
                     core.renew_version(version);

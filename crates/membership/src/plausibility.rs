@@ -11,10 +11,12 @@
 //! dropped.
 //!
 //! The clock is the version this core started with plus the time since,
-//! kept across rejoins, so a forged claim can never ratchet it: a claim
-//! about this node's own address is believed up to one [`HORIZON`] ahead,
-//! any other version up to two, so a version this node takes to outrun a
-//! claim it believed stays acceptable to every other member.
+//! kept across rejoins, so a forged claim can never ratchet it. A claim
+//! about this node's own address is believed up to one [`HORIZON`] ahead;
+//! a refusal that says "come back newer than V" is followed up to two
+//! (V may be a tombstone other members believed, which they accept up to
+//! three); any other version is believed up to three. Each step leaves
+//! the version this node takes acceptable to every other member.
 
 use std::time::Duration;
 
@@ -52,6 +54,12 @@ impl Plausibility {
 
     /// Whether another member's version is plausible at `now`.
     pub(crate) fn version(&self, version: Version, now: Time) -> bool {
+        version.0 <= self.clock(now, 3)
+    }
+
+    /// Whether a refusal's "come back under a version newer than this" is
+    /// one to follow at `now`.
+    pub(crate) fn renewal(&self, version: Version, now: Time) -> bool {
         version.0 <= self.clock(now, 2)
     }
 
@@ -77,8 +85,10 @@ mod tests {
         let p = Plausibility::new(Version(1_000), Time::from_secs(5));
         let day = HORIZON.as_millis() as u64;
         let later = Time::from_secs(15);
-        assert!(p.version(Version(1_000 + 10_000 + 2 * day), later));
-        assert!(!p.version(Version(1_000 + 10_001 + 2 * day), later));
+        assert!(p.version(Version(1_000 + 10_000 + 3 * day), later));
+        assert!(!p.version(Version(1_000 + 10_001 + 3 * day), later));
+        assert!(p.renewal(Version(1_000 + 10_000 + 2 * day), later));
+        assert!(!p.renewal(Version(1_000 + 10_001 + 2 * day), later));
         assert!(p.own_version(Version(1_000 + 10_000 + day), later));
         assert!(!p.own_version(Version(1_000 + 10_001 + day), later));
         assert!(!p.version(Version(u64::MAX), later));
