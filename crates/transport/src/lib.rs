@@ -50,6 +50,7 @@ pub mod frame;
 mod limits;
 mod reply;
 mod service;
+mod throttle;
 
 pub use client::{Exchange, request};
 pub use error::TransportError;

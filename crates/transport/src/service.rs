@@ -27,6 +27,7 @@ use rumor_wire::{Envelope, WireError};
 
 use crate::frame::{PartialFrame, Progress};
 use crate::limits::{SourceLimits, Sources};
+use crate::throttle::RefusalLog;
 use crate::{Reply, TransportError, frame};
 
 const LISTENER: Token = Token(0);
@@ -183,16 +184,20 @@ impl TcpService {
         let counters = Arc::new(Counters::default());
         let config = Arc::new(config);
         let (queue, pending) = crossbeam_channel::bounded::<Pending>(config.queue.max(1));
+        let refusals = Arc::new(RefusalLog::new(addr));
         let mut threads = Vec::new();
         for index in 0..config.workers.max(1) {
             let pending = pending.clone();
+            let refusals = Arc::clone(&refusals);
             let config = Arc::clone(&config);
             let counters = Arc::clone(&counters);
             let handler = Arc::clone(&handler);
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("tcp-handler-{index}"))
-                    .spawn(move || serve_requests(&pending, &config, &counters, &*handler))?,
+                    .spawn(move || {
+                        serve_requests(&pending, &config, &counters, &refusals, &*handler)
+                    })?,
             );
         }
         let io = IoLoop {
@@ -206,7 +211,7 @@ impl TcpService {
             sources: Sources::new(config.limits),
             connections: HashMap::new(),
             next_token: FIRST_CONNECTION,
-            logged: HashMap::new(),
+            refusals: Arc::clone(&refusals),
         };
         threads.push(
             std::thread::Builder::new()
@@ -276,8 +281,7 @@ struct IoLoop {
     sources: Sources,
     connections: HashMap<Token, Connection>,
     next_token: usize,
-    /// When each kind of refusal was last logged, and how many since.
-    logged: HashMap<&'static str, (Instant, u64)>,
+    refusals: Arc<RefusalLog>,
 }
 
 impl IoLoop {
@@ -342,7 +346,8 @@ impl IoLoop {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.refuse("accept", format!("accept failed: {e}"));
+                    self.refusals
+                        .refuse("accept", || format!("accept failed: {e}"));
                     return Some(Instant::now() + Duration::from_millis(50));
                 }
             };
@@ -350,24 +355,22 @@ impl IoLoop {
             let now = Instant::now();
             if self.connections.len() >= self.config.max_connections {
                 self.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-                self.refuse(
-                    "busy",
+                self.refusals.refuse("busy", || {
                     format!(
                         "refused connection from {peer}: {} being read",
                         self.config.max_connections
-                    ),
-                );
+                    )
+                });
                 continue;
             }
             if !self.sources.open(peer.ip(), now) {
                 self.counters.refused_source.fetch_add(1, Ordering::Relaxed);
-                self.refuse(
-                    "source",
+                self.refusals.refuse("source", || {
                     format!(
                         "refused connection from {peer}: {} already open from that address",
                         self.config.limits.connections_per_source
-                    ),
-                );
+                    )
+                });
                 continue;
             }
             let token = Token(self.next_token);
@@ -416,16 +419,16 @@ impl IoLoop {
                 let peer = conn.peer;
                 self.drop_connection(token);
                 self.counters.oversized.fetch_add(1, Ordering::Relaxed);
-                self.refuse(
-                    "oversized",
-                    format!("refused frame from {peer}: {size} bytes exceeds the maximum of {max}"),
-                );
+                self.refusals.refuse("oversized", || {
+                    format!("refused frame from {peer}: {size} bytes exceeds the maximum of {max}")
+                });
             }
             Err(e) => {
                 let peer = conn.peer;
                 self.drop_connection(token);
                 self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                self.refuse("malformed", format!("refused frame from {peer}: {e}"));
+                self.refusals
+                    .refuse("malformed", || format!("refused frame from {peer}: {e}"));
             }
         }
     }
@@ -436,10 +439,9 @@ impl IoLoop {
         let peer = conn.peer;
         if !self.sources.request(peer.ip(), Instant::now()) {
             self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            self.refuse(
-                "rate",
-                format!("refused request from {peer}: that address asks too often"),
-            );
+            self.refusals.refuse("rate", || {
+                format!("refused request from {peer}: that address asks too often")
+            });
             return;
         }
         if let Err(e) = conn.stream.set_nonblocking(false) {
@@ -455,10 +457,9 @@ impl IoLoop {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 self.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
-                self.refuse(
-                    "busy",
-                    format!("refused request from {peer}: every handler busy"),
-                );
+                self.refusals.refuse("busy", || {
+                    format!("refused request from {peer}: every handler busy")
+                });
             }
             Err(TrySendError::Disconnected(_)) => self.stop.store(true, Ordering::Relaxed),
         }
@@ -484,36 +485,13 @@ impl IoLoop {
         for token in late {
             if let Some(conn) = self.drop_connection(token) {
                 self.counters.timed_out.fetch_add(1, Ordering::Relaxed);
-                self.refuse(
-                    "timeout",
+                self.refusals.refuse("timeout", || {
                     format!(
                         "refused client {}: no complete request within {:?}",
                         conn.peer, self.config.read_timeout
-                    ),
-                );
+                    )
+                });
             }
-        }
-    }
-
-    /// Logs a refusal, at most one line a second per kind during a flood.
-    fn refuse(&mut self, kind: &'static str, line: String) {
-        let now = Instant::now();
-        let entry = self
-            .logged
-            .entry(kind)
-            .or_insert((now - Duration::from_secs(2), 0));
-        entry.1 += 1;
-        if now.duration_since(entry.0) >= Duration::from_secs(1) {
-            let more = entry.1 - 1;
-            if more > 0 {
-                tracing::warn!(
-                    "tcp service on {}: {line} (and {more} more like it)",
-                    self.addr
-                );
-            } else {
-                tracing::warn!("tcp service on {}: {line}", self.addr);
-            }
-            *entry = (now, 0);
         }
     }
 }
@@ -522,34 +500,45 @@ fn serve_requests(
     pending: &Receiver<Pending>,
     config: &ServiceConfig,
     counters: &Counters,
+    refusals: &RefusalLog,
     handler: &Handler,
 ) {
     while let Ok(request) = pending.recv() {
-        serve_one(request, config, counters, handler);
+        serve_one(request, config, counters, refusals, handler);
     }
 }
 
-fn serve_one(request: Pending, config: &ServiceConfig, counters: &Counters, handler: &Handler) {
+fn serve_one(
+    request: Pending,
+    config: &ServiceConfig,
+    counters: &Counters,
+    refusals: &RefusalLog,
+    handler: &Handler,
+) {
     let Pending { stream, peer, body } = request;
     let envelope = match frame::decode_body(&body, config.sealer.as_deref(), peer) {
         Ok(envelope) => envelope,
         Err(TransportError::Unsealed { cause, .. }) => {
             counters.unauthenticated.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
-                "refused frame from {peer}: not sealed under the cluster's keyring ({cause})"
-            );
+            refusals.refuse("unauthenticated", || {
+                format!(
+                    "refused frame from {peer}: not sealed under the cluster's keyring ({cause})"
+                )
+            });
             return;
         }
         Err(e) => {
             counters.malformed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("refused frame from {peer}: {e}");
+            refusals.refuse("malformed", || format!("refused frame from {peer}: {e}"));
             return;
         }
     };
     let kind = envelope.body.kind();
     if !config.accepted_kinds.contains(&kind) {
         counters.refused_kind.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("refused {kind} message from {peer}: not accepted over TCP");
+        refusals.refuse("kind", || {
+            format!("refused {kind} message from {peer}: not accepted over TCP")
+        });
         return;
     }
     let reply = Reply::new(stream, peer, config.sealer.clone(), config.max_frame);
@@ -563,7 +552,9 @@ fn serve_one(request: Pending, config: &ServiceConfig, counters: &Counters, hand
         }
         Err(reason) => {
             counters.refused_by_handler.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("refused {kind} message from {peer}: {reason}");
+            refusals.refuse("handler", || {
+                format!("refused {kind} message from {peer}: {reason}")
+            });
         }
     }
 }
