@@ -49,6 +49,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
                     detector: "swim".to_owned(),
                     sender: node(0),
                     payload: vec![0x5a; 16],
+                    updates: Vec::new(),
                 },
             ),
         ),

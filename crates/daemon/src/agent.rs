@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rumor_dgrep::ServeConfig;
-use rumor_membership::{DetectorRegistry, Membership, Time};
+use rumor_membership::{DetectorRegistry, DetectorSettings, Membership, Time};
 use rumor_msgqueue::Limits;
 use rumor_transport::{ServiceConfig, TcpService};
 use rumor_wire::{NodeId, Version};
@@ -49,8 +49,9 @@ pub fn unix_ms() -> u64 {
 /// instead of running.
 pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     let registry = DetectorRegistry::with_builtins();
-    // An unknown detector is a usage mistake: refuse it before binding anything.
-    registry.create(&settings.membership.detector, &settings.membership)?;
+    // An unknown detector, or bad settings for it, is a usage mistake:
+    // refuse it before binding anything.
+    create_detector(&registry, &settings)?;
 
     let tcp = sockets::bind_tcp(settings.bind)?;
     let udp = sockets::bind_udp(settings.bind, settings.udp_recv_buffer)?;
@@ -102,7 +103,6 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     let requester = Requester::spawn(
         2,
         TCP_TIMEOUT,
-        settings.bind,
         sealer.clone(),
         inbound_tx.clone(),
         waker.clone(),
@@ -129,7 +129,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         udp.try_clone()
             .map_err(|e| DaemonError::io("cannot share the UDP socket", e))?,
         producer.clone(),
-        settings.wire_datagram_limit,
+        settings.membership.datagram_limit,
     )
     .map_err(|e| DaemonError::io("cannot start the UDP listener", e))?;
 
@@ -139,11 +139,11 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     membership.set_seeds(settings.join.clone());
     tracing::info!(
         "agent {me} up: detector {}, heartbeat {:?}, t_fail {:?}, t_suspect {:?}, drop rate {}, {}, data dir {}",
-        settings.membership.detector,
+        settings.detector,
         settings.membership.heartbeat,
         settings.membership.t_fail,
         settings.membership.t_suspect,
-        settings.membership.drop_rate,
+        settings.drop_rate,
         match &settings.sealer {
             Some(s) => format!("sealed (cluster {:?})", s.label()),
             None => "in the clear".to_string(),
@@ -180,29 +180,47 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     result
 }
 
+/// Checks what can be checked without starting: the detector and its
+/// settings, and a core built from the configuration.
+pub fn check(settings: &AgentSettings) -> Result<(), DaemonError> {
+    let registry = DetectorRegistry::with_builtins();
+    let me = NodeId::new(settings.bind, Version(unix_ms()));
+    new_membership(&registry, settings, me, Duration::ZERO).map(drop)
+}
+
 /// Whether a command that changes the agent (leave) may come from `peer`:
 /// only from the agent's own host, that is loopback or the agent's own IP.
 pub fn accepts_commands_from(peer: IpAddr, bind: IpAddr) -> bool {
     peer.is_loopback() || peer == bind
 }
 
+/// The detector the settings name, with its own settings.
+fn create_detector(
+    registry: &DetectorRegistry,
+    settings: &AgentSettings,
+) -> Result<Box<dyn rumor_membership::FailureDetector>, DaemonError> {
+    let detector_settings = match &settings.detector_section {
+        Some(section) => DetectorSettings::with_section(&settings.membership, section),
+        None => DetectorSettings::new(&settings.membership),
+    };
+    Ok(registry.create(&settings.detector, &detector_settings)?)
+}
+
 /// The membership core for `me` with the agent's settings, seeded from its
-/// identity.
+/// identity; every datagram leaves room for the seal.
 pub(crate) fn new_membership(
     registry: &DetectorRegistry,
     settings: &AgentSettings,
     me: NodeId,
     now: Time,
 ) -> Result<Membership, DaemonError> {
-    let detector = registry.create(&settings.membership.detector, &settings.membership)?;
+    let detector = create_detector(registry, settings)?;
     let seed = me.version.0 ^ (u64::from(me.addr.port()) << 48);
-    Ok(Membership::new(
-        me,
-        settings.membership.clone(),
-        detector,
-        seed,
-        now,
-    ))
+    Ok(Membership::builder(me, detector)
+        .config(settings.membership.clone())
+        .seed(seed)
+        .packet_overhead(settings.packet_overhead)
+        .start(now)?)
 }
 
 #[cfg(test)]

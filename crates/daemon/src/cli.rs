@@ -49,9 +49,10 @@ pub enum Command {
 /// `rumor agent`.
 #[derive(Debug, Args, Clone)]
 pub struct AgentArgs {
-    /// Address to listen on, UDP (gossip) and TCP (joins, queries) alike.
+    /// Address to listen on, UDP (gossip) and TCP (joins, queries) alike
+    /// (or `bind` in the config file).
     #[arg(long, value_name = "IP:PORT", value_parser = parse_addr)]
-    pub bind: SocketAddr,
+    pub bind: Option<SocketAddr>,
     /// An introducer to join through; repeat for fallbacks, asked in order.
     /// Without any, the agent starts a new cluster.
     #[arg(long = "join", value_name = "IP:PORT", value_parser = parse_addr)]
@@ -70,10 +71,17 @@ pub struct AgentArgs {
     /// [default: this agent's own logs].
     #[arg(long = "grep-path", value_name = "GLOB")]
     pub grep_path: Vec<String>,
-    /// TOML file with membership settings (keys as the timing flags, with
-    /// underscores: heartbeat, t_fail, ...); flags override it.
+    /// TOML config file: every flag as a key (bind, join, data_dir,
+    /// detector, drop_rate, grep_path, keyring, cluster_label,
+    /// join_timeout, udp_recv_buffer, quiet), the core's knobs in a
+    /// `[timing]` section, a detector's own in `[detectors.NAME]`; flags
+    /// override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Check the configuration (file and flags), print what the agent would
+    /// run with, and exit.
+    #[arg(long)]
+    pub check_config: bool,
     /// The cluster's keyring: one base64 32-byte key per line (`rumor
     /// keygen`), the first the primary, used to seal; every key opens. Every
     /// datagram and TCP frame is then encrypted and authenticated
@@ -83,9 +91,9 @@ pub struct AgentArgs {
     #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
     pub keyring: Option<PathBuf>,
     /// The cluster's name, bound into every sealed packet so that two
-    /// clusters sharing a key do not mix (with --keyring).
-    #[arg(long, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
-    pub cluster_label: String,
+    /// clusters sharing a key do not mix (with --keyring) [default: rumor].
+    #[arg(long, value_name = "NAME")]
+    pub cluster_label: Option<String>,
     /// Heartbeat interval (gossip, phi), e.g. 100ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub heartbeat: Option<Duration>,
@@ -98,12 +106,14 @@ pub struct AgentArgs {
     /// Time a failed or departed member stays listed before removal.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub t_delete: Option<Duration>,
-    /// How long to keep trying the introducers before giving up.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
-    pub join_timeout: Duration,
-    /// UDP receive buffer to ask the kernel for, in bytes (capped by net.core.rmem_max).
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
-    pub udp_recv_buffer: usize,
+    /// How long a new agent keeps trying the introducers before giving up
+    /// [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub join_timeout: Option<Duration>,
+    /// UDP receive buffer to ask the kernel for, in bytes (capped by
+    /// net.core.rmem_max) [default: 4 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub udp_recv_buffer: Option<usize>,
     /// Do not copy log lines to standard error (agent.log still gets them).
     #[arg(long, short)]
     pub quiet: bool,

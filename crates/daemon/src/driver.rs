@@ -11,7 +11,7 @@ use rumor_membership::{
     Channel, Event, EventKind, Membership, Notice, ReceiverDrop, Time, Transmit,
 };
 use rumor_transport::{Delivery, ServiceStats};
-use rumor_wire::{Envelope, JoinRetry, MemberState, Message, NodeId};
+use rumor_wire::{JoinRetry, MemberState, Message, NodeId};
 
 use crate::DaemonError;
 use crate::agent::accepts_commands_from;
@@ -101,10 +101,10 @@ impl Driver {
         );
         Driver {
             keys,
-            drop: ReceiverDrop::new(settings.membership.drop_rate, me.version.0 ^ 0x5eed),
-            plain: vec![0u8; settings.wire_datagram_limit],
-            sealed: Vec::with_capacity(settings.wire_datagram_limit),
-            opened: Vec::with_capacity(settings.wire_datagram_limit),
+            drop: ReceiverDrop::new(settings.drop_rate, me.version.0 ^ 0x5eed),
+            plain: Vec::with_capacity(settings.membership.datagram_limit),
+            sealed: Vec::with_capacity(settings.membership.datagram_limit),
+            opened: Vec::with_capacity(settings.membership.datagram_limit),
             me,
             membership,
             epoch: Instant::now(),
@@ -424,9 +424,11 @@ impl Driver {
     }
 
     fn flush_outputs(&mut self) {
-        while let Some(transmit) = self.membership.poll_transmit() {
-            self.transmit(transmit);
+        let mut plain = std::mem::take(&mut self.plain);
+        while let Some(transmit) = self.membership.poll_transmit(&mut plain) {
+            self.transmit(transmit, &plain);
         }
+        self.plain = plain;
         while let Some(event) = self.membership.poll_event() {
             self.record(&event);
         }
@@ -436,32 +438,21 @@ impl Driver {
         self.me = self.membership.id();
     }
 
-    fn transmit(&mut self, transmit: Transmit) {
+    /// Sends what the core encoded into `bytes`, the way it says: a
+    /// request to the requester threads, a datagram sealed (with a
+    /// keyring) and sent.
+    fn transmit(&mut self, transmit: Transmit, bytes: &[u8]) {
         if transmit.channel == Channel::Request {
-            self.requester.request(transmit.to, transmit.message);
+            self.requester.request(transmit.to, bytes.to_vec());
             return;
         }
-        let envelope = Envelope::new(self.settings.bind, transmit.message);
-        let limit = self.settings.membership.datagram_limit;
-        let len = match rumor_wire::encode_datagram(&envelope, &mut self.plain, limit) {
-            Ok(len) => len,
-            Err(e) => {
-                self.stats.send_errors += 1;
-                tracing::warn!(
-                    "could not encode {} for {}: {e}",
-                    envelope.body.kind(),
-                    transmit.to
-                );
-                return;
-            }
-        };
         let datagram = match &self.settings.sealer {
-            None => &self.plain[..len],
+            None => bytes,
             Some(sealer) => {
                 self.sealed.clear();
                 let (to, to_len) = recipient(transmit.to);
                 let sealed = sealer.seal_for(
-                    &self.plain[..len],
+                    bytes,
                     &mut self.sealed,
                     rumor_seal::unix_millis(),
                     &to[..to_len],

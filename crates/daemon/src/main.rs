@@ -41,7 +41,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), DaemonError> {
     match cli.command {
-        Command::Agent(args) => agent::run(AgentSettings::from_args(&args)?),
+        Command::Agent(args) => {
+            let settings = AgentSettings::from_args(&args)?;
+            if args.check_config {
+                agent::check(&settings)?;
+                print!("{}", settings.to_toml());
+                return Ok(());
+            }
+            agent::run(settings)
+        }
         Command::Members(args) => {
             let sealer = control::client_sealer(&args.keys)?;
             let (me, members) =

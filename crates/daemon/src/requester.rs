@@ -11,11 +11,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 use rumor_seal::Sealer;
-use rumor_wire::{Envelope, Message};
 
 use crate::inbox::Inbound;
 use crate::inbox::Waker;
@@ -23,25 +22,22 @@ use crate::inbox::Waker;
 /// The pool of requester threads.
 #[derive(Debug, Clone)]
 pub struct Requester {
-    queue: Sender<(SocketAddr, Envelope)>,
+    queue: Sender<(SocketAddr, Vec<u8>)>,
     inbound: Sender<Inbound>,
     waker: Waker,
-    from: SocketAddr,
 }
 
 impl Requester {
     /// Starts `workers` requester threads; each request gets `timeout` in
-    /// all. Requests name `from` (the agent's listening address) and are
-    /// sealed by `sealer` when the cluster has a keyring.
+    /// all and is sealed by `sealer` when the cluster has a keyring.
     pub fn spawn(
         workers: usize,
         timeout: Duration,
-        from: SocketAddr,
         sealer: Option<Arc<Sealer>>,
         inbound: Sender<Inbound>,
         waker: Waker,
     ) -> std::io::Result<Requester> {
-        let (queue, pending) = crossbeam_channel::bounded::<(SocketAddr, Envelope)>(256);
+        let (queue, pending) = crossbeam_channel::bounded::<(SocketAddr, Vec<u8>)>(256);
         for index in 0..workers.max(1) {
             let pending = pending.clone();
             let sealer = sealer.clone();
@@ -50,10 +46,18 @@ impl Requester {
             std::thread::Builder::new()
                 .name(format!("tcp-requester-{index}"))
                 .spawn(move || {
-                    while let Ok((to, envelope)) = pending.recv() {
-                        let kind = envelope.body.kind();
-                        let result =
-                            rumor_transport::request(to, &envelope, sealer.as_deref(), timeout);
+                    while let Ok((to, body)) = pending.recv() {
+                        let deadline = Instant::now() + timeout;
+                        let result = rumor_transport::Exchange::open_encoded(
+                            to,
+                            &body,
+                            sealer.as_deref(),
+                            timeout,
+                        )
+                        .and_then(|mut exchange| exchange.next(deadline))
+                        .and_then(|answer| {
+                            answer.ok_or(rumor_transport::TransportError::NoAnswer { peer: to })
+                        });
                         let answer = match result {
                             Ok(answer) if answer.from == to => Inbound::Answer {
                                 from: to,
@@ -61,13 +65,13 @@ impl Requester {
                             },
                             Ok(answer) => {
                                 tracing::debug!(
-                                    "{kind} to {to} was answered in the name of {}: ignored",
+                                    "request to {to} was answered in the name of {}: ignored",
                                     answer.from
                                 );
                                 Inbound::Unreachable(to)
                             }
                             Err(e) => {
-                                tracing::debug!("{kind} to {to}: {e}");
+                                tracing::info!("no answer from {to}: {e}");
                                 Inbound::Unreachable(to)
                             }
                         };
@@ -82,13 +86,13 @@ impl Requester {
             queue,
             inbound,
             waker,
-            from,
         })
     }
 
-    /// Sends `message` to `to` and brings its answer back.
-    pub fn request(&self, to: SocketAddr, message: Message) {
-        match self.queue.try_send((to, Envelope::new(self.from, message))) {
+    /// Sends `body` (an encoded envelope, as the core hands it out) to `to`
+    /// and brings its answer back.
+    pub fn request(&self, to: SocketAddr, body: Vec<u8>) {
+        match self.queue.try_send((to, body)) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 tracing::warn!("too many requests waiting: {to} counts as unreachable");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rumor_membership::Config;
 use rumor_seal::{Keyring, Sealer, SealerConfig};
+use serde::{Deserialize, Serialize};
 
 use crate::DaemonError;
 use crate::cli::AgentArgs;
@@ -22,6 +23,13 @@ pub struct AgentSettings {
     pub data_dir: PathBuf,
     /// The membership core's configuration.
     pub membership: Config,
+    /// The failure detector's registered name.
+    pub detector: String,
+    /// The detector's own settings (`[detectors.NAME]` of the config file).
+    pub detector_section: Option<toml::Table>,
+    /// Receiver-side drop probability of incoming datagrams (fault
+    /// injection).
+    pub drop_rate: f64,
     /// Files dgrep may search (empty: the agent's own logs).
     pub grep_paths: Vec<String>,
     /// How long to keep trying the introducers.
@@ -30,29 +38,33 @@ pub struct AgentSettings {
     pub udp_recv_buffer: usize,
     /// Whether log lines stay out of standard error.
     pub quiet: bool,
+    /// The cluster's name, bound into sealed packets.
+    pub cluster_label: String,
     /// The cluster's sealer (from `--keyring`), if it has one.
     pub sealer: Option<Arc<Sealer>>,
     /// The keyring file, rewritten when the ring changes.
     pub keyring_path: Option<PathBuf>,
-    /// The largest datagram on the wire. With a keyring, the core's own
-    /// limit (`membership.datagram_limit`) is this less the seal's overhead.
-    pub wire_datagram_limit: usize,
+    /// Bytes the sealer adds to every datagram (0 in the clear): declared
+    /// to the core, which keeps every datagram within the limit with them.
+    pub packet_overhead: usize,
 }
 
 impl AgentSettings {
     /// Resolves the command line: reads `--config` if given, applies the
-    /// flags over it, and checks the result.
+    /// flags over it, and checks the whole in one place. Any mistake is one
+    /// line naming the key or flag and what is wrong.
     pub fn from_args(args: &AgentArgs) -> Result<AgentSettings, DaemonError> {
-        let mut membership = match &args.config {
+        let file = match &args.config {
             Some(path) => load_config(path)?,
-            None => Config::default(),
+            None => AgentFile::default(),
         };
-        if let Some(detector) = &args.detector {
-            membership.detector = detector.clone();
-        }
-        if let Some(rate) = args.drop_rate {
-            membership.drop_rate = rate;
-        }
+        let bind = args.bind.or(file.bind).ok_or_else(|| {
+            DaemonError::Usage(
+                "no address to listen on: give --bind IP:PORT (or bind in the config file)".into(),
+            )
+        })?;
+        check_bind(bind)?;
+        let mut membership = file.timing;
         if let Some(d) = args.heartbeat {
             membership.heartbeat = d;
         }
@@ -65,71 +77,152 @@ impl AgentSettings {
         if let Some(d) = args.t_delete {
             membership.t_delete = d;
         }
-        check_bind(args.bind)?;
-        if !(0.0..=1.0).contains(&membership.drop_rate) {
+        membership
+            .validate()
+            .map_err(|e| DaemonError::Usage(e.to_string()))?;
+        let detector = args
+            .detector
+            .clone()
+            .or(file.detector)
+            .unwrap_or_else(|| rumor_membership::detector::gossip::NAME.to_string());
+        let drop_rate = args.drop_rate.or(file.drop_rate).unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&drop_rate) {
             return Err(DaemonError::Usage(format!(
-                "bad drop rate {}: expected a probability from 0 to 1",
-                membership.drop_rate
+                "bad drop rate {drop_rate}: expected a probability from 0 to 1"
             )));
         }
-        for (name, d) in [
-            ("heartbeat", membership.heartbeat),
-            ("t_fail", membership.t_fail),
-            ("t_suspect", membership.t_suspect),
-        ] {
-            if d.is_zero() {
-                return Err(DaemonError::Usage(format!(
-                    "bad {name}: it must be longer than zero"
-                )));
-            }
-        }
-        let wire_datagram_limit = membership.datagram_limit;
-        let sealer = match &args.keyring {
+        let keyring_path = args.keyring.clone().or(file.keyring);
+        let cluster_label = args
+            .cluster_label
+            .clone()
+            .or(file.cluster_label)
+            .unwrap_or_else(|| rumor_seal::DEFAULT_LABEL.to_string());
+        let sealer = match &keyring_path {
             Some(path) => {
                 let keyring = Keyring::load(path).map_err(|e| DaemonError::Usage(e.to_string()))?;
-                membership.datagram_limit = wire_datagram_limit
-                    .checked_sub(rumor_seal::OVERHEAD)
-                    .filter(|limit| *limit >= 512)
-                    .ok_or_else(|| {
-                        DaemonError::Usage(format!(
-                            "datagram_limit {wire_datagram_limit} leaves no room for the {}-byte seal of --keyring",
-                            rumor_seal::OVERHEAD
-                        ))
-                    })?;
-                let sealer = Sealer::new(keyring, &args.cluster_label, SealerConfig::default())
-                    .map_err(|e| DaemonError::Usage(format!("bad --cluster-label: {e}")))?;
+                let sealer = Sealer::new(keyring, &cluster_label, SealerConfig::default())
+                    .map_err(|e| DaemonError::Usage(format!("bad cluster label: {e}")))?;
                 Some(Arc::new(sealer))
             }
             None => None,
         };
-        let join = args
-            .join
-            .iter()
-            .copied()
-            .filter(|addr| *addr != args.bind)
-            .collect();
+        let packet_overhead = sealer.as_ref().map_or(0, |s| s.overhead());
+        if membership.datagram_limit < packet_overhead + 512 {
+            return Err(DaemonError::Usage(format!(
+                "datagram_limit {} leaves no room for the {packet_overhead}-byte seal of --keyring",
+                membership.datagram_limit
+            )));
+        }
+        let detector_section = file
+            .detectors
+            .get(&detector)
+            .and_then(|v| v.as_table())
+            .cloned();
+        let join = if args.join.is_empty() {
+            file.join
+        } else {
+            args.join.clone()
+        };
+        let join = join.into_iter().filter(|addr| *addr != bind).collect();
+        let mut grep_paths = file.grep_path;
+        grep_paths.extend(args.grep_path.iter().cloned());
         Ok(AgentSettings {
-            bind: args.bind,
+            bind,
             join,
             data_dir: args
                 .data_dir
                 .clone()
-                .unwrap_or_else(|| default_data_dir(args.bind)),
+                .or(file.data_dir)
+                .unwrap_or_else(|| default_data_dir(bind)),
             membership,
-            grep_paths: args.grep_path.clone(),
-            join_timeout: args.join_timeout,
-            udp_recv_buffer: args.udp_recv_buffer,
-            quiet: args.quiet,
+            detector,
+            detector_section,
+            drop_rate,
+            grep_paths,
+            join_timeout: args
+                .join_timeout
+                .or(file.join_timeout)
+                .unwrap_or(Duration::from_secs(30)),
+            udp_recv_buffer: args
+                .udp_recv_buffer
+                .or(file.udp_recv_buffer)
+                .unwrap_or(4 << 20),
+            quiet: args.quiet || file.quiet.unwrap_or(false),
+            cluster_label,
             sealer,
-            keyring_path: args.keyring.clone(),
-            wire_datagram_limit,
+            keyring_path,
+            packet_overhead,
         })
+    }
+
+    /// The settings as a config file that would give them, for
+    /// `rumor agent --check-config`.
+    pub fn to_toml(&self) -> String {
+        let file = AgentFile {
+            bind: Some(self.bind),
+            join: self.join.clone(),
+            data_dir: Some(self.data_dir.clone()),
+            detector: Some(self.detector.clone()),
+            drop_rate: Some(self.drop_rate),
+            grep_path: self.grep_paths.clone(),
+            keyring: self.keyring_path.clone(),
+            cluster_label: Some(self.cluster_label.clone()),
+            join_timeout: Some(self.join_timeout),
+            udp_recv_buffer: Some(self.udp_recv_buffer),
+            quiet: Some(self.quiet),
+            timing: self.membership.clone(),
+            detectors: match &self.detector_section {
+                Some(section) => {
+                    let mut t = toml::Table::new();
+                    t.insert(self.detector.clone(), toml::Value::Table(section.clone()));
+                    t
+                }
+                None => toml::Table::new(),
+            },
+        };
+        toml::to_string(&file).unwrap_or_else(|e| format!("# cannot show the settings: {e}\n"))
     }
 }
 
-/// Reads a TOML membership config, with a one-line error naming the file and
-/// the line.
-pub fn load_config(path: &Path) -> Result<Config, DaemonError> {
+/// The agent's config file: every `rumor agent` flag as a key, the core's
+/// knobs in `[timing]`, and detectors' own settings in `[detectors.NAME]`.
+/// Flags override it; an unknown key or a bad value is one line naming the
+/// file, the line and the key (and, for an unknown key, the valid ones).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentFile {
+    /// `--bind`.
+    pub bind: Option<SocketAddr>,
+    /// `--join`, in order.
+    pub join: Vec<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--detector`.
+    pub detector: Option<String>,
+    /// `--drop-rate`.
+    pub drop_rate: Option<f64>,
+    /// `--grep-path`, every one.
+    pub grep_path: Vec<String>,
+    /// `--keyring`.
+    pub keyring: Option<PathBuf>,
+    /// `--cluster-label`.
+    pub cluster_label: Option<String>,
+    /// `--join-timeout`.
+    #[serde(with = "humantime_serde")]
+    pub join_timeout: Option<Duration>,
+    /// `--udp-recv-buffer`.
+    pub udp_recv_buffer: Option<usize>,
+    /// `--quiet`.
+    pub quiet: Option<bool>,
+    /// The membership core's knobs (`rumor_membership::Config`).
+    pub timing: Config,
+    /// `[detectors.NAME]`: a detector's own settings.
+    pub detectors: toml::Table,
+}
+
+/// Reads the agent's TOML config file, with a one-line error naming the
+/// file and the line.
+pub fn load_config(path: &Path) -> Result<AgentFile, DaemonError> {
     let text = std::fs::read_to_string(path).map_err(|e| DaemonError::Config {
         path: path.to_owned(),
         why: e.to_string(),
@@ -199,7 +292,7 @@ mod tests {
         let file = dir.path().join("rumor.toml");
         std::fs::write(
             &file,
-            "heartbeat = \"250ms\"\nt_fail = \"2s\"\nfanout = 4\n",
+            "detector = \"swim\"\njoin = [\"127.0.0.9:3000\"]\n[timing]\nheartbeat = \"250ms\"\nt_fail = \"2s\"\nfanout = 4\n",
         )
         .unwrap();
         let s = parse(&[
@@ -217,16 +310,28 @@ mod tests {
         .unwrap();
         assert_eq!(s.membership.heartbeat, Duration::from_millis(250));
         assert_eq!(s.membership.t_fail, Duration::from_millis(700));
-        assert_eq!(s.membership.fanout, 4);
+        assert_eq!(s.membership.fanout.get(), 4);
         assert_eq!(s.join, vec!["127.0.0.2:3000".parse().unwrap()]);
+        assert_eq!(s.detector, "swim");
         assert!(s.data_dir.ends_with("rumor/127.0.0.1-3000"));
+        // What --check-config prints reads back as the same settings.
+        let again = dir.path().join("again.toml");
+        std::fs::write(&again, s.to_toml()).unwrap();
+        let t = parse(&["--config", again.to_str().unwrap()]).unwrap();
+        assert_eq!(t.to_toml(), s.to_toml());
     }
 
     #[test]
-    fn config_errors_name_file_and_line() {
+    fn an_unknown_key_names_the_valid_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("bad.toml");
-        std::fs::write(&file, "fanout = 3\nhartbeat = \"1s\"\n").unwrap();
+        let file = dir.path().join("keys.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:3000\"\nbnid = 1\n").unwrap();
+        let err = parse(&["--config", file.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("bnid"), "{err}");
+        assert!(err.contains("`bind`") && err.contains("`timing`"), "{err}");
+        std::fs::write(&file, "[timing]\nfanout = 0\n").unwrap();
         let err = parse(&[
             "--bind",
             "127.0.0.1:3000",
@@ -235,7 +340,25 @@ mod tests {
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        let none = parse(&[]).unwrap_err().to_string();
+        assert!(none.contains("--bind"), "{none}");
+    }
+
+    #[test]
+    fn config_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[timing]\nfanout = 3\nhartbeat = \"1s\"\n").unwrap();
+        let err = parse(&[
+            "--bind",
+            "127.0.0.1:3000",
+            "--config",
+            file.to_str().unwrap(),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bad.toml") && err.contains("line 3"), "{err}");
         assert!(!err.contains('\n'), "{err}");
         let missing = parse(&["--bind", "127.0.0.1:3000", "--config", "/nonexistent.toml"])
             .unwrap_err()

@@ -75,7 +75,11 @@ fn mistakes_give_one_line_and_a_non_zero_exit() {
         "/nonexistent/rumor.toml",
     );
     let bad_toml = dir.path().join("bad.toml");
-    std::fs::write(&bad_toml, "heartbeat = \"100ms\"\nt_fial = \"1s\"\n").unwrap();
+    std::fs::write(
+        &bad_toml,
+        "[timing]\nheartbeat = \"100ms\"\nt_fial = \"1s\"\n",
+    )
+    .unwrap();
     mistake(
         &[
             "agent",
@@ -84,7 +88,7 @@ fn mistakes_give_one_line_and_a_non_zero_exit() {
             "--config",
             bad_toml.to_str().unwrap(),
         ],
-        "line 2",
+        "line 3",
     );
     mistake(
         &[

@@ -495,7 +495,7 @@ fn a_flood_of_forged_members_stays_under_the_cap_and_fails_away() {
     let (net, port) = (46, 7046);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("capped.toml");
-    std::fs::write(&config, "max_members = 100\n").unwrap();
+    std::fs::write(&config, "[timing]\nmax_members = 100\n").unwrap();
     let config = config.to_str().unwrap().to_string();
     let (mut cluster, ids) = form(net, port, 3, &["--config", &config, "--t-delete", "3s"]);
     let attacker = UdpSocket::bind(addr(net, 8, port)).unwrap();

@@ -60,6 +60,16 @@ pub enum Reply {
     Done(DgrepDone),
 }
 
+/// What the caller of [`fan_out_with`] wants after a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep collecting answers.
+    Continue,
+    /// Stop now (`dgrep -q` has its answer): the connections still open are
+    /// shut, and the members not settled yet are listed as missing.
+    Stop,
+}
+
 /// How a fan-out ended.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -102,6 +112,20 @@ pub fn fan_out(
     sealer: Option<&Sealer>,
     timeout: Duration,
     on_reply: &mut dyn FnMut(Reply) -> io::Result<()>,
+) -> Result<Outcome, DgrepError> {
+    fan_out_with(members, request, sealer, timeout, &mut |reply| {
+        on_reply(reply).map(|()| Flow::Continue)
+    })
+}
+
+/// [`fan_out`], where `on_reply` may also end the fan-out early
+/// ([`Flow::Stop`]).
+pub fn fan_out_with(
+    members: &[NodeId],
+    request: &DgrepRequest,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+    on_reply: &mut dyn FnMut(Reply) -> io::Result<Flow>,
 ) -> Result<Outcome, DgrepError> {
     let deadline = Instant::now() + timeout;
     let mut outcome = Outcome {
@@ -189,7 +213,7 @@ fn collect(
     rx: &Receiver<Event>,
     outcome: &mut Outcome,
     deadline: Instant,
-    on_reply: &mut dyn FnMut(Reply) -> io::Result<()>,
+    on_reply: &mut dyn FnMut(Reply) -> io::Result<Flow>,
 ) -> io::Result<()> {
     // Members settled: answered, unreachable, or cut short.
     let mut done: HashSet<NodeId> = HashSet::new();
@@ -217,7 +241,9 @@ fn collect(
             Reply::Done(end) => outcome.answered.push(end.clone()),
             Reply::Lines(_) => {}
         }
-        on_reply(reply)?;
+        if on_reply(reply)? == Flow::Stop {
+            break;
+        }
     }
     Ok(())
 }

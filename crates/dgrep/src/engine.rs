@@ -12,18 +12,15 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use grep_regex::{RegexMatcher, RegexMatcherBuilder};
-use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
+use grep_regex::RegexMatcher;
+use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkContext, SinkMatch};
 use rumor_wire::GrepFlags;
 
-use crate::{DgrepError, LineSink};
+use crate::{DgrepError, LineMatcher, LineSink};
 
 /// The longest line the engine holds in memory; a file with a longer line
 /// reports an error for that file.
 pub const MAX_LINE_BYTES: usize = 8 << 20;
-
-/// The most memory a compiled pattern may take; larger ones are refused.
-const REGEX_SIZE_LIMIT: usize = 16 << 20;
 
 /// What searching one file gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,10 +36,11 @@ pub struct FileOutcome {
 /// A compiled query: patterns plus grep flags, ready to search files.
 #[derive(Debug)]
 pub struct Engine {
-    matcher: RegexMatcher,
+    matcher: LineMatcher,
     searcher: Searcher,
     count_only: bool,
     line_numbers: bool,
+    max_count: Option<u64>,
     skip: bool,
 }
 
@@ -50,26 +48,22 @@ impl Engine {
     /// Compiles `patterns` (a line is selected if any matches) under `flags`.
     ///
     /// A pattern holding a newline counts as one pattern per line, as in grep.
+    /// With `flags.context`, the lines around each selected one are
+    /// reported too, through [`LineSink::context`].
     pub fn new(patterns: &[String], flags: &GrepFlags) -> Result<Engine, DgrepError> {
-        let split: Vec<&str> = patterns.iter().flat_map(|p| p.split('\n')).collect();
-        if split.is_empty() {
-            return Err(DgrepError::BadPattern("no pattern given".into()));
-        }
-        let matcher = RegexMatcherBuilder::new()
-            .case_insensitive(flags.ignore_case)
-            .fixed_strings(flags.fixed_strings)
-            .word(flags.word)
-            .whole_line(flags.line)
-            .line_terminator(Some(b'\n'))
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build_many(&split)
-            .map_err(|e| DgrepError::BadPattern(e.to_string()))?;
+        let matcher = LineMatcher::new(patterns, flags)?;
         let line_numbers = flags.line_number && !flags.count;
+        let (before, after) = match flags.context {
+            Some((before, after)) if !flags.count => (before, after),
+            _ => (0, 0),
+        };
+        let lines = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let searcher = SearcherBuilder::new()
             .line_number(line_numbers)
             .invert_match(flags.invert)
             .max_matches(flags.max_count)
+            .before_context(lines(before))
+            .after_context(lines(after))
             .heap_limit(Some(MAX_LINE_BYTES))
             // grep -c counts every line of a binary file; otherwise, as grep
             // does, output stops where binary data (a NUL byte) shows up.
@@ -84,6 +78,7 @@ impl Engine {
             searcher,
             count_only: flags.count,
             line_numbers,
+            max_count: flags.max_count,
             skip: flags.max_count == Some(0),
         })
     }
@@ -152,6 +147,7 @@ impl Engine {
             name,
             count_only: self.count_only,
             line_numbers: self.line_numbers,
+            max_count: self.max_count.unwrap_or(u64::MAX),
             selected: 0,
             bytes: 0,
             sink_error: None,
@@ -159,7 +155,7 @@ impl Engine {
         let result = if self.skip {
             Ok(())
         } else {
-            run(&mut self.searcher, &self.matcher, &mut adapter)
+            run(&mut self.searcher, self.matcher.regex(), &mut adapter)
         };
         if let Some(e) = adapter.sink_error.take() {
             return Err(e);
@@ -191,33 +187,55 @@ struct Adapter<'s> {
     name: &'s str,
     count_only: bool,
     line_numbers: bool,
+    /// `-m`: lines selected past it are context (see `matched`).
+    max_count: u64,
     selected: u64,
     bytes: u64,
     sink_error: Option<io::Error>,
 }
 
-impl Sink for Adapter<'_> {
-    type Error = io::Error;
-
-    fn matched(&mut self, _: &Searcher, found: &SinkMatch<'_>) -> io::Result<bool> {
-        self.selected += 1;
-        if self.count_only {
-            return Ok(true);
-        }
-        let line = found.bytes();
-        let text = line.strip_suffix(b"\n").unwrap_or(line);
-        let number = if self.line_numbers {
-            found.line_number()
+impl Adapter<'_> {
+    /// Hands one line to the sink; a sink failure stops the search.
+    fn report(&mut self, context: bool, bytes: &[u8], number: Option<u64>) -> io::Result<bool> {
+        let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let number = if self.line_numbers { number } else { None };
+        let sent = if context {
+            self.sink.context(self.name, number, text)
         } else {
-            None
+            self.sink.line(self.name, number, text)
         };
-        match self.sink.line(self.name, number, text) {
+        match sent {
             Ok(()) => Ok(true),
             Err(e) => {
                 self.sink_error = Some(e);
                 Err(io::Error::other("the result sink stopped"))
             }
         }
+    }
+}
+
+impl Sink for Adapter<'_> {
+    type Error = io::Error;
+
+    fn matched(&mut self, _: &Searcher, found: &SinkMatch<'_>) -> io::Result<bool> {
+        // Past `-m`, the searcher still reports a matching line inside the
+        // last one's after-context as a match; grep prints it as context
+        // and does not count it.
+        if self.selected >= self.max_count {
+            if self.count_only {
+                return Ok(true);
+            }
+            return self.report(true, found.bytes(), found.line_number());
+        }
+        self.selected += 1;
+        if self.count_only {
+            return Ok(true);
+        }
+        self.report(false, found.bytes(), found.line_number())
+    }
+
+    fn context(&mut self, _: &Searcher, context: &SinkContext<'_>) -> io::Result<bool> {
+        self.report(true, context.bytes(), context.line_number())
     }
 
     fn finish(&mut self, _: &Searcher, finish: &grep_searcher::SinkFinish) -> io::Result<()> {
@@ -316,6 +334,55 @@ mod tests {
             texts(&run(&["gamma\ntwo"], GrepFlags::default(), TEXT)).len(),
             2
         );
+    }
+
+    #[test]
+    fn context_lines_and_the_context_after_max_count() {
+        let text = "a1\nb2\na3\na4\nb5\nb6\nb7\na8\nb9\n";
+        let kinds = |c: &Collector| -> Vec<String> {
+            c.lines
+                .iter()
+                .map(|l| {
+                    let sep = if l.context { '-' } else { ':' };
+                    format!(
+                        "{}{sep}{}",
+                        l.line_number.unwrap(),
+                        String::from_utf8_lossy(&l.text)
+                    )
+                })
+                .collect()
+        };
+        let flags = GrepFlags {
+            line_number: true,
+            context: Some((1, 1)),
+            ..GrepFlags::default()
+        };
+        let c = run(&["a"], flags.clone(), text);
+        assert_eq!(
+            kinds(&c),
+            [
+                "1:a1", "2-b2", "3:a3", "4:a4", "5-b5", "7-b7", "8:a8", "9-b9"
+            ]
+        );
+        assert_eq!(c.counts, [("f".to_string(), 4)]);
+        // As grep -m2 -A3: the lines after the second selected one are
+        // context, a4 included, and are not counted.
+        let flags = GrepFlags {
+            max_count: Some(2),
+            context: Some((0, 3)),
+            ..flags
+        };
+        let c = run(&["a"], flags.clone(), text);
+        assert_eq!(kinds(&c), ["1:a1", "2-b2", "3:a3", "4-a4", "5-b5", "6-b6"]);
+        assert_eq!(c.counts, [("f".to_string(), 2)]);
+        // Inverted: as grep -v -m1 -A2 b.
+        let flags = GrepFlags {
+            invert: true,
+            max_count: Some(1),
+            context: Some((0, 2)),
+            ..flags
+        };
+        assert_eq!(kinds(&run(&["b"], flags, text)), ["1:a1", "2-b2", "3-a3"]);
     }
 
     #[test]

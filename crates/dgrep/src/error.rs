@@ -51,6 +51,11 @@ pub enum DgrepError {
     /// A search worker process failed, or its input made no sense.
     #[error("search worker: {0}")]
     Worker(String),
+    /// A command line dgrep cannot act on (a `--members` value that names
+    /// no member, a pattern file it cannot read...), refused before
+    /// anything is sent.
+    #[error("{0}")]
+    Usage(String),
     /// Any other I/O failure.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

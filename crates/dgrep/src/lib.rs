@@ -3,9 +3,10 @@
 //! One command searches the logs of every live member of a rumor cluster, the
 //! way grep searches one machine. The crate has three parts:
 //!
-//! - the **engine** ([`Engine`]): ripgrep's searcher and regex matcher with
-//!   grep's flags (`-i -v -c -n -F -E -w -x -m`, several `-e`), reporting
-//!   selected lines to a [`LineSink`];
+//! - the **engine** ([`Engine`]): ripgrep's searcher and regex matcher
+//!   ([`LineMatcher`]) with grep's flags (`-i -v -c -n -F -E -w -x -m -A -B
+//!   -C`, several `-e`), reporting selected and context lines to a
+//!   [`LineSink`];
 //! - the **server side** ([`answer`]): what an agent runs when a
 //!   [`DgrepRequest`](rumor_wire::DgrepRequest) arrives. It searches only the
 //!   files its [`ServeConfig`] names (a request carries patterns and flags,
@@ -17,14 +18,18 @@
 //!   `dgrep-worker` binary beside its own hands each search to a
 //!   [`SearchWorkers`] process that memory-maps the files, so that a file
 //!   truncated under a map (SIGBUS) kills the worker, not the agent;
-//! - the **client** ([`client`], [`report`], [`client_sealer`], and the
-//!   `dgrep` binary): asks an agent for the live members, asks each one on a
-//!   connection of its own (with the cluster's keyring when it has one), and
-//!   prints the answers as they arrive, then a per-node summary.
+//! - the **client** ([`client`], [`members`], [`output`], [`time_order`],
+//!   [`report`], [`client_sealer`], and the `dgrep` binary): checks the
+//!   patterns, asks an agent for the live members, asks each one (or those
+//!   `--members` names) on a connection of its own (with the cluster's
+//!   keyring when it has one), and prints the answers as grep would (`-o`,
+//!   `--color`, context separators and `-l`/`-L` are the client's work, with
+//!   the same [`LineMatcher`]), as they arrive or merged by time, then a
+//!   per-node summary.
 //!
 //! It is not a log shipper or an index: every query reads the files afresh,
-//! and nothing is kept between queries. Back-references and context lines
-//! (`-A`/`-B`/`-C`) are not supported: the engine is linear-time by design.
+//! and nothing is kept between queries. Back-references are not supported:
+//! the engine is linear-time by design.
 //!
 //! The engine on its own, reporting to an in-memory [`Collector`]:
 //!
@@ -48,23 +53,29 @@
 
 mod chunk_frame;
 pub mod client;
+pub mod colour;
 mod engine;
 mod error;
 mod keyring;
 mod mapped;
+mod matcher;
 mod member_answer;
+pub mod members;
+pub mod output;
 pub mod posix;
 pub mod report;
 mod search_workers;
 mod serve;
 mod serve_config;
 mod sink;
+pub mod time_order;
 pub mod worker;
 
 pub use chunk_frame::{Chunk, LineRef};
 pub use engine::{Engine, FileOutcome, MAX_LINE_BYTES};
 pub use error::DgrepError;
 pub use keyring::client_sealer;
+pub use matcher::{LineMatcher, NEVER};
 pub use search_workers::SearchWorkers;
 pub use serve::answer;
 pub use serve_config::{OWN_LOGS, ServeConfig, Served};

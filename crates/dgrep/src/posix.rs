@@ -60,7 +60,7 @@ pub fn to_rust(pattern: &str, syntax: Syntax) -> Result<String, DgrepError> {
                     }
                 }
             }
-            '[' => i = bracket(&chars, i, &mut out).ok_or_else(|| fail("unmatched ["))?,
+            '[' => i = bracket(&chars, i, &mut out).map_err(fail)?,
             '(' | ')' | '{' | '}' | '|' | '+' | '?' if syntax == Syntax::Basic => {
                 out.push('\\');
                 out.push(c);
@@ -88,10 +88,17 @@ fn ends_group(chars: &[char], at: usize) -> bool {
     matches!(chars.get(at..), Some([]) | Some(['\\', ')' | '|', ..]))
 }
 
+/// The character classes POSIX names (`[[:alpha:]]`); Rust knows the same.
+const CLASSES: [&str; 12] = [
+    "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space",
+    "upper", "xdigit",
+];
+
 /// Copies the bracket expression opening at `start`, escaping what is
 /// literal in POSIX but special in Rust classes; returns the index of its
-/// closing `]`, or `None` if it is not closed.
-fn bracket(chars: &[char], start: usize, out: &mut String) -> Option<usize> {
+/// closing `]`, or why it cannot be translated (not closed, a class name
+/// POSIX does not know, which Rust would read as a set of letters).
+fn bracket(chars: &[char], start: usize, out: &mut String) -> Result<usize, &'static str> {
     out.push('[');
     let mut i = start + 1;
     if chars.get(i) == Some(&'^') {
@@ -106,13 +113,21 @@ fn bracket(chars: &[char], start: usize, out: &mut String) -> Option<usize> {
         match c {
             ']' => {
                 out.push(']');
-                return Some(i);
+                return Ok(i);
             }
             '[' if chars.get(i + 1) == Some(&':') => {
                 let close = (i + 2..chars.len().saturating_sub(1))
-                    .find(|&j| chars[j] == ':' && chars[j + 1] == ']')?;
+                    .find(|&j| chars[j] == ':' && chars[j + 1] == ']')
+                    .ok_or("unmatched [")?;
+                let name: String = chars[i + 2..close].iter().collect();
+                if !CLASSES.contains(&name.as_str()) {
+                    return Err("invalid character class name");
+                }
                 out.extend(&chars[i..=close + 1]);
                 i = close + 1;
+            }
+            '[' if matches!(chars.get(i + 1), Some('=' | '.')) => {
+                return Err("equivalence classes and collating symbols are not supported");
             }
             '\\' | '[' | '&' | '~' => {
                 out.push('\\');
@@ -123,7 +138,7 @@ fn bracket(chars: &[char], start: usize, out: &mut String) -> Option<usize> {
         }
         i += 1;
     }
-    None
+    Err("unmatched [")
 }
 
 #[cfg(test)]
@@ -169,6 +184,9 @@ mod tests {
     fn refuses_what_cannot_translate() {
         assert!(to_rust(r"\(a\)\1", Syntax::Basic).is_err());
         assert!(to_rust("[abc", Syntax::Basic).is_err());
+        assert!(to_rust("[[:nope:]]", Syntax::Basic).is_err());
+        assert!(to_rust("[[:alpha:]", Syntax::Basic).is_err());
+        assert!(to_rust("[[=a=]]", Syntax::Basic).is_err());
         assert!(to_rust("abc\\", Syntax::Extended).is_err());
     }
 }

@@ -1,14 +1,16 @@
-//! What the client prints: selected lines (or per-file counts) on stdout as
-//! they arrive, a progress line while waiting, and a per-node summary on
-//! stderr at the end; and the exit status that tells complete from partial.
+//! The client's side of the terminal: members' answers printed (through
+//! [`Output`]) as they arrive, a progress line while waiting, and a
+//! per-node summary on stderr at the end; and the exit status that tells
+//! complete from partial.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use rumor_wire::{DgrepDone, NodeId};
+use rumor_wire::DgrepDone;
 
 use crate::client::{Outcome, Reply};
+use crate::output::{Mode, Output};
+use crate::time_order::TimeOrder;
 
 /// dgrep's exit statuses: grep's 0/1/2, plus one for a partial answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,11 +19,13 @@ pub enum Status {
     Selected = 0,
     /// 1: every member answered and no line was selected.
     NoneSelected = 1,
-    /// 2: an error: bad usage, no member list, or a member reported an error
-    /// (a rejected pattern, an unreadable file).
+    /// 2: an error: bad usage, an invalid pattern, no member list, or a
+    /// member reported an error (an unreadable file, a request over its
+    /// limits). Takes precedence over 3.
     Error = 2,
-    /// 3: some members did not answer in time or could not be reached; what
-    /// the others sent was printed.
+    /// 3: some members did not answer in time, could not be reached, broke
+    /// off their answer, or (`--members`) were not live; what the others
+    /// sent was printed.
     Partial = 3,
 }
 
@@ -41,39 +45,73 @@ struct Progress {
 
 const REDRAW: Duration = Duration::from_millis(100);
 
-/// Prints replies as they arrive and the summary at the end.
+/// What goes to stderr besides the lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Messages {
+    /// The per-node summary and the total at the end (`-q` clears it).
+    pub summary: bool,
+    /// Members' errors and members that did not answer (`-s` clears it; the
+    /// exit status still tells).
+    pub problems: bool,
+    /// A progress line while waiting (when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for Messages {
+    fn default() -> Messages {
+        Messages {
+            summary: true,
+            problems: true,
+            progress: false,
+        }
+    }
+}
+
+/// Prints replies as they arrive (or, sorting by time, at the end) and the
+/// summary at the end.
 #[derive(Debug)]
 pub struct Printer<W: Write, E: Write> {
-    out: W,
+    output: Output<W>,
     err: E,
-    count_only: bool,
+    messages: Messages,
     progress: Option<Progress>,
+    /// `--sort time`: lines kept until every member answered.
+    by_time: Option<TimeOrder>,
     started: Instant,
     asked: usize,
     answered: usize,
     selected: u64,
-    /// Each node's line prefix (with its trailing space), formatted once.
-    prefix: BTreeMap<NodeId, String>,
 }
 
 impl<W: Write, E: Write> Printer<W, E> {
-    /// A printer for a query to `asked` members. `progress`: draw a progress
-    /// line on `err` (a terminal) while waiting.
-    pub fn new(out: W, err: E, count_only: bool, asked: usize, progress: bool) -> Self {
+    /// A printer for a query to `asked` members, printing lines through
+    /// `output` and everything else to `err`.
+    pub fn new(output: Output<W>, err: E, messages: Messages, asked: usize) -> Self {
         Printer {
-            out,
+            output,
             err,
-            count_only,
-            progress: progress.then_some(Progress {
+            messages,
+            progress: messages.progress.then_some(Progress {
                 drawn: false,
                 last: None,
             }),
+            by_time: None,
             started: Instant::now(),
             asked,
             answered: 0,
             selected: 0,
-            prefix: BTreeMap::new(),
         }
+    }
+
+    /// Keeps lines until the end and prints them merged by time
+    /// (`--sort time`, see [`TimeOrder`]).
+    pub fn sort_by_time(&mut self, order: TimeOrder) {
+        self.by_time = Some(order);
+    }
+
+    /// Lines selected so far, as far as the replies received tell.
+    pub fn selected(&self) -> u64 {
+        self.selected
     }
 
     /// Prints one reply. Errors are stdout's (a closed pipe): stop then.
@@ -82,36 +120,23 @@ impl<W: Write, E: Write> Printer<W, E> {
         // progress text.
         self.clear_progress();
         match reply {
-            Reply::Lines(chunk) => {
-                let prefix = self
-                    .prefix
-                    .entry(chunk.node())
-                    .or_insert_with(|| format!("{} ", chunk.node()));
-                for line in chunk.lines() {
-                    self.out.write_all(prefix.as_bytes())?;
-                    self.out.write_all(line.file.as_bytes())?;
-                    match line.line_number {
-                        Some(n) => {
-                            self.out.write_all(b":")?;
-                            self.out.write_all(decimal(n, &mut [0; 20]))?;
-                            self.out.write_all(b": ")?;
-                        }
-                        None => self.out.write_all(b": ")?,
-                    }
-                    self.out.write_all(line.text)?;
-                    self.out.write_all(b"\n")?;
+            Reply::Lines(chunk) => match &mut self.by_time {
+                Some(order) => {
+                    // No context with --sort time: every line is selected.
+                    self.selected += chunk.len() as u64;
+                    order.push(chunk);
                 }
-                self.selected += chunk.len() as u64;
-                self.out.flush()?;
-            }
+                None => {
+                    self.selected += self.output.chunk(&chunk)?;
+                    self.output.flush()?;
+                }
+            },
             Reply::Done(done) => {
                 self.answered += 1;
-                if self.count_only {
+                if self.output.options().mode.counts_only() {
                     self.selected += done.counts.iter().map(|c| c.count).sum::<u64>();
-                    for file in &done.counts {
-                        writeln!(self.out, "{} {}:{}", done.node, file.file, file.count)?;
-                    }
-                    self.out.flush()?;
+                    self.output.done(&done)?;
+                    self.output.flush()?;
                 }
             }
         }
@@ -149,53 +174,70 @@ impl<W: Write, E: Write> Printer<W, E> {
         let _ = self.err.flush();
     }
 
-    /// Clears the progress line, prints the summary on stderr and returns the
-    /// exit status.
+    /// Prints the lines kept for `--sort time`, clears the progress line,
+    /// prints the summary on stderr and returns the exit status.
     pub fn finish(mut self, outcome: &Outcome) -> io::Result<Status> {
-        self.out.flush()?;
         self.clear_progress();
+        if let Some(order) = self.by_time.take() {
+            let output = &mut self.output;
+            order.drain(&mut |node, line| output.line(node, line).map(drop))?;
+        }
+        self.output.flush()?;
         let mut by_node: Vec<&DgrepDone> = outcome.answered.iter().collect();
         by_node.sort_by_key(|d| d.node);
         let mut total = 0u64;
         let mut bytes = 0u64;
         let mut errors = false;
+        let (summary, problems) = (self.messages.summary, self.messages.problems);
         for done in &by_node {
             let selected: u64 = done.counts.iter().map(|c| c.count).sum();
             total += selected;
             bytes += done.bytes_searched;
-            writeln!(
-                self.err,
-                "{}: {} lines selected, {} searched, {} ms",
-                done.node,
-                selected,
-                human_bytes(done.bytes_searched),
-                done.elapsed_ms
-            )?;
+            if summary {
+                writeln!(
+                    self.err,
+                    "{}: {} lines selected, {} searched, {} ms",
+                    done.node,
+                    selected,
+                    human_bytes(done.bytes_searched),
+                    done.elapsed_ms
+                )?;
+            }
             if let Some(error) = &done.error {
                 errors = true;
-                writeln!(self.err, "{}: error: {}", done.node, error)?;
+                if problems {
+                    writeln!(self.err, "{}: error: {}", done.node, error)?;
+                }
             }
         }
-        for (node, why) in &outcome.unreachable {
-            writeln!(self.err, "{node}: unreachable: {why}")?;
+        if problems {
+            for (node, why) in &outcome.unreachable {
+                writeln!(self.err, "{node}: unreachable: {why}")?;
+            }
+            for (node, why) in &outcome.broken {
+                writeln!(self.err, "{node}: answer cut short: {why}")?;
+            }
+            for node in &outcome.missing {
+                writeln!(self.err, "{node}: no answer in time")?;
+            }
         }
-        for (node, why) in &outcome.broken {
-            writeln!(self.err, "{node}: answer cut short: {why}")?;
+        if summary {
+            writeln!(
+                self.err,
+                "total: {} lines selected, {} of {} members answered, {} searched, {} ms",
+                total,
+                outcome.answered.len(),
+                outcome.asked.len(),
+                human_bytes(bytes),
+                self.started.elapsed().as_millis()
+            )?;
         }
-        for node in &outcome.missing {
-            writeln!(self.err, "{node}: no answer in time")?;
-        }
-        writeln!(
-            self.err,
-            "total: {} lines selected, {} of {} members answered, {} searched, {} ms",
-            total,
-            outcome.answered.len(),
-            outcome.asked.len(),
-            human_bytes(bytes),
-            self.started.elapsed().as_millis()
-        )?;
         self.err.flush()?;
-        Ok(if errors {
+        let quiet = self.output.options().mode == Mode::Quiet;
+        Ok(if quiet && total > 0 {
+            // grep -q: a selected line is success, whatever else went wrong.
+            Status::Selected
+        } else if errors {
             Status::Error
         } else if !outcome.complete() {
             Status::Partial
@@ -204,19 +246,6 @@ impl<W: Write, E: Write> Printer<W, E> {
         } else {
             Status::NoneSelected
         })
-    }
-}
-
-/// `n` in decimal, written into the end of `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
     }
 }
 
@@ -240,8 +269,9 @@ fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Chunk;
-    use rumor_wire::{DgrepChunk, FileCount, GrepLine};
+    use crate::output::OutputOptions;
+    use crate::{Chunk, LineMatcher};
+    use rumor_wire::{DgrepChunk, FileCount, GrepFlags, GrepLine, NodeId};
 
     fn node(n: u8) -> NodeId {
         format!("127.0.0.{n}:4000#7").parse().unwrap()
@@ -261,26 +291,47 @@ mod tests {
         }
     }
 
+    fn printer<'a>(
+        out: &'a mut Vec<u8>,
+        err: &'a mut Vec<u8>,
+        mode: Mode,
+        messages: Messages,
+        asked: usize,
+    ) -> Printer<&'a mut Vec<u8>, &'a mut Vec<u8>> {
+        let options = OutputOptions {
+            mode,
+            line_numbers: true,
+            ..OutputOptions::default()
+        };
+        let matcher = LineMatcher::new(&["l".into()], &GrepFlags::default()).unwrap();
+        Printer::new(Output::new(out, options, matcher), err, messages, asked)
+    }
+
+    fn lines(n: u8, lines: &[(Option<u64>, &str)]) -> Reply {
+        let chunk = DgrepChunk {
+            query: 1,
+            node: node(n),
+            lines: lines
+                .iter()
+                .map(|(number, text)| GrepLine {
+                    file: "agent.log".into(),
+                    line_number: *number,
+                    text: text.as_bytes().to_vec(),
+                })
+                .collect(),
+        };
+        Reply::Lines(Chunk::from_chunk(&chunk).unwrap())
+    }
+
     #[test]
     fn prints_prefixed_lines_and_statuses() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut p = Printer::new(&mut out, &mut err, false, 2, false);
-        let line = |n, text: &str| GrepLine {
-            file: "agent.log".into(),
-            line_number: n,
-            text: text.into(),
-        };
-        let chunk = DgrepChunk {
-            query: 1,
-            node: node(2),
-            lines: vec![
-                line(Some(42), "hello"),
-                line(None, "x"),
-                line(Some(u64::MAX), ""),
-            ],
-        };
-        p.reply(Reply::Lines(Chunk::from_chunk(&chunk).unwrap()))
-            .unwrap();
+        let mut p = printer(&mut out, &mut err, Mode::Lines, Messages::default(), 2);
+        p.reply(lines(
+            2,
+            &[(Some(42), "hello"), (None, "x"), (Some(u64::MAX), "")],
+        ))
+        .unwrap();
         p.reply(Reply::Done(done(2, 2, None))).unwrap();
         let outcome = Outcome {
             asked: vec![node(2), node(3)],
@@ -305,7 +356,11 @@ mod tests {
     #[test]
     fn progress_line_is_drawn_and_cleared() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut p = Printer::new(&mut out, &mut err, true, 2, true);
+        let messages = Messages {
+            progress: true,
+            ..Messages::default()
+        };
+        let mut p = printer(&mut out, &mut err, Mode::Count, messages, 2);
         p.reply(Reply::Done(done(2, 5, None))).unwrap();
         p.reply(Reply::Done(done(3, 1, None))).unwrap();
         let outcome = Outcome {
@@ -323,7 +378,7 @@ mod tests {
     #[test]
     fn counts_and_exit_statuses() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut p = Printer::new(&mut out, &mut err, true, 1, false);
+        let mut p = printer(&mut out, &mut err, Mode::Count, Messages::default(), 1);
         p.reply(Reply::Done(done(2, 0, None))).unwrap();
         let outcome = Outcome {
             asked: vec![node(2)],
@@ -336,7 +391,7 @@ mod tests {
             "127.0.0.2:4000#7 agent.log:0\n"
         );
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let p = Printer::new(&mut out, &mut err, true, 1, false);
+        let p = printer(&mut out, &mut err, Mode::Count, Messages::default(), 1);
         let outcome = Outcome {
             asked: vec![node(2)],
             answered: vec![done(2, 3, Some("bad pattern"))],
@@ -344,5 +399,73 @@ mod tests {
         };
         assert_eq!(p.finish(&outcome).unwrap(), Status::Error);
         assert_eq!(human_bytes(2048), "2.0 KiB");
+    }
+
+    #[test]
+    fn quiet_succeeds_on_any_selected_line_and_no_messages_hides_problems() {
+        let outcome = Outcome {
+            asked: vec![node(2), node(3), node(4)],
+            answered: vec![done(2, 1, Some("x.log: permission denied"))],
+            unreachable: vec![(node(3), "refused".into())],
+            missing: vec![node(4)],
+            ..Outcome::default()
+        };
+        let quiet = Messages {
+            summary: false,
+            ..Messages::default()
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let p = printer(&mut out, &mut err, Mode::Quiet, quiet, 3);
+        assert_eq!(p.finish(&outcome).unwrap(), Status::Selected);
+        let err = String::from_utf8(err).unwrap();
+        assert!(out.is_empty());
+        assert!(!err.contains("total"), "{err}");
+        assert_eq!(err.lines().count(), 3, "{err}");
+        // -s: the problems go unsaid, the status still tells.
+        let silent = Messages {
+            problems: false,
+            ..Messages::default()
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let p = printer(&mut out, &mut err, Mode::Lines, silent, 3);
+        assert_eq!(p.finish(&outcome).unwrap(), Status::Error);
+        let err = String::from_utf8(err).unwrap();
+        assert!(!err.contains("refused") && !err.contains("denied"), "{err}");
+        assert!(err.contains("total: 1 lines selected, 1 of 3"), "{err}");
+    }
+
+    #[test]
+    fn lines_sorted_by_time_wait_for_the_end() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut p = printer(&mut out, &mut err, Mode::Lines, Messages::default(), 2);
+        p.sort_by_time(TimeOrder::new(&[node(2), node(3)]));
+        p.reply(lines(3, &[(None, r#"{"ts_ms":20}"#), (None, "plain")]))
+            .unwrap();
+        p.reply(lines(
+            2,
+            &[(None, r#"{"ts_ms":30}"#), (None, r#"{"ts_ms":10}"#)],
+        ))
+        .unwrap();
+        assert_eq!(p.selected(), 4);
+        let outcome = Outcome {
+            asked: vec![node(2), node(3)],
+            answered: vec![done(2, 2, None), done(3, 2, None)],
+            ..Outcome::default()
+        };
+        assert_eq!(p.finish(&outcome).unwrap(), Status::Selected);
+        let got = String::from_utf8(out).unwrap();
+        let texts: Vec<&str> = got
+            .lines()
+            .map(|l| &l[l.find(": ").unwrap() + 2..])
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                r#"{"ts_ms":10}"#,
+                r#"{"ts_ms":20}"#,
+                r#"{"ts_ms":30}"#,
+                "plain"
+            ]
+        );
     }
 }

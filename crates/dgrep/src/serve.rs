@@ -261,3 +261,29 @@ fn to_io(e: TransportError) -> io::Error {
         other => io::Error::other(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rumor_wire::GrepFlags;
+
+    /// Agents built before `GrepFlags::context` read a request of this
+    /// build that asks for no context: its flags encode as before (eight
+    /// values), and such a request reads here with no context.
+    #[test]
+    fn flags_without_context_encode_as_before() {
+        let flags = GrepFlags {
+            max_count: Some(3),
+            ..GrepFlags::default()
+        };
+        let old = rmp_serde::to_vec(&flags).unwrap();
+        assert_eq!(old[0], 0x98, "an array of eight values");
+        assert_eq!(rmp_serde::from_slice::<GrepFlags>(&old).unwrap(), flags);
+        let with = GrepFlags {
+            context: Some((1, 2)),
+            ..flags
+        };
+        let new = rmp_serde::to_vec(&with).unwrap();
+        assert_eq!(new[0], 0x99);
+        assert_eq!(rmp_serde::from_slice::<GrepFlags>(&new).unwrap(), with);
+    }
+}

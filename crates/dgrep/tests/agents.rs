@@ -198,6 +198,10 @@ fn real_agents_answer_like_grep_and_a_stopped_one_is_missing() {
     check_same_as_grep(&agents, &["-E", "user=(bob|carol) .*ms=19[0-9]{2}$"]);
     check_same_as_grep(&agents, &["needle-only-here"]);
     check_same_as_grep(&agents, &["-v", "-c", "INFO"]);
+    // Context, -o, colours and -l through the agents' search workers.
+    check_same_as_grep(&agents, &["-n", "-C", "2", "-i", "panic"]);
+    check_same_as_grep(&agents, &["-o", "--color=always", "-E", "ms=19[0-9]{2}"]);
+    check_same_as_grep(&agents, &["-l", "needle-only-here"]);
     if bin.with_file_name("dgrep-worker").is_file() {
         for (i, child) in agents.children.iter().enumerate() {
             assert!(

@@ -52,12 +52,38 @@ fn fails_promptly(agent: std::net::SocketAddr, args: &[&str]) -> String {
 }
 
 #[test]
-fn a_pattern_the_engine_rejects_is_reported_by_every_member() {
+fn a_pattern_the_engine_rejects_is_refused_in_one_line_before_asking_anyone() {
+    // Nobody listens at this agent address: the refusal must come first.
+    let nobody: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let stderr = fails_promptly(nobody, &["-E", "a(b"]);
+    assert_eq!(stderr, "dgrep: bad pattern: \"a(b\": unclosed group\n");
+    let stderr = fails_promptly(nobody, &["-E", "(x{1000}){1000}"]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("bad pattern"), "{stderr}");
+}
+
+#[test]
+fn a_pattern_file_that_cannot_be_read_is_named() {
+    let nobody: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let stderr = fails_promptly(nobody, &["-f", "/nonexistent/patterns"]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("/nonexistent/patterns"), "{stderr}");
+}
+
+#[test]
+fn dash_h_hides_file_names_and_help_is_long_only() {
     let (agent, _dirs) = cluster();
-    let stderr = fails_promptly(agent, &["-E", "a(b"]);
-    assert_eq!(stderr.matches("error: bad pattern").count(), 2, "{stderr}");
-    let stderr = fails_promptly(agent, &["-E", "(x{1000}){1000}"]);
-    assert!(stderr.contains("error: bad pattern"), "{stderr}");
+    let out = run_dgrep(agent, &["-h", "-c", "ERROR"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines() {
+        let (_, count) = line.split_once(' ').unwrap();
+        assert!(count.parse::<u64>().is_ok(), "{line}");
+    }
+    let out = dgrep().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--no-filename"), "{help}");
 }
 
 #[test]

@@ -12,9 +12,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use rumor_dgrep::LineMatcher;
 use rumor_dgrep::ServeConfig;
 use rumor_dgrep::client::fan_out;
-use rumor_dgrep::report::{Printer, Status};
+use rumor_dgrep::output::{Output, OutputOptions};
+use rumor_dgrep::report::{Messages, Printer, Status};
 use rumor_wire::{DgrepRequest, GrepFlags};
 use support::{Behaviour, data_dir, start_cluster};
 
@@ -84,7 +86,10 @@ fn stream_in_child() {
     };
     let before = peak_rss_kib();
     let mut out = Counter::default();
-    let mut printer = Printer::new(&mut out, io::sink(), false, ids.len(), false);
+    let matcher =
+        LineMatcher::new(&request.patterns, &request.flags).expect("the pattern compiles");
+    let output = Output::new(&mut out, OutputOptions::default(), matcher);
+    let mut printer = Printer::new(output, io::sink(), Messages::default(), ids.len());
     let outcome = fan_out(&ids, &request, None, Duration::from_secs(300), &mut |r| {
         printer.reply(r)
     })

@@ -105,6 +105,13 @@ fn mapped_searches_answer_as_reads_do() {
             line_number: true,
             ..GrepFlags::default()
         },
+        // Context reaches the worker: its answer holds the lines around.
+        GrepFlags {
+            line_number: true,
+            max_count: Some(40),
+            context: Some((2, 3)),
+            ..GrepFlags::default()
+        },
     ];
     for (i, flags) in flag_sets.into_iter().enumerate() {
         for pattern in [
@@ -133,6 +140,10 @@ fn mapped_searches_answer_as_reads_do() {
                 flags.count || flags.invert || !read_lines.is_empty(),
                 "{what} selects something"
             );
+            let selected: u64 = read_done.counts.iter().map(|c| c.count).sum();
+            if flags.context.is_some() && selected > 0 {
+                assert!(read_lines.len() as u64 > selected, "{what} sends context");
+            }
         }
     }
     // One worker served every query.

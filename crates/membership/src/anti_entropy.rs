@@ -18,7 +18,7 @@
 
 use std::net::SocketAddr;
 
-use rumor_wire::{Message, encoded_len};
+use rumor_wire::{Message, update_len};
 
 use crate::member_list::DIGEST_BUCKETS;
 use crate::membership::Core;
@@ -28,6 +28,10 @@ pub(crate) const DIGEST_WINDOW: usize = 256;
 
 /// Bytes of one bucket summary on the wire.
 const SUMMARY_BYTES: usize = 4;
+
+/// The largest digest envelope around its summaries (an IPv6 sender, the
+/// longest bin header): what a datagram must leave for it.
+const DIGEST_ENVELOPE: usize = 96;
 
 /// How many buckets a list of `n` members is split into: the power of two
 /// nearest above n/4, between 1 and [`DIGEST_BUCKETS`].
@@ -67,7 +71,9 @@ impl Core {
     /// in the list: a merge asked by the driver, or a periodic sync.
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
         let buckets = digest_buckets(self.list.len());
-        let window = buckets.min(DIGEST_WINDOW);
+        // A full window is 1 KiB of summaries; a small datagram takes fewer.
+        let fits = self.room.datagram.saturating_sub(DIGEST_ENVELOPE) / SUMMARY_BYTES;
+        let window = buckets.min(DIGEST_WINDOW).min(fits.max(1));
         let first = self.digest_cursor % buckets;
         self.digest_cursor = (first + window) % buckets;
         self.send_digest(to, buckets, first, window, false);
@@ -120,8 +126,7 @@ impl Core {
             self.stats.malformed_digests += 1;
             return;
         }
-        // The largest array header, so the encoded list never exceeds it.
-        let budget = self.updates_budget().saturating_sub(5);
+        let budget = self.updates_budget();
         let mut used = 0;
         let mut full = false;
         let mut differ = false;
@@ -134,7 +139,7 @@ impl Core {
             differ = true;
             self.list.bucket_members(buckets, bucket, |member| {
                 let update = member.update();
-                let size = encoded_len(&update);
+                let size = update_len(&update);
                 if used + size > budget {
                     full = true;
                     return false;

@@ -1,6 +1,7 @@
 //! The knobs of the membership core and its detectors, each with a unit and a
 //! default that meets the timing contract (see `docs/protocol.md`).
 
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,9 +17,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Name of the failure detector in the [`crate::DetectorRegistry`].
-    /// Default `"gossip"`.
-    pub detector: String,
     /// Heartbeat interval of the heartbeat detectors (`gossip`, `phi`): every
     /// interval a node raises its counter and gossips to `fanout` members.
     /// Default 100 ms.
@@ -40,10 +38,7 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub t_delete: Duration,
     /// `gossip`, `phi`: members each heartbeat round is sent to. Default 3.
-    pub fanout: usize,
-    /// Receiver-side drop probability for the driver's [`crate::ReceiverDrop`]
-    /// layer (the core itself never drops). Default 0.
-    pub drop_rate: f64,
+    pub fanout: NonZeroUsize,
     /// The largest datagram the core produces, in bytes, envelope included.
     /// Default 1400 ([`rumor_wire::DEFAULT_DATAGRAM_LIMIT`]).
     pub datagram_limit: usize,
@@ -61,10 +56,10 @@ pub struct Config {
     /// Every detector: each disseminated change is piggybacked at most
     /// `retransmit_mult · ceil(log2(n + 1))` times by each member (λ log n).
     /// Default 4.
-    pub retransmit_mult: u32,
+    pub retransmit_mult: NonZeroU32,
     /// Every detector: most membership changes piggybacked on one message;
     /// bounds per-message size, and so bandwidth, at large n. Default 8.
-    pub max_piggyback: usize,
+    pub max_piggyback: NonZeroUsize,
     /// Every detector: anti-entropy period; each interval a member sends a
     /// digest of its member list to one random member, which answers with
     /// its members of every part that differs: joins, failures and leaves
@@ -107,19 +102,17 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            detector: "gossip".to_string(),
             heartbeat: Duration::from_millis(100),
             t_fail: Duration::from_millis(500),
             t_suspect: Duration::from_millis(1500),
             t_delete: Duration::from_secs(30),
-            fanout: 3,
-            drop_rate: 0.0,
+            fanout: NonZeroUsize::new(3).expect("3 is not zero"),
             datagram_limit: rumor_wire::DEFAULT_DATAGRAM_LIMIT,
             probe_interval: Duration::from_millis(100),
             probe_timeout: Duration::from_millis(40),
             indirect_probes: 3,
-            retransmit_mult: 4,
-            max_piggyback: 8,
+            retransmit_mult: NonZeroU32::new(4).expect("4 is not zero"),
+            max_piggyback: NonZeroUsize::new(8).expect("8 is not zero"),
             sync_interval: Duration::from_secs(2),
             phi_threshold: 8.0,
             phi_window: 100,
@@ -134,14 +127,16 @@ impl Default for Config {
     }
 }
 
-/// The shortest period the core acts on; shorter configured periods are
-/// raised to it so a zero period cannot make a driver spin.
+/// The shortest period the core accepts: a zero period would make a
+/// driver spin.
 pub(crate) const MIN_PERIOD: Duration = Duration::from_millis(1);
 
+/// The least room a datagram must leave for the core's envelope.
+pub(crate) const MIN_DATAGRAM_ROOM: usize = 512;
+
 impl Config {
-    /// Checks every value is in its meaningful range. Drivers call this on
-    /// configuration from users; the core itself also raises zero periods to
-    /// 1 ms rather than spin.
+    /// Checks every value is in its meaningful range, naming the first one
+    /// that is not. [`crate::Membership::new`] calls it.
     pub fn validate(&self) -> Result<(), crate::MembershipError> {
         let bad = |key, problem| Err(crate::MembershipError::InvalidConfig { key, problem });
         for (key, period) in [
@@ -157,20 +152,11 @@ impl Config {
         if self.probe_timeout >= self.probe_interval {
             return bad("probe_timeout", "must be shorter than probe_interval");
         }
-        if !(0.0..=1.0).contains(&self.drop_rate) {
-            return bad("drop_rate", "must be between 0 and 1");
-        }
         if self.datagram_limit < 512 {
             return bad("datagram_limit", "must be at least 512 bytes");
         }
-        if self.fanout == 0 {
-            return bad("fanout", "must be at least 1");
-        }
         if self.phi_threshold.is_nan() || self.phi_threshold <= 0.0 {
             return bad("phi_threshold", "must be positive");
-        }
-        if self.retransmit_mult == 0 {
-            return bad("retransmit_mult", "must be at least 1");
         }
         if self.max_members < 2 {
             return bad("max_members", "must be at least 2");
@@ -191,15 +177,11 @@ mod tests {
 
     #[test]
     fn toml_keys_and_humantime_durations() {
-        let config: Config = toml::from_str(
-            "detector = \"swim\"\nheartbeat = \"250ms\"\nt_fail = \"1.5s\"\nfanout = 5\ndrop_rate = 0.1\n",
-        )
-        .unwrap();
-        assert_eq!(config.detector, "swim");
+        let config: Config =
+            toml::from_str("heartbeat = \"250ms\"\nt_fail = \"1.5s\"\nfanout = 5\n").unwrap();
         assert_eq!(config.heartbeat, Duration::from_millis(250));
         assert_eq!(config.t_fail, Duration::from_millis(1500));
-        assert_eq!(config.fanout, 5);
-        assert_eq!(config.drop_rate, 0.1);
+        assert_eq!(config.fanout.get(), 5);
         assert_eq!(config.t_suspect, Config::default().t_suspect);
     }
 
@@ -211,16 +193,21 @@ mod tests {
             ..Config::default()
         };
         assert!(zero.validate().is_err());
-        let drop = Config {
-            drop_rate: 1.5,
-            ..Config::default()
-        };
-        assert!(drop.validate().is_err());
         let timeout = Config {
             probe_timeout: Duration::from_secs(1),
             ..Config::default()
         };
         assert!(timeout.validate().is_err());
+        let tiny = Config {
+            datagram_limit: 100,
+            ..Config::default()
+        };
+        assert!(tiny.validate().is_err());
+        // Zero where zero means nothing does not even parse.
+        for key in ["fanout", "retransmit_mult", "max_piggyback"] {
+            let err = toml::from_str::<Config>(&format!("{key} = 0")).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]

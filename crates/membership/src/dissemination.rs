@@ -10,7 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, encoded_len};
+use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, update_len};
 
 use crate::member_list::Map;
 
@@ -75,15 +75,6 @@ pub(crate) struct Dissemination {
     held: Vec<Key>,
 }
 
-/// The encoded size of a MessagePack array header for `n` elements.
-pub(crate) fn array_header_len(n: usize) -> usize {
-    match n {
-        0..=15 => 1,
-        16..=0xffff => 3,
-        _ => 5,
-    }
-}
-
 impl Dissemination {
     fn key(slot: u32, entry: &Entry) -> Key {
         Key {
@@ -129,7 +120,7 @@ impl Dissemination {
             update,
             transmits: 0,
             seq: self.next_seq,
-            size: encoded_len(&update) as u32,
+            size: update_len(&update) as u32,
         };
         let key_slot = match self.index.get(&update.node) {
             Some(&slot) => slot,
@@ -199,10 +190,11 @@ impl Dissemination {
         self.index.contains_key(member)
     }
 
-    /// Picks up to `max_entries` changes whose encoding, as a MessagePack
-    /// array, fits in `budget` bytes; counts one transmit for each and drops
-    /// those that reached `limit` transmits. Appends to `out` and returns the
-    /// encoded size of the array.
+    /// Picks up to `max_entries` changes whose records (as a list of
+    /// updates is encoded: [`rumor_wire::update_len`] each, the list's own
+    /// header not included) fit in `budget` bytes; counts one transmit for
+    /// each and drops those that reached `limit` transmits. Appends to `out`
+    /// and returns the bytes of records taken.
     pub(crate) fn take(
         &mut self,
         budget: usize,
@@ -211,10 +203,7 @@ impl Dissemination {
         skip: Option<&NodeId>,
         out: &mut Vec<MemberUpdate>,
     ) -> usize {
-        let mut used = array_header_len(max_entries.min(self.len()));
-        if used > budget {
-            return 0;
-        }
+        let mut used = 0;
         let mut picked = 0;
         // Look a little past entries that do not fit (IPv6 entries are
         // larger), but never scan the whole queue.
@@ -357,11 +346,8 @@ mod tests {
         let mut out = Vec::new();
         let used = queue.take(300, 100, 5, None, &mut out);
         assert!(used <= 300);
-        assert!(
-            rumor_wire::encoded_len(&out) <= used,
-            "the header is counted at its largest"
-        );
-        assert!(!out.is_empty());
+        assert_eq!(used, out.iter().map(update_len).sum::<usize>());
+        assert_eq!(out.len(), 300 / 24, "24-byte records, as many as fit");
     }
 
     #[test]

@@ -13,6 +13,14 @@ pub enum MembershipError {
         /// The registered names, comma-separated.
         known: String,
     },
+    /// A detector's own settings did not parse.
+    #[error("bad settings for detector {detector}: {problem}")]
+    DetectorSettings {
+        /// The detector.
+        detector: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A configuration value outside its meaningful range.
     #[error("invalid configuration: {key} {problem}")]
     InvalidConfig {

@@ -6,7 +6,8 @@
 //! daemon, the `rumor-sim` simulator, or your own program) feeds it every
 //! message received with [`Membership::handle`] and calls
 //! [`Membership::tick`] when [`Membership::poll_timeout`] says so; after each
-//! call it drains [`Membership::poll_transmit`] (datagrams to send) and
+//! call it drains [`Membership::poll_transmit`] (the encoded messages to
+//! send, each with how it must travel) and
 //! [`Membership::poll_event`] (`joined`, `suspected`, `alive`, `failed`,
 //! `left`, `removed`) and [`Membership::poll_notice`] (joins, refusals,
 //! rejoins). Time and a seed come from the driver, so the same code
@@ -30,22 +31,26 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use rumor_membership::{Channel, Config, DetectorRegistry, EventKind, Membership, Message};
+//! use rumor_membership::{Channel, Config, DetectorRegistry, DetectorSettings, EventKind, Membership, Message};
 //!
 //! let config = Config::default();
 //! let registry = DetectorRegistry::with_builtins();
+//! let gossip = || registry.create("gossip", &DetectorSettings::new(&config)).unwrap();
 //! let a_id = "127.0.0.1:4001#1".parse().unwrap();
 //! let b_id = "127.0.0.1:4002#1".parse().unwrap();
 //! let now = Duration::ZERO;
-//! let mut a = Membership::new(a_id, config.clone(), registry.create("gossip", &config).unwrap(), 1, now);
-//! let mut b = Membership::new(b_id, config.clone(), registry.create("gossip", &config).unwrap(), 2, now);
+//! let mut a = Membership::new(a_id, config.clone(), gossip(), 1, now).unwrap();
+//! let mut b = Membership::new(b_id, config.clone(), gossip(), 2, now).unwrap();
 //!
 //! // b asks a to join: the core says what to send and how (a request over
-//! // a stream, TCP in the agent); a answers on the same stream.
+//! // a stream, TCP in the agent), as the bytes to send; a answers on the
+//! // same stream.
 //! b.join(now, vec![a_id.addr]);
-//! let request = b.poll_transmit().unwrap();
+//! let mut buf = Vec::new();
+//! let request = b.poll_transmit(&mut buf).unwrap();
 //! assert_eq!((request.to, request.channel), (a_id.addr, Channel::Request));
-//! let Message::JoinRequest { node, nonce } = request.message else { unreachable!() };
+//! let envelope = rumor_wire::decode(&buf).unwrap();
+//! let Message::JoinRequest { node, nonce } = envelope.body else { unreachable!() };
 //! let answer = a.handle_join_request(now, node, nonce);
 //! b.handle(now, a_id.addr, answer);
 //!
@@ -74,24 +79,26 @@ pub mod payload;
 mod plausibility;
 mod receiver_drop;
 mod reconnect;
+mod room;
 mod stats;
 mod suspicion;
 mod transmit;
 
 pub use config::Config;
 pub use detector::{
-    DetectorConstructor, DetectorContext, DetectorRegistry, FailureDetector, MemberChange,
+    DetectorContext, DetectorFactory, DetectorRegistry, DetectorSettings, FailureDetector,
+    MemberChange,
 };
 pub use error::MembershipError;
 pub use event::{Event, EventKind};
-pub use membership::Membership;
+pub use membership::{Builder, Membership};
 pub use notice::{Notice, RejoinCause};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
     Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
 };
 pub use stats::Stats;
-pub use transmit::{Channel, Transmit};
+pub use transmit::{Channel, Outbound, Transmit};
 
 /// Time since the driver's epoch: monotonic; virtual in the simulator.
 pub type Time = std::time::Duration;

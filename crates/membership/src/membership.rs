@@ -12,22 +12,18 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rumor_wire::{
     Envelope, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId,
-    Version, encoded_len,
+    Version,
 };
 
 use crate::detector::{DetectorContext, FailureDetector, MemberChange};
-use crate::dissemination::{Dissemination, array_header_len, retransmit_limit};
+use crate::dissemination::{Dissemination, retransmit_limit};
 use crate::joining::{JoinStep, Joining};
 use crate::member_list::{MemberList, Standing};
 use crate::notice::{Notice, RejoinCause};
 use crate::plausibility::Plausibility;
 use crate::reconnect::Reconnect;
-use crate::{Channel, Config, Event, EventKind, Stats, Time, Transmit};
-
-/// Bytes kept free below the datagram limit, against rounding in the
-/// envelope overhead (for instance a driver whose listening address is
-/// written longer than the one in its `NodeId`).
-const SAFETY_MARGIN: usize = 8;
+use crate::room::Room;
+use crate::{Channel, Config, Event, EventKind, Outbound, Stats, Time, Transmit};
 
 /// Most members a leaving node tells directly; the rest learn by gossip.
 const LEAVE_DIRECT: usize = 64;
@@ -66,7 +62,8 @@ pub(crate) struct Core {
     pub(crate) dissemination: Dissemination,
     pub(crate) notes: VecDeque<(NodeId, MemberChange)>,
     pub(crate) stats: Stats,
-    pub(crate) transmits: VecDeque<Transmit>,
+    /// Messages to send, encoded when the driver polls for them.
+    pub(crate) outgoing: VecDeque<Outgoing>,
     pub(crate) events: VecDeque<Event>,
     pub(crate) timers: BinaryHeap<Reverse<(Time, Timer)>>,
     pub(crate) next_sync: Time,
@@ -95,8 +92,25 @@ pub(crate) struct Core {
     /// Applying a join response: members learnt from it are not news to
     /// anyone else, so they are not queued for dissemination.
     pub(crate) applying_join_response: bool,
-    pub(crate) updates_overhead: usize,
-    pub(crate) detector_overhead: usize,
+    /// What fits in a datagram.
+    pub(crate) room: Room,
+}
+
+/// A message waiting for the driver to poll it.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    to: SocketAddr,
+    body: Body,
+    channel: Channel,
+}
+
+/// What an outgoing message is made of.
+#[derive(Debug)]
+enum Body {
+    /// A message complete as it is.
+    Message(Message),
+    /// A detector's payload, to be wrapped with piggybacked updates.
+    Detector(Vec<u8>),
 }
 
 /// Why and through whom this node rejoins.
@@ -108,24 +122,15 @@ pub(crate) struct Rejoin {
 }
 
 impl Core {
-    fn new(me: NodeId, config: Config, detector_name: Arc<str>, seed: u64, now: Time) -> Core {
-        let updates_overhead = encoded_len(&Envelope::new(
-            me.addr,
-            Message::Updates {
-                sender: me,
-                updates: Vec::new(),
-            },
-        )) - array_header_len(0);
-        // An empty bin takes 2 bytes (bin8); payload_limit() allows for the
-        // largest header (bin32, 5 bytes).
-        let detector_overhead = encoded_len(&Envelope::new(
-            me.addr,
-            Message::Detector {
-                detector: detector_name.to_string(),
-                sender: me,
-                payload: Vec::new(),
-            },
-        )) - 2;
+    fn new(
+        me: NodeId,
+        config: Config,
+        detector_name: Arc<str>,
+        seed: u64,
+        packet_overhead: usize,
+        now: Time,
+    ) -> Core {
+        let room = Room::new(me, &detector_name, config.datagram_limit, packet_overhead);
         let mut rng = SmallRng::seed_from_u64(seed);
         let first_sync = now + jitter(&mut rng, config.sync_interval);
         let reconnect = Reconnect::new(
@@ -145,7 +150,7 @@ impl Core {
             dissemination: Dissemination::default(),
             notes: VecDeque::new(),
             stats: Stats::default(),
-            transmits: VecDeque::new(),
+            outgoing: VecDeque::new(),
             events: VecDeque::new(),
             timers: BinaryHeap::new(),
             next_sync: first_sync,
@@ -161,8 +166,7 @@ impl Core {
             notices: VecDeque::new(),
             expected: None,
             applying_join_response: false,
-            updates_overhead,
-            detector_overhead,
+            room,
         };
         core.emit(EventKind::Joined, me, Incarnation(0));
         core
@@ -182,17 +186,16 @@ impl Core {
     }
 
     pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Message) {
-        self.push(to, message, Channel::Datagram);
+        self.push(to, Body::Message(message), Channel::Datagram);
     }
 
-    fn push(&mut self, to: SocketAddr, message: Message, channel: Channel) {
-        self.stats.messages_sent += 1;
-        self.stats.bytes_sent += encoded_len(&message) as u64;
-        self.transmits.push_back(Transmit {
-            to,
-            message,
-            channel,
-        });
+    fn push(&mut self, to: SocketAddr, body: Body, channel: Channel) {
+        self.outgoing.push_back(Outgoing { to, body, channel });
+    }
+
+    /// A detector's payload for `to`, wrapped when the driver polls it.
+    pub(crate) fn push_detector(&mut self, to: SocketAddr, payload: Vec<u8>) {
+        self.push(to, Body::Detector(payload), Channel::Datagram);
     }
 
     pub(crate) fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
@@ -203,30 +206,172 @@ impl Core {
         self.push_transmit(to, message);
     }
 
-    /// Room for a detector payload within the datagram limit.
+    // ----- what a detector may see ----------------------------------------
+
+    pub(crate) fn now(&self) -> Time {
+        self.now
+    }
+
+    pub(crate) fn me(&self) -> NodeId {
+        self.me
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn rng(&mut self) -> &mut dyn rand::RngCore {
+        &mut self.rng
+    }
+
+    pub(crate) fn live_count(&self) -> usize {
+        self.list.live_count()
+    }
+
+    pub(crate) fn is_live(&self, member: &NodeId) -> bool {
+        self.list.get(member).is_some_and(|m| m.is_live())
+    }
+
+    pub(crate) fn state_of(&self, member: &NodeId) -> Option<(MemberState, Incarnation)> {
+        self.list.get(member).map(|m| (m.state, m.incarnation))
+    }
+
+    pub(crate) fn random_members(&mut self, k: usize, exclude: &[NodeId]) -> Vec<NodeId> {
+        let mut out = Vec::with_capacity(k);
+        self.list.choose_live(&mut self.rng, k, exclude, &mut out);
+        out
+    }
+
+    pub(crate) fn live_others(&self) -> usize {
+        self.list.live_len()
+    }
+
+    pub(crate) fn live_member(&self, index: usize) -> Option<NodeId> {
+        self.list.live_at(index)
+    }
+
+    /// Counts a payload too large to send, and says so.
+    pub(crate) fn oversize(&mut self, size: usize, limit: usize) -> crate::MembershipError {
+        self.stats.oversize_payloads += 1;
+        crate::MembershipError::PayloadTooLarge {
+            detector: self.detector_name.to_string(),
+            size,
+            limit,
+        }
+    }
+
+    pub(crate) fn count_implausible(&mut self, n: u64) {
+        self.stats.absurd_updates += n;
+    }
+
+    /// Room for a detector payload within the datagram.
     pub(crate) fn payload_limit(&self) -> usize {
-        self.config
-            .datagram_limit
-            .saturating_sub(self.detector_overhead + 5 + SAFETY_MARGIN)
+        self.room.payload()
     }
 
+    /// Bytes of update records an `Updates` message holds.
     pub(crate) fn updates_budget(&self) -> usize {
-        self.config
-            .datagram_limit
-            .saturating_sub(self.updates_overhead + SAFETY_MARGIN)
+        self.room.updates()
     }
 
-    /// Changes to piggyback, within `budget` bytes as an encoded array.
+    /// Changes to piggyback, whose records take at most `budget` bytes.
     pub(crate) fn piggyback(&mut self, budget: usize, skip: Option<&NodeId>) -> Vec<MemberUpdate> {
-        let limit = retransmit_limit(self.config.retransmit_mult, self.list.live_count());
+        let limit = retransmit_limit(self.config.retransmit_mult.get(), self.list.live_count());
         // A backlog (a join storm of thousands) drains with fuller messages:
         // up to an eighth of the queue per message, within the datagram.
         // In steady state the queue is short and max_piggyback holds.
-        let most = self.config.max_piggyback.max(self.dissemination.len() / 8);
-        // Sized once: an entry encodes to at least 16 bytes.
-        let mut out = Vec::with_capacity(most.min(self.dissemination.len()).min(budget / 16));
+        let most = self
+            .config
+            .max_piggyback
+            .get()
+            .max(self.dissemination.len() / 8);
+        // Sized once: a record takes at least 24 bytes.
+        let mut out = Vec::with_capacity(most.min(self.dissemination.len()).min(budget / 24));
         self.dissemination.take(budget, most, limit, skip, &mut out);
         out
+    }
+
+    /// Bytes of news waiting to be piggybacked, up to what one message
+    /// carries: a detector sizing a large payload leaves this much room.
+    pub(crate) fn news_bytes(&self) -> usize {
+        let most = self
+            .config
+            .max_piggyback
+            .get()
+            .max(self.dissemination.len() / 8);
+        most.min(self.dissemination.len()) * 24
+    }
+
+    /// The next outgoing message, complete (news piggybacked on a
+    /// detector's payload), with where and how it goes.
+    fn next_outgoing(&mut self) -> Option<(SocketAddr, Message, Channel)> {
+        let Some(Outgoing { to, body, channel }) = self.outgoing.pop_front() else {
+            shrink_idle(&mut self.outgoing);
+            return None;
+        };
+        let message = match body {
+            Body::Message(message) => message,
+            Body::Detector(payload) => {
+                let room = self.room.updates_after_payload(payload.len());
+                let updates = self.piggyback(room, None);
+                Message::Detector {
+                    detector: self.detector_name.to_string(),
+                    sender: self.me,
+                    payload,
+                    updates,
+                }
+            }
+        };
+        Some((to, message, channel))
+    }
+
+    fn limit(&self, channel: Channel) -> usize {
+        match channel {
+            Channel::Datagram => self.room.datagram,
+            Channel::Request => rumor_wire::DEFAULT_MAX_FRAME,
+        }
+    }
+
+    /// The next outgoing message, encoded into `buf` (cleared first).
+    pub(crate) fn next_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        while let Some((to, message, channel)) = self.next_outgoing() {
+            buf.clear();
+            let envelope = Envelope::new(self.me.addr, message);
+            if rumor_wire::encode_to_vec(&envelope, buf, self.limit(channel)).is_err() {
+                // Every budget is exact; this is a bug, counted.
+                self.stats.oversize_payloads += 1;
+                continue;
+            }
+            self.stats.messages_sent += 1;
+            self.stats.bytes_sent += buf.len() as u64;
+            return Some(Transmit {
+                to,
+                channel,
+                len: buf.len(),
+            });
+        }
+        None
+    }
+
+    /// The next outgoing message as a value, with its encoded length.
+    pub(crate) fn next_message(&mut self) -> Option<Outbound> {
+        while let Some((to, message, channel)) = self.next_outgoing() {
+            let envelope = Envelope::new(self.me.addr, message);
+            let len = rumor_wire::encoded_len(&envelope);
+            if len > self.limit(channel) {
+                self.stats.oversize_payloads += 1;
+                continue;
+            }
+            self.stats.messages_sent += 1;
+            self.stats.bytes_sent += len as u64;
+            return Some(Outbound {
+                to,
+                channel,
+                len,
+                message: envelope.body,
+            });
+        }
+        None
     }
 
     pub(crate) fn schedule(&mut self, at: Time, timer: Timer) {
@@ -339,7 +484,7 @@ impl Core {
         if self.must_rejoin.is_none() {
             self.must_rejoin = Some(Rejoin { cause, via });
         }
-        self.transmits.clear();
+        self.outgoing.clear();
     }
 
     /// Applies what another member says about one member.
@@ -396,8 +541,8 @@ impl Core {
                 let (state, current) = known.expect("standing Known comes with the member's entry");
                 if state == update.state && current == update.incarnation {
                     let limit =
-                        retransmit_limit(self.config.retransmit_mult, self.list.live_count());
-                    let floor = self.config.retransmit_mult;
+                        retransmit_limit(self.config.retransmit_mult.get(), self.list.live_count());
+                    let floor = self.config.retransmit_mult.get();
                     self.dissemination.heard_again(&update, floor, limit);
                     return;
                 }
@@ -692,7 +837,7 @@ impl Core {
     fn leave_gossip(&mut self) {
         let mut targets = Vec::new();
         self.list
-            .choose_live(&mut self.rng, self.config.fanout.max(1), &[], &mut targets);
+            .choose_live(&mut self.rng, self.config.fanout.get(), &[], &mut targets);
         for to in targets {
             let updates = self.piggyback(self.updates_budget(), Some(&to));
             if updates.is_empty() {
@@ -747,7 +892,7 @@ impl Core {
                         node: self.me,
                         nonce,
                     };
-                    self.push(to, request, Channel::Request);
+                    self.push(to, Body::Message(request), Channel::Request);
                     return;
                 }
                 JoinStep::TimedOut { to } => {
@@ -777,7 +922,7 @@ impl Core {
         self.dissemination = Dissemination::default();
         self.timers.clear();
         self.notes.clear();
-        self.transmits.clear();
+        self.outgoing.clear();
         self.next_leave_gossip = None;
         self.digest_cursor = 0;
         self.emit(EventKind::Joined, me, Incarnation(0));
@@ -801,8 +946,7 @@ impl Core {
 
 /// A random offset in `[0, period)`, so that members started together do not
 /// act in lock-step.
-pub(crate) fn jitter(rng: &mut SmallRng, period: Duration) -> Duration {
-    use rand::Rng;
+pub(crate) fn jitter<R: rand::Rng + ?Sized>(rng: &mut R, period: Duration) -> Duration {
     let nanos = period.as_nanos().min(u128::from(u64::MAX)) as u64;
     if nanos == 0 {
         return Duration::ZERO;
@@ -815,6 +959,80 @@ pub(crate) fn jitter(rng: &mut SmallRng, period: Duration) -> Duration {
 fn shrink_idle<T>(queue: &mut VecDeque<T>) {
     if queue.capacity() > 256 {
         queue.shrink_to(16);
+    }
+}
+
+/// How a [`Membership`] starts: its configuration, its seed, and what the
+/// driver adds to every datagram.
+pub struct Builder {
+    me: NodeId,
+    detector: Box<dyn FailureDetector>,
+    config: Config,
+    seed: u64,
+    packet_overhead: usize,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("me", &self.me)
+            .field("detector", &self.detector.name())
+            .field("seed", &self.seed)
+            .field("packet_overhead", &self.packet_overhead)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// The configuration (default: [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Builder {
+        self.config = config;
+        self
+    }
+
+    /// The seed of every random choice (default 0).
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = seed;
+        self
+    }
+
+    /// Bytes the driver adds to every datagram after the core's envelope
+    /// (an AEAD's header and tag, say): the core keeps every datagram
+    /// within `Config::datagram_limit` less this.
+    pub fn packet_overhead(mut self, bytes: usize) -> Builder {
+        self.packet_overhead = bytes;
+        self
+    }
+
+    /// Checks the configuration and starts the node, alone in its own
+    /// cluster, at `now`.
+    pub fn start(self, now: Time) -> Result<Membership, crate::MembershipError> {
+        self.config.validate()?;
+        let room = self
+            .config
+            .datagram_limit
+            .saturating_sub(self.packet_overhead);
+        if room < crate::config::MIN_DATAGRAM_ROOM {
+            return Err(crate::MembershipError::InvalidConfig {
+                key: "datagram_limit",
+                problem: "leaves less than 512 bytes after the driver's packet overhead",
+            });
+        }
+        let name: Arc<str> = Arc::from(self.detector.name());
+        let mut membership = Membership {
+            core: Core::new(
+                self.me,
+                self.config,
+                name,
+                self.seed,
+                self.packet_overhead,
+                now,
+            ),
+            detector: self.detector,
+        };
+        membership.with_detector(|detector, ctx| detector.tick(ctx));
+        membership.settle();
+        Ok(membership)
     }
 }
 
@@ -841,29 +1059,31 @@ impl std::fmt::Debug for Membership {
 impl Membership {
     /// A node alone in its own cluster (member list = itself); emits
     /// `joined` for itself. `seed` seeds every random choice the core and
-    /// the detector make.
+    /// the detector make. The configuration is checked first; for a driver
+    /// that adds bytes to every datagram (an AEAD's nonce and tag), use
+    /// [`Membership::builder`].
     pub fn new(
         me: NodeId,
         config: Config,
         detector: Box<dyn FailureDetector>,
         seed: u64,
         now: Time,
-    ) -> Membership {
-        let name: Arc<str> = Arc::from(detector.name());
-        let mut config = config;
-        for period in [
-            &mut config.heartbeat,
-            &mut config.probe_interval,
-            &mut config.sync_interval,
-        ] {
-            *period = (*period).max(crate::config::MIN_PERIOD);
-        }
-        let mut membership = Membership {
-            core: Core::new(me, config, name, seed, now),
+    ) -> Result<Membership, crate::MembershipError> {
+        Membership::builder(me, detector)
+            .config(config)
+            .seed(seed)
+            .start(now)
+    }
+
+    /// Starts building a node `me` watched by `detector`.
+    pub fn builder(me: NodeId, detector: Box<dyn FailureDetector>) -> Builder {
+        Builder {
+            me,
             detector,
-        };
-        membership.with_detector(|detector, ctx| detector.tick(ctx));
-        membership
+            config: Config::default(),
+            seed: 0,
+            packet_overhead: 0,
+        }
     }
 
     /// This node's identity.
@@ -1151,11 +1371,21 @@ impl Membership {
                 detector,
                 sender,
                 payload,
+                updates,
             } => {
                 if *detector != *self.core.detector_name {
                     self.core.stats.foreign_detector += 1;
                 } else if self.core.check_sender(sender, from) && !self.core.left {
+                    // The news the sender's core piggybacked, before the
+                    // detector sees the payload (it may be about the sender).
+                    for update in updates {
+                        self.core.apply(update, Some(from));
+                    }
                     self.flush_notes();
+                    if self.core.must_rejoin.is_some() || self.core.left {
+                        self.settle();
+                        return;
+                    }
                     let result =
                         self.with_detector(|detector, ctx| detector.handle(ctx, sender, &payload));
                     if result.is_err() {
@@ -1249,13 +1479,20 @@ impl Membership {
         self.settle();
     }
 
-    /// The next message to send, if any.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let next = self.core.transmits.pop_front();
-        if next.is_none() {
-            shrink_idle(&mut self.core.transmits);
-        }
-        next
+    /// The next message to send, encoded into `buf` (cleared first, then
+    /// holding exactly the envelope to send): where it goes and how it must
+    /// travel. A [`Channel::Datagram`] fits the datagram limit less the
+    /// packet overhead the driver declared; detector messages carry the
+    /// membership news that fitted after their payload.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.core.next_transmit(buf)
+    }
+
+    /// [`Membership::poll_transmit`] for drivers that pass messages as
+    /// values (a simulator, a test): the same next message, not encoded,
+    /// with the length its encoding takes. A real network wants bytes.
+    pub fn poll_message(&mut self) -> Option<Outbound> {
+        self.core.next_message()
     }
 
     /// The next event, if any.
@@ -1474,7 +1711,7 @@ pub(crate) fn admit(
     members: Vec<MemberUpdate>,
 ) {
     core.join(now, vec![introducer.addr]);
-    let nonce = std::iter::from_fn(|| core.poll_transmit())
+    let nonce = std::iter::from_fn(|| core.poll_message())
         .find_map(|t| match t.message {
             Message::JoinRequest { nonce, .. } if t.to == introducer.addr => Some(nonce),
             _ => None,
@@ -1491,7 +1728,7 @@ pub(crate) fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DetectorRegistry;
+    use crate::{DetectorRegistry, DetectorSettings};
 
     fn id(port: u16, version: u64) -> NodeId {
         NodeId::new(
@@ -1503,9 +1740,9 @@ mod tests {
     fn core() -> Membership {
         let config = Config::default();
         let detector = DetectorRegistry::with_builtins()
-            .create("gossip", &config)
+            .create("gossip", &DetectorSettings::new(&config))
             .unwrap();
-        Membership::new(id(1, 1), config, detector, 1, Time::ZERO)
+        Membership::new(id(1, 1), config, detector, 1, Time::ZERO).expect("a valid configuration")
     }
 
     fn tell(core: &mut Membership, now: Time, updates: &[(NodeId, MemberState, u64)]) {
@@ -1585,7 +1822,7 @@ mod tests {
         );
         // Heard from another member: the suspect gets a last chance, told
         // directly, before the failure.
-        while core.poll_transmit().is_some() {}
+        while core.poll_message().is_some() {}
         advance(&mut core, timeout);
         assert!(kinds_about(&mut core, x).is_empty());
         assert_eq!(told_suspect(&mut core, x), 1);
@@ -1608,7 +1845,7 @@ mod tests {
     /// How many messages to `member` telling it that it is suspected were
     /// sent since the last call.
     fn told_suspect(core: &mut Membership, member: NodeId) -> usize {
-        std::iter::from_fn(|| core.poll_transmit())
+        std::iter::from_fn(|| core.poll_message())
             .filter(|t| t.to == member.addr)
             .filter(|t| {
                 matches!(&t.message, Message::Updates { updates, .. }
@@ -1620,7 +1857,7 @@ mod tests {
     #[test]
     fn a_suspect_answering_its_last_chance_is_not_declared_failed() {
         let (mut core, x, timeout) = hearsay_suspicion();
-        while core.poll_transmit().is_some() {}
+        while core.poll_message().is_some() {}
         advance(&mut core, timeout);
         assert_eq!(told_suspect(&mut core, x), 1);
         // The suspect's direct answer: alive at a higher incarnation.
@@ -1742,9 +1979,9 @@ mod tests {
         let mut core = core();
         let x = id(2, 1);
         tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
-        while core.poll_transmit().is_some() {}
+        while core.poll_message().is_some() {}
         core.core.suspect(x);
-        let notice = core.poll_transmit().expect("a direct notice");
+        let notice = core.poll_message().expect("a direct notice");
         assert_eq!(notice.to, x.addr);
         let Message::Updates { updates, .. } = notice.message else {
             panic!("notice is an Updates message");
@@ -1761,7 +1998,7 @@ mod tests {
             Time::ZERO,
             &[(id(1, 1), MemberState::Suspect, 0)],
         );
-        let reply = core.poll_transmit().expect("a direct refutation");
+        let reply = core.poll_message().expect("a direct refutation");
         assert_eq!(reply.to, id(9, 1).addr);
         let Message::Updates { updates, .. } = reply.message else {
             panic!("refutation is an Updates message");
@@ -1774,7 +2011,7 @@ mod tests {
 
     /// The join requests `core` sends, as (to, nonce, joining node).
     fn join_requests(core: &mut Membership) -> Vec<(SocketAddr, u64, NodeId)> {
-        std::iter::from_fn(|| core.poll_transmit())
+        std::iter::from_fn(|| core.poll_message())
             .filter_map(|t| match t.message {
                 Message::JoinRequest { node, nonce } => {
                     assert_eq!(t.channel, Channel::Request);
@@ -1789,7 +2026,7 @@ mod tests {
     fn declared_failed_means_a_rejoin_under_a_new_version_through_the_teller() {
         let mut core = core();
         tell(&mut core, Time::ZERO, &[(id(2, 1), MemberState::Alive, 0)]);
-        while core.poll_transmit().is_some() {}
+        while core.poll_message().is_some() {}
         tell(&mut core, Time::ZERO, &[(id(1, 1), MemberState::Failed, 0)]);
         let new = core.id();
         assert_eq!(new.addr, id(1, 1).addr);
@@ -1945,7 +2182,7 @@ mod tests {
         tell(&mut a, Time::ZERO, &extra);
         tell(&mut a, Time::ZERO, &[(b, MemberState::Alive, 0)]);
         tell(&mut a, Time::ZERO, &[(b, MemberState::Failed, 0)]);
-        while a.poll_transmit().is_some() {}
+        while a.poll_message().is_some() {}
         let gone = |reply| Message::Gone {
             sender: b,
             member: MemberUpdate {
@@ -1958,13 +2195,13 @@ mod tests {
         };
         a.handle(Time::ZERO, b.addr, gone(false));
         assert_eq!(a.stats().rejoins, 0, "the larger view stays");
-        let answer = a.poll_transmit().expect("a Gone back to b");
+        let answer = a.poll_message().expect("a Gone back to b");
         assert!(
             matches!(answer.message, Message::Gone { reply: true, member, .. } if member.node == b)
         );
         // A reply is not answered again.
         a.handle(Time::ZERO, b.addr, gone(true));
-        assert!(a.poll_transmit().is_none());
+        assert!(a.poll_message().is_none());
         // The smaller view yields.
         let mut small = core();
         tell(&mut small, Time::ZERO, &[(b, MemberState::Alive, 0)]);
@@ -1995,7 +2232,7 @@ mod tests {
             .collect();
         tell(&mut x, Time::ZERO, &others);
         tell(&mut x, Time::ZERO, &[(c, MemberState::Alive, 0)]);
-        while x.poll_transmit().is_some() {}
+        while x.poll_message().is_some() {}
         x.handle(
             Time::ZERO,
             c.addr,
@@ -2011,7 +2248,7 @@ mod tests {
             },
         );
         assert_eq!(x.stats().rejoins, 0);
-        let told = x.poll_transmit().expect("c is told to rejoin instead");
+        let told = x.poll_message().expect("c is told to rejoin instead");
         assert_eq!(told.to, c.addr);
         assert!(matches!(told.message, Message::Gone { member, .. } if member.node == c));
     }
@@ -2055,7 +2292,7 @@ mod tests {
         while now < later {
             now += Duration::from_millis(100);
             core.tick(now);
-            knocked += std::iter::from_fn(|| core.poll_transmit())
+            knocked += std::iter::from_fn(|| core.poll_message())
                 .filter(|t| t.to == x.addr && matches!(t.message, Message::Digest { .. }))
                 .count();
         }
@@ -2075,9 +2312,10 @@ mod tests {
             ..Config::default()
         };
         let detector = DetectorRegistry::with_builtins()
-            .create("gossip", &config)
+            .create("gossip", &DetectorSettings::new(&config))
             .unwrap();
-        let mut core = Membership::new(id(1, 1), config, detector, 1, Time::ZERO);
+        let mut core = Membership::new(id(1, 1), config, detector, 1, Time::ZERO)
+            .expect("a valid configuration");
         let many: Vec<_> = (10..30)
             .map(|p| (id(p, 1), MemberState::Alive, 0))
             .collect();
@@ -2136,7 +2374,8 @@ mod tests {
             Box::new(Recorder(seen.clone())),
             1,
             Time::ZERO,
-        );
+        )
+        .expect("a valid configuration");
         let x = id(2, 1);
         tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 0)]);
         tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
@@ -2174,10 +2413,10 @@ mod tests {
         let mut core = core();
         tell(&mut core, Time::ZERO, &[(id(2, 1), MemberState::Alive, 0)]);
         while core.poll_event().is_some() {}
-        while core.poll_transmit().is_some() {}
+        while core.poll_message().is_some() {}
         core.leave(Time::ZERO);
         assert_eq!(kinds_about(&mut core, id(1, 1)), vec![EventKind::Left]);
-        let leave = core.poll_transmit().expect("a Leave message");
+        let leave = core.poll_message().expect("a Leave message");
         assert!(matches!(leave.message, Message::Leave { node, .. } if node == id(1, 1)));
         assert!(core.has_left());
     }
@@ -2207,7 +2446,8 @@ mod tests {
             Box::new(Recorder(seen.clone())),
             7,
             t,
-        );
+        )
+        .expect("a valid configuration");
         while node.poll_event().is_some() {}
         let stranger = Membership::new(
             id(6, 1),
@@ -2215,7 +2455,8 @@ mod tests {
             Box::new(Recorder(seen.clone())),
             7,
             t,
-        );
+        )
+        .expect("a valid configuration");
         assert!(
             !node.adopt_view(t, &stranger),
             "the stranger does not list this node"
@@ -2232,7 +2473,7 @@ mod tests {
         assert_eq!(view(&node), view(&peer));
         assert_eq!(node.live_count(), peer.live_count());
         assert!(node.poll_event().is_none(), "nothing is news: no events");
-        assert!(node.poll_transmit().is_none());
+        assert!(node.poll_message().is_none());
         let key = |(m, c): &(NodeId, MemberChange)| (*m, format!("{c:?}"));
         let mut told = seen.lock().unwrap().clone();
         told.sort_by_key(key);
@@ -2273,6 +2514,7 @@ mod tests {
             3,
             Time::ZERO,
         )
+        .expect("a valid configuration")
     }
 
     fn ids(core: &Membership) -> Vec<NodeId> {
@@ -2283,7 +2525,7 @@ mod tests {
     /// interval after the last one.
     fn next_digest(core: &mut Membership, now: Time) -> Message {
         core.tick(now);
-        std::iter::from_fn(|| core.poll_transmit())
+        std::iter::from_fn(|| core.poll_message())
             .map(|t| t.message)
             .find(|m| matches!(m, Message::Digest { .. }))
             .expect("a digest every sync interval")
@@ -2311,8 +2553,8 @@ mod tests {
         tell(&mut a, Time::ZERO, &everyone[100..]);
         // b knows a member failed that a still thinks alive.
         tell(&mut b, Time::ZERO, &[(id(250, 1), MemberState::Failed, 0)]);
-        while a.poll_transmit().is_some() {}
-        while b.poll_transmit().is_some() {}
+        while a.poll_message().is_some() {}
+        while b.poll_message().is_some() {}
         assert_eq!(ids(&a).len() + 100, ids(&b).len());
 
         let interval = a.config().sync_interval;
@@ -2328,12 +2570,12 @@ mod tests {
             let known = ids(&a).len();
             now += interval;
             b.handle(now, a_id.addr, next_digest(&mut a, now));
-            while let Some(answer) = b.poll_transmit() {
+            while let Some(answer) = b.poll_message() {
                 assert_eq!(
                     answer.to, a_id.addr,
                     "the answer goes to the digest's sender"
                 );
-                assert!(encoded_len(&answer.message) <= a.config().datagram_limit);
+                assert!(answer.len <= a.config().datagram_limit);
                 a.handle(now, b_id.addr, answer.message);
             }
             assert!(
@@ -2357,7 +2599,7 @@ mod tests {
         // Views that agree get no answer.
         now += interval;
         b.handle(now, a_id.addr, next_digest(&mut a, now));
-        assert!(b.poll_transmit().is_none());
+        assert!(b.poll_message().is_none());
     }
 
     #[test]
@@ -2376,13 +2618,13 @@ mod tests {
             Time::ZERO,
             &(200..205).map(alive).collect::<Vec<_>>(),
         );
-        while a.poll_transmit().is_some() {}
-        while b.poll_transmit().is_some() {}
+        while a.poll_message().is_some() {}
+        while b.poll_message().is_some() {}
 
         let now = a.config().sync_interval;
         b.handle(now, a_id.addr, next_digest(&mut a, now));
         let mut replies = 0;
-        while let Some(t) = b.poll_transmit() {
+        while let Some(t) = b.poll_message() {
             assert_eq!(t.to, a_id.addr);
             if let Message::Digest { reply, .. } = &t.message {
                 assert!(*reply, "b's digest is a reply");
@@ -2391,7 +2633,7 @@ mod tests {
             a.handle(now, b_id.addr, t.message);
         }
         assert_eq!(replies, 1, "b digests back what differed");
-        while let Some(t) = a.poll_transmit() {
+        while let Some(t) = a.poll_message() {
             assert_eq!(t.to, b_id.addr);
             assert!(
                 !matches!(t.message, Message::Digest { .. }),
@@ -2411,7 +2653,7 @@ mod tests {
     fn a_digest_of_no_valid_split_is_counted_and_dropped() {
         let mut b = recorded(id(2, 1));
         tell(&mut b, Time::ZERO, &[(id(1, 1), MemberState::Alive, 0)]);
-        while b.poll_transmit().is_some() {}
+        while b.poll_message().is_some() {}
         let digest = |buckets: u32, first: u32, summaries: usize| Message::Digest {
             sender: id(1, 1),
             reply: false,
@@ -2430,6 +2672,6 @@ mod tests {
             b.handle(Time::ZERO, id(1, 1).addr, bad);
         }
         assert_eq!(b.stats().malformed_digests, 6);
-        assert!(b.poll_transmit().is_none());
+        assert!(b.poll_message().is_none());
     }
 }

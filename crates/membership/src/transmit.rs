@@ -19,16 +19,30 @@ pub enum Channel {
     Request,
 }
 
-/// A message to send to `to`. The driver wraps it in
-/// `Envelope::new(own listening address, message)`; the core keeps every
-/// datagram envelope within `Config::datagram_limit`, assuming the listening
-/// address is the one in the core's own [`rumor_wire::NodeId`].
-#[derive(Clone, Debug, PartialEq)]
+/// A message to send: the driver's buffer holds the encoded envelope
+/// ([`crate::Membership::poll_transmit`]), `len` bytes of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Transmit {
     /// The destination's listening address.
     pub to: SocketAddr,
-    /// What to send.
-    pub message: Message,
     /// How to send it.
     pub channel: Channel,
+    /// Encoded bytes in the buffer.
+    pub len: usize,
+}
+
+/// A message to send, as a value ([`crate::Membership::poll_message`], for
+/// drivers that pass messages in memory).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Outbound {
+    /// The destination's listening address.
+    pub to: SocketAddr,
+    /// How to send it.
+    pub channel: Channel,
+    /// Bytes its envelope encodes to.
+    pub len: usize,
+    /// The message.
+    pub message: Message,
 }

@@ -411,6 +411,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
                     detector: detector.to_string(),
                     sender,
                     payload: garbage,
+                    updates: Vec::new(),
                 },
             );
         }
@@ -421,6 +422,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
                 detector: "someone-else".to_string(),
                 sender,
                 payload: vec![1, 2, 3],
+                updates: Vec::new(),
             },
         );
         let stats = cluster.nodes[0].core.stats();

@@ -12,7 +12,6 @@ use rumor_membership::{
     Config, DetectorRegistry, EventKind, Incarnation, MemberState, MemberUpdate, Membership,
     Message, NodeId, Time, Version,
 };
-use rumor_wire::{Envelope, encode_datagram};
 
 fn node(port: u16, version: u64) -> NodeId {
     NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(version))
@@ -90,14 +89,15 @@ proptest! {
         let mut core = Membership::new(
             me,
             config.clone(),
-            registry.create(detector, &config).unwrap(),
+            registry.create(detector, &rumor_membership::DetectorSettings::new(&config)).unwrap(),
             7,
             Time::ZERO,
-        );
+        )
+            .expect("a valid configuration");
         let mut now = Time::ZERO;
         let mut last: BTreeMap<NodeId, EventKind> = BTreeMap::new();
         let mut observer = me;
-        let mut buf = vec![0u8; config.datagram_limit];
+        let mut buf = Vec::new();
         for input in inputs {
             match input {
                 Input::Updates(sender, updates) => {
@@ -116,7 +116,9 @@ proptest! {
                 Input::Garbage(sender, payload) => core.handle(
                     now,
                     sender.addr,
-                    Message::Detector { detector: detector.to_string(), sender, payload },
+                    Message::Detector { detector: detector.to_string(), sender, payload,
+    updates: Vec::new(),
+},
                 ),
                 Input::Advance(ms) => {
                     now += Duration::from_millis(ms);
@@ -151,9 +153,15 @@ proptest! {
                 }
                 last.insert(event.member, event.kind);
             }
-            while let Some(transmit) = core.poll_transmit() {
-                let envelope = Envelope::new(me.addr, transmit.message);
-                prop_assert!(encode_datagram(&envelope, &mut buf, config.datagram_limit).is_ok());
+            // What the core hands out is the exact envelope, within the
+            // datagram limit, and decodes.
+            while let Some(transmit) = core.poll_transmit(&mut buf) {
+                prop_assert_eq!(transmit.len, buf.len());
+                if transmit.channel == rumor_membership::Channel::Datagram {
+                    prop_assert!(buf.len() <= config.datagram_limit);
+                }
+                let envelope = rumor_wire::decode(&buf).expect("the core's own encoding decodes");
+                prop_assert_eq!(envelope.from, core.id().addr);
             }
             let members = core.members();
             let mut addrs: Vec<SocketAddr> = members.iter().map(|m| m.node.addr).collect();

@@ -392,7 +392,9 @@ fn a_packet_sealed_for_one_recipient_does_not_open_at_another() {
     .unwrap();
     let now = 1_000_000;
     let mut packet = Vec::new();
-    sealer.seal_for(b"hello", &mut packet, now, b"10.0.0.1:4000").unwrap();
+    sealer
+        .seal_for(b"hello", &mut packet, now, b"10.0.0.1:4000")
+        .unwrap();
     let mut out = Vec::new();
     assert_eq!(
         sealer.open_for(&packet, &mut out, now, b"10.0.0.2:4000"),
@@ -406,6 +408,10 @@ fn a_packet_sealed_for_one_recipient_does_not_open_at_another() {
     // Sealed for nobody in particular, it opens only where nobody is named.
     let mut plain = Vec::new();
     sealer.seal_into(b"x", &mut plain, now).unwrap();
-    assert!(sealer.open_for(&plain, &mut Vec::new(), now, b"10.0.0.1:4000").is_err());
+    assert!(
+        sealer
+            .open_for(&plain, &mut Vec::new(), now, b"10.0.0.1:4000")
+            .is_err()
+    );
     assert!(sealer.open_into(&plain, &mut Vec::new(), now).is_ok());
 }

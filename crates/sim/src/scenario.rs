@@ -52,7 +52,7 @@ pub struct Scenario {
     /// Cluster size. Node 0 starts the cluster; every node is given nodes
     /// 0, 1 and 2 as introducers and seeds.
     pub nodes: usize,
-    /// Failure detector by registered name; when absent, `config.detector`.
+    /// Failure detector by registered name; when absent, `gossip`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detector: Option<String>,
     /// Seed of the first run.
@@ -154,16 +154,14 @@ impl Scenario {
 
     /// The detector name in force.
     pub fn detector_name(&self) -> &str {
-        self.detector.as_deref().unwrap_or(&self.config.detector)
+        self.detector
+            .as_deref()
+            .unwrap_or(rumor_membership::detector::gossip::NAME)
     }
 
-    /// The membership configuration every node gets: `config` with the
-    /// scenario's detector and receiver-side drop rate.
+    /// The membership configuration every node gets.
     pub fn membership_config(&self) -> Config {
-        let mut config = self.config.clone();
-        config.detector = self.detector_name().to_owned();
-        config.drop_rate = self.loss;
-        config
+        self.config.clone()
     }
 
     /// Checks what TOML cannot: ranges, probabilities, action arguments.

@@ -19,10 +19,10 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Channel, Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId, ReceiverDrop,
-    Time, Transmit, Version,
+    Channel, Config, DetectorRegistry, DetectorSettings, Event, EventKind, Membership, Message,
+    NodeId, Outbound, ReceiverDrop, Time, Version,
 };
-use rumor_wire::{Envelope, encoded_len};
+use rumor_wire::Envelope;
 
 use crate::SimError;
 use crate::action::Action;
@@ -158,6 +158,8 @@ enum Step {
 struct World<'a> {
     seed: u64,
     config: Config,
+    /// The registered name of the detector every node runs.
+    detector: String,
     registry: &'a DetectorRegistry,
     loss: f64,
     loss_changes: u64,
@@ -178,7 +180,7 @@ struct World<'a> {
     joins_refused: u64,
     steps: u64,
     now: Time,
-    transmits: Vec<Transmit>,
+    transmits: Vec<Outbound>,
     events: Vec<Event>,
 }
 
@@ -191,12 +193,14 @@ pub fn run(
 ) -> Result<RunOutcome, SimError> {
     scenario.validate()?;
     let config = scenario.membership_config();
-    check_detector(registry, &config)?;
+    let detector = scenario.detector_name().to_owned();
+    check_detector(registry, &detector, &config)?;
     let started = Instant::now();
     let n = scenario.nodes;
     let window_start = scenario.warmup.min(scenario.duration);
     let mut world = World {
         seed,
+        detector,
         registry,
         loss: scenario.loss,
         loss_changes: 0,
@@ -315,17 +319,24 @@ pub fn run(
     })
 }
 
-/// Fails early, with the registered names, when the detector is unknown.
-fn check_detector(registry: &DetectorRegistry, config: &Config) -> Result<(), SimError> {
-    let names = registry.names();
-    if !names.iter().any(|n| n == &config.detector) {
+/// Fails early, with the registered names, when the detector is unknown,
+/// and with the key that is wrong when the configuration is not valid.
+fn check_detector(
+    registry: &DetectorRegistry,
+    name: &str,
+    config: &Config,
+) -> Result<(), SimError> {
+    if !registry.contains(name) {
         return Err(SimError::UnknownDetector {
-            name: config.detector.clone(),
-            known: names.join(", "),
+            name: name.to_owned(),
+            known: registry.names().join(", "),
         });
     }
+    config
+        .validate()
+        .map_err(|e| SimError::Membership(e.to_string()))?;
     registry
-        .create(&config.detector, config)
+        .create(name, &DetectorSettings::new(config))
         .map(drop)
         .map_err(|e| SimError::Membership(e.to_string()))
 }
@@ -427,7 +438,7 @@ impl World<'_> {
         let id = NodeId::new(s.addr, Version(s.version));
         let detector = self
             .registry
-            .create(&self.config.detector, &self.config)
+            .create(&self.detector, &DetectorSettings::new(&self.config))
             .expect("the detector was created once at the start of the run");
         let core_seed = derive_seed(
             derive_seed(self.seed, stream::CORE, slot as u64),
@@ -439,7 +450,8 @@ impl World<'_> {
             self.loss_changes,
             s.generation,
         );
-        let mut core = Membership::new(id, self.config.clone(), detector, core_seed, now);
+        let mut core = Membership::new(id, self.config.clone(), detector, core_seed, now)
+            .expect("the configuration was checked at the start of the run");
         // The agent's --join list: where to go back to when the view collapses.
         core.set_seeds(self.introducers.clone());
         s.process = Some(Process {
@@ -479,7 +491,7 @@ impl World<'_> {
             self.events = events;
             return;
         };
-        transmits.extend(std::iter::from_fn(|| p.core.poll_transmit()));
+        transmits.extend(std::iter::from_fn(|| p.core.poll_message()));
         events.extend(std::iter::from_fn(|| p.core.poll_event()));
         while let Some(notice) = p.core.poll_notice() {
             self.notices.count(&notice);
@@ -553,7 +565,7 @@ impl World<'_> {
 
     /// Sends one transmit of the node in `src`, listening on `from`: a
     /// datagram through the network, a request as a stream exchange.
-    fn send(&mut self, src: usize, from: SocketAddr, transmit: Transmit) {
+    fn send(&mut self, src: usize, from: SocketAddr, transmit: Outbound) {
         if transmit.channel != Channel::Datagram {
             self.request(src, from, transmit);
             return;
@@ -563,7 +575,7 @@ impl World<'_> {
             return;
         };
         let envelope = Envelope::new(from, transmit.message);
-        let bytes = encoded_len(&envelope);
+        let bytes = transmit.len;
         if bytes > self.config.datagram_limit {
             self.drops.oversized += 1;
             return;

@@ -42,6 +42,29 @@ impl<'a> Exchange<'a> {
         })
     }
 
+    /// [`Exchange::open`] for an envelope its caller encoded already (as a
+    /// membership core hands out its requests).
+    pub fn open_encoded(
+        to: SocketAddr,
+        body: &[u8],
+        sealer: Option<&'a Sealer>,
+        timeout: Duration,
+    ) -> Result<Exchange<'a>, TransportError> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        let mut frame = Vec::new();
+        frame::frame_encoded(body, sealer, DEFAULT_MAX_FRAME, &mut frame)?;
+        let mut stream = TcpStream::connect_timeout(&to, timeout)?;
+        stream.set_write_timeout(Some(timeout))?;
+        stream.set_nodelay(true)?;
+        std::io::Write::write_all(&mut stream, &frame)?;
+        Ok(Exchange {
+            stream,
+            peer: to,
+            sealer,
+            max_frame: DEFAULT_MAX_FRAME,
+        })
+    }
+
     /// The next answer, waiting until `deadline`; `Ok(None)` once the other
     /// side closed the connection after its last answer.
     pub fn next(&mut self, deadline: Instant) -> Result<Option<Envelope>, TransportError> {

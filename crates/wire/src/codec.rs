@@ -129,7 +129,14 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
             return Err(WireError::UnsupportedProtocol(*version));
         }
     }
-    rmp_serde::from_slice(bytes).map_err(classify)
+    let envelope: Envelope = rmp_serde::from_slice(bytes).map_err(classify)?;
+    // The check above reads the one-byte form every encoder writes; MessagePack
+    // also allows a version in a longer integer form (`0xcc 0x03`), which only
+    // the decoded value shows.
+    if envelope.protocol != PROTOCOL_VERSION {
+        return Err(WireError::UnsupportedProtocol(envelope.protocol));
+    }
+    Ok(envelope)
 }
 
 /// Decodes one datagram, refusing it unread if it exceeds `limit` bytes.

@@ -98,8 +98,10 @@ fn state_from(code: u8) -> Option<MemberState> {
     })
 }
 
-/// The encoded size of one update record.
-fn update_len(update: &MemberUpdate) -> usize {
+/// The encoded size of one update record in a list of updates (24 bytes
+/// for an IPv4 member, 36 for IPv6): what one more update costs in a
+/// message, less the list's own header ([`bin_header_len`]).
+pub fn update_len(update: &MemberUpdate) -> usize {
     UPDATE_TAIL
         + if update.node.addr.is_ipv4() {
             NODE_V4
@@ -113,6 +115,16 @@ fn put_update(out: &mut [u8], update: &MemberUpdate) -> usize {
     out[at] = state_code(update.state);
     out[at + 1..at + 9].copy_from_slice(&update.incarnation.0.to_be_bytes());
     at + 9
+}
+
+/// The size of the header of a MessagePack `bin` of `len` bytes: how a
+/// list of updates (or a detector payload) is framed inside a message.
+pub fn bin_header_len(len: usize) -> usize {
+    match len {
+        0..=0xff => 2,
+        0x100..=0xffff => 3,
+        _ => 5,
+    }
 }
 
 pub(crate) fn serialize_node<S: Serializer>(node: &NodeId, ser: S) -> Result<S::Ok, S::Error> {

@@ -15,7 +15,7 @@
 //! use rumor_wire::{decode, encode_datagram, Envelope, Message, NodeId, DEFAULT_DATAGRAM_LIMIT};
 //!
 //! let me: NodeId = "127.0.0.1:3000#1".parse().unwrap();
-//! let envelope = Envelope::new(me.addr, Message::JoinRequest { node: me });
+//! let envelope = Envelope::new(me.addr, Message::JoinRequest { node: me, nonce: 7 });
 //! let mut buf = [0u8; DEFAULT_DATAGRAM_LIMIT];
 //! let len = encode_datagram(&envelope, &mut buf, DEFAULT_DATAGRAM_LIMIT).unwrap();
 //! assert_eq!(decode(&buf[..len]).unwrap(), envelope);
@@ -36,6 +36,7 @@ pub use codec::{
     DEFAULT_DATAGRAM_LIMIT, decode, decode_datagram, encode_datagram, encode_into, encode_to_vec,
     encoded_len,
 };
+pub use compact::{bin_header_len, update_len};
 pub use error::WireError;
 pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, read_frame_len, write_frame};
 pub use message::{

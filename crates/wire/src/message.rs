@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Incarnation, NodeId};
 
 /// The protocol version this build speaks; carried in every [`Envelope`].
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// What travels in one datagram or one TCP frame.
 ///
@@ -81,6 +81,18 @@ pub struct GrepFlags {
     pub line: bool,
     /// `-m NUM`: stop after NUM selected lines per file.
     pub max_count: Option<u64>,
+    /// `-B NUM`, `-A NUM` (`-C NUM` for both): lines of context to send
+    /// before and after each selected line, as `(before, after)`; ignored
+    /// with `count`. Context lines travel as result lines like the selected
+    /// ones (the client tells them apart by matching them itself). After
+    /// `max_count` selected lines, the lines that follow within `after` are
+    /// context, whether they match or not, as in grep.
+    ///
+    /// Added after the first release: absent (`None`) it is not encoded at
+    /// all, so a request without context reads the same to agents built
+    /// before the field, and a request from an older client reads as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<(u64, u64)>,
 }
 
 /// A dgrep query sent to one agent. The agent streams its results back on
@@ -275,6 +287,10 @@ pub enum Message {
         /// The detector's encoded message.
         #[serde(with = "serde_bytes")]
         payload: Vec<u8>,
+        /// Membership changes the sender's core piggybacked in the room the
+        /// payload left (detectors never see them).
+        #[serde(with = "crate::compact::updates")]
+        updates: Vec<MemberUpdate>,
     },
     /// A distributed grep query.
     DgrepRequest(DgrepRequest),

@@ -145,6 +145,7 @@ fn ping_sized_message_fits_easily() {
             detector: "swim".into(),
             sender: me(),
             payload: vec![1, 2, 3, 4, 5, 6, 7, 8],
+            updates: Vec::new(),
         },
     );
     let mut buf = [0u8; DEFAULT_DATAGRAM_LIMIT];

@@ -1,57 +1,85 @@
 //! An example failure detector written outside `rumor-membership`: plain
-//! all-to-all heartbeating.
+//! all-to-all heartbeating, with settings of its own.
 //!
 //! It shows what a plugin needs: implement
-//! [`rumor_membership::FailureDetector`], define your own messages (carried
-//! as the opaque payload of `Message::Detector`), and register a constructor
-//! by name into a [`DetectorRegistry`]. The core does the rest: member list,
-//! suspicion and refutation, dissemination, joins, leaves and events.
+//! [`rumor_membership::FailureDetector`] (only `name` and `handle` are
+//! required), define your own messages (carried as the opaque payload of
+//! `Message::Detector`; the core adds membership news to each and applies
+//! what arrives), and register a factory by name into a
+//! [`DetectorRegistry`], which reads the detector's own section of the
+//! configuration. The core does the rest: member list, suspicion and
+//! refutation, dissemination, joins, leaves and events.
 //!
-//! The protocol: every `heartbeat` each node sends a heartbeat to every live
-//! member directly, with membership changes piggybacked. A member not heard
-//! from directly for `t_fail` is suspected. Simple and accurate, but the
-//! load grows as n² across the cluster, so it suits small clusters only;
-//! the built-in `gossip` and `swim` scale.
+//! The protocol: every `interval` each node sends an empty heartbeat to
+//! every live member directly. A member not heard from directly for
+//! `silence` is suspected. Simple and accurate, but the load grows as n²
+//! across the cluster, so it suits small clusters only; the built-in
+//! `gossip` and `swim` scale.
 //!
 //! What this crate is not: a detector anyone should run on a large cluster.
 //!
 //! ```
-//! use rumor_membership::{Config, DetectorRegistry};
+//! use rumor_membership::{Config, DetectorRegistry, DetectorSettings};
 //!
 //! let mut registry = DetectorRegistry::with_builtins();
 //! rumor_example_all_to_all::register(&mut registry);
-//! let detector = registry.create("all-to-all", &Config::default()).unwrap();
+//! let section: toml::Table = toml::from_str("interval = \"50ms\"").unwrap();
+//! let config = Config::default();
+//! let detector = registry
+//!     .create("all-to-all", &DetectorSettings::with_section(&config, &section))
+//!     .unwrap();
 //! assert_eq!(detector.name(), "all-to-all");
+//! let bad: toml::Table = toml::from_str("intervall = \"50ms\"").unwrap();
+//! assert!(registry.create("all-to-all", &DetectorSettings::with_section(&config, &bad)).is_err());
 //! ```
 
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use rumor_membership::{
-    Config, DetectorContext, DetectorRegistry, FailureDetector, MemberChange, MemberUpdate,
-    MembershipError, NodeId, Time, payload,
+    DetectorContext, DetectorRegistry, FailureDetector, MemberChange, MembershipError, NodeId, Time,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The name this detector registers under.
 pub const NAME: &str = "all-to-all";
 
-/// Registers the all-to-all detector as `"all-to-all"`.
-pub fn register(registry: &mut DetectorRegistry) {
-    registry.register(NAME, AllToAll::boxed);
+/// The detector's own settings: its section of the configuration file
+/// (`[detector.all-to-all]` in the agent's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// How often every member is sent a heartbeat. Default 100 ms.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// A member not heard from for this long is suspected. Default 500 ms.
+    #[serde(with = "humantime_serde")]
+    pub silence: Duration,
 }
 
-/// The one message of the protocol.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Heartbeat {
-    /// Membership changes riding along.
-    updates: Vec<MemberUpdate>,
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            interval: Duration::from_millis(100),
+            silence: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Registers the all-to-all detector as `"all-to-all"`.
+pub fn register(registry: &mut DetectorRegistry) {
+    registry.register(NAME, |settings| {
+        let settings: Settings = settings.parse(NAME)?;
+        Ok(Box::new(AllToAll::new(settings)))
+    });
 }
 
 /// All-to-all heartbeating.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AllToAll {
+    settings: Settings,
     /// When each watched member was last heard from directly, and whether
     /// this detector already suspects it.
     last_heard: BTreeMap<NodeId, (Time, bool)>,
@@ -60,13 +88,12 @@ pub struct AllToAll {
 
 impl AllToAll {
     /// A fresh detector.
-    pub fn new() -> AllToAll {
-        AllToAll::default()
-    }
-
-    /// The registry constructor.
-    pub fn boxed(_config: &Config) -> Box<dyn FailureDetector> {
-        Box::new(AllToAll::new())
+    pub fn new(settings: Settings) -> AllToAll {
+        AllToAll {
+            settings,
+            last_heard: BTreeMap::new(),
+            next_beat: None,
+        }
     }
 }
 
@@ -82,16 +109,13 @@ impl FailureDetector for AllToAll {
         change: MemberChange,
     ) {
         match change {
-            MemberChange::Joined => {
+            MemberChange::Joined | MemberChange::Refuted => {
                 self.last_heard.insert(member, (ctx.now(), false));
             }
             MemberChange::Down => {
                 self.last_heard.remove(&member);
             }
-            MemberChange::Refuted => {
-                self.last_heard.insert(member, (ctx.now(), false));
-            }
-            MemberChange::Suspected => {}
+            _ => {}
         }
     }
 
@@ -99,10 +123,14 @@ impl FailureDetector for AllToAll {
         &mut self,
         ctx: &mut DetectorContext<'_>,
         sender: NodeId,
-        bytes: &[u8],
+        payload: &[u8],
     ) -> Result<(), MembershipError> {
-        let heartbeat: Heartbeat = payload::decode(NAME, bytes)?;
-        ctx.apply_updates(&sender, &heartbeat.updates);
+        if !payload.is_empty() {
+            return Err(MembershipError::MalformedPayload {
+                detector: NAME.into(),
+                reason: format!("a heartbeat is empty, this is {} bytes", payload.len()),
+            });
+        }
         if let Some(entry) = self.last_heard.get_mut(&sender) {
             let was_suspected = entry.1;
             *entry = (ctx.now(), false);
@@ -115,23 +143,16 @@ impl FailureDetector for AllToAll {
 
     fn tick(&mut self, ctx: &mut DetectorContext<'_>) {
         let now = ctx.now();
-        let Some(due) = self.next_beat else {
-            self.next_beat = Some(now);
-            return;
-        };
-        if now < due {
+        if self.next_beat.is_some_and(|due| now < due) {
             return;
         }
-        self.next_beat = Some(now + ctx.config().heartbeat);
-        let room = ctx.payload_limit().saturating_sub(8);
+        self.next_beat = Some(now + self.settings.interval);
         for to in ctx.live_members() {
-            let updates = ctx.piggyback(room);
-            let _ = ctx.send(to, payload::encode(&Heartbeat { updates }));
+            let _ = ctx.send(to, Vec::new());
         }
-        let t_fail = ctx.config().t_fail;
         let mut late = Vec::new();
         for (member, (heard, suspected)) in self.last_heard.iter_mut() {
-            if !*suspected && now.saturating_sub(*heard) >= t_fail {
+            if !*suspected && now.saturating_sub(*heard) >= self.settings.silence {
                 *suspected = true;
                 late.push(*member);
             }

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumor_membership::{
-    Config, DetectorRegistry, EventKind, Membership, Message, NodeId, Time, Version,
+    Config, DetectorRegistry, DetectorSettings, EventKind, Membership, Message, NodeId, Time,
+    Version,
 };
 
 fn node(i: usize) -> NodeId {
@@ -20,20 +21,24 @@ fn node(i: usize) -> NodeId {
 fn all_to_all_detects_a_crash_and_nothing_else() {
     let mut registry = DetectorRegistry::with_builtins();
     rumor_example_all_to_all::register(&mut registry);
-    let config = Config {
-        detector: "all-to-all".to_string(),
-        ..Config::default()
-    };
+    let config = Config::default();
     let mut nodes: Vec<Membership> = (0..5)
         .map(|i| {
-            let detector = registry.create(&config.detector, &config).unwrap();
+            let detector = registry
+                .create("all-to-all", &DetectorSettings::new(&config))
+                .unwrap();
             Membership::new(node(i), config.clone(), detector, i as u64, Time::ZERO)
+                .expect("a valid configuration")
         })
         .collect();
     for i in 1..5 {
         nodes[i].join(Time::ZERO, vec![node(0).addr]);
-        let request = nodes[i].poll_transmit().expect("a join request");
-        let Message::JoinRequest { node: joiner, nonce } = request.message else {
+        let request = nodes[i].poll_message().expect("a join request");
+        let Message::JoinRequest {
+            node: joiner,
+            nonce,
+        } = request.message
+        else {
             panic!("the first transmit of a joiner is its join request")
         };
         let answer = nodes[0].handle_join_request(Time::ZERO, joiner, nonce);
@@ -62,7 +67,7 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
             if nodes[i].poll_timeout().is_some_and(|t| t <= now) {
                 nodes[i].tick(now);
             }
-            while let Some(t) = nodes[i].poll_transmit() {
+            while let Some(t) = nodes[i].poll_message() {
                 let to = (t.to.port() - 5000) as usize;
                 in_flight.push_back((now + step, to, node(i).addr, t.message));
             }
@@ -88,7 +93,7 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
     assert!(
         failed
             .iter()
-            .all(|e| e.at <= Duration::from_secs(3) + Duration::from_millis(1500)),
+            .all(|e| e.at <= Duration::from_secs(3) + Duration::from_millis(2500)),
         "{failed:?}"
     );
 }

@@ -209,11 +209,16 @@ pub fn run_dgrep(agent: SocketAddr, args: &[&str]) -> Output {
 }
 
 /// What GNU grep prints for `args` over `files` (relative to `dir`), turned
-/// into dgrep's line format for `node`, and grep's exit status. Flags must
-/// be given one per argument (`-c`, `-n`), so the format can be told.
+/// into dgrep's line format for `node`, and grep's exit status. grep runs
+/// with `-H` first (dgrep's default: several files), so `-h` in `args`
+/// overrides it. Flags must be given one per argument (`-c`, `-n`), so the
+/// layout can be told.
 pub fn gnu_grep(node: &NodeId, dir: &Path, files: &[&str], args: &[&str]) -> (Vec<String>, i32) {
     let out = Command::new("/usr/bin/grep")
         .env("LC_ALL", "C")
+        // grep's default colours, as dgrep's.
+        .env_remove("GREP_COLORS")
+        .env_remove("GREP_COLOR")
         .current_dir(dir)
         .arg("-H")
         .args(args)
@@ -221,26 +226,82 @@ pub fn gnu_grep(node: &NodeId, dir: &Path, files: &[&str], args: &[&str]) -> (Ve
         .args(files)
         .output()
         .expect("/usr/bin/grep runs");
-    let count = args.contains(&"-c");
-    let numbered = args.contains(&"-n");
+    let layout = Layout::of(args);
     let text = String::from_utf8(out.stdout).expect("generated logs are UTF-8");
     let lines = text
         .lines()
-        .map(|line| {
-            let (file, rest) = line.split_once(':').expect("grep -H prefixes the file");
-            if count {
-                format!("{node} {file}:{rest}")
-            } else if numbered {
-                let (n, text) = rest
-                    .split_once(':')
-                    .expect("grep -n prefixes the line number");
-                format!("{node} {file}:{n}: {text}")
-            } else {
-                format!("{node} {file}: {rest}")
-            }
-        })
+        .map(|line| layout.as_dgrep(node, line, files))
         .collect();
     (lines, out.status.code().unwrap_or(-1))
+}
+
+/// How grep lays its output lines out, as its arguments say.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Lines (selected, context, `--`), rather than counts or file names.
+    lines: bool,
+    file_names: bool,
+    numbers: bool,
+    colour: bool,
+}
+
+/// grep's `--` between groups, coloured.
+const COLOURED_SEPARATOR: &str = "\x1b[36m\x1b[K--\x1b[m\x1b[K";
+
+impl Layout {
+    fn of(args: &[&str]) -> Layout {
+        let last = |flags: &[&str]| args.iter().rposition(|a| flags.contains(a));
+        Layout {
+            lines: !args.iter().any(|a| ["-c", "-l", "-L", "-q"].contains(a)),
+            file_names: last(&["-h"]) < last(&["-H"]) || last(&["-h"]).is_none(),
+            numbers: args.contains(&"-n"),
+            colour: args.contains(&"--color=always"),
+        }
+    }
+
+    /// grep's `line` as dgrep prints it: the member first, and a space
+    /// between grep's prefix (file, line number, separators) and the text.
+    fn as_dgrep(self, node: &NodeId, line: &str, files: &[&str]) -> String {
+        if !self.lines || line == "--" || line == COLOURED_SEPARATOR {
+            return format!("{node} {line}");
+        }
+        let mut rest = line;
+        if self.file_names {
+            let file = |s: &str| {
+                files
+                    .iter()
+                    .filter(|f| s.starts_with(*f))
+                    .map(|f| f.len())
+                    .max()
+                    .expect("grep -H prefixes the file")
+            };
+            rest = self.token(rest, file);
+            rest = self.token(rest, |_| 1);
+        }
+        if self.numbers {
+            rest = self.token(rest, |s| s.bytes().take_while(u8::is_ascii_digit).count());
+            rest = self.token(rest, |_| 1);
+        }
+        let prefix = &line[..line.len() - rest.len()];
+        if prefix.is_empty() {
+            format!("{node} {rest}")
+        } else {
+            format!("{node} {prefix} {rest}")
+        }
+    }
+
+    /// `s` after one part of grep's prefix, `len` bytes long (wrapped in
+    /// its colour when colouring).
+    fn token(self, s: &str, len: impl Fn(&str) -> usize) -> &str {
+        if !self.colour {
+            return &s[len(s)..];
+        }
+        let start = s.find("m\x1b[K").expect("a coloured prefix part") + 4;
+        let s = &s[start..];
+        s[len(s)..]
+            .strip_prefix("\x1b[m\x1b[K")
+            .expect("a coloured part ends with a reset")
+    }
 }
 
 /// dgrep's stdout split by node, in order of appearance within each node.

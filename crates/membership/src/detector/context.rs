@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use rand::rngs::SmallRng;
-use rumor_wire::{Incarnation, MemberState, MemberUpdate, Message, NodeId};
+use rand::RngCore;
+use rumor_wire::{Incarnation, MemberState, NodeId};
 
 use crate::membership::Core;
 use crate::{Config, MembershipError, Time};
 
 /// The core as a detector sees it during one call: time, randomness, a
-/// read-only view of the member list, a way to send its own messages, to
-/// piggyback and apply membership changes, and to report opinions.
+/// read-only view of the member list, a way to send its own messages (the
+/// core adds membership news to each), and a way to report opinions.
 pub struct DetectorContext<'a> {
     core: &'a mut Core,
 }
@@ -22,62 +22,58 @@ impl<'a> DetectorContext<'a> {
 
     /// The driver's current time.
     pub fn now(&self) -> Time {
-        self.core.now
+        self.core.now()
     }
 
     /// This node.
     pub fn me(&self) -> NodeId {
-        self.core.me
+        self.core.me()
     }
 
-    /// The configuration.
+    /// The core's configuration (its timing knobs are the detectors' too).
     pub fn config(&self) -> &Config {
-        &self.core.config
+        self.core.config()
     }
 
-    /// The seeded generator every random choice must come from.
-    pub fn rng(&mut self) -> &mut SmallRng {
-        &mut self.core.rng
+    /// The seeded generator every random choice must come from (so a run
+    /// replays from its seed).
+    pub fn rng(&mut self) -> &mut dyn RngCore {
+        self.core.rng()
     }
 
     /// Live (alive or suspected) members, this node included.
     pub fn live_count(&self) -> usize {
-        self.core.list.live_count()
+        self.core.live_count()
     }
 
     /// Whether `member` is listed alive or suspected.
     pub fn is_live(&self, member: &NodeId) -> bool {
-        self.core.list.get(member).is_some_and(|m| m.is_live())
+        self.core.is_live(member)
     }
 
     /// `member`'s state and incarnation, if listed.
     pub fn state(&self, member: &NodeId) -> Option<(MemberState, Incarnation)> {
-        self.core.list.get(member).map(|m| (m.state, m.incarnation))
+        self.core.state_of(member)
     }
 
     /// Up to `k` distinct live members other than this node and those in
     /// `exclude`, chosen uniformly at random. O(k), not O(n).
     pub fn random_members(&mut self, k: usize, exclude: &[NodeId]) -> Vec<NodeId> {
-        let mut out = Vec::with_capacity(k);
-        self.core
-            .list
-            .choose_live(&mut self.core.rng, k, exclude, &mut out);
-        out
+        self.core.random_members(k, exclude)
     }
 
     /// Every live member other than this node, in no particular order.
     /// O(n): for small clusters and all-to-all detectors only.
     pub fn live_members(&self) -> Vec<NodeId> {
-        let list = &self.core.list;
-        (0..list.live_len())
-            .filter_map(|i| list.live_at(i))
+        (0..self.live_others())
+            .filter_map(|i| self.live_member(i))
             .collect()
     }
 
     /// Live members other than this node: the bound of
     /// [`DetectorContext::live_member`].
     pub fn live_others(&self) -> usize {
-        self.core.list.live_len()
+        self.core.live_others()
     }
 
     /// The live member at position `index` (`0..live_others()`) of the
@@ -85,13 +81,22 @@ impl<'a> DetectorContext<'a> {
     /// a detector walking them sees an approximate permutation; it needs no
     /// per-member memory of its own.
     pub fn live_member(&self, index: usize) -> Option<NodeId> {
-        self.core.list.live_at(index)
+        self.core.live_member(index)
     }
 
-    /// The largest payload [`DetectorContext::send`] accepts: what the
-    /// datagram limit leaves after the envelope.
+    /// The largest payload [`DetectorContext::send`] accepts: exactly what
+    /// the datagram leaves for it (the driver's per-packet overhead and the
+    /// envelope taken off).
     pub fn payload_limit(&self) -> usize {
         self.core.payload_limit()
+    }
+
+    /// Bytes of membership news waiting to ride on this node's messages,
+    /// up to what one message carries. A detector that fills its payload
+    /// to taste (a heartbeat table sent in slices) leaves about this much
+    /// of [`DetectorContext::payload_limit`] free for the core to fill.
+    pub fn news_bytes(&self) -> usize {
+        self.core.news_bytes()
     }
 
     /// How long a suspected member has before it is declared failed, at the
@@ -100,46 +105,18 @@ impl<'a> DetectorContext<'a> {
         self.core.suspicion_timeout()
     }
 
-    /// Sends one of this detector's messages to `to`. A payload over
-    /// [`DetectorContext::payload_limit`] is not sent: the error says so and
-    /// the stats count it.
+    /// Sends one of this detector's messages to `to`; the core adds the
+    /// membership news that fits after it, and the receiving core applies
+    /// that news before handing the payload to its detector. A payload
+    /// over [`DetectorContext::payload_limit`] is not sent: the error says
+    /// so and the stats count it.
     pub fn send(&mut self, to: NodeId, payload: Vec<u8>) -> Result<(), MembershipError> {
         let limit = self.payload_limit();
         if payload.len() > limit {
-            self.core.stats.oversize_payloads += 1;
-            return Err(MembershipError::PayloadTooLarge {
-                detector: self.core.detector_name.to_string(),
-                size: payload.len(),
-                limit,
-            });
+            return Err(self.core.oversize(payload.len(), limit));
         }
-        let message = Message::Detector {
-            detector: self.core.detector_name.to_string(),
-            sender: self.core.me,
-            payload,
-        };
-        self.core.push_transmit(to.addr, message);
+        self.core.push_detector(to.addr, payload);
         Ok(())
-    }
-
-    /// Membership changes to piggyback on a message: at most
-    /// `Config::max_piggyback` of them, whose encoding as a MessagePack array
-    /// takes at most `budget` bytes. Each is counted as one retransmission.
-    pub fn piggyback(&mut self, budget: usize) -> Vec<MemberUpdate> {
-        self.core.piggyback(budget, None)
-    }
-
-    /// Applies membership changes piggybacked on a message from `sender`.
-    pub fn apply_updates(&mut self, sender: &NodeId, updates: &[MemberUpdate]) {
-        for update in updates {
-            self.core.apply(*update, Some(sender.addr));
-        }
-    }
-
-    /// Counts `n` pieces of input this detector ignored as implausible (a
-    /// counter that leaps, say), in the core's `absurd_updates`.
-    pub fn count_implausible(&mut self, n: u64) {
-        self.core.stats.absurd_updates += n;
     }
 
     /// Opinion: `member` may have failed. The core suspects it (if alive),
@@ -159,5 +136,11 @@ impl<'a> DetectorContext<'a> {
     /// without a suspicion stage.
     pub fn fail(&mut self, member: NodeId) {
         self.core.fail(member);
+    }
+
+    /// Counts `n` pieces of input this detector ignored as implausible (a
+    /// counter that leaps, say), in the core's `absurd_updates`.
+    pub fn count_implausible(&mut self, n: u64) {
+        self.core.count_implausible(n);
     }
 }

@@ -5,18 +5,21 @@
 //! member list, dissemination, joins, leaves and events. A detector's own
 //! protocol messages travel as opaque bytes inside
 //! [`rumor_wire::Message::Detector`], so a plugin defines its messages
-//! without changing the wire crate.
+//! without changing the wire crate; the core adds membership news to every
+//! such message and applies what arrives on them, so a detector never
+//! handles membership changes itself.
 
 mod awareness;
 mod context;
 pub mod gossip;
+pub mod heartbeat;
 mod heartbeat_table;
 pub mod phi;
 mod registry;
 pub mod swim;
 
 pub use context::DetectorContext;
-pub use registry::{DetectorConstructor, DetectorRegistry};
+pub use registry::{DetectorFactory, DetectorRegistry, DetectorSettings};
 
 use std::time::Duration;
 
@@ -27,6 +30,7 @@ use crate::{MembershipError, Time};
 /// A change in the member list the detector is told about, after the core
 /// applied it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MemberChange {
     /// A new member (never this node itself): start watching it.
     Joined,
@@ -43,7 +47,9 @@ pub enum MemberChange {
 }
 
 /// A failure detector: the plugin trait. Object-safe; the core holds a
-/// `Box<dyn FailureDetector>`.
+/// `Box<dyn FailureDetector>`. Only [`name`](FailureDetector::name) and
+/// [`handle`](FailureDetector::handle) must be written; every other method
+/// has a default for a detector with nothing to do there.
 ///
 /// The contract an implementor keeps:
 ///
@@ -54,26 +60,31 @@ pub enum MemberChange {
 ///   [`DetectorContext::alive`] and [`DetectorContext::fail`]; the core
 ///   decides what changes, emits events, disseminates, and tells the
 ///   detector back through [`FailureDetector::member_changed`].
+/// - **Payloads only.** Membership news rides on every detector message,
+///   added and applied by the core; a detector's payload carries only its
+///   own protocol, within [`DetectorContext::payload_limit`] (larger ones
+///   are not sent, and counted).
 /// - **Bounded work.** `handle` and `tick` must not scan the whole member
 ///   list per message; keep per-member state in maps keyed by [`NodeId`].
 /// - **Untrusted payloads.** `handle` returns an error for a payload that does
 ///   not decode (the core counts and drops it) and never panics.
-/// - **Datagram limit.** Payloads larger than
-///   [`DetectorContext::payload_limit`] are not sent (counted as oversize).
 pub trait FailureDetector: Send {
     /// The registered name; it tags this detector's messages and every event.
     fn name(&self) -> &str;
 
-    /// The member list changed.
+    /// The member list changed. Default: nothing.
     fn member_changed(
         &mut self,
         ctx: &mut DetectorContext<'_>,
         member: NodeId,
         change: MemberChange,
-    );
+    ) {
+        let _ = (ctx, member, change);
+    }
 
     /// A payload of this detector's protocol arrived from `sender`, a live
-    /// member (the core drops messages from members it knows are gone).
+    /// member (the core drops messages from members it knows are gone, and
+    /// has applied the news they carried).
     fn handle(
         &mut self,
         ctx: &mut DetectorContext<'_>,
@@ -82,10 +93,16 @@ pub trait FailureDetector: Send {
     ) -> Result<(), MembershipError>;
 
     /// Time passed; do whatever is due at [`DetectorContext::now`].
-    fn tick(&mut self, ctx: &mut DetectorContext<'_>);
+    /// Default: nothing.
+    fn tick(&mut self, ctx: &mut DetectorContext<'_>) {
+        let _ = ctx;
+    }
 
-    /// The next time [`FailureDetector::tick`] must run, if any.
-    fn next_deadline(&self) -> Option<Time>;
+    /// The next time [`FailureDetector::tick`] must run, if any. Default:
+    /// none.
+    fn next_deadline(&self) -> Option<Time> {
+        None
+    }
 
     /// This node itself did not run for `gap`, past the deadline it asked
     /// for (a stopped process, a GC pause, a starved CPU): what it could

@@ -1,8 +1,9 @@
 //! `phi`: the φ accrual failure detector (Hayashibara et al.) over gossiped
 //! heartbeats.
 //!
-//! Heartbeats travel exactly as in `gossip` (own counter raised every
-//! `heartbeat`, tables sent to `fanout` random members). Instead of a fixed
+//! Heartbeats travel exactly as in `gossip` (the same
+//! [`Heartbeat`](super::heartbeat::Heartbeat) detector, another verdict
+//! rule). Instead of a fixed
 //! `t_fail`, each node keeps, per member, a window of the last `phi_window`
 //! intervals between rises of that member's counter, and computes
 //! φ(t) = −log10(1 − F(t − last rise)), with F the normal distribution of
@@ -15,13 +16,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use rumor_wire::{MemberState, NodeId};
-
-use super::gossip::{HeartbeatMessage, heartbeat_message};
-use super::heartbeat_table::HeartbeatTable;
-use super::{DetectorContext, FailureDetector, MemberChange};
-use crate::membership::jitter;
-use crate::{Config, MembershipError, Time, payload};
+use super::FailureDetector;
+use super::heartbeat::{Heartbeat, Verdict};
+use crate::Config;
 
 /// The registered name.
 pub const NAME: &str = "phi";
@@ -75,154 +72,62 @@ pub(crate) fn phi(elapsed_ms: f64, mean_ms: f64, std_dev_ms: f64) -> f64 {
     }
 }
 
+/// Per member: the window of intervals between rises.
 #[derive(Debug, Clone, Default)]
-struct History {
+pub struct History {
     window: ArrivalWindow,
 }
 
-/// The φ accrual detector.
-#[derive(Debug)]
-pub struct Phi {
-    table: HeartbeatTable<History>,
-    next_beat: Option<Time>,
-}
+/// The verdict of `phi`: φ past `phi_threshold` is a suspicion.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PhiAccrual;
 
-impl Phi {
-    /// A φ accrual detector (its knobs are read from the context's config).
-    pub fn new() -> Phi {
-        Phi {
-            table: HeartbeatTable::new(),
-            next_beat: None,
-        }
-    }
+impl Verdict for PhiAccrual {
+    type History = History;
 
-    /// The registry constructor.
-    pub fn boxed(_config: &Config) -> Box<dyn FailureDetector> {
-        Box::new(Phi::new())
-    }
-
-    fn check(&mut self, ctx: &mut DetectorContext<'_>) {
-        let now = ctx.now();
-        let config = ctx.config();
-        let heartbeat_ms = config.heartbeat.as_secs_f64() * 1000.0;
-        let floor_ms = config.phi_min_std_dev.as_secs_f64() * 1000.0;
-        let threshold = config.phi_threshold;
-        // φ assumes normal inter-arrival times; sliced tables in large
-        // clusters make arrivals Poisson-like with a longer tail, so never
-        // suspect before the silence floor either.
-        let floor = self.table.silence_floor(config.heartbeat, config.fanout);
-        let mut late = Vec::new();
-        for (id, beat) in self.table.iter_mut() {
-            if beat.suspected {
-                continue;
-            }
-            let window = &beat.extra.window;
-            // Until a few intervals are known, assume a slow, jittery start.
-            let (mean, std_dev) = if window.len() < 3 {
-                (2.0 * heartbeat_ms, heartbeat_ms)
-            } else {
-                (window.mean(), window.std_dev())
-            };
-            let silence = now.saturating_sub(beat.last_rise);
-            let elapsed = silence.as_secs_f64() * 1000.0;
-            if silence >= floor && phi(elapsed, mean, std_dev.max(floor_ms)) > threshold {
-                beat.suspected = true;
-                late.push(*id);
-            }
-        }
-        late.sort();
-        for id in late {
-            ctx.suspect(id);
-        }
-    }
-}
-
-impl Default for Phi {
-    fn default() -> Phi {
-        Phi::new()
-    }
-}
-
-impl FailureDetector for Phi {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
-    fn member_changed(
-        &mut self,
-        ctx: &mut DetectorContext<'_>,
-        member: NodeId,
-        change: MemberChange,
-    ) {
-        self.table.member_changed(member, change, ctx.now());
+    fn rose(&self, history: &mut History, interval: Duration, config: &Config) {
+        history
+            .window
+            .push(interval.as_secs_f64() * 1000.0, config.phi_window);
     }
 
-    fn handle(
-        &mut self,
-        ctx: &mut DetectorContext<'_>,
-        sender: NodeId,
-        payload: &[u8],
-    ) -> Result<(), MembershipError> {
-        let message: HeartbeatMessage = payload::decode(NAME, payload)?;
-        ctx.apply_updates(&sender, &message.updates);
-        let now = ctx.now();
-        let capacity = ctx.config().phi_window;
-        for (member, counter) in message.heartbeats {
-            let Some(previous) = self.table.observe(&member, counter, now) else {
-                continue;
-            };
-            let beat = self
-                .table
-                .get_mut(&member)
-                .expect("observe found the member");
-            let interval: Duration = now.saturating_sub(previous);
-            let was_suspected = beat.suspected;
-            // The gap that led to a suspicion is not a normal interval.
-            if !was_suspected {
-                beat.extra
-                    .window
-                    .push(interval.as_secs_f64() * 1000.0, capacity);
-            }
-            beat.suspected = false;
-            if was_suspected || matches!(ctx.state(&member), Some((MemberState::Suspect, _))) {
-                ctx.alive(member);
-            }
+    fn is_late(
+        &self,
+        history: &History,
+        silence: Duration,
+        floor: Duration,
+        config: &Config,
+    ) -> bool {
+        // φ assumes normal inter-arrival times; sliced tables in large
+        // clusters make arrivals Poisson-like with a longer tail, so never
+        // suspect before the silence floor either.
+        if silence < floor {
+            return false;
         }
-        let implausible = std::mem::take(&mut self.table.implausible);
-        if implausible > 0 {
-            ctx.count_implausible(implausible);
-        }
-        Ok(())
-    }
-
-    fn tick(&mut self, ctx: &mut DetectorContext<'_>) {
-        let now = ctx.now();
-        let period = ctx.config().heartbeat;
-        let Some(due) = self.next_beat else {
-            self.next_beat = Some(now + jitter(ctx.rng(), period));
-            return;
+        let heartbeat_ms = config.heartbeat.as_secs_f64() * 1000.0;
+        let min_std_dev_ms = config.phi_min_std_dev.as_secs_f64() * 1000.0;
+        let window = &history.window;
+        // Until a few intervals are known, assume a slow, jittery start.
+        let (mean, std_dev) = if window.len() < 3 {
+            (2.0 * heartbeat_ms, heartbeat_ms)
+        } else {
+            (window.mean(), window.std_dev())
         };
-        if now < due {
-            return;
-        }
-        self.next_beat = Some(now + period);
-        self.table.beat();
-        let targets = ctx.random_members(ctx.config().fanout, &[]);
-        for to in targets {
-            let payload = heartbeat_message(ctx, &mut self.table);
-            // Built within payload_limit; an error here is counted by the core.
-            let _ = ctx.send(to, payload);
-        }
-        self.check(ctx);
+        let elapsed = silence.as_secs_f64() * 1000.0;
+        phi(elapsed, mean, std_dev.max(min_std_dev_ms)) > config.phi_threshold
     }
+}
 
-    fn next_deadline(&self) -> Option<Time> {
-        self.next_beat
-    }
+/// The φ accrual detector.
+pub type Phi = Heartbeat<PhiAccrual>;
 
-    fn stalled(&mut self, ctx: &mut DetectorContext<'_>, gap: std::time::Duration) {
-        self.table.forgive(gap, ctx.now());
-    }
+/// A `phi` detector (its knobs are read from the core's config).
+pub fn detector() -> Box<dyn FailureDetector> {
+    Box::new(Heartbeat::new(PhiAccrual))
 }
 
 #[cfg(test)]

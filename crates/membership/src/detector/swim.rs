@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::Rng;
-use rumor_wire::{MemberUpdate, NodeId, encoded_len};
+use rumor_wire::NodeId;
 use serde::{Deserialize, Serialize};
 
 use super::awareness::Awareness;
@@ -40,41 +40,17 @@ use crate::{Config, MembershipError, Time, payload};
 /// The registered name.
 pub const NAME: &str = "swim";
 
-/// The SWIM protocol messages, each with piggybacked changes.
+/// The SWIM protocol messages (the core adds membership news to each).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum SwimMessage {
     /// Are you alive? Answer `Ack` with the same `seq`.
-    Ping {
-        seq: u32,
-        updates: Vec<MemberUpdate>,
-    },
+    Ping { seq: u32 },
     /// Answer to a ping (or a relayed answer to a ping-req).
-    Ack {
-        seq: u32,
-        updates: Vec<MemberUpdate>,
-    },
+    Ack { seq: u32 },
     /// Please ping `target` for me and relay its ack with my `seq`.
-    PingReq {
-        seq: u32,
-        target: NodeId,
-        updates: Vec<MemberUpdate>,
-    },
+    PingReq { seq: u32, target: NodeId },
     /// The relay got no ack from the target in time (Lifeguard).
-    Nack {
-        seq: u32,
-        updates: Vec<MemberUpdate>,
-    },
-}
-
-impl SwimMessage {
-    fn updates_mut(&mut self) -> &mut Vec<MemberUpdate> {
-        match self {
-            SwimMessage::Ping { updates, .. }
-            | SwimMessage::Ack { updates, .. }
-            | SwimMessage::PingReq { updates, .. }
-            | SwimMessage::Nack { updates, .. } => updates,
-        }
-    }
+    Nack { seq: u32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,12 +201,8 @@ impl Swim {
         None
     }
 
-    fn send(&mut self, ctx: &mut DetectorContext<'_>, to: NodeId, mut message: SwimMessage) {
-        let room = ctx
-            .payload_limit()
-            .saturating_sub(encoded_len(&message) + 4);
-        *message.updates_mut() = ctx.piggyback(room);
-        // Built within payload_limit; an error here is counted by the core.
+    fn send(&mut self, ctx: &mut DetectorContext<'_>, to: NodeId, message: SwimMessage) {
+        // A few bytes, far within payload_limit; the core adds the news.
         let _ = ctx.send(to, payload::encode(&message));
     }
 
@@ -271,14 +243,7 @@ impl Swim {
             nacks_expected: 0,
             nacks: 0,
         });
-        self.send(
-            ctx,
-            target,
-            SwimMessage::Ping {
-                seq,
-                updates: Vec::new(),
-            },
-        );
+        self.send(ctx, target, SwimMessage::Ping { seq });
     }
 
     /// No direct ack in time: ask k members, ping once more directly now,
@@ -297,15 +262,7 @@ impl Swim {
         let helpers = ctx.random_members(ctx.config().indirect_probes, &[target]);
         probe.nacks_expected = helpers.len() as u32;
         for helper in helpers {
-            self.send(
-                ctx,
-                helper,
-                SwimMessage::PingReq {
-                    seq,
-                    target,
-                    updates: Vec::new(),
-                },
-            );
+            self.send(ctx, helper, SwimMessage::PingReq { seq, target });
         }
         self.ping_again(ctx);
     }
@@ -315,14 +272,7 @@ impl Swim {
             return;
         };
         let (target, seq) = (probe.target, probe.seq);
-        self.send(
-            ctx,
-            target,
-            SwimMessage::Ping {
-                seq,
-                updates: Vec::new(),
-            },
-        );
+        self.send(ctx, target, SwimMessage::Ping { seq });
     }
 
     fn expire_relays(&mut self, ctx: &mut DetectorContext<'_>) {
@@ -338,7 +288,6 @@ impl Swim {
                     relay.origin,
                     SwimMessage::Nack {
                         seq: relay.origin_seq,
-                        updates: Vec::new(),
                     },
                 );
             }
@@ -383,19 +332,10 @@ impl FailureDetector for Swim {
         sender: NodeId,
         payload: &[u8],
     ) -> Result<(), MembershipError> {
-        let mut message: SwimMessage = payload::decode(NAME, payload)?;
-        let updates = std::mem::take(message.updates_mut());
-        ctx.apply_updates(&sender, &updates);
+        let message: SwimMessage = payload::decode(NAME, payload)?;
         match message {
             SwimMessage::Ping { seq, .. } => {
-                self.send(
-                    ctx,
-                    sender,
-                    SwimMessage::Ack {
-                        seq,
-                        updates: Vec::new(),
-                    },
-                );
+                self.send(ctx, sender, SwimMessage::Ack { seq });
             }
             SwimMessage::PingReq { seq, target, .. } => {
                 let relay_seq = self.seq();
@@ -408,14 +348,7 @@ impl FailureDetector for Swim {
                     },
                 );
                 self.relay_deadlines.push_back((deadline, relay_seq));
-                self.send(
-                    ctx,
-                    target,
-                    SwimMessage::Ping {
-                        seq: relay_seq,
-                        updates: Vec::new(),
-                    },
-                );
+                self.send(ctx, target, SwimMessage::Ping { seq: relay_seq });
             }
             SwimMessage::Ack { seq, .. } => {
                 // Probes and relays draw their numbers from one counter, so
@@ -433,7 +366,6 @@ impl FailureDetector for Swim {
                         relay.origin,
                         SwimMessage::Ack {
                             seq: relay.origin_seq,
-                            updates: Vec::new(),
                         },
                     );
                 }
@@ -507,7 +439,7 @@ mod tests {
     use rumor_wire::{Message, Version};
 
     use super::*;
-    use crate::{Membership, Transmit};
+    use crate::{Membership, Outbound};
 
     fn id(port: u16) -> NodeId {
         NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
@@ -516,6 +448,7 @@ mod tests {
     fn swim_core() -> Membership {
         let config = Config::default();
         Membership::new(id(1), config.clone(), Swim::boxed(&config), 3, Time::ZERO)
+            .expect("a valid configuration")
     }
 
     fn send(core: &mut Membership, now: Time, from: NodeId, message: &SwimMessage) {
@@ -526,6 +459,7 @@ mod tests {
                 detector: NAME.to_string(),
                 sender: from,
                 payload: payload::encode(message),
+                updates: Vec::new(),
             },
         );
     }
@@ -547,8 +481,8 @@ mod tests {
     }
 
     fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
-        std::iter::from_fn(|| core.poll_transmit())
-            .filter_map(|Transmit { to, message, .. }| match message {
+        std::iter::from_fn(|| core.poll_message())
+            .filter_map(|Outbound { to, message, .. }| match message {
                 Message::Detector { payload, .. } => {
                     Some((to, payload::decode::<SwimMessage>(NAME, &payload).unwrap()))
                 }
@@ -560,10 +494,7 @@ mod tests {
     #[test]
     fn a_ping_is_acked_with_its_sequence_number() {
         let mut core = swim_core();
-        let ping = SwimMessage::Ping {
-            seq: 41,
-            updates: vec![],
-        };
+        let ping = SwimMessage::Ping { seq: 41 };
         send(&mut core, Time::ZERO, id(2), &ping);
         let sent = swim_transmits(&mut core);
         assert!(
@@ -577,7 +508,6 @@ mod tests {
         let request = SwimMessage::PingReq {
             seq: 7,
             target: id(3),
-            updates: vec![],
         };
         send(&mut core, Time::ZERO, id(2), &request);
         let sent = swim_transmits(&mut core);
@@ -586,10 +516,7 @@ mod tests {
         };
         assert_eq!(*to, id(3).addr);
         // The target answers: the ack goes back to the origin with its seq.
-        let ack = SwimMessage::Ack {
-            seq: *relay_seq,
-            updates: vec![],
-        };
+        let ack = SwimMessage::Ack { seq: *relay_seq };
         send(&mut core, Time::from_millis(2), id(3), &ack);
         let sent = swim_transmits(&mut core);
         assert!(
@@ -600,7 +527,6 @@ mod tests {
         let request = SwimMessage::PingReq {
             seq: 8,
             target: id(4),
-            updates: vec![],
         };
         send(&mut core, Time::from_millis(10), id(2), &request);
         swim_transmits(&mut core);
@@ -658,10 +584,7 @@ mod tests {
                         newcomer_probe = Some(probes);
                     }
                     // Every member answers at once.
-                    let ack = SwimMessage::Ack {
-                        seq,
-                        updates: vec![],
-                    };
+                    let ack = SwimMessage::Ack { seq };
                     send(&mut core, now, NodeId::new(to, Version(1)), &ack);
                 }
             }

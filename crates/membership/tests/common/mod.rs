@@ -158,7 +158,7 @@ impl Cluster {
             }
             let core = &mut cluster.nodes[i].core;
             core.join(cluster.now, vec![addr(introducer)]);
-            let nonce = std::iter::from_fn(|| core.poll_transmit())
+            let nonce = std::iter::from_fn(|| core.poll_message())
                 .find_map(|t| match t.message {
                     Message::JoinRequest { nonce, .. } => Some(nonce),
                     _ => None,
@@ -186,14 +186,18 @@ impl Cluster {
         let me = NodeId::new(addr(i), Version(version));
         let detector = self
             .registry
-            .create(&self.detector, &self.config)
+            .create(
+                &self.detector,
+                &rumor_membership::DetectorSettings::new(&self.config),
+            )
             .expect("test detector is registered");
         let seed = self
             .seed
             .wrapping_mul(1000)
             .wrapping_add(i as u64 * 7 + version);
         let node = Node {
-            core: Membership::new(me, self.config.clone(), detector, seed, self.now),
+            core: Membership::new(me, self.config.clone(), detector, seed, self.now)
+                .expect("a valid configuration"),
             drop: ReceiverDrop::new(self.drop_rate, seed ^ 0x5eed),
             crashed: false,
         };
@@ -244,7 +248,7 @@ impl Cluster {
                 self.events.push(event);
             }
         }
-        while let Some(transmit) = self.nodes[i].core.poll_transmit() {
+        while let Some(transmit) = self.nodes[i].core.poll_message() {
             if transmit.channel == Channel::Request {
                 self.request(i, transmit.to, transmit.message);
                 continue;

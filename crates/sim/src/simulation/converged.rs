@@ -49,7 +49,10 @@ impl World<'_> {
         let now = self.now;
         let detector = self
             .registry
-            .create(&self.config.detector, &self.config)
+            .create(
+                &self.detector,
+                &rumor_membership::DetectorSettings::new(&self.config),
+            )
             .expect("the detector was created once at the start of the run");
         let mut prototype = Membership::new(
             founder,
@@ -57,9 +60,10 @@ impl World<'_> {
             detector,
             derive_seed(self.seed, stream::CORE, u64::MAX),
             now,
-        );
+        )
+        .expect("the configuration was checked at the start of the run");
         prototype.join(now, vec![introducer.addr]);
-        let nonce = std::iter::from_fn(|| prototype.poll_transmit())
+        let nonce = std::iter::from_fn(|| prototype.poll_message())
             .find_map(|t| match t.message {
                 Message::JoinRequest { nonce, .. } => Some(nonce),
                 _ => None,

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_membership::{Message, NodeId, Transmit};
+use rumor_membership::{Message, NodeId, Outbound};
 use rumor_wire::{Envelope, encoded_len};
 
 use super::{Step, World, slot_addr};
@@ -23,12 +23,12 @@ const STREAM_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl World<'_> {
     /// A request from the node in `src`, listening on `from`, opens a stream.
-    pub(super) fn request(&mut self, src: usize, from: SocketAddr, transmit: Transmit) {
+    pub(super) fn request(&mut self, src: usize, from: SocketAddr, transmit: Outbound) {
         let now = self.now;
         let to = transmit.to;
         let envelope = Envelope::new(from, transmit.message);
         if self.traffic.counting(now) {
-            self.traffic.on_send(src, encoded_len(&envelope));
+            self.traffic.on_send(src, transmit.len);
         }
         let generation = self.slots[src].generation;
         let Message::JoinRequest { node, nonce } = envelope.body else {

@@ -39,16 +39,22 @@ pub fn update() -> impl Strategy<Value = MemberUpdate> {
 }
 
 pub fn flags() -> impl Strategy<Value = GrepFlags> {
-    (any::<[bool; 7]>(), option::of(any::<u64>())).prop_map(|(b, max_count)| GrepFlags {
-        ignore_case: b[0],
-        invert: b[1],
-        count: b[2],
-        line_number: b[3],
-        fixed_strings: b[4],
-        word: b[5],
-        line: b[6],
-        max_count,
-    })
+    (
+        any::<[bool; 7]>(),
+        option::of(any::<u64>()),
+        option::of(any::<(u64, u64)>()),
+    )
+        .prop_map(|(b, max_count, context)| GrepFlags {
+            ignore_case: b[0],
+            invert: b[1],
+            count: b[2],
+            line_number: b[3],
+            fixed_strings: b[4],
+            word: b[5],
+            line: b[6],
+            max_count,
+            context,
+        })
 }
 
 pub fn message() -> impl Strategy<Value = Message> {
@@ -89,7 +95,8 @@ pub fn message() -> impl Strategy<Value = Message> {
             |(detector, sender, payload)| Message::Detector {
                 detector,
                 sender,
-                payload
+                payload,
+                updates: Vec::new(),
             }
         ),
         (any::<u64>(), vec(".{0,30}", 0..4), flags()).prop_map(|(query, patterns, flags)| {

@@ -1,0 +1,145 @@
+//! How much fits in a datagram: the one place that knows.
+//!
+//! The driver declares once what it adds to every datagram (an AEAD's
+//! nonce and tag, a header); the datagram limit less that is the room for
+//! the encoded envelope. From it, and from the encoded size of the
+//! envelopes around an empty payload or an empty list of updates, the core
+//! knows exactly how many bytes a detector's payload may take, and how
+//! many bytes of piggybacked updates fit after a payload of a given size.
+//! Nothing downstream guesses: detectors get the exact room, and every
+//! message is encoded once, when the driver polls for it.
+
+use rumor_wire::{Envelope, Message, NodeId, bin_header_len, encoded_len};
+
+/// The byte budgets of one node's datagrams.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Room {
+    /// Bytes for the whole encoded envelope.
+    pub(crate) datagram: usize,
+    /// A detector message's envelope with an empty payload and no updates.
+    detector_base: usize,
+    /// An `Updates` message's envelope with no updates.
+    updates_base: usize,
+}
+
+/// The encoded size of an empty `bin` (payload or list of updates).
+const EMPTY_BIN: usize = 2;
+
+impl Room {
+    /// The room of `me`'s datagrams for `detector`, within `datagram_limit`
+    /// less `packet_overhead`.
+    pub(crate) fn new(
+        me: NodeId,
+        detector: &str,
+        datagram_limit: usize,
+        packet_overhead: usize,
+    ) -> Room {
+        let detector_base = encoded_len(&Envelope::new(
+            me.addr,
+            Message::Detector {
+                detector: detector.to_string(),
+                sender: me,
+                payload: Vec::new(),
+                updates: Vec::new(),
+            },
+        ));
+        let updates_base = encoded_len(&Envelope::new(
+            me.addr,
+            Message::Updates {
+                sender: me,
+                updates: Vec::new(),
+            },
+        ));
+        Room {
+            datagram: datagram_limit.saturating_sub(packet_overhead),
+            detector_base,
+            updates_base,
+        }
+    }
+
+    /// The largest detector payload that fits, with no updates.
+    pub(crate) fn payload(&self) -> usize {
+        fitting(self.datagram.saturating_sub(self.detector_base - EMPTY_BIN))
+    }
+
+    /// Bytes of update records that fit after a payload of `payload` bytes.
+    pub(crate) fn updates_after_payload(&self, payload: usize) -> usize {
+        // The base holds an empty payload and an empty list: take both out,
+        // put the payload in, and leave the list's header to `fitting`.
+        let used = self.detector_base - 2 * EMPTY_BIN + bin_header_len(payload) + payload;
+        fitting(self.datagram.saturating_sub(used))
+    }
+
+    /// Bytes of update records that fit in an `Updates` message.
+    pub(crate) fn updates(&self) -> usize {
+        fitting(self.datagram.saturating_sub(self.updates_base - EMPTY_BIN))
+    }
+}
+
+/// The largest `n` with `bin_header_len(n) + n <= room`.
+fn fitting(room: usize) -> usize {
+    let mut n = room.saturating_sub(2);
+    while n > 0 && bin_header_len(n) + n > room {
+        n -= 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumor_wire::{Incarnation, MemberState, MemberUpdate, update_len};
+
+    fn me() -> NodeId {
+        "[2001:db8::1]:4000#1795000000000".parse().unwrap()
+    }
+
+    #[test]
+    fn the_room_is_exact_for_payloads_and_updates() {
+        for (limit, overhead) in [(1400, 0), (1400, 57), (512, 57), (300, 0)] {
+            let room = Room::new(me(), "swim", limit, overhead);
+            let fits = |payload: usize, updates: usize| {
+                let update = MemberUpdate {
+                    node: me(),
+                    state: MemberState::Suspect,
+                    incarnation: Incarnation(u64::MAX),
+                };
+                let message = Message::Detector {
+                    detector: "swim".into(),
+                    sender: me(),
+                    payload: vec![0xaa; payload],
+                    updates: vec![update; updates],
+                };
+                encoded_len(&Envelope::new(me().addr, message)) <= limit - overhead
+            };
+            let p = room.payload();
+            assert!(fits(p, 0), "{limit}/{overhead}: payload {p}");
+            assert!(
+                !fits(p + 1, 0),
+                "{limit}/{overhead}: payload {p} is the most"
+            );
+            for payload in [0, 10, 100, p / 2] {
+                let bytes = room.updates_after_payload(payload);
+                let one = update_len(&MemberUpdate {
+                    node: me(),
+                    state: MemberState::Alive,
+                    incarnation: Incarnation(0),
+                });
+                let k = bytes / one;
+                assert!(fits(payload, k), "{limit}/{overhead}: {k} updates");
+                assert!(
+                    !fits(payload, k + 1),
+                    "{limit}/{overhead}: room for one more"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fitting_accounts_for_the_bin_header() {
+        assert_eq!(fitting(2), 0);
+        assert_eq!(fitting(257), 255);
+        assert_eq!(fitting(258), 255);
+        assert_eq!(fitting(259), 256);
+    }
+}
