@@ -71,6 +71,9 @@ pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 mod joining;
 mod member_list;
 mod membership;
