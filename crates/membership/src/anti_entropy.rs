@@ -126,31 +126,30 @@ impl Core {
             self.stats.malformed_digests += 1;
             return;
         }
-        let budget = self.updates_budget();
-        let mut used = 0;
-        let mut full = false;
+        let mut wanted = Vec::new();
         let mut differ = false;
-        let mut updates = Vec::new();
         for (i, theirs) in summaries.chunks_exact(SUMMARY_BYTES).enumerate() {
             let bucket = first + i;
-            if wire_summary(self.list.bucket_summary(buckets, bucket)) == theirs {
-                continue;
+            if wire_summary(self.list.bucket_summary(buckets, bucket)) != theirs {
+                wanted.resize(buckets, false);
+                wanted[bucket] = true;
+                differ = true;
             }
-            differ = true;
-            self.list.bucket_members(buckets, bucket, |member| {
+        }
+        let budget = self.updates_budget();
+        let mut used = 0;
+        let mut updates = Vec::new();
+        if differ {
+            self.list.bucket_members(buckets, &wanted, |member| {
                 let update = member.update();
                 let size = update_len(&update);
                 if used + size > budget {
-                    full = true;
                     return false;
                 }
                 used += size;
                 updates.push(update);
                 true
             });
-            if full {
-                break;
-            }
         }
         if !updates.is_empty() {
             self.stats.digest_repairs += 1;

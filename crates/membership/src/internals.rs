@@ -16,6 +16,7 @@ pub struct MemberTable {
     list: MemberList,
     rng: SmallRng,
     out: Vec<NodeId>,
+    wanted: Vec<bool>,
 }
 
 impl MemberTable {
@@ -25,6 +26,7 @@ impl MemberTable {
             list: MemberList::new(me, Time::ZERO),
             rng: SmallRng::seed_from_u64(seed),
             out: Vec::new(),
+            wanted: Vec::new(),
         }
     }
 
@@ -76,9 +78,12 @@ impl MemberTable {
 
     /// The members of anti-entropy bucket `bucket` of `buckets`, counted
     /// (the walk a digest answer makes).
-    pub fn bucket_len(&self, buckets: usize, bucket: usize) -> usize {
+    pub fn bucket_len(&mut self, buckets: usize, bucket: usize) -> usize {
         let mut n = 0;
-        self.list.bucket_members(buckets, bucket, |_| {
+        self.wanted.clear();
+        self.wanted.resize(buckets, false);
+        self.wanted[bucket] = true;
+        self.list.bucket_members(buckets, &self.wanted, |_| {
             n += 1;
             true
         });

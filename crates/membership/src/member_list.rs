@@ -1,87 +1,31 @@
 //! The member list: every known member keyed by [`NodeId`], with the indexes
 //! that keep per-message work independent of the cluster size.
 //!
-//! Members sit in an open-addressing table keyed by listening address
-//! (linear probing, at most three quarters full, backward-shift deletion,
-//! any table length: a list sized for a join response has no slack):
-//! a member's slot is where its address hashes, so a lookup reads one cache
-//! line, where a separate index and then the slot would read two. Besides
-//! the entries it keeps: the current version per address (a newer version
-//! supersedes an older one), tombstones (the highest version of each address
-//! known to be gone, so a failed or left member never comes back under the
-//! same version, even after removal), and an indexed set of live members for
-//! O(1) uniform random choice. Slots move when the table grows or an entry
-//! shifts back into a hole; the structures keyed by slot move with them.
+//! Members sit in a SwissTable (`hashbrown::HashTable`) keyed by listening
+//! address, hashed by the list itself (the same address hash splits the
+//! list into anti-entropy buckets). Besides the entries it keeps: the
+//! current version per address (a newer version supersedes an older one),
+//! tombstones (the highest version of each address known to be gone, so a
+//! failed or left member never comes back under the same version, even
+//! after removal), and an indexed set of live members for O(1) uniform
+//! random choice, which holds bucket indices of the table. Entries move
+//! only when the table rehashes (it grows, or reclaims deleted buckets);
+//! the list then points the live set at their new buckets.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+use hashbrown::HashTable;
 use rand::Rng;
 use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
 
 use crate::Time;
 
-/// A hash map with a fixed hasher: no OS randomness, and the same seed gives
-/// the same run.
-pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-
-/// The multiply-rotate hash of rustc (FxHash): a few cycles per word where
-/// SipHash takes tens. Not resistant to chosen collisions, which is fine
-/// for these maps: their keys are member ids and sequence numbers of
-/// cluster members, and a collision costs probe length, not correctness.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct FastHasher(u64);
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word: [u8; 8] = chunk.try_into().expect("chunks_exact yields 8 bytes");
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // hashbrown takes its control bits from the top 7 bits: fold the
-        // well-mixed high half down too.
-        self.0 ^ (self.0 >> 32)
-    }
-}
+/// A hash map with a fixed hasher (FxHash: a few cycles per word, no OS
+/// randomness, so the same seed gives the same run). Not resistant to
+/// chosen collisions, which is fine for these maps: their keys are member
+/// ids and sequence numbers of cluster members, and a collision costs
+/// probe length, not correctness.
+pub(crate) type Map<K, V> = rustc_hash::FxHashMap<K, V>;
 
 const NOT_LIVE: u32 = u32::MAX;
 
@@ -195,13 +139,6 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
-}
-
-/// Whether `len` entries fit in a table of `capacity` slots: at most three
-/// quarters full, where linear probing with a well-mixed hash averages two
-/// and a half probes for a hit (two entries share a cache line).
-fn fits(len: usize, capacity: usize) -> bool {
-    len * 4 <= capacity * 3
 }
 
 /// The finest split of the address-hash space into anti-entropy buckets
@@ -326,12 +263,12 @@ fn to_ns(t: Time) -> u64 {
     u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Every known member, in slots, with indexes.
+/// Every known member, in a hash table, with indexes.
 #[derive(Debug, Clone)]
 pub(crate) struct MemberList {
     me: NodeId,
-    /// The table: any length (or empty), at most 3/4 full.
-    slots: Vec<Option<Entry>>,
+    /// The entries, keyed by address; a member's "slot" is its bucket index.
+    table: HashTable<Entry>,
     /// Addresses of IPv6 entries (they keep an index here).
     v6: Vec<SocketAddrV6>,
     v6_free: Vec<u32>,
@@ -340,11 +277,10 @@ pub(crate) struct MemberList {
     live: Vec<u32>,
     /// While suspected: when the suspicion turns into failure; while failed
     /// or left: when the entry is removed (nanoseconds).
-    deadlines: Map<u32, u64>,
+    deadlines: Map<NodeId, u64>,
     /// Suspicions at or below this incarnation are ignored: this node saw
     /// direct evidence of life after them.
-    cleared: Map<u32, Incarnation>,
-    listed: usize,
+    cleared: Map<NodeId, Incarnation>,
     /// Per finest bucket, the XOR of its members' fingerprints.
     digests: Vec<u64>,
     next_change: u32,
@@ -355,14 +291,13 @@ impl MemberList {
     pub(crate) fn new(me: NodeId, now: Time) -> MemberList {
         let mut list = MemberList {
             me,
-            slots: Vec::new(),
+            table: HashTable::new(),
             v6: Vec::new(),
             v6_free: Vec::new(),
             tombstones: Map::default(),
             live: Vec::new(),
             deadlines: Map::default(),
             cleared: Map::default(),
-            listed: 0,
             digests: vec![0; DIGEST_BUCKETS],
             next_change: 0,
         };
@@ -370,104 +305,39 @@ impl MemberList {
         list
     }
 
-    /// Where a probe run for `addr` starts: the hash scaled to the table
-    /// length (any length, not only powers of two, so a table sized for a
-    /// known count wastes no slack).
-    fn home(&self, addr: &SocketAddr) -> usize {
-        ((u128::from(hash(addr)) * self.slots.len() as u128) >> 64) as usize
-    }
-
-    /// The slot after `at`, wrapping.
-    fn after(&self, at: usize) -> usize {
-        if at + 1 == self.slots.len() {
-            0
-        } else {
-            at + 1
-        }
-    }
-
-    /// How far `at` lies after `from` along the (wrapping) probe order.
-    fn distance(&self, from: usize, at: usize) -> usize {
-        if at >= from {
-            at - from
-        } else {
-            at + self.slots.len() - from
-        }
-    }
-
     fn slot_of(&self, addr: &SocketAddr) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
+        let v6 = &self.v6;
+        self.table
+            .find_bucket_index(hash(addr), |e| e.has_addr(addr, v6))
+            .map(|at| at as u32)
+    }
+
+    /// Makes room for `additional` more entries; when that rehashes the
+    /// table (entries change buckets), points the live set at the new
+    /// buckets.
+    fn reserve(&mut self, additional: usize) {
+        if self.table.capacity() - self.table.len() >= additional {
+            return;
         }
-        let mut at = self.home(addr);
-        loop {
-            match &self.slots[at] {
-                None => return None,
-                Some(e) if e.has_addr(addr, &self.v6) => return Some(at as u32),
-                Some(_) => at = self.after(at),
+        let v6 = &self.v6;
+        self.table.reserve(additional, |e| hash(&e.addr(v6)));
+        for at in self.table.iter_buckets() {
+            let pos = self.table.get_bucket(at).expect("iterated").live_pos;
+            if pos != NOT_LIVE {
+                self.live[pos as usize] = at as u32;
             }
-        }
-    }
-
-    /// Puts `entry` in the first free slot of its probe run; the table has
-    /// room.
-    fn place(&mut self, entry: Entry) -> u32 {
-        let mut at = self.home(&entry.addr(&self.v6));
-        while self.slots[at].is_some() {
-            at = self.after(at);
-        }
-        self.slots[at] = Some(entry);
-        at as u32
-    }
-
-    /// Rebuilds the table with `capacity` slots, moving what is keyed by
-    /// slot along with the entries.
-    fn resize(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![None; capacity]);
-        let mut moved = vec![u32::MAX; old.len()];
-        for (at, entry) in old.into_iter().enumerate() {
-            if let Some(entry) = entry {
-                moved[at] = self.place(entry);
-            }
-        }
-        for slot in &mut self.live {
-            *slot = moved[*slot as usize];
-        }
-        self.deadlines = self
-            .deadlines
-            .drain()
-            .map(|(slot, at)| (moved[slot as usize], at))
-            .collect();
-        self.cleared = self
-            .cleared
-            .drain()
-            .map(|(slot, inc)| (moved[slot as usize], inc))
-            .collect();
-    }
-
-    /// The entry in slot `from` now sits in slot `to`.
-    fn relocated(&mut self, from: u32, to: u32) {
-        let live_pos = self.entry(to).live_pos;
-        if live_pos != NOT_LIVE {
-            self.live[live_pos as usize] = to;
-        }
-        if let Some(at) = self.deadlines.remove(&from) {
-            self.deadlines.insert(to, at);
-        }
-        if let Some(inc) = self.cleared.remove(&from) {
-            self.cleared.insert(to, inc);
         }
     }
 
     fn entry(&self, slot: u32) -> &Entry {
-        self.slots[slot as usize]
-            .as_ref()
+        self.table
+            .get_bucket(slot as usize)
             .expect("indexed and live slots are occupied")
     }
 
     fn entry_mut(&mut self, slot: u32) -> &mut Entry {
-        self.slots[slot as usize]
-            .as_mut()
+        self.table
+            .get_bucket_mut(slot as usize)
             .expect("indexed and live slots are occupied")
     }
 
@@ -560,11 +430,12 @@ impl MemberList {
             state,
             v6,
         };
-        if !fits(self.listed + 1, self.slots.len()) {
-            self.resize((self.slots.len() * 2).max(16));
-        }
-        let slot = self.place(entry);
-        self.listed += 1;
+        self.reserve(1);
+        let v6 = &self.v6;
+        let slot = self
+            .table
+            .insert_unique(hash(&id.addr), entry, |e| hash(&e.addr(v6)))
+            .bucket_index() as u32;
         self.toggle_digest(&id, is_live(state));
         if id != self.me && is_live(state) {
             self.live_insert(slot);
@@ -619,12 +490,12 @@ impl MemberList {
             self.toggle_digest(id, live);
         }
         if !keep_deadline {
-            self.deadlines.remove(&slot);
+            self.deadlines.remove(id);
         }
         if state == MemberState::Alive && incarnation > Incarnation(0) {
             // A newer incarnation makes an older cleared mark moot.
-            if self.cleared.get(&slot).is_some_and(|c| *c < incarnation) {
-                self.cleared.remove(&slot);
+            if self.cleared.get(id).is_some_and(|c| *c < incarnation) {
+                self.cleared.remove(id);
             }
         }
         if *id != me {
@@ -643,36 +514,20 @@ impl MemberList {
     pub(crate) fn remove(&mut self, id: &NodeId) -> Option<Member> {
         let slot = self.slot_of_id(id)?;
         self.live_remove(slot);
-        let entry = self.slots[slot as usize]
-            .take()
-            .expect("slot_of_id found it occupied");
+        let (entry, _) = self
+            .table
+            .get_bucket_entry(slot as usize)
+            .expect("slot_of_id found it occupied")
+            .remove();
         let member = entry.view(&self.v6);
         self.toggle_digest(id, entry.is_live());
         if entry.v6 {
             self.v6_free.push(entry.ip);
         }
-        self.deadlines.remove(&slot);
-        self.cleared.remove(&slot);
-        self.listed -= 1;
-        self.shift_back(slot as usize);
+        self.deadlines.remove(id);
+        self.cleared.remove(id);
         self.bury(id);
         Some(member)
-    }
-
-    /// Backward-shift deletion: later entries of the probe run move into
-    /// the hole when their ideal slot does not lie between the hole and
-    /// them, so no lookup ever stops early at the hole.
-    fn shift_back(&mut self, mut hole: usize) {
-        let mut at = self.after(hole);
-        while let Some(entry) = self.slots[at] {
-            let ideal = self.home(&entry.addr(&self.v6));
-            if self.distance(ideal, hole) < self.distance(ideal, at) {
-                self.slots[hole] = self.slots[at].take();
-                self.relocated(at as u32, hole as u32);
-                hole = at;
-            }
-            at = self.after(at);
-        }
     }
 
     /// Records `id` as gone.
@@ -695,25 +550,23 @@ impl MemberList {
 
     /// `id`'s suspicion or removal deadline, if any.
     pub(crate) fn deadline(&self, id: &NodeId) -> Option<Time> {
-        let slot = self.slot_of_id(id)?;
-        self.deadlines.get(&slot).map(|ns| Time::from_nanos(*ns))
+        self.deadlines.get(id).map(|ns| Time::from_nanos(*ns))
     }
 
     pub(crate) fn set_deadline(&mut self, id: &NodeId, at: Time) {
-        if let Some(slot) = self.slot_of_id(id) {
-            self.deadlines.insert(slot, to_ns(at));
+        if self.slot_of_id(id).is_some() {
+            self.deadlines.insert(*id, to_ns(at));
         }
     }
 
     /// Suspicions of `id` at or below this incarnation are ignored.
     pub(crate) fn cleared_upto(&self, id: &NodeId) -> Option<Incarnation> {
-        let slot = self.slot_of_id(id)?;
-        self.cleared.get(&slot).copied()
+        self.cleared.get(id).copied()
     }
 
     pub(crate) fn set_cleared_upto(&mut self, id: &NodeId, incarnation: Incarnation) {
-        if let Some(slot) = self.slot_of_id(id) {
-            self.cleared.insert(slot, incarnation);
+        if self.slot_of_id(id).is_some() {
+            self.cleared.insert(*id, incarnation);
         }
     }
 
@@ -739,16 +592,9 @@ impl MemberList {
         Some(copy)
     }
 
-    /// Makes room for `additional` more members at once (a join response),
-    /// without the slack of doubling.
+    /// Makes room for `additional` more members at once (a join response).
     pub(crate) fn reserve_exact(&mut self, additional: usize) {
-        let total = self.listed + additional;
-        // The least length that fits, in whole cache lines' worth of slots.
-        let capacity = (total * 4).div_ceil(3).next_multiple_of(16);
-        debug_assert!(fits(total, capacity));
-        if capacity > self.slots.len() {
-            self.resize(capacity);
-        }
+        self.reserve(additional);
         self.live.reserve_exact(additional);
     }
 
@@ -779,7 +625,7 @@ impl MemberList {
 
     /// Number of members in the list, this node included, any state.
     pub(crate) fn len(&self) -> usize {
-        self.listed
+        self.table.len()
     }
 
     /// Live members, this node included.
@@ -789,30 +635,26 @@ impl MemberList {
 
     /// Number of slots of the table (see [`MemberList::in_slot`]).
     pub(crate) fn slot_count(&self) -> usize {
-        self.slots.len()
+        self.table.num_buckets()
     }
 
     /// The member in slot `at` of the table, if any: walking every slot
     /// visits every member, in a deterministic order (not sorted).
     pub(crate) fn in_slot(&self, at: usize) -> Option<Member> {
-        self.slots.get(at)?.as_ref().map(|e| e.view(&self.v6))
+        self.table.get_bucket(at).map(|e| e.view(&self.v6))
     }
 
     /// Members with a suspicion or removal deadline, with it.
     pub(crate) fn with_deadlines(&self) -> impl Iterator<Item = (Member, Time)> + '_ {
-        self.deadlines
-            .iter()
-            .map(|(slot, ns)| (self.entry(*slot).view(&self.v6), Time::from_nanos(*ns)))
+        self.deadlines.iter().filter_map(|(id, ns)| {
+            let member = self.get(id)?;
+            Some((member, Time::from_nanos(*ns)))
+        })
     }
 
     /// Every member, sorted by id (deterministic order).
     pub(crate) fn iter_sorted(&self) -> Vec<Member> {
-        let mut all: Vec<Member> = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|e| e.view(&self.v6))
-            .collect();
+        let mut all: Vec<Member> = self.table.iter().map(|e| e.view(&self.v6)).collect();
         all.sort_by_key(|m| m.id);
         all
     }
@@ -833,35 +675,39 @@ impl MemberList {
             .fold(0, |acc, d| acc ^ d)
     }
 
-    /// Hands every member of `bucket` (of `buckets`) to `keep`, in table
-    /// order, until it returns false. A bucket is a range of hashes, and
-    /// slots follow hashes, so this reads only the slots of that range and
-    /// the probe run that spills past it.
+    /// Hands every member of the buckets marked in `wanted` (one flag per
+    /// bucket of `buckets`) to `keep`, bucket by bucket in ascending order
+    /// and in table order within a bucket, until it returns false. One walk
+    /// of the table, whatever the number of buckets.
     pub(crate) fn bucket_members(
         &self,
         buckets: usize,
-        bucket: usize,
+        wanted: &[bool],
         mut keep: impl FnMut(Member) -> bool,
     ) {
-        let len = self.slots.len();
-        if len == 0 {
-            return;
-        }
-        let start = bucket * len / buckets;
-        let span = ((bucket + 1) * len).div_ceil(buckets) - start;
-        let mut at = start;
-        for step in 0..len {
-            match &self.slots[at] {
-                None if step >= span => return,
-                None => {}
-                Some(e) => {
-                    let addr = e.addr(&self.v6);
-                    if bucket_of(hash(&addr), buckets) == bucket && !keep(e.view(&self.v6)) {
-                        return;
-                    }
-                }
+        debug_assert_eq!(wanted.len(), buckets);
+        let mut found: Vec<(u16, u32)> = Vec::new();
+        let only = wanted.iter().filter(|w| **w).count() == 1;
+        for at in self.table.iter_buckets() {
+            let e = self.entry(at as u32);
+            let bucket = bucket_of(hash(&e.addr(&self.v6)), buckets);
+            if !wanted[bucket] {
+                continue;
             }
-            at = self.after(at);
+            if only {
+                // One bucket: no order to sort out, stop as soon as full.
+                if !keep(e.view(&self.v6)) {
+                    return;
+                }
+            } else {
+                found.push((bucket as u16, at as u32));
+            }
+        }
+        found.sort_by_key(|(bucket, _)| *bucket);
+        for (_, at) in found {
+            if !keep(self.entry(at).view(&self.v6)) {
+                return;
+            }
         }
     }
 
@@ -871,13 +717,8 @@ impl MemberList {
     pub(crate) fn join_response(&self, budget: usize) -> Vec<MemberUpdate> {
         // An entry never encodes above this (IPv6, 9-byte version and
         // incarnation, longest state name).
-        if self.listed.saturating_mul(LARGEST_ENTRY) <= budget {
-            return self
-                .slots
-                .iter()
-                .flatten()
-                .map(|e| e.update(&self.v6))
-                .collect();
+        if self.len().saturating_mul(LARGEST_ENTRY) <= budget {
+            return self.table.iter().map(|e| e.update(&self.v6)).collect();
         }
         let mut out = Vec::new();
         let mut used = 5;
@@ -895,9 +736,8 @@ impl MemberList {
     /// Every entry, newest changes first.
     fn newest_first(&self) -> Vec<MemberUpdate> {
         let mut all: Vec<(u32, MemberUpdate)> = self
-            .slots
+            .table
             .iter()
-            .flatten()
             .map(|e| (e.changed, e.update(&self.v6)))
             .collect();
         // Wrapping sequence numbers: order by age relative to the latest.
@@ -1031,40 +871,64 @@ mod tests {
         }
     }
 
+    /// Every live member's entry points back at its place in the live set,
+    /// and every place at a live member.
+    fn assert_live_set_consistent(list: &MemberList) {
+        for (pos, slot) in list.live.iter().enumerate() {
+            let entry = list.entry(*slot);
+            assert_eq!(entry.live_pos as usize, pos);
+            assert!(entry.is_live());
+        }
+    }
+
     #[test]
-    fn a_full_table_of_odd_length_survives_removal_in_any_order() {
-        // Sized exactly (not a power of two) and three quarters full, so
-        // probe runs cross the table's end and removals shift entries back
-        // across it.
+    fn the_live_set_follows_entries_through_growth_and_rehash() {
+        // Growth from one entry, then churn: removals leave deleted
+        // buckets, which the table reclaims by rehashing in place; each
+        // rehash moves entries, and the live set must move with them.
         let me = id(60_000, 1);
         let mut list = MemberList::new(me, Time::ZERO);
-        list.reserve_exact(1_000);
-        assert_ne!(list.slot_count().count_ones(), 1, "not a power of two");
-        // Ten addresses whose probe runs start at the last slot, so nine of
-        // them wrap to the front.
-        let last = list.slot_count() - 1;
-        let mut ports: Vec<u16> = (1_000..u16::MAX)
-            .filter(|&p| list.home(&id(p, 1).addr) == last)
-            .take(10)
-            .collect();
-        ports.extend(0..990);
-        for &p in &ports {
+        for p in 0..3_000 {
             list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
-        }
-        assert_eq!(list.slot_count(), 1_344, "no growth beyond the reservation");
-        assert!(list.slots[0].is_some() && list.slots[last].is_some());
-        let mut rng = SmallRng::seed_from_u64(5);
-        for i in (1..ports.len()).rev() {
-            ports.swap(i, rng.random_range(0..=i));
-        }
-        for (gone, &p) in ports.iter().enumerate() {
-            assert!(list.remove(&id(p, 1)).is_some());
-            for &q in &ports[gone + 1..] {
-                assert!(list.get(&id(q, 1)).is_some(), "{q} lost after removing {p}");
+            if p % 97 == 0 {
+                assert_live_set_consistent(&list);
             }
         }
-        assert_eq!(list.len(), 1);
-        assert_eq!(list.live_len(), 0);
+        assert_live_set_consistent(&list);
+        let buckets = list.slot_count();
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut version = 1;
+        for round in 0..20 {
+            version += 1;
+            for p in 0..3_000 {
+                if rng.random_range(0..3) == 0 {
+                    let old = list.get(&id(p, version - 1)).map(|m| m.id);
+                    if let Some(old) = old {
+                        assert!(list.remove(&old).is_some());
+                    }
+                }
+            }
+            for p in 0..3_000 {
+                if list.get(&id(p, version - 1)).is_some() {
+                    let old = id(p, version - 1);
+                    list.remove(&old);
+                }
+                list.insert(
+                    id(p, version),
+                    MemberState::Alive,
+                    Incarnation(0),
+                    Time::ZERO,
+                );
+            }
+            assert_live_set_consistent(&list);
+            assert_eq!(list.len(), 3_001, "round {round}");
+            assert_eq!(list.live_len(), 3_000);
+        }
+        assert_eq!(list.slot_count(), buckets, "churn does not grow the table");
+        for p in 0..3_000 {
+            assert!(list.get(&id(p, version)).is_some());
+            assert_eq!(list.standing(&id(p, version - 1)), Standing::Gone);
+        }
     }
 
     #[test]
@@ -1182,7 +1046,9 @@ mod tests {
                 let (ids, summary) = scanned(&list, buckets, bucket);
                 assert_eq!(list.bucket_summary(buckets, bucket), summary);
                 let mut found = Vec::new();
-                list.bucket_members(buckets, bucket, |m| {
+                let mut wanted = vec![false; buckets];
+                wanted[bucket] = true;
+                list.bucket_members(buckets, &wanted, |m| {
                     found.push(m.id);
                     true
                 });
