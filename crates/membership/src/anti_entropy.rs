@@ -16,12 +16,10 @@
 //! summaries, folded to 32 bits (1 KiB), a rotating window when there are
 //! more buckets.
 
-use std::net::SocketAddr;
+use rumor_wire::{Gossip, MemberUpdate, NodeId, update_len};
 
-use rumor_wire::{Gossip, update_len};
-
-use crate::member_list::DIGEST_BUCKETS;
-use crate::membership::Core;
+use crate::Time;
+use crate::member_list::{DIGEST_BUCKETS, MemberList};
 
 /// Summaries per digest message: 256 × 4 bytes, well within a datagram.
 pub(crate) const DIGEST_WINDOW: usize = 256;
@@ -46,16 +44,68 @@ fn wire_summary(summary: u64) -> [u8; SUMMARY_BYTES] {
     ((summary ^ (summary >> 32)) as u32).to_be_bytes()
 }
 
-impl Core {
-    /// Anti-entropy: one random member gets a digest of the next window of
-    /// buckets of this node's list.
-    pub(crate) fn sync(&mut self) {
-        let mut target = Vec::new();
-        self.list.choose_live(&mut self.rng, 1, &[], &mut target);
-        let Some(to) = target.first().copied() else {
-            return;
-        };
-        self.digest_to(to.addr);
+/// What answering a digest comes to.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The digest describes no valid split: counted and dropped.
+    Malformed,
+    /// The members of the differing buckets (possibly none), and unless the
+    /// digest was a reply, this node's own digest of the same buckets when
+    /// any differed.
+    Repair {
+        updates: Vec<MemberUpdate>,
+        digest: Option<Gossip>,
+    },
+}
+
+/// When the next periodic digest goes out, and where in the list it starts.
+#[derive(Debug, Clone)]
+pub(crate) struct AntiEntropy {
+    next_sync: Time,
+    /// The first bucket of the next digest.
+    cursor: usize,
+}
+
+impl AntiEntropy {
+    /// The first periodic digest goes out at `first_sync`.
+    pub(crate) fn new(first_sync: Time) -> AntiEntropy {
+        AntiEntropy {
+            next_sync: first_sync,
+            cursor: 0,
+        }
+    }
+
+    /// When the next periodic digest is due.
+    pub(crate) fn deadline(&self) -> Time {
+        self.next_sync
+    }
+
+    /// Whether a periodic digest is due at `now`; if so the next one is
+    /// due `interval` later.
+    pub(crate) fn due(&mut self, now: Time, interval: std::time::Duration) -> bool {
+        if now < self.next_sync {
+            return false;
+        }
+        self.next_sync = now + interval;
+        true
+    }
+
+    /// Starts again from the first bucket (a new version, a new list).
+    pub(crate) fn reset(&mut self) {
+        self.cursor = 0;
+    }
+
+    /// A digest of the next window of buckets of `list`, wherever it is:
+    /// a merge asked by the driver, or a periodic sync. `datagram` is the
+    /// room of one datagram.
+    pub(crate) fn digest(&mut self, list: &MemberList, me: NodeId, datagram: usize) -> Gossip {
+        let buckets = digest_buckets(list.len());
+        // A full window is 1 KiB of summaries; a small datagram takes fewer.
+        let fits = datagram.saturating_sub(DIGEST_ENVELOPE) / SUMMARY_BYTES;
+        let window = buckets.min(DIGEST_WINDOW).min(fits.max(1));
+        let first = self.cursor % buckets;
+        self.cursor = (first + window) % buckets;
+        digest(list, me, buckets, first, window, false)
     }
 
     /// A reconnect attempt: the smallest digest there is, one summary of
@@ -63,59 +113,24 @@ impl Core {
     /// kilobyte). A process there that holds this node dead answers
     /// `Gone`; a stranger answers with its members and its own digest, and
     /// ordinary anti-entropy completes the merge.
-    pub(crate) fn knock(&mut self, to: SocketAddr) {
-        self.send_digest(to, 1, 0, 1, false);
-    }
-
-    /// Sends `to` a digest of the next window of buckets, wherever it is
-    /// in the list: a merge asked by the driver, or a periodic sync.
-    pub(crate) fn digest_to(&mut self, to: SocketAddr) {
-        let buckets = digest_buckets(self.list.len());
-        // A full window is 1 KiB of summaries; a small datagram takes fewer.
-        let fits = self.room.datagram.saturating_sub(DIGEST_ENVELOPE) / SUMMARY_BYTES;
-        let window = buckets.min(DIGEST_WINDOW).min(fits.max(1));
-        let first = self.digest_cursor % buckets;
-        self.digest_cursor = (first + window) % buckets;
-        self.send_digest(to, buckets, first, window, false);
-    }
-
-    /// Sends `to` the summaries of buckets `first..first + count` of
-    /// `buckets`.
-    fn send_digest(
-        &mut self,
-        to: SocketAddr,
-        buckets: usize,
-        first: usize,
-        count: usize,
-        reply: bool,
-    ) {
-        let summaries = (first..first + count)
-            .flat_map(|bucket| wire_summary(self.list.bucket_summary(buckets, bucket)))
-            .collect();
-        let digest = Gossip::Digest {
-            sender: self.me,
-            reply,
-            buckets: buckets as u32,
-            first: first as u32,
-            summaries,
-        };
-        self.push_transmit(to, digest);
+    pub(crate) fn knock(list: &MemberList, me: NodeId) -> Gossip {
+        digest(list, me, 1, 0, 1, false)
     }
 
     /// Answers a digest: this node's members of every bucket whose summary
-    /// differs from the sender's, as one `Updates` message within the
-    /// datagram (the next digest covers what did not fit), then, unless the
-    /// digest is a reply, this node's own digest of the same buckets so the
-    /// sender repairs this node too. A digest that does not describe a
-    /// valid split is counted and dropped.
-    pub(crate) fn answer_digest(
-        &mut self,
-        from: SocketAddr,
+    /// differs from the sender's, within `budget` bytes of update records
+    /// (the next digest covers what did not fit), then, unless the digest
+    /// is a reply, this node's own digest of the same buckets so the sender
+    /// repairs this node too.
+    pub(crate) fn answer(
+        list: &MemberList,
+        me: NodeId,
+        budget: usize,
         reply: bool,
         buckets: u32,
         first: u32,
         summaries: &[u8],
-    ) {
+    ) -> Answer {
         let (buckets, first) = (buckets as usize, first as usize);
         let count = summaries.len() / SUMMARY_BYTES;
         let valid = buckets.is_power_of_two()
@@ -123,24 +138,22 @@ impl Core {
             && summaries.len() % SUMMARY_BYTES == 0
             && first.checked_add(count).is_some_and(|end| end <= buckets);
         if !valid {
-            self.stats.malformed_digests += 1;
-            return;
+            return Answer::Malformed;
         }
         let mut wanted = Vec::new();
         let mut differ = false;
         for (i, theirs) in summaries.chunks_exact(SUMMARY_BYTES).enumerate() {
             let bucket = first + i;
-            if wire_summary(self.list.bucket_summary(buckets, bucket)) != theirs {
+            if wire_summary(list.bucket_summary(buckets, bucket)) != theirs {
                 wanted.resize(buckets, false);
                 wanted[bucket] = true;
                 differ = true;
             }
         }
-        let budget = self.updates_budget();
         let mut used = 0;
         let mut updates = Vec::new();
         if differ {
-            self.list.bucket_members(buckets, &wanted, |member| {
+            list.bucket_members(buckets, &wanted, |member| {
                 let update = member.update();
                 let size = update_len(&update);
                 if used + size > budget {
@@ -151,13 +164,29 @@ impl Core {
                 true
             });
         }
-        if !updates.is_empty() {
-            self.stats.digest_repairs += 1;
-            self.send_updates(from, updates);
-        }
-        if differ && !reply {
-            self.send_digest(from, buckets, first, count, true);
-        }
+        let digest = (differ && !reply).then(|| digest(list, me, buckets, first, count, true));
+        Answer::Repair { updates, digest }
+    }
+}
+
+/// A digest of buckets `first..first + count` of `buckets`.
+fn digest(
+    list: &MemberList,
+    me: NodeId,
+    buckets: usize,
+    first: usize,
+    count: usize,
+    reply: bool,
+) -> Gossip {
+    let summaries = (first..first + count)
+        .flat_map(|bucket| wire_summary(list.bucket_summary(buckets, bucket)))
+        .collect();
+    Gossip::Digest {
+        sender: me,
+        reply,
+        buckets: buckets as u32,
+        first: first as u32,
+        summaries,
     }
 }
 

@@ -33,6 +33,20 @@ pub struct Config {
     /// contract (see `docs/protocol.md`).
     #[serde(with = "humantime_serde")]
     pub t_suspect: Duration,
+    /// Every detector (Lifeguard's dynamic suspicion timeout): a suspicion
+    /// starts this many times the suspicion timeout and shrinks back to it
+    /// as `suspicion_confirmations` other members (or this node's own
+    /// detector) independently suspect the same member:
+    /// `timeout = max − (max − min) · log(C + 1) / log(k + 1)`, as
+    /// memberlist applies it. Between 1 and 60. Default 1: every suspicion
+    /// lasts the suspicion timeout, confirmed or not.
+    pub suspicion_max_mult: NonZeroU32,
+    /// Every detector: independent confirmations (k) after which a
+    /// suspicion lasts only the suspicion timeout (fewer in clusters too
+    /// small to give that many: members other than the suspect and the
+    /// first accuser). Read only with `suspicion_max_mult` above 1; 0 means
+    /// no wait for confirmations. At most 1,000. Default 3.
+    pub suspicion_confirmations: u32,
     /// How long a failed or left member stays in the list before it is
     /// removed. Default 30 s.
     #[serde(with = "humantime_serde")]
@@ -105,6 +119,8 @@ impl Default for Config {
             heartbeat: Duration::from_millis(100),
             t_fail: Duration::from_millis(500),
             t_suspect: Duration::from_millis(1500),
+            suspicion_max_mult: NonZeroU32::new(1).expect("1 is not zero"),
+            suspicion_confirmations: 3,
             t_delete: Duration::from_secs(30),
             fanout: NonZeroUsize::new(3).expect("3 is not zero"),
             datagram_limit: rumor_wire::DEFAULT_DATAGRAM_LIMIT,
@@ -158,6 +174,12 @@ impl Config {
         if self.phi_threshold.is_nan() || self.phi_threshold <= 0.0 {
             return bad("phi_threshold", "must be positive");
         }
+        if self.suspicion_max_mult.get() > 60 {
+            return bad("suspicion_max_mult", "must be at most 60");
+        }
+        if self.suspicion_confirmations > 1_000 {
+            return bad("suspicion_confirmations", "must be at most 1000");
+        }
         if self.max_members < 2 {
             return bad("max_members", "must be at least 2");
         }
@@ -203,8 +225,27 @@ mod tests {
             ..Config::default()
         };
         assert!(tiny.validate().is_err());
+        let stretched = Config {
+            suspicion_max_mult: NonZeroU32::new(61).unwrap(),
+            ..Config::default()
+        };
+        assert!(stretched.validate().is_err());
+        let many = Config {
+            suspicion_confirmations: 1_001,
+            ..Config::default()
+        };
+        assert!(many.validate().is_err());
+        let lifeguard: Config =
+            toml::from_str("suspicion_max_mult = 6\nsuspicion_confirmations = 2\n").unwrap();
+        lifeguard.validate().unwrap();
+        assert_eq!(lifeguard.suspicion_max_mult.get(), 6);
         // Zero where zero means nothing does not even parse.
-        for key in ["fanout", "retransmit_mult", "max_piggyback"] {
+        for key in [
+            "fanout",
+            "retransmit_mult",
+            "max_piggyback",
+            "suspicion_max_mult",
+        ] {
             let err = toml::from_str::<Config>(&format!("{key} = 0")).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }

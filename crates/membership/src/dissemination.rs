@@ -179,6 +179,33 @@ impl Dissemination {
         }
     }
 
+    /// Changes to piggyback, whose records take at most `budget` bytes,
+    /// for a cluster of `live` members: at most `max_piggyback` in steady
+    /// state, up to an eighth of the queue when a backlog (a join storm of
+    /// thousands) built up, each told at most λ·log n times (λ = `mult`).
+    pub(crate) fn piggyback(
+        &mut self,
+        budget: usize,
+        skip: Option<&NodeId>,
+        mult: u32,
+        max_piggyback: usize,
+        live: usize,
+    ) -> Vec<MemberUpdate> {
+        let limit = retransmit_limit(mult, live);
+        let most = max_piggyback.max(self.len() / 8);
+        // Sized once: a record takes at least 24 bytes.
+        let mut out = Vec::with_capacity(most.min(self.len()).min(budget / 24));
+        self.take(budget, most, limit, skip, &mut out);
+        out
+    }
+
+    /// Bytes of news waiting to be piggybacked, up to what one message
+    /// carries: a detector sizing a large payload leaves this much room.
+    pub(crate) fn news_bytes(&self, max_piggyback: usize) -> usize {
+        let most = max_piggyback.max(self.len() / 8);
+        most.min(self.len()) * 24
+    }
+
     /// Changes still queued.
     pub(crate) fn len(&self) -> usize {
         self.index.len()

@@ -66,27 +66,40 @@
 #![forbid(unsafe_code)]
 
 mod anti_entropy;
+mod builder;
 mod config;
+mod core;
 pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+mod healing;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
 mod joining;
+mod journal;
+mod lifecycle;
 mod member_list;
 mod membership;
+mod node;
 mod notice;
+mod outbox;
 pub mod payload;
 mod plausibility;
 mod receiver_drop;
 mod reconnect;
+mod removals;
 mod room;
+mod rules;
 mod stats;
 mod suspicion;
+mod suspicions;
+mod timers;
 mod transmit;
+mod view;
 
+pub use builder::Builder;
 pub use config::Config;
 pub use detector::{
     DetectorContext, DetectorFactory, DetectorRegistry, DetectorSettings, FailureDetector,
@@ -94,7 +107,7 @@ pub use detector::{
 };
 pub use error::MembershipError;
 pub use event::{Event, EventKind};
-pub use membership::{Builder, Membership};
+pub use membership::Membership;
 pub use notice::{Notice, RejoinCause};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{

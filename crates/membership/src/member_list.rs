@@ -259,10 +259,6 @@ pub(crate) enum Standing {
     Unknown,
 }
 
-fn to_ns(t: Time) -> u64 {
-    u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)
-}
-
 /// Every known member, in a hash table, with indexes.
 #[derive(Debug, Clone)]
 pub(crate) struct MemberList {
@@ -275,12 +271,6 @@ pub(crate) struct MemberList {
     tombstones: Map<SocketAddr, Version>,
     /// Slots of live members other than this node.
     live: Vec<u32>,
-    /// While suspected: when the suspicion turns into failure; while failed
-    /// or left: when the entry is removed (nanoseconds).
-    deadlines: Map<NodeId, u64>,
-    /// Suspicions at or below this incarnation are ignored: this node saw
-    /// direct evidence of life after them.
-    cleared: Map<NodeId, Incarnation>,
     /// Per finest bucket, the XOR of its members' fingerprints.
     digests: Vec<u64>,
     next_change: u32,
@@ -296,8 +286,6 @@ impl MemberList {
             v6_free: Vec::new(),
             tombstones: Map::default(),
             live: Vec::new(),
-            deadlines: Map::default(),
-            cleared: Map::default(),
             digests: vec![0; DIGEST_BUCKETS],
             next_change: 0,
         };
@@ -479,7 +467,6 @@ impl MemberList {
             return;
         };
         let entry = self.entry_mut(slot);
-        let keep_deadline = entry.state == MemberState::Suspect && state == MemberState::Suspect;
         let was_live = entry.is_live();
         entry.state = state;
         entry.incarnation = incarnation;
@@ -488,15 +475,6 @@ impl MemberList {
         if live != was_live {
             self.toggle_digest(id, was_live);
             self.toggle_digest(id, live);
-        }
-        if !keep_deadline {
-            self.deadlines.remove(id);
-        }
-        if state == MemberState::Alive && incarnation > Incarnation(0) {
-            // A newer incarnation makes an older cleared mark moot.
-            if self.cleared.get(id).is_some_and(|c| *c < incarnation) {
-                self.cleared.remove(id);
-            }
         }
         if *id != me {
             if live {
@@ -524,8 +502,6 @@ impl MemberList {
         if entry.v6 {
             self.v6_free.push(entry.ip);
         }
-        self.deadlines.remove(id);
-        self.cleared.remove(id);
         self.bury(id);
         Some(member)
     }
@@ -548,28 +524,6 @@ impl MemberList {
         self.entry(slot).is(id, &self.v6).then_some(slot)
     }
 
-    /// `id`'s suspicion or removal deadline, if any.
-    pub(crate) fn deadline(&self, id: &NodeId) -> Option<Time> {
-        self.deadlines.get(id).map(|ns| Time::from_nanos(*ns))
-    }
-
-    pub(crate) fn set_deadline(&mut self, id: &NodeId, at: Time) {
-        if self.slot_of_id(id).is_some() {
-            self.deadlines.insert(*id, to_ns(at));
-        }
-    }
-
-    /// Suspicions of `id` at or below this incarnation are ignored.
-    pub(crate) fn cleared_upto(&self, id: &NodeId) -> Option<Incarnation> {
-        self.cleared.get(id).copied()
-    }
-
-    pub(crate) fn set_cleared_upto(&mut self, id: &NodeId, incarnation: Incarnation) {
-        if self.slot_of_id(id).is_some() {
-            self.cleared.insert(*id, incarnation);
-        }
-    }
-
     /// This list as `me` would hold it: a copy of every entry, slot for
     /// slot (a memory copy where inserting the members one by one would
     /// take a lookup each), with `me` as the owner. `None` unless `me` is
@@ -581,8 +535,6 @@ impl MemberList {
         }
         let mut copy = self.clone();
         copy.me = me;
-        // Direct evidence of life was this list's owner's, not `me`'s.
-        copy.cleared.clear();
         copy.live_remove(mine);
         if let Some(owner) = copy.slot_of_id(&self.me) {
             if owner != mine && copy.entry(owner).is_live() {
@@ -642,14 +594,6 @@ impl MemberList {
     /// visits every member, in a deterministic order (not sorted).
     pub(crate) fn in_slot(&self, at: usize) -> Option<Member> {
         self.table.get_bucket(at).map(|e| e.view(&self.v6))
-    }
-
-    /// Members with a suspicion or removal deadline, with it.
-    pub(crate) fn with_deadlines(&self) -> impl Iterator<Item = (Member, Time)> + '_ {
-        self.deadlines.iter().filter_map(|(id, ns)| {
-            let member = self.get(id)?;
-            Some((member, Time::from_nanos(*ns)))
-        })
     }
 
     /// Every member, sorted by id (deterministic order).
@@ -779,11 +723,10 @@ mod tests {
 
     proptest::proptest! {
         /// The table against a plain map under any mix of inserts, state
-        /// changes, removals, deadlines and exact reservations (tables of
+        /// changes, removals, lookups of newer versions and exact reservations (tables of
         /// any length, not only powers of two) over a few dozen addresses
         /// (many collisions, growth, and entries shifting back into holes):
-        /// every lookup, the live set and every deadline and cleared mark
-        /// agree.
+        /// every lookup, the live set and the bucket summaries agree.
         #[test]
         fn agrees_with_a_map_model(
             ops in proptest::collection::vec((0u8..6, 0u16..48, 1u64..3, 0u8..4), 1..300)
@@ -792,8 +735,6 @@ mod tests {
             let me = id(1000, 1);
             let mut list = MemberList::new(me, Time::ZERO);
             let mut model: BTreeMap<SocketAddr, (NodeId, MemberState, Incarnation)> = BTreeMap::new();
-            let mut deadlines: BTreeMap<NodeId, Time> = BTreeMap::new();
-            let mut cleared: BTreeMap<NodeId, Incarnation> = BTreeMap::new();
             let states = [MemberState::Alive, MemberState::Suspect, MemberState::Failed, MemberState::Left];
             for (step, (op, port, version, state)) in ops.into_iter().enumerate() {
                 let node = id(port, version);
@@ -808,14 +749,6 @@ mod tests {
                     }
                     1 => {
                         if let Some(entry) = model.get_mut(&node.addr).filter(|e| e.0 == node) {
-                            if !(entry.1 == MemberState::Suspect && state == MemberState::Suspect) {
-                                deadlines.remove(&node);
-                            }
-                            if state == MemberState::Alive
-                                && cleared.get(&node).is_some_and(|c| *c < Incarnation(step as u64))
-                            {
-                                cleared.remove(&node);
-                            }
                             *entry = (node, state, Incarnation(step as u64));
                         }
                         list.set_state(&node, state, Incarnation(step as u64), at);
@@ -825,23 +758,14 @@ mod tests {
                         proptest::prop_assert_eq!(list.remove(&node).is_some(), listed);
                         if listed {
                             model.remove(&node.addr);
-                            deadlines.remove(&node);
-                            cleared.remove(&node);
                         }
                     }
                     3 => {
-                        list.set_deadline(&node, at);
-                        if model.get(&node.addr).is_some_and(|e| e.0 == node) {
-                            deadlines.insert(node, at);
-                        }
+                        let listed = model.get(&node.addr).map(|e| e.0);
+                        proptest::prop_assert_eq!(list.superseded_by(&node), listed.filter(|l| l.is_superseded_by(&node)));
                     }
                     4 => list.reserve_exact(usize::from(port)),
-                    _ => {
-                        list.set_cleared_upto(&node, Incarnation(step as u64));
-                        if model.get(&node.addr).is_some_and(|e| e.0 == node) {
-                            cleared.insert(node, Incarnation(step as u64));
-                        }
-                    }
+                    _ => {}
                 }
                 proptest::prop_assert_eq!(list.len(), model.len() + 1);
                 let mut live: Vec<NodeId> = (0..list.live_len()).filter_map(|p| list.live_at(p)).collect();
@@ -856,8 +780,6 @@ mod tests {
                 for (node, state, incarnation) in model.values() {
                     let member = list.get(node);
                     proptest::prop_assert!(member.is_some_and(|m| m.state == *state && m.incarnation == *incarnation));
-                    proptest::prop_assert_eq!(list.deadline(node), deadlines.get(node).copied());
-                    proptest::prop_assert_eq!(list.cleared_upto(node), cleared.get(node).copied());
                 }
                 proptest::prop_assert!(list.get(&me).is_some());
                 let mut digests = vec![0u64; DIGEST_BUCKETS];

@@ -1,187 +1,198 @@
-//! Suspicion: the stage between alive and failed, its timer, and the
-//! direct notices that let a suspect refute in one round trip (Lifeguard's
-//! buddy system).
+//! One suspicion as a value: when it started, when it runs out, and who
+//! confirmed it (Lifeguard's dynamic suspicion timeout, as memberlist's
+//! `suspicion.go` applies it).
 //!
-//! A suspicion lasts `t_suspect` (longer in clusters of more than a
-//! thousand members, where news takes longer to reach everyone). The node
-//! whose own
-//! detector raised it tells the suspect at once and three more times over
-//! that span; the suspect answers with a higher incarnation. Fresh direct
-//! evidence of life (a heartbeat, an ack) clears a suspicion locally.
+//! A suspicion's timeout starts at a maximum and shrinks toward a minimum
+//! as independent confirmations arrive — other members that suspect the
+//! same member, and this node's own detector:
+//!
+//! ```text
+//! timeout(C) = max − (max − min) · log(C + 1) / log(k + 1)     (C ≤ k)
+//! ```
+//!
+//! with C the confirmations so far (distinct accusers beyond the first)
+//! and k those expected. A suspicion raised by many members is most likely
+//! true and is settled quickly; one raised by a lone member with trouble of
+//! its own waits long enough for the suspect to refute. With `max = min`
+//! (the default: `Config::suspicion_max_mult = 1`) the timeout is `min`
+//! whatever arrives.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId};
-
 use crate::Time;
-use crate::detector::MemberChange;
-use crate::event::EventKind;
-use crate::membership::{Core, Timer};
 
-/// How long news takes to reach every member, per decade of cluster size.
-const DISSEMINATION_PER_DECADE: Duration = Duration::from_millis(500);
+/// A suspicion of one member.
+#[derive(Debug, Clone)]
+pub(crate) struct Suspicion {
+    start: Time,
+    min: Duration,
+    max: Duration,
+    /// Confirmations after which the timeout is `min`.
+    expected: u32,
+    /// Who raised it first (`None`: a join response, no one in particular).
+    accuser: Option<SocketAddr>,
+    /// Distinct accusers since, up to `expected`.
+    confirmations: Vec<SocketAddr>,
+    /// Raised by this node's own detector.
+    local: bool,
+    deadline: Time,
+    /// The deadline was set outright (a last chance, a stall's grace) and
+    /// no longer follows confirmations.
+    pinned: bool,
+}
 
-/// Direct "you are suspected" notices sent to a member this node suspects:
-/// one at once and this many more, spread over the suspicion timeout.
-pub(crate) const SUSPECT_NOTICE_RETRIES: u8 = 3;
-
-impl Core {
-    /// The suspicion timeout for the current cluster size: `t_suspect`, or
-    /// the time news needs to reach everyone in a large cluster if that is
-    /// longer (`500 ms · log10 n`: 1.5 s at 1,000 members, 2 s at 10,000).
-    pub(crate) fn suspicion_timeout(&self) -> Duration {
-        let n = self.list.live_count() as f64;
-        self.config
-            .t_suspect
-            .max(DISSEMINATION_PER_DECADE.mul_f64(n.log10().max(0.0)))
-    }
-
-    /// This node did not run for a while (a stopped process, a GC pause, a
-    /// starved CPU): the refutations of the members it suspects may be
-    /// waiting, unread, in its socket buffer. Every suspicion that would
-    /// run out within `grace` is postponed to `grace` from now and then
-    /// gives its suspect a last chance, so a node that was itself paused
-    /// never declares others failed on evidence it could not receive.
-    pub(crate) fn postpone_suspicions(&mut self, grace: Duration) {
-        let until = self.now + grace;
-        let due: Vec<NodeId> = self
-            .list
-            .with_deadlines()
-            .filter(|(m, at)| m.state == MemberState::Suspect && *at < until)
-            .map(|(m, _)| m.id)
-            .collect();
-        for id in due {
-            self.list.set_deadline(&id, until);
-            let timer = Timer::SuspectExpire {
-                member: id,
-                hearsay: true,
-            };
-            self.schedule(until, timer);
-        }
-    }
-
-    /// Records `id` as suspected at `incarnation` and starts the timer;
-    /// `local` when this node's own detector raised it (then the suspect is
-    /// told directly).
-    pub(crate) fn mark_suspect(&mut self, id: NodeId, incarnation: Incarnation, local: bool) {
-        let timeout = self.suspicion_timeout();
-        let deadline = self.now + timeout;
-        self.list
-            .set_state(&id, MemberState::Suspect, incarnation, self.now);
-        self.list.set_deadline(&id, deadline);
-        let timer = Timer::SuspectExpire {
-            member: id,
-            hearsay: !local,
+impl Suspicion {
+    /// A suspicion raised at `now` by `accuser`, with a timeout between
+    /// `min` and `max` over `expected` confirmations (`expected = 0`, or
+    /// `max <= min`: `min` from the start).
+    pub(crate) fn new(
+        now: Time,
+        min: Duration,
+        max: Duration,
+        expected: u32,
+        accuser: Option<SocketAddr>,
+        local: bool,
+    ) -> Suspicion {
+        let max = max.max(min);
+        let mut suspicion = Suspicion {
+            start: now,
+            min,
+            max,
+            expected,
+            accuser,
+            confirmations: Vec::new(),
+            local,
+            deadline: now,
+            pinned: false,
         };
-        self.schedule(deadline, timer);
-        self.emit(EventKind::Suspected, id, incarnation);
-        self.notes.push_back((id, MemberChange::Suspected));
-        let update = MemberUpdate {
-            node: id,
-            state: MemberState::Suspect,
-            incarnation,
-        };
-        self.dissemination.enqueue(update);
-        if local {
-            // Tell the suspect directly (Lifeguard's "buddy system"): it can
-            // refute at once instead of waiting for gossip to reach it.
-            self.stats.suspicions += 1;
-            self.send_updates(id.addr, vec![update]);
-            let spacing = timeout / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
-            self.schedule(
-                self.now + spacing,
-                Timer::SuspectNotice(id, SUSPECT_NOTICE_RETRIES),
-            );
-        }
+        suspicion.deadline = now + suspicion.timeout();
+        suspicion
     }
 
-    /// The suspect answered with a higher incarnation.
-    pub(crate) fn mark_refuted(&mut self, id: NodeId, incarnation: Incarnation) {
-        self.list
-            .set_state(&id, MemberState::Alive, incarnation, self.now);
-        self.stats.refutations += 1;
-        self.emit(EventKind::Alive, id, incarnation);
-        self.notes.push_back((id, MemberChange::Refuted));
-        self.dissemination.enqueue(MemberUpdate {
-            node: id,
-            state: MemberState::Alive,
-            incarnation,
-        });
+    /// The timeout after the confirmations so far.
+    pub(crate) fn timeout(&self) -> Duration {
+        if self.expected == 0 || self.max == self.min {
+            return self.min;
+        }
+        let c = self.confirmations.len() as f64;
+        let k = f64::from(self.expected);
+        let fraction = ((c + 1.0).ln() / (k + 1.0).ln()).min(1.0);
+        let span = self.max - self.min;
+        self.max - span.mul_f64(fraction)
     }
 
-    /// The local detector's opinion: suspect `id`.
-    pub(crate) fn suspect(&mut self, id: NodeId) {
-        if let Some(member) = self.list.get(&id) {
-            if member.state == MemberState::Alive && id != self.me {
-                let incarnation = member.incarnation;
-                self.mark_suspect(id, incarnation, true);
-            }
-        }
+    /// When the suspicion runs out.
+    pub(crate) fn deadline(&self) -> Time {
+        self.deadline
     }
 
-    /// The local detector's opinion: `id` is alive (fresh direct evidence).
-    pub(crate) fn alive(&mut self, id: NodeId) {
-        if let Some(member) = self.list.get(&id) {
-            if member.state == MemberState::Suspect {
-                let incarnation = member.incarnation;
-                self.list.set_cleared_upto(&id, incarnation);
-                self.list
-                    .set_state(&id, MemberState::Alive, incarnation, self.now);
-                self.stats.refutations += 1;
-                self.emit(EventKind::Alive, id, incarnation);
-                self.notes.push_back((id, MemberChange::Refuted));
-            }
-        }
+    /// Whether this node's own detector raised it.
+    pub(crate) fn is_local(&self) -> bool {
+        self.local
     }
 
-    /// The suspicion timer of `id` fired: failed, unless the suspicion was
-    /// refuted (or renewed) meanwhile. A suspicion this node only heard of
-    /// first gets a last chance: the suspect is told directly, twice over
-    /// a grace of a quarter of the suspicion timeout, and is declared
-    /// failed only if no refutation came by then. A refutation gossiped
-    /// through a busy cluster (a join storm fills every datagram) can
-    /// arrive after a hearsay timer runs out; the suspect's direct answer
-    /// takes one round trip. The suspecter whose own detector raised the
-    /// suspicion already told the suspect directly and does not wait.
-    pub(crate) fn suspicion_expired(&mut self, id: NodeId, at: Time, hearsay: bool) {
-        let due = self
-            .list
-            .get(&id)
-            .is_some_and(|m| m.state == MemberState::Suspect)
-            && self.list.deadline(&id) == Some(at);
-        if !due {
-            return;
-        }
-        if hearsay {
-            self.stats.last_chances += 1;
-            let grace = self.suspicion_timeout() / 4;
-            self.suspect_notice(id, 1);
-            self.schedule(self.now + grace / 2, Timer::SuspectNotice(id, 1));
-            self.list.set_deadline(&id, self.now + grace);
-            let timer = Timer::SuspectExpire {
-                member: id,
-                hearsay: false,
-            };
-            self.schedule(self.now + grace, timer);
-            return;
-        }
-        self.stats.failures_declared += 1;
-        self.mark_final(id, MemberState::Failed, Incarnation(0));
+    /// Independent confirmations so far.
+    #[cfg(test)]
+    pub(crate) fn confirmations(&self) -> usize {
+        self.confirmations.len()
     }
 
-    /// Tells a member this node still suspects that it is suspected.
-    pub(crate) fn suspect_notice(&mut self, id: NodeId, left: u8) {
-        let update = self
-            .list
-            .get(&id)
-            .filter(|m| m.state == MemberState::Suspect)
-            .map(|m| m.update());
-        if let Some(update) = update {
-            self.send_updates(id.addr, vec![update]);
-            if left > 1 {
-                let spacing = self.suspicion_timeout() / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
-                self.schedule(self.now + spacing, Timer::SuspectNotice(id, left - 1));
-            }
+    /// `accuser` suspects the member too. Returns the new, earlier
+    /// deadline when the confirmation shortened the suspicion; `None` when
+    /// it changed nothing (the accuser had already, enough confirmed, the
+    /// timeout cannot shrink, or the deadline is pinned).
+    pub(crate) fn confirm(&mut self, accuser: SocketAddr) -> Option<Time> {
+        let full = self.confirmations.len() >= self.expected as usize;
+        if self.pinned || full || self.max == self.min {
+            return None;
         }
+        if self.accuser == Some(accuser) || self.confirmations.contains(&accuser) {
+            return None;
+        }
+        self.confirmations.push(accuser);
+        let deadline = self.start + self.timeout();
+        if deadline >= self.deadline {
+            return None;
+        }
+        self.deadline = deadline;
+        Some(deadline)
+    }
+
+    /// Sets the deadline outright (a last chance, a stall's grace); later
+    /// confirmations leave it alone.
+    pub(crate) fn pin(&mut self, at: Time) {
+        self.deadline = at;
+        self.pinned = true;
+    }
+
+    /// The same suspicion held by another node, which only heard of it.
+    pub(crate) fn as_hearsay(&self) -> Suspicion {
+        Suspicion {
+            local: false,
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, 1], port))
+    }
+
+    const MIN: Duration = Duration::from_secs(1);
+    const MAX: Duration = Duration::from_secs(6);
+
+    #[test]
+    fn the_timeout_shrinks_from_max_to_min_over_k_confirmations() {
+        let t0 = Time::from_secs(100);
+        let mut s = Suspicion::new(t0, MIN, MAX, 3, Some(addr(1)), false);
+        assert_eq!(s.timeout(), MAX);
+        assert_eq!(s.deadline(), t0 + MAX);
+        // memberlist's formula: max − (max − min)·log(C+1)/log(k+1).
+        let expect = |c: f64| MAX.as_secs_f64() - 5.0 * (c + 1.0).ln() / 4f64.ln();
+        for (c, port) in [(1.0, 2), (2.0, 3), (3.0, 4)] {
+            let deadline = s.confirm(addr(port)).expect("a new accuser shortens it");
+            let timeout = (deadline - t0).as_secs_f64();
+            assert!((timeout - expect(c)).abs() < 1e-6, "C = {c}: {timeout}");
+        }
+        assert_eq!(s.timeout(), MIN, "k confirmations: the minimum");
+        assert_eq!(s.confirm(addr(5)), None, "no shorter than the minimum");
+        assert_eq!(s.confirmations(), 3);
+    }
+
+    #[test]
+    fn only_distinct_accusers_confirm() {
+        let mut s = Suspicion::new(Time::ZERO, MIN, MAX, 3, Some(addr(1)), false);
+        assert_eq!(s.confirm(addr(1)), None, "the first accuser again");
+        assert!(s.confirm(addr(2)).is_some());
+        assert_eq!(s.confirm(addr(2)), None, "a second word from the same one");
+        assert_eq!(s.confirmations(), 1);
+    }
+
+    #[test]
+    fn without_a_span_or_expected_confirmations_the_timeout_is_the_minimum() {
+        let mut flat = Suspicion::new(Time::ZERO, MIN, MIN, 3, Some(addr(1)), true);
+        assert_eq!(flat.deadline(), Time::ZERO + MIN);
+        assert_eq!(flat.confirm(addr(2)), None);
+        assert_eq!(flat.deadline(), Time::ZERO + MIN);
+        let alone = Suspicion::new(Time::ZERO, MIN, MAX, 0, None, false);
+        assert_eq!(
+            alone.deadline(),
+            Time::ZERO + MIN,
+            "k = 0: nobody to wait for"
+        );
+        assert!(flat.is_local() && !flat.as_hearsay().is_local());
+    }
+
+    #[test]
+    fn a_pinned_deadline_ignores_confirmations() {
+        let mut s = Suspicion::new(Time::ZERO, MIN, MAX, 3, Some(addr(1)), false);
+        s.pin(Time::from_secs(2));
+        assert_eq!(s.confirm(addr(2)), None);
+        assert_eq!(s.deadline(), Time::from_secs(2));
     }
 }

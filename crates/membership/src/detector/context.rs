@@ -5,7 +5,7 @@ use std::time::Duration;
 use rand::RngCore;
 use rumor_wire::{Incarnation, MemberState, NodeId};
 
-use crate::membership::Core;
+use crate::core::Core;
 use crate::{Config, MembershipError, Time};
 
 /// The core as a detector sees it during one call: time, randomness, a

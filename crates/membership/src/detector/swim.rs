@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use super::awareness::Awareness;
 use super::{DetectorContext, FailureDetector, MemberChange};
 use crate::member_list::Map;
-use crate::membership::jitter;
+use crate::node::jitter;
 use crate::{Config, MembershipError, Time, payload};
 
 /// The registered name.

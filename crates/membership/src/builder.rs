@@ -1,0 +1,89 @@
+//! How a [`Membership`] starts: its configuration, its seed, and what the
+//! driver adds to every datagram.
+
+use std::sync::Arc;
+
+use rumor_wire::NodeId;
+
+use crate::core::Core;
+use crate::{Config, FailureDetector, Membership, Time};
+
+/// How a [`Membership`] starts: its configuration, its seed, and what the
+/// driver adds to every datagram.
+pub struct Builder {
+    me: NodeId,
+    detector: Box<dyn FailureDetector>,
+    config: Config,
+    seed: u64,
+    packet_overhead: usize,
+}
+
+impl Builder {
+    /// A builder with the defaults.
+    pub(crate) fn new(me: NodeId, detector: Box<dyn FailureDetector>) -> Builder {
+        Builder {
+            me,
+            detector,
+            config: Config::default(),
+            seed: 0,
+            packet_overhead: 0,
+        }
+    }
+
+    /// The configuration (default: [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Builder {
+        self.config = config;
+        self
+    }
+
+    /// The seed of every random choice (default 0).
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = seed;
+        self
+    }
+
+    /// Bytes the driver adds to every datagram after the core's envelope
+    /// (an AEAD's header and tag, say): the core keeps every datagram
+    /// within `Config::datagram_limit` less this.
+    pub fn packet_overhead(mut self, bytes: usize) -> Builder {
+        self.packet_overhead = bytes;
+        self
+    }
+
+    /// Checks the configuration and starts the node, alone in its own
+    /// cluster, at `now`.
+    pub fn start(self, now: Time) -> Result<Membership, crate::MembershipError> {
+        self.config.validate()?;
+        let room = self
+            .config
+            .datagram_limit
+            .saturating_sub(self.packet_overhead);
+        if room < crate::config::MIN_DATAGRAM_ROOM {
+            return Err(crate::MembershipError::InvalidConfig {
+                key: "datagram_limit",
+                problem: "leaves less than 512 bytes after the driver's packet overhead",
+            });
+        }
+        let name: Arc<str> = Arc::from(self.detector.name());
+        let core = Core::new(
+            self.me,
+            self.config,
+            name,
+            self.seed,
+            self.packet_overhead,
+            now,
+        );
+        Ok(Membership::start(core, self.detector))
+    }
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("me", &self.me)
+            .field("detector", &self.detector.name())
+            .field("seed", &self.seed)
+            .field("packet_overhead", &self.packet_overhead)
+            .finish_non_exhaustive()
+    }
+}
