@@ -140,29 +140,30 @@ impl AntiEntropy {
         if !valid {
             return Answer::Malformed;
         }
-        let mut wanted = Vec::new();
+        let mut used = 0;
+        let mut full = false;
         let mut differ = false;
+        let mut updates = Vec::new();
         for (i, theirs) in summaries.chunks_exact(SUMMARY_BYTES).enumerate() {
             let bucket = first + i;
-            if wire_summary(list.bucket_summary(buckets, bucket)) != theirs {
-                wanted.resize(buckets, false);
-                wanted[bucket] = true;
-                differ = true;
+            if wire_summary(list.bucket_summary(buckets, bucket)) == theirs {
+                continue;
             }
-        }
-        let mut used = 0;
-        let mut updates = Vec::new();
-        if differ {
-            list.bucket_members(buckets, &wanted, |member| {
+            differ = true;
+            list.bucket_members(buckets, bucket, |member| {
                 let update = member.update();
                 let size = update_len(&update);
                 if used + size > budget {
+                    full = true;
                     return false;
                 }
                 used += size;
                 updates.push(update);
                 true
             });
+            if full {
+                break;
+            }
         }
         let digest = (differ && !reply).then(|| digest(list, me, buckets, first, count, true));
         Answer::Repair { updates, digest }

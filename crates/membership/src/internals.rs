@@ -16,7 +16,6 @@ pub struct MemberTable {
     list: MemberList,
     rng: SmallRng,
     out: Vec<NodeId>,
-    wanted: Vec<bool>,
 }
 
 impl MemberTable {
@@ -26,7 +25,6 @@ impl MemberTable {
             list: MemberList::new(me, Time::ZERO),
             rng: SmallRng::seed_from_u64(seed),
             out: Vec::new(),
-            wanted: Vec::new(),
         }
     }
 
@@ -80,10 +78,7 @@ impl MemberTable {
     /// (the walk a digest answer makes).
     pub fn bucket_len(&mut self, buckets: usize, bucket: usize) -> usize {
         let mut n = 0;
-        self.wanted.clear();
-        self.wanted.resize(buckets, false);
-        self.wanted[bucket] = true;
-        self.list.bucket_members(buckets, &self.wanted, |_| {
+        self.list.bucket_members(buckets, bucket, |_| {
             n += 1;
             true
         });

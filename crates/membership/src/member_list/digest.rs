@@ -1,0 +1,67 @@
+//! Anti-entropy buckets: the address-hash space split by its top bits into
+//! [`DIGEST_BUCKETS`] finest buckets, and a summary of the members of each
+//! ([`Summaries`]), updated on every change so that a digest costs no scan.
+
+use rumor_wire::Version;
+
+use super::entry::mix;
+
+/// The finest split of the address-hash space into anti-entropy buckets
+/// (a power of two).
+pub(crate) const DIGEST_BUCKETS: usize = 1 << DIGEST_BITS;
+pub(super) const DIGEST_BITS: u32 = 10;
+
+/// The bucket of an address hash when the hash space is split into
+/// `buckets` (a power of two, at most [`DIGEST_BUCKETS`]): its top bits.
+pub(super) fn bucket_of(addr_hash: u64, buckets: usize) -> usize {
+    debug_assert!(buckets.is_power_of_two() && buckets <= DIGEST_BUCKETS);
+    let bits = buckets.trailing_zeros();
+    if bits == 0 {
+        0
+    } else {
+        (addr_hash >> (64 - bits)) as usize
+    }
+}
+
+/// What a member contributes to its bucket's summary: a 64-bit mix of its
+/// address hash, its version and whether it is live. Summaries are the XOR
+/// of their members' fingerprints, so a change updates them in O(1) and two
+/// lists agree on a bucket when they hold the same members in the same
+/// liveness (suspicions and incarnations aside: gossip settles those).
+pub(super) fn fingerprint(addr_hash: u64, version: Version, live: bool) -> u64 {
+    mix(addr_hash ^ version.0.rotate_left(23) ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f))
+}
+
+/// Per finest bucket, the XOR of its members' fingerprints.
+#[derive(Debug, Clone)]
+pub(super) struct Summaries {
+    finest: Vec<u64>,
+}
+
+impl Summaries {
+    pub(super) fn new() -> Summaries {
+        Summaries {
+            finest: vec![0; DIGEST_BUCKETS],
+        }
+    }
+
+    /// Adds or takes away (XOR) a member's fingerprint in its bucket.
+    pub(super) fn toggle(&mut self, addr_hash: u64, version: Version, live: bool) {
+        self.finest[bucket_of(addr_hash, DIGEST_BUCKETS)] ^= fingerprint(addr_hash, version, live);
+    }
+
+    /// The summary of `bucket` when the hash space is split into `buckets`
+    /// (a power of two, at most [`DIGEST_BUCKETS`]): the XOR of the finest
+    /// summaries it spans.
+    pub(super) fn of(&self, buckets: usize, bucket: usize) -> u64 {
+        let span = DIGEST_BUCKETS / buckets;
+        self.finest[bucket * span..(bucket + 1) * span]
+            .iter()
+            .fold(0, |acc, d| acc ^ d)
+    }
+
+    #[cfg(test)]
+    pub(super) fn finest(&self) -> &[u64] {
+        &self.finest
+    }
+}
