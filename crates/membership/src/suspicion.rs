@@ -25,6 +25,22 @@ use crate::Time;
 /// A suspicion of one member.
 #[derive(Debug, Clone)]
 pub(crate) struct Suspicion {
+    deadline: Time,
+    /// Raised by this node's own detector.
+    local: bool,
+    /// The deadline was set outright (a last chance, a stall's grace) and
+    /// no longer follows confirmations.
+    pinned: bool,
+    /// What a timeout that shrinks needs; `None` when it is the minimum
+    /// whatever arrives (the default), which keeps a suspicion at 32 bytes
+    /// (a simulator of 10,000 nodes holds 10,000 maps of them).
+    shrinking: Option<Box<Shrinking>>,
+}
+
+/// A timeout that shrinks from `max` to `min` over `expected`
+/// confirmations.
+#[derive(Debug, Clone)]
+struct Shrinking {
     start: Time,
     min: Duration,
     max: Duration,
@@ -34,12 +50,16 @@ pub(crate) struct Suspicion {
     accuser: Option<SocketAddr>,
     /// Distinct accusers since, up to `expected`.
     confirmations: Vec<SocketAddr>,
-    /// Raised by this node's own detector.
-    local: bool,
-    deadline: Time,
-    /// The deadline was set outright (a last chance, a stall's grace) and
-    /// no longer follows confirmations.
-    pinned: bool,
+}
+
+impl Shrinking {
+    fn timeout(&self) -> Duration {
+        let c = self.confirmations.len() as f64;
+        let k = f64::from(self.expected);
+        let fraction = ((c + 1.0).ln() / (k + 1.0).ln()).min(1.0);
+        let span = self.max - self.min;
+        self.max - span.mul_f64(fraction)
+    }
 }
 
 impl Suspicion {
@@ -54,32 +74,23 @@ impl Suspicion {
         accuser: Option<SocketAddr>,
         local: bool,
     ) -> Suspicion {
-        let max = max.max(min);
-        let mut suspicion = Suspicion {
-            start: now,
-            min,
-            max,
-            expected,
-            accuser,
-            confirmations: Vec::new(),
+        let shrinking = (expected > 0 && max > min).then(|| {
+            Box::new(Shrinking {
+                start: now,
+                min,
+                max,
+                expected,
+                accuser,
+                confirmations: Vec::new(),
+            })
+        });
+        let timeout = shrinking.as_ref().map_or(min, |s| s.timeout());
+        Suspicion {
+            deadline: now + timeout,
             local,
-            deadline: now,
             pinned: false,
-        };
-        suspicion.deadline = now + suspicion.timeout();
-        suspicion
-    }
-
-    /// The timeout after the confirmations so far.
-    pub(crate) fn timeout(&self) -> Duration {
-        if self.expected == 0 || self.max == self.min {
-            return self.min;
+            shrinking,
         }
-        let c = self.confirmations.len() as f64;
-        let k = f64::from(self.expected);
-        let fraction = ((c + 1.0).ln() / (k + 1.0).ln()).min(1.0);
-        let span = self.max - self.min;
-        self.max - span.mul_f64(fraction)
     }
 
     /// When the suspicion runs out.
@@ -92,10 +103,11 @@ impl Suspicion {
         self.local
     }
 
-    /// Independent confirmations so far.
+    /// Independent confirmations so far (counted only while they can
+    /// shorten the suspicion).
     #[cfg(test)]
     pub(crate) fn confirmations(&self) -> usize {
-        self.confirmations.len()
+        self.shrinking.as_ref().map_or(0, |s| s.confirmations.len())
     }
 
     /// `accuser` suspects the member too. Returns the new, earlier
@@ -103,15 +115,18 @@ impl Suspicion {
     /// it changed nothing (the accuser had already, enough confirmed, the
     /// timeout cannot shrink, or the deadline is pinned).
     pub(crate) fn confirm(&mut self, accuser: SocketAddr) -> Option<Time> {
-        let full = self.confirmations.len() >= self.expected as usize;
-        if self.pinned || full || self.max == self.min {
+        if self.pinned {
             return None;
         }
-        if self.accuser == Some(accuser) || self.confirmations.contains(&accuser) {
+        let shrinking = self.shrinking.as_mut()?;
+        if shrinking.confirmations.len() >= shrinking.expected as usize {
             return None;
         }
-        self.confirmations.push(accuser);
-        let deadline = self.start + self.timeout();
+        if shrinking.accuser == Some(accuser) || shrinking.confirmations.contains(&accuser) {
+            return None;
+        }
+        shrinking.confirmations.push(accuser);
+        let deadline = shrinking.start + shrinking.timeout();
         if deadline >= self.deadline {
             return None;
         }
@@ -150,7 +165,6 @@ mod tests {
     fn the_timeout_shrinks_from_max_to_min_over_k_confirmations() {
         let t0 = Time::from_secs(100);
         let mut s = Suspicion::new(t0, MIN, MAX, 3, Some(addr(1)), false);
-        assert_eq!(s.timeout(), MAX);
         assert_eq!(s.deadline(), t0 + MAX);
         // memberlist's formula: max − (max − min)·log(C+1)/log(k+1).
         let expect = |c: f64| MAX.as_secs_f64() - 5.0 * (c + 1.0).ln() / 4f64.ln();
@@ -159,7 +173,7 @@ mod tests {
             let timeout = (deadline - t0).as_secs_f64();
             assert!((timeout - expect(c)).abs() < 1e-6, "C = {c}: {timeout}");
         }
-        assert_eq!(s.timeout(), MIN, "k confirmations: the minimum");
+        assert_eq!(s.deadline(), t0 + MIN, "k confirmations: the minimum");
         assert_eq!(s.confirm(addr(5)), None, "no shorter than the minimum");
         assert_eq!(s.confirmations(), 3);
     }
@@ -186,6 +200,13 @@ mod tests {
             "k = 0: nobody to wait for"
         );
         assert!(flat.is_local() && !flat.as_hearsay().is_local());
+    }
+
+    #[test]
+    fn a_suspicion_that_cannot_shrink_is_small() {
+        assert_eq!(std::mem::size_of::<Suspicion>(), 32);
+        let flat = Suspicion::new(Time::ZERO, MIN, MIN, 3, Some(addr(1)), false);
+        assert!(flat.shrinking.is_none(), "nothing kept for confirmations");
     }
 
     #[test]
