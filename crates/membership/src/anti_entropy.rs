@@ -37,11 +37,10 @@ pub(crate) fn digest_buckets(n: usize) -> usize {
     (n / 4).next_power_of_two().clamp(1, DIGEST_BUCKETS)
 }
 
-/// A bucket summary as it travels: the 64-bit XOR folded to 32 bits (a
-/// difference hidden by the fold shows at the next digest to another
-/// member, whose bucket differs in other bits).
-fn wire_summary(summary: u64) -> [u8; SUMMARY_BYTES] {
-    ((summary ^ (summary >> 32)) as u32).to_be_bytes()
+/// A bucket summary as it travels: its 32 bits, big-endian (the list keeps
+/// only the bits that travel; see `member_list`'s digest part).
+fn wire_summary(summary: u32) -> [u8; SUMMARY_BYTES] {
+    summary.to_be_bytes()
 }
 
 /// What answering a digest comes to.

@@ -384,8 +384,8 @@ impl MemberList {
     }
 
     /// The summary of `bucket` when the hash space is split into `buckets`
-    /// (a power of two, at most [`DIGEST_BUCKETS`]).
-    pub(crate) fn bucket_summary(&self, buckets: usize, bucket: usize) -> u64 {
+    /// (a power of two, at most [`DIGEST_BUCKETS`]), as a digest carries it.
+    pub(crate) fn bucket_summary(&self, buckets: usize, bucket: usize) -> u32 {
         self.summaries.of(buckets, bucket)
     }
 

@@ -1,6 +1,13 @@
 //! Anti-entropy buckets: the address-hash space split by its top bits into
 //! [`DIGEST_BUCKETS`] finest buckets, and a summary of the members of each
 //! ([`Summaries`]), updated on every change so that a digest costs no scan.
+//!
+//! A summary is 32 bits, as a digest carries it: each member's 64-bit
+//! fingerprint folded in half (high XOR low). Folding commutes with XOR, so
+//! the XOR of folded fingerprints is the fold of the 64-bit XOR, and a list
+//! keeps 4 KiB of summaries where it would keep 8 (a difference hidden by
+//! the fold shows at the next digest to another member, whose bucket
+//! differs in other bits).
 
 use rumor_wire::Version;
 
@@ -24,18 +31,22 @@ pub(super) fn bucket_of(addr_hash: u64, buckets: usize) -> usize {
 }
 
 /// What a member contributes to its bucket's summary: a 64-bit mix of its
-/// address hash, its version and whether it is live. Summaries are the XOR
-/// of their members' fingerprints, so a change updates them in O(1) and two
-/// lists agree on a bucket when they hold the same members in the same
-/// liveness (suspicions and incarnations aside: gossip settles those).
-pub(super) fn fingerprint(addr_hash: u64, version: Version, live: bool) -> u64 {
-    mix(addr_hash ^ version.0.rotate_left(23) ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f))
+/// address hash, its version and whether it is live, folded to 32 bits.
+/// Summaries are the XOR of their members' fingerprints, so a change
+/// updates them in O(1) and two lists agree on a bucket when they hold the
+/// same members in the same liveness (suspicions and incarnations aside:
+/// gossip settles those).
+pub(super) fn fingerprint(addr_hash: u64, version: Version, live: bool) -> u32 {
+    let mixed = mix(addr_hash
+        ^ version.0.rotate_left(23)
+        ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f));
+    (mixed ^ (mixed >> 32)) as u32
 }
 
 /// Per finest bucket, the XOR of its members' fingerprints.
 #[derive(Debug, Clone)]
 pub(super) struct Summaries {
-    finest: Vec<u64>,
+    finest: Vec<u32>,
 }
 
 impl Summaries {
@@ -53,7 +64,7 @@ impl Summaries {
     /// The summary of `bucket` when the hash space is split into `buckets`
     /// (a power of two, at most [`DIGEST_BUCKETS`]): the XOR of the finest
     /// summaries it spans.
-    pub(super) fn of(&self, buckets: usize, bucket: usize) -> u64 {
+    pub(super) fn of(&self, buckets: usize, bucket: usize) -> u32 {
         let span = DIGEST_BUCKETS / buckets;
         self.finest[bucket * span..(bucket + 1) * span]
             .iter()
@@ -61,7 +72,7 @@ impl Summaries {
     }
 
     #[cfg(test)]
-    pub(super) fn finest(&self) -> &[u64] {
+    pub(super) fn finest(&self) -> &[u32] {
         &self.finest
     }
 }

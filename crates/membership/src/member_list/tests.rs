@@ -151,7 +151,7 @@ proptest::proptest! {
                 proptest::prop_assert!(member.is_some_and(|m| m.state == *state && m.incarnation == *incarnation));
             }
             proptest::prop_assert!(list.get(&me).is_some());
-            let mut digests = vec![0u64; DIGEST_BUCKETS];
+            let mut digests = vec![0u32; DIGEST_BUCKETS];
             let everyone = model.values().copied().chain([(me, MemberState::Alive, Incarnation(0))]);
             for (node, state, _) in everyone {
                 let h = hash(&node.addr);
@@ -348,7 +348,7 @@ fn standing_tracks_versions_and_tombstones() {
 
 /// What a summary must be: the XOR of the fingerprints of the bucket's
 /// members, found by scanning every member.
-fn scanned(list: &MemberList, buckets: usize, bucket: usize) -> (Vec<NodeId>, u64) {
+fn scanned(list: &MemberList, buckets: usize, bucket: usize) -> (Vec<NodeId>, u32) {
     let mut ids = Vec::new();
     let mut summary = 0;
     for m in list.iter_sorted() {
@@ -442,5 +442,35 @@ fn a_copy_lists_the_same_members_with_its_own_live_set() {
         expected.sort();
         assert_eq!(live(&copy), expected, "live: everyone alive but {me}");
         assert_consistent(&copy);
+    }
+}
+
+/// The 32-bit summaries are what the 64-bit ones folded for the wire
+/// (high XOR low): members of other versions keep agreeing on buckets.
+#[test]
+fn summaries_are_the_folded_64_bit_xor() {
+    let mut list = MemberList::new(id(60_000, 1), Time::ZERO);
+    for p in 0..300 {
+        list.insert(id(p, 3), MemberState::Alive, Incarnation(0), Time::ZERO);
+    }
+    for p in (0..300).step_by(3) {
+        list.set_state(&id(p, 3), MemberState::Left, Incarnation(1), Time::ZERO);
+    }
+    let buckets = 64;
+    for bucket in 0..buckets {
+        let mut wide = 0u64;
+        for m in list.iter_sorted() {
+            let h = hash(&m.id.addr);
+            if bucket_of(h, buckets) == bucket {
+                let live = u64::from(m.is_live()).wrapping_mul(0xa076_1d64_78bd_642f);
+                wide ^= super::entry::mix(h ^ m.id.version.0.rotate_left(23) ^ live);
+            }
+        }
+        let folded = (wide ^ (wide >> 32)) as u32;
+        assert_eq!(
+            list.bucket_summary(buckets, bucket),
+            folded,
+            "bucket {bucket}"
+        );
     }
 }
