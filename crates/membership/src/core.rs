@@ -1,9 +1,9 @@
 //! The core: the node, its view of the cluster and its anti-entropy,
-//! wired together. It handles what concerns the node as a whole — who may
-//! talk to it, joins and leaves, `Gone` and digests, the periodic work of
-//! a tick, starting over under a new version — and leaves the member
-//! list's transitions to the [`View`] and the node's outputs to the
-//! [`Node`]. [`crate::Membership`] drives it and its detector.
+//! wired together. It routes what concerns the node as a whole — who may
+//! talk to it ([`healing`]), joins and leaves ([`joins`]), digests, the
+//! periodic work of a tick, starting over under a new version — and leaves
+//! the member list's transitions to the [`View`] and the node's outputs to
+//! the [`Node`]. [`crate::Membership`] drives it and its detector.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,16 +12,12 @@ use rumor_wire::{Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, Member
 
 use crate::anti_entropy::{Answer, AntiEntropy};
 use crate::detector::MemberChange;
-use crate::healing;
 use crate::lifecycle::{Lifecycle, Rejoin};
-use crate::member_list::Standing;
 use crate::node::Node;
 use crate::room::Room;
 use crate::view::View;
-use crate::{Channel, Config, Event, EventKind, Notice, Outbound, Stats, Time, Transmit};
-
-/// Most members a leaving node tells directly; the rest learn by gossip.
-const LEAVE_DIRECT: usize = 64;
+use crate::{Config, Event, EventKind, Notice, Outbound, Stats, Time, Transmit};
+use crate::{healing, joins};
 
 /// Everything but the detector; the detector sees it through a
 /// [`crate::DetectorContext`].
@@ -81,19 +77,19 @@ impl Core {
     }
 
     pub(crate) fn stats(&self) -> &Stats {
-        &self.node.stats
+        self.node.stats()
     }
 
     pub(crate) fn stats_mut(&mut self) -> &mut Stats {
-        &mut self.node.stats
+        self.node.stats_mut()
     }
 
     pub(crate) fn detector_name(&self) -> &Arc<str> {
-        self.node.journal.detector()
+        self.node.detector_name()
     }
 
     pub(crate) fn lifecycle(&self) -> &Lifecycle {
-        &self.node.lifecycle
+        self.node.lifecycle()
     }
 
     pub(crate) fn rng(&mut self) -> &mut dyn rand::RngCore {
@@ -166,7 +162,7 @@ impl Core {
 
     /// Counts a payload too large to send, and says so.
     pub(crate) fn oversize(&mut self, size: usize, limit: usize) -> crate::MembershipError {
-        self.node.stats.oversize_payloads += 1;
+        self.node.stats_mut().oversize_payloads += 1;
         crate::MembershipError::PayloadTooLarge {
             detector: self.detector_name().to_string(),
             size,
@@ -175,12 +171,12 @@ impl Core {
     }
 
     pub(crate) fn count_implausible(&mut self, n: u64) {
-        self.node.stats.absurd_updates += n;
+        self.node.stats_mut().absurd_updates += n;
     }
 
     /// A detector's payload for `to`, wrapped when the driver polls it.
     pub(crate) fn push_detector(&mut self, to: SocketAddr, payload: Vec<u8>) {
-        self.node.outbox.push_detector(to, payload);
+        self.node.push_detector(to, payload);
     }
 
     /// The local detector's opinions.
@@ -200,42 +196,38 @@ impl Core {
 
     /// The next outgoing message, encoded into `buf`.
     pub(crate) fn next_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let (me, name) = (self.node.me(), self.detector_name().clone());
         let Core {
             node, view, room, ..
         } = self;
         let knobs = piggyback_knobs(node.config());
         let mut piggyback = |budget| piggyback(view, knobs, budget);
-        node.outbox
-            .next_transmit(buf, me, &name, room, &mut node.stats, &mut piggyback)
+        node.next_transmit(buf, room, &mut piggyback)
     }
 
     /// The next outgoing message as a value.
     pub(crate) fn next_message(&mut self) -> Option<Outbound> {
-        let (me, name) = (self.node.me(), self.detector_name().clone());
         let Core {
             node, view, room, ..
         } = self;
         let knobs = piggyback_knobs(node.config());
         let mut piggyback = |budget| piggyback(view, knobs, budget);
-        node.outbox
-            .next_message(me, &name, room, &mut node.stats, &mut piggyback)
+        node.next_message(room, &mut piggyback)
     }
 
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
-        self.node.journal.pop_event()
+        self.node.pop_event()
     }
 
     pub(crate) fn pop_note(&mut self) -> Option<(NodeId, MemberChange)> {
-        self.node.journal.pop_note()
+        self.node.pop_note()
     }
 
     pub(crate) fn clear_notes(&mut self) {
-        self.node.journal.clear_notes();
+        self.node.clear_notes();
     }
 
     pub(crate) fn pop_notice(&mut self) -> Option<Notice> {
-        self.node.journal.pop_notice()
+        self.node.pop_notice()
     }
 
     /// The deadline last asked of the driver, and a new one.
@@ -250,7 +242,7 @@ impl Core {
     /// After a stall: suspicions that ran out meanwhile are held open
     /// `grace` more.
     pub(crate) fn stalled(&mut self, grace: std::time::Duration) {
-        self.node.stats.stalls += 1;
+        self.node.stats_mut().stalls += 1;
         self.view.postpone_suspicions(self.node.now(), grace);
     }
 
@@ -307,10 +299,10 @@ impl Core {
             summaries,
         );
         match answer {
-            Answer::Malformed => self.node.stats.malformed_digests += 1,
+            Answer::Malformed => self.node.stats_mut().malformed_digests += 1,
             Answer::Repair { updates, digest } => {
                 if !updates.is_empty() {
-                    self.node.stats.digest_repairs += 1;
+                    self.node.stats_mut().digest_repairs += 1;
                     self.node.send_updates(from, updates);
                 }
                 if let Some(digest) = digest {
@@ -322,9 +314,9 @@ impl Core {
 
     /// Sends `to` a digest of the next window of buckets.
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
-        let digest = self
-            .anti_entropy
-            .digest(self.view.list(), self.node.me(), self.room.datagram);
+        let digest =
+            self.anti_entropy
+                .digest(self.view.list(), self.node.me(), self.room.datagram());
         self.node.send(to, digest);
     }
 
@@ -333,25 +325,14 @@ impl Core {
     /// Fires due timers and does the periodic work: the leave's gossip,
     /// anti-entropy, reconnect attempts.
     pub(crate) fn tick(&mut self) {
-        self.step_join();
-        if !self.node.lifecycle.is_member() {
+        joins::step(&mut self.node);
+        if !self.node.lifecycle().is_member() {
             return;
         }
         self.view.fire_timers(&mut self.node);
         let now = self.node.now();
-        if self.node.lifecycle.has_left() {
-            if self
-                .node
-                .lifecycle
-                .leave_gossip()
-                .is_some_and(|at| at <= now)
-            {
-                self.leave_gossip();
-                if self.node.lifecycle.leave_gossip().is_some() {
-                    let next = now + self.node.config().heartbeat;
-                    self.node.lifecycle.set_leave_gossip(Some(next));
-                }
-            }
+        if self.node.lifecycle().has_left() {
+            joins::leave_gossip(&mut self.view, &mut self.node, &self.room, now);
             return;
         }
         if self.anti_entropy.due(now, self.node.config().sync_interval) {
@@ -365,38 +346,9 @@ impl Core {
         }
         let live = self.live_count();
         if let Some(to) = self.node.reconnect_due(live) {
-            self.node.stats.reconnect_attempts += 1;
+            self.node.stats_mut().reconnect_attempts += 1;
             let knock = AntiEntropy::knock(self.view.list(), self.node.me());
             self.node.send(to, knock);
-        }
-    }
-
-    /// After a leave: keep gossiping the news a few rounds.
-    fn leave_gossip(&mut self) {
-        let mut targets = Vec::new();
-        let fanout = self.node.config().fanout.get();
-        self.view
-            .list()
-            .choose_live(self.node.rng(), fanout, &[], &mut targets);
-        for to in targets {
-            let budget = self.room.updates();
-            let updates = self.view.piggyback(&self.node, budget, Some(&to));
-            if updates.is_empty() {
-                self.node.lifecycle.set_leave_gossip(None);
-                return;
-            }
-            self.node.send_updates(to.addr, updates);
-        }
-    }
-
-    /// Moves the join under way along, sending the request due, if any.
-    pub(crate) fn step_join(&mut self) {
-        if let Some((to, nonce)) = self.node.step_join() {
-            let request = Gossip::JoinRequest {
-                node: self.node.me(),
-                nonce,
-            };
-            self.node.outbox.push(to, request, Channel::Request);
         }
     }
 
@@ -404,101 +356,32 @@ impl Core {
 
     /// Starts joining through `introducers` (see `Membership::join`).
     pub(crate) fn join(&mut self, introducers: Vec<SocketAddr>) {
-        let me = self.node.me();
-        let mut candidates: Vec<SocketAddr> = Vec::with_capacity(introducers.len());
-        for addr in introducers {
-            if addr != me.addr && !candidates.contains(&addr) {
-                candidates.push(addr);
-            }
-        }
-        let lifecycle = &self.node.lifecycle;
-        if candidates.is_empty() || lifecycle.has_left() || lifecycle.must_rejoin() {
-            return;
-        }
-        let first = self.view.list().len() == 1;
-        let now = self.node.now();
-        self.node.lifecycle.start_join(candidates, first, now);
-        self.step_join();
+        joins::join(&self.view, &mut self.node, introducers);
     }
 
     /// The seeds of reconnect attempts (this node's own address ignored).
     pub(crate) fn set_seeds(&mut self, seeds: Vec<SocketAddr>) {
         let me = self.node.me().addr;
         self.node
-            .reconnect
             .set_seeds(seeds.into_iter().filter(|a| *a != me).collect());
     }
 
     /// A request to `to` could not be delivered.
     pub(crate) fn unreachable(&mut self, to: SocketAddr) {
-        if self.node.lifecycle.give_up_on(to) {
-            let notice = Notice::JoinUnanswered { introducer: to };
-            self.node.journal.notice(notice);
-            self.step_join();
-        }
+        joins::unreachable(&mut self.node, to);
     }
 
-    /// Introducer side of a join: records the joiner (notes left for the
-    /// detector) or says why not.
+    /// Introducer side of a join (see [`joins::admit`]).
     pub(crate) fn admit(&mut self, joiner: NodeId, nonce: u64) -> Result<(), Gossip> {
-        let me = self.node.me();
-        let refuse = |reason: String, retry: JoinRetry| Gossip::JoinRefused {
-            nonce,
-            reason,
-            retry,
-        };
-        if !self.node.lifecycle.is_active() {
-            let reason = format!("{me} is leaving or rejoining the cluster");
-            return Err(refuse(reason, JoinRetry::Elsewhere));
-        }
-        if joiner.addr == me.addr {
-            let reason = format!("{joiner} has the introducer's own address");
-            return Err(refuse(reason, JoinRetry::Elsewhere));
-        }
-        if !self.node.plausible_version(joiner.version) {
-            let reason = format!(
-                "{joiner}: a version that far ahead of this member's clock is refused (is the joiner's clock wrong?)"
-            );
-            return Err(refuse(reason, JoinRetry::Elsewhere));
-        }
-        match self.view.list().lookup(&joiner) {
-            (Standing::Gone, _) => {
-                let newest = self.view.list().newest_version_at(&joiner.addr);
-                let reason =
-                    format!("{joiner} is not newer than a version of its address already gone");
-                Err(refuse(
-                    reason,
-                    JoinRetry::NewerThan(newest.max(joiner.version)),
-                ))
-            }
-            (Standing::Known, listed) if !listed.is_some_and(|m| m.is_live()) => {
-                let reason = format!("{joiner} was declared failed or left");
-                Err(refuse(reason, JoinRetry::NewerThan(joiner.version)))
-            }
-            (Standing::Known, _) => Ok(()),
-            (Standing::Unknown, _) => {
-                if self.view.learn(&mut self.node, joiner, Incarnation(0)) {
-                    return Ok(());
-                }
-                let max = self.node.config().max_members;
-                let reason = format!("{me} lists {max} members already (max_members)");
-                Err(refuse(reason, JoinRetry::Elsewhere))
-            }
-        }
+        joins::admit(&mut self.view, &mut self.node, joiner, nonce)
     }
 
     /// The answer to an admitted join: the member list.
     pub(crate) fn join_response(&self, nonce: u64) -> Gossip {
-        let budget = self.node.config().join_response_limit.saturating_sub(64);
-        Gossip::JoinResponse {
-            introducer: self.node.me(),
-            nonce,
-            members: self.view.list().join_response(budget),
-        }
+        joins::response(&self.view, &self.node, nonce)
     }
 
-    /// A join response from `from`: admitted, if it answers the request
-    /// this node waits for.
+    /// A join response from `from` (see [`joins::on_response`]).
     pub(crate) fn on_join_response(
         &mut self,
         from: SocketAddr,
@@ -506,34 +389,14 @@ impl Core {
         nonce: u64,
         members: Vec<MemberUpdate>,
     ) {
-        let awaited = self.node.lifecycle.awaiting(from, nonce).is_some();
-        if !awaited || introducer.addr != from {
-            self.node.stats.unsolicited_join_answers += 1;
-            return;
-        }
-        self.node.lifecycle.admitted();
-        let listed = members.len();
-        self.check_sender(introducer, from);
-        self.view.set_quiet(true);
-        self.view.reserve(members.len());
-        // One `joined` event and one note per new member: grown once.
-        self.node.journal.reserve(members.len());
-        for update in members {
-            self.view.apply(&mut self.node, update, None);
-        }
-        self.view.set_quiet(false);
-        let me = self.node.me();
-        let mine = self
-            .view
-            .list()
-            .get(&me)
-            .expect("this node is always listed");
-        self.view.disseminate(mine.update());
-        let notice = Notice::Joined {
+        joins::on_response(
+            &mut self.view,
+            &mut self.node,
+            from,
             introducer,
-            members: listed,
-        };
-        self.node.journal.notice(notice);
+            nonce,
+            members,
+        );
     }
 
     /// A join refusal from `from`: ask elsewhere, or again under a newer
@@ -545,64 +408,24 @@ impl Core {
         reason: String,
         retry: JoinRetry,
     ) {
-        let waiting = !self.node.lifecycle.is_member();
-        let renewal = match retry {
-            JoinRetry::NewerThan(version) if waiting && self.node.plausible_renewal(version) => {
-                Some(version)
-            }
-            _ => None,
-        };
-        let Some(joining) = self.node.lifecycle.awaiting(from, nonce) else {
-            self.node.stats.unsolicited_join_answers += 1;
+        let Some(renew) = joins::on_refused(&mut self.node, from, nonce, retry) else {
             return;
         };
-        let renew = match renewal {
-            Some(version) => joining.ask_again().then_some(version),
-            None => {
-                joining.give_up_on(from);
-                None
-            }
-        };
-        self.node.stats.join_refused += 1;
         if let Some(version) = renew {
             self.renew_version(version);
         }
-        self.node
-            .journal
-            .notice(Notice::JoinRefused { by: from, reason });
-        self.step_join();
+        self.node.notice(Notice::JoinRefused { by: from, reason });
+        joins::step(&mut self.node);
     }
 
     /// Voluntary leave (see `Membership::leave`).
     pub(crate) fn leave(&mut self) {
-        let lifecycle = &mut self.node.lifecycle;
-        if lifecycle.has_left() || lifecycle.must_rejoin() || !lifecycle.leave() {
-            return;
-        }
-        let me = self.node.me();
-        let incarnation = self.view.leave(&mut self.node);
-        let mut targets = Vec::new();
-        self.view
-            .list()
-            .choose_live(self.node.rng(), LEAVE_DIRECT, &[], &mut targets);
-        for to in targets {
-            self.node.send(
-                to.addr,
-                Gossip::Leave {
-                    node: me,
-                    incarnation,
-                },
-            );
-        }
-        let next = self.node.now() + self.node.config().heartbeat;
-        self.node.lifecycle.set_leave_gossip(Some(next));
-        self.node.journal.clear_notes();
+        joins::leave(&mut self.view, &mut self.node);
     }
 
     /// Takes `peer`'s member list (see `Membership::adopt_view`).
     pub(crate) fn adopt_view(&mut self, peer: &Core) -> bool {
-        let lifecycle = &self.node.lifecycle;
-        if self.view.list().len() != 1 || !lifecycle.is_active() {
+        if self.view.list().len() != 1 || !self.node.lifecycle().is_active() {
             return false;
         }
         self.view.adopt(&peer.view, self.node.me())
@@ -619,25 +442,12 @@ impl Core {
 
     /// The pending rejoin, if this version is over.
     pub(crate) fn take_rejoin(&mut self) -> Option<Rejoin> {
-        self.node.lifecycle.take_rejoin()
+        self.node.take_rejoin()
     }
 
     /// Whom a rejoin asks: `via`, the seeds, a few members of the old view.
     pub(crate) fn rejoin_candidates(&mut self, via: Option<SocketAddr>) -> Vec<SocketAddr> {
-        let mut candidates = Vec::new();
-        candidates.extend(via);
-        for seed in self.node.reconnect.seeds() {
-            if !candidates.contains(seed) {
-                candidates.push(*seed);
-            }
-        }
-        let mut others = Vec::new();
-        self.view
-            .list()
-            .choose_live(self.node.rng(), 8, &[], &mut others);
-        candidates.extend(others.iter().map(|m| m.addr));
-        candidates.dedup();
-        candidates
+        joins::rejoin_candidates(&self.view, &mut self.node, via)
     }
 
     /// Rejoins under a new version through `candidates` (see
@@ -645,13 +455,13 @@ impl Core {
     pub(crate) fn rejoin(&mut self, rejoin: Rejoin, mut candidates: Vec<SocketAddr>) {
         let old = self.node.me();
         let new = self.renew_version(old.version);
-        self.node.stats.rejoins += 1;
+        self.node.stats_mut().rejoins += 1;
         let notice = Notice::Rejoining {
             old,
             new,
             cause: rejoin.cause,
         };
-        self.node.journal.notice(notice);
+        self.node.notice(notice);
         let mut seen = Vec::new();
         candidates.retain(|a| {
             *a != new.addr && !seen.contains(a) && {
@@ -659,9 +469,8 @@ impl Core {
                 true
             }
         });
-        let now = self.node.now();
-        self.node.lifecycle.start_rejoin(candidates, now);
-        self.step_join();
+        self.node.start_rejoin(candidates);
+        joins::step(&mut self.node);
     }
 
     /// Takes a version newer than the current one, `at_least` and any seen
@@ -676,7 +485,7 @@ impl Core {
 
     /// The next time the core needs a tick, the detector aside.
     pub(crate) fn next_timeout(&self) -> Option<Time> {
-        let lifecycle = &self.node.lifecycle;
+        let lifecycle = self.node.lifecycle();
         let join = lifecycle.join_deadline();
         if !lifecycle.is_member() {
             return join;
@@ -687,7 +496,7 @@ impl Core {
             Some(
                 self.anti_entropy
                     .deadline()
-                    .min(self.node.reconnect.deadline()),
+                    .min(self.node.reconnect_deadline()),
             )
         };
         [join, self.view.next_timer(), periodic]

@@ -24,7 +24,7 @@ pub(crate) fn check_sender(
     if sender.addr != from {
         // Every member sends from the address in its id; a message that
         // names someone else is forged or misrouted.
-        node.stats.misattributed += 1;
+        node.stats_mut().misattributed += 1;
         return false;
     }
     if sender == node.me() || node.other_version_of_me(&sender, Some(from)) {
@@ -44,14 +44,14 @@ pub(crate) fn check_sender(
                 return true;
             }
             let update = member.update();
-            node.stats.from_dead += 1;
+            node.stats_mut().from_dead += 1;
             if update.state == MemberState::Failed {
                 tell_gone(view, node, from, update, false);
             }
             false
         }
         (Standing::Gone, _) => {
-            node.stats.from_dead += 1;
+            node.stats_mut().from_dead += 1;
             let update = MemberUpdate {
                 node: sender,
                 state: MemberState::Failed,
@@ -95,18 +95,18 @@ pub(crate) fn on_gone(
 ) {
     let me = node.me();
     if sender.addr != from || sender == me {
-        node.stats.misattributed += 1;
+        node.stats_mut().misattributed += 1;
         return;
     }
     if about.node != me {
         // About another version of this address: a newer one means this
         // process was replaced; an older one is stale news.
         if !node.other_version_of_me(&about.node, Some(from)) {
-            node.stats.unexpected += 1;
+            node.stats_mut().unexpected += 1;
         }
         return;
     }
-    if node.lifecycle.has_left() || !node.plausible_version(sender.version) {
+    if node.lifecycle().has_left() || !node.plausible_version(sender.version) {
         return;
     }
     let (standing, listed) = view.list().lookup(&sender);
@@ -126,7 +126,7 @@ pub(crate) fn on_gone(
         node.rejoin(cause, Some(from));
         return;
     }
-    node.stats.outweighed_peers += 1;
+    node.stats_mut().outweighed_peers += 1;
     if reply {
         return;
     }
@@ -141,7 +141,7 @@ pub(crate) fn on_gone(
                 .unwrap_or_default(),
         },
     };
-    node.journal.notice(Notice::OutweighedPeer {
+    node.notice(Notice::OutweighedPeer {
         peer: sender,
         its_view: their_live,
         our_view: ours,

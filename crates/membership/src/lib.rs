@@ -78,6 +78,7 @@ mod healing;
 #[doc(hidden)]
 pub mod internals;
 mod joining;
+mod joins;
 mod journal;
 mod lifecycle;
 mod member_list;
@@ -85,6 +86,7 @@ mod membership;
 mod node;
 mod notice;
 mod outbox;
+mod own_entry;
 pub mod payload;
 mod plausibility;
 mod receiver_drop;

@@ -5,6 +5,7 @@
 //! environment; it holds no member list.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -12,10 +13,14 @@ use rumor_wire::{Gossip, Incarnation, MemberUpdate, NodeId, Version};
 
 use crate::detector::MemberChange;
 use crate::journal::Journal;
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{Lifecycle, Rejoin};
+use crate::outbox::Outbox;
 use crate::plausibility::Plausibility;
 use crate::reconnect::Reconnect;
-use crate::{Channel, Config, EventKind, RejoinCause, Stats, Time};
+use crate::room::Room;
+use crate::{
+    Channel, Config, Event, EventKind, Notice, Outbound, RejoinCause, Stats, Time, Transmit,
+};
 
 /// One node's identity, clock and outputs.
 #[derive(Debug)]
@@ -24,12 +29,12 @@ pub(crate) struct Node {
     config: Config,
     rng: SmallRng,
     now: Time,
-    pub(crate) stats: Stats,
-    pub(crate) journal: Journal,
-    pub(crate) outbox: crate::outbox::Outbox,
-    pub(crate) lifecycle: Lifecycle,
+    stats: Stats,
+    journal: Journal,
+    outbox: Outbox,
+    lifecycle: Lifecycle,
     /// Failed members remembered for healing, and the driver's seeds.
-    pub(crate) reconnect: Reconnect,
+    reconnect: Reconnect,
     /// The newest version of this node's own address seen anywhere.
     newest_own_version: Version,
     plausible: Plausibility,
@@ -42,7 +47,7 @@ impl Node {
     pub(crate) fn new(
         me: NodeId,
         config: Config,
-        detector: std::sync::Arc<str>,
+        detector: Arc<str>,
         seed: u64,
         now: Time,
     ) -> (Node, Time) {
@@ -96,6 +101,23 @@ impl Node {
         &mut self.rng
     }
 
+    /// The counters.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The counters, to count something.
+    pub(crate) fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// The detector's name, as events carry it.
+    pub(crate) fn detector_name(&self) -> &Arc<str> {
+        self.journal.detector()
+    }
+
+    // ----- the journal ------------------------------------------------------
+
     /// Records a membership event now.
     pub(crate) fn emit(&mut self, kind: EventKind, member: NodeId, incarnation: Incarnation) {
         self.journal.emit(self.now, kind, member, incarnation);
@@ -106,9 +128,74 @@ impl Node {
         self.journal.note(member, change);
     }
 
+    /// Tells the driver something about this node's own standing.
+    pub(crate) fn notice(&mut self, notice: Notice) {
+        self.journal.notice(notice);
+    }
+
+    /// Makes room for `additional` events and notes at once (one of each
+    /// per member of a join response).
+    pub(crate) fn reserve_journal(&mut self, additional: usize) {
+        self.journal.reserve(additional);
+    }
+
+    pub(crate) fn pop_event(&mut self) -> Option<Event> {
+        self.journal.pop_event()
+    }
+
+    pub(crate) fn pop_note(&mut self) -> Option<(NodeId, MemberChange)> {
+        self.journal.pop_note()
+    }
+
+    /// Drops the notes the detector has not heard yet.
+    pub(crate) fn clear_notes(&mut self) {
+        self.journal.clear_notes();
+    }
+
+    pub(crate) fn pop_notice(&mut self) -> Option<Notice> {
+        self.journal.pop_notice()
+    }
+
+    // ----- the outbox -------------------------------------------------------
+
     /// Queues a datagram.
     pub(crate) fn send(&mut self, to: SocketAddr, message: Gossip) {
         self.outbox.push(to, message, Channel::Datagram);
+    }
+
+    /// Queues a request on a stream (a join request).
+    pub(crate) fn request(&mut self, to: SocketAddr, message: Gossip) {
+        self.outbox.push(to, message, Channel::Request);
+    }
+
+    /// Queues a detector's payload for `to`, wrapped when the driver polls
+    /// it.
+    pub(crate) fn push_detector(&mut self, to: SocketAddr, payload: Vec<u8>) {
+        self.outbox.push_detector(to, payload);
+    }
+
+    /// The next outgoing message, encoded into `buf`; detector messages
+    /// take what `piggyback` gives for the room left.
+    pub(crate) fn next_transmit(
+        &mut self,
+        buf: &mut Vec<u8>,
+        room: &Room,
+        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+    ) -> Option<Transmit> {
+        let name = self.journal.detector();
+        self.outbox
+            .next_transmit(buf, self.me, name, room, &mut self.stats, piggyback)
+    }
+
+    /// The next outgoing message as a value.
+    pub(crate) fn next_message(
+        &mut self,
+        room: &Room,
+        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+    ) -> Option<Outbound> {
+        let name = self.journal.detector();
+        self.outbox
+            .next_message(self.me, name, room, &mut self.stats, piggyback)
     }
 
     /// Queues an `Updates` datagram.
@@ -118,6 +205,88 @@ impl Node {
             updates,
         };
         self.send(to, message);
+    }
+
+    // ----- standing in the cluster ----------------------------------------
+
+    /// Where this node stands: joining, a member, left, must rejoin.
+    pub(crate) fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+
+    /// Starts a join through `candidates` (`first`: this node lists only
+    /// itself and waits to be admitted).
+    pub(crate) fn start_join(&mut self, candidates: Vec<SocketAddr>, first: bool) {
+        self.lifecycle.start_join(candidates, first, self.now);
+    }
+
+    /// Starts a rejoin under a new version through `candidates`.
+    pub(crate) fn start_rejoin(&mut self, candidates: Vec<SocketAddr>) {
+        self.lifecycle.start_rejoin(candidates, self.now);
+    }
+
+    /// `to` cannot be reached: whether the join under way gave up on it.
+    pub(crate) fn give_up_on(&mut self, to: SocketAddr) -> bool {
+        self.lifecycle.give_up_on(to)
+    }
+
+    /// Whether the join under way waits for this answer.
+    pub(crate) fn awaits(&mut self, from: SocketAddr, nonce: u64) -> bool {
+        self.lifecycle.awaiting(from, nonce).is_some()
+    }
+
+    /// The join under way was answered: this node is a member.
+    pub(crate) fn admitted(&mut self) {
+        self.lifecycle.admitted();
+    }
+
+    /// `from` refused the join request `nonce`: with `renew`, the join asks
+    /// again under a newer version (true if it may), else gives up on
+    /// `from`. `None` if no join waits for that answer.
+    pub(crate) fn refused(&mut self, from: SocketAddr, nonce: u64, renew: bool) -> Option<bool> {
+        let joining = self.lifecycle.awaiting(from, nonce)?;
+        if renew {
+            return Some(joining.ask_again());
+        }
+        joining.give_up_on(from);
+        Some(false)
+    }
+
+    /// This node leaves; false if it was still waiting to be admitted (the
+    /// join is dropped and there is nobody to tell).
+    pub(crate) fn leave(&mut self) -> bool {
+        self.lifecycle.leave()
+    }
+
+    /// When the leave's gossip goes out next (`None`: done).
+    pub(crate) fn set_leave_gossip(&mut self, at: Option<Time>) {
+        self.lifecycle.set_leave_gossip(at);
+    }
+
+    /// The rejoin this version's end asked for, if any.
+    pub(crate) fn take_rejoin(&mut self) -> Option<Rejoin> {
+        self.lifecycle.take_rejoin()
+    }
+
+    // ----- reconnect memory ---------------------------------------------------
+
+    /// The driver's seeds (this node's own address already left out).
+    pub(crate) fn set_seeds(&mut self, seeds: Vec<SocketAddr>) {
+        self.reconnect.set_seeds(seeds);
+    }
+
+    pub(crate) fn seeds(&self) -> &[SocketAddr] {
+        self.reconnect.seeds()
+    }
+
+    /// A member at `addr` is listed again: no need to knock there.
+    pub(crate) fn forget_failed(&mut self, addr: &SocketAddr) {
+        self.reconnect.forget(addr);
+    }
+
+    /// When a reconnect attempt is due next.
+    pub(crate) fn reconnect_deadline(&self) -> Time {
+        self.reconnect.deadline()
     }
 
     /// Remembers a member declared failed at `addr`, to knock there later.

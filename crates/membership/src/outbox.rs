@@ -149,7 +149,7 @@ impl Outbox {
 /// The most bytes a message on `channel` may encode to.
 fn limit(room: &Room, channel: Channel) -> usize {
     match channel {
-        Channel::Datagram => room.datagram,
+        Channel::Datagram => room.datagram(),
         Channel::Request => rumor_wire::DEFAULT_MAX_FRAME,
     }
 }

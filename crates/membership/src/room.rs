@@ -15,7 +15,7 @@ use rumor_wire::{Envelope, Gossip, NodeId, bin_header_len, encoded_len};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Room {
     /// Bytes for the whole encoded envelope.
-    pub(crate) datagram: usize,
+    datagram: usize,
     /// A detector message's envelope with an empty payload and no updates.
     detector_base: usize,
     /// An `Updates` message's envelope with no updates.
@@ -55,6 +55,11 @@ impl Room {
             detector_base,
             updates_base,
         }
+    }
+
+    /// Bytes for the whole encoded envelope of a datagram.
+    pub(crate) fn datagram(&self) -> usize {
+        self.datagram
     }
 
     /// The largest detector payload that fits, with no updates.

@@ -25,6 +25,13 @@ pub(crate) enum Timer {
     Remove(NodeId),
 }
 
+impl Timer {
+    /// The suspicion of `member` runs out (see [`Timer::SuspectExpire`]).
+    pub(crate) fn expire(member: NodeId, hearsay: bool) -> Timer {
+        Timer::SuspectExpire { member, hearsay }
+    }
+}
+
 /// Pending timers.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {

@@ -13,12 +13,13 @@ use crate::detector::MemberChange;
 use crate::dissemination::{Dissemination, retransmit_limit};
 use crate::member_list::{Member, MemberList, Standing};
 use crate::node::Node;
+use crate::own_entry;
 use crate::plausibility::Plausibility;
 use crate::removals::Removals;
 use crate::rules::{Decision, decide};
 use crate::suspicions::{SUSPECT_NOTICE_RETRIES, Suspicions};
 use crate::timers::{Timer, Timers};
-use crate::{EventKind, RejoinCause, Time};
+use crate::{EventKind, Time};
 
 /// The member list and what keeps it.
 #[derive(Debug)]
@@ -86,6 +87,16 @@ impl View {
         self.list.get(me).map(|m| m.incarnation).unwrap_or_default()
     }
 
+    /// Records a new state of this node's own entry (see [`own_entry`]).
+    pub(crate) fn set_own_state(
+        &mut self,
+        node: &Node,
+        state: MemberState,
+        incarnation: Incarnation,
+    ) {
+        self.set_state(&node.me(), state, incarnation, node.now());
+    }
+
     /// Queues `update` for dissemination.
     pub(crate) fn disseminate(&mut self, update: MemberUpdate) {
         self.dissemination.enqueue(update);
@@ -136,23 +147,20 @@ impl View {
         older: Option<NodeId>,
     ) -> bool {
         if older.is_none() && self.list.len() >= node.config().max_members {
-            node.stats.members_refused += 1;
+            node.stats_mut().members_refused += 1;
             return false;
         }
         if let Some(old) = older {
             self.supersede(node, old);
         }
-        node.reconnect.forget(&id.addr);
+        node.forget_failed(&id.addr);
         self.list
             .insert(id, MemberState::Alive, incarnation, node.now());
         node.emit(EventKind::Joined, id, incarnation);
         node.note(id, MemberChange::Joined);
         if !self.quiet {
-            self.dissemination.enqueue(MemberUpdate {
-                node: id,
-                state: MemberState::Alive,
-                incarnation,
-            });
+            self.dissemination
+                .enqueue(news(id, MemberState::Alive, incarnation));
         }
         true
     }
@@ -197,11 +205,7 @@ impl View {
         };
         node.emit(kind, id, incarnation);
         node.note(id, MemberChange::Down);
-        self.dissemination.enqueue(MemberUpdate {
-            node: id,
-            state,
-            incarnation,
-        });
+        self.dissemination.enqueue(news(id, state, incarnation));
     }
 
     // ----- news from other members ----------------------------------------
@@ -216,7 +220,7 @@ impl View {
     ) {
         let id = update.node;
         if id == node.me() {
-            self.apply_about_me(node, update, from);
+            own_entry::on_news(self, node, update, from);
             return;
         }
         if node.other_version_of_me(&id, from) || !node.plausible_version(id.version) {
@@ -228,7 +232,7 @@ impl View {
             .map(|m| (m.state, m.incarnation));
         let older = listed.map(|m| m.id).filter(|m| m.is_superseded_by(&id));
         if !Plausibility::incarnation(known.map(|k| k.1), update.incarnation) {
-            node.stats.absurd_updates += 1;
+            node.stats_mut().absurd_updates += 1;
             return;
         }
         match standing {
@@ -295,13 +299,10 @@ impl View {
             Decision::ReannounceLeft(current) => {
                 // Someone missed the leave: tell it again, so that no one
                 // ever records this member as failed.
-                self.dissemination.enqueue(MemberUpdate {
-                    node: id,
-                    state: MemberState::Left,
-                    incarnation: current,
-                });
+                self.dissemination
+                    .enqueue(news(id, MemberState::Left, current));
             }
-            Decision::StaleFailure => node.stats.stale_failures += 1,
+            Decision::StaleFailure => node.stats_mut().stale_failures += 1,
             Decision::Final(state, incarnation) => self.mark_final(node, id, state, incarnation),
             Decision::NewIncarnation => {
                 // A suspicion at a newer incarnation keeps its timer.
@@ -322,79 +323,12 @@ impl View {
     fn confirm(&mut self, from: Option<SocketAddr>, id: &NodeId) {
         if let Some(deadline) = from.and_then(|from| self.suspicions.confirm(id, from)) {
             let hearsay = !self.is_local_suspicion(id);
-            self.timers.schedule(
-                deadline,
-                Timer::SuspectExpire {
-                    member: *id,
-                    hearsay,
-                },
-            );
+            self.timers.schedule(deadline, Timer::expire(*id, hearsay));
         }
     }
 
     fn is_local_suspicion(&self, id: &NodeId) -> bool {
         self.suspicions.is_local(id)
-    }
-
-    /// News about this node itself.
-    fn apply_about_me(&mut self, node: &mut Node, update: MemberUpdate, from: Option<SocketAddr>) {
-        if node.lifecycle.has_left() {
-            return;
-        }
-        let me = node.me();
-        if !Plausibility::incarnation(Some(self.my_incarnation(&me)), update.incarnation) {
-            node.stats.absurd_updates += 1;
-            return;
-        }
-        match update.state {
-            MemberState::Alive => {}
-            MemberState::Suspect => {
-                if update.incarnation >= self.my_incarnation(&me) {
-                    let refuted = update.incarnation.next();
-                    self.set_state(&me, MemberState::Alive, refuted, node.now());
-                    node.stats.self_refutations += 1;
-                    // Lifeguard: being suspected hints that the trouble may
-                    // be on this node's side; the detector may weigh that.
-                    node.note(me, MemberChange::Suspected);
-                    self.dissemination.enqueue(MemberUpdate {
-                        node: me,
-                        state: MemberState::Alive,
-                        incarnation: refuted,
-                    });
-                }
-                // Answer the suspecter directly: the refutation reaches it in
-                // one hop instead of by gossip.
-                if let Some(to) = from {
-                    let alive = MemberUpdate {
-                        node: me,
-                        state: MemberState::Alive,
-                        incarnation: self.my_incarnation(&me),
-                    };
-                    node.send_updates(to, vec![alive]);
-                }
-            }
-            // Declared failed (or a stale "left" of a version that never
-            // left): fail-stop, this version is over.
-            MemberState::Failed | MemberState::Left => {
-                let by = from.unwrap_or(me.addr);
-                node.rejoin(RejoinCause::DeclaredFailed { by }, from);
-            }
-        }
-    }
-
-    /// This node leaves: `left` for itself, queued for dissemination.
-    /// Returns its incarnation.
-    pub(crate) fn leave(&mut self, node: &mut Node) -> Incarnation {
-        let me = node.me();
-        let incarnation = self.my_incarnation(&me);
-        self.set_state(&me, MemberState::Left, incarnation, node.now());
-        node.emit(EventKind::Left, me, incarnation);
-        self.dissemination.enqueue(MemberUpdate {
-            node: me,
-            state: MemberState::Left,
-            incarnation,
-        });
-        incarnation
     }
 
     // ----- suspicions -----------------------------------------------------
@@ -414,23 +348,16 @@ impl View {
         let live = self.list.live_count();
         self.set_state(&id, MemberState::Suspect, incarnation, now);
         let deadline = self.suspicions.start(id, now, live, accuser, local);
-        let timer = Timer::SuspectExpire {
-            member: id,
-            hearsay: !local,
-        };
+        let timer = Timer::expire(id, !local);
         self.timers.schedule(deadline, timer);
         node.emit(EventKind::Suspected, id, incarnation);
         node.note(id, MemberChange::Suspected);
-        let update = MemberUpdate {
-            node: id,
-            state: MemberState::Suspect,
-            incarnation,
-        };
+        let update = news(id, MemberState::Suspect, incarnation);
         self.dissemination.enqueue(update);
         if local {
             // Tell the suspect directly (Lifeguard's "buddy system"): it can
             // refute at once instead of waiting for gossip to reach it.
-            node.stats.suspicions += 1;
+            node.stats_mut().suspicions += 1;
             node.send_updates(id.addr, vec![update]);
             let spacing = self.suspicions.timeout(live) / (u32::from(SUSPECT_NOTICE_RETRIES) + 1);
             self.timers.schedule(
@@ -443,14 +370,11 @@ impl View {
     /// The suspect answered with a higher incarnation.
     fn mark_refuted(&mut self, node: &mut Node, id: NodeId, incarnation: Incarnation) {
         self.set_state(&id, MemberState::Alive, incarnation, node.now());
-        node.stats.refutations += 1;
+        node.stats_mut().refutations += 1;
         node.emit(EventKind::Alive, id, incarnation);
         node.note(id, MemberChange::Refuted);
-        self.dissemination.enqueue(MemberUpdate {
-            node: id,
-            state: MemberState::Alive,
-            incarnation,
-        });
+        self.dissemination
+            .enqueue(news(id, MemberState::Alive, incarnation));
     }
 
     /// The local detector's opinion: suspect `id` (a confirmation, if it is
@@ -479,7 +403,7 @@ impl View {
                 let incarnation = member.incarnation;
                 self.suspicions.clear_upto(id, incarnation);
                 self.set_state(&id, MemberState::Alive, incarnation, node.now());
-                node.stats.refutations += 1;
+                node.stats_mut().refutations += 1;
                 node.emit(EventKind::Alive, id, incarnation);
                 node.note(id, MemberChange::Refuted);
             }
@@ -493,7 +417,7 @@ impl View {
         }
         if let Some(member) = self.list.get(&id) {
             if member.is_live() {
-                node.stats.failures_declared += 1;
+                node.stats_mut().failures_declared += 1;
                 self.mark_final(node, id, MemberState::Failed, member.incarnation);
             }
         }
@@ -509,10 +433,7 @@ impl View {
         let until = now + grace;
         for id in self.suspicions.due_before(until) {
             self.suspicions.pin(&id, until);
-            let timer = Timer::SuspectExpire {
-                member: id,
-                hearsay: true,
-            };
+            let timer = Timer::expire(id, true);
             self.timers.schedule(until, timer);
         }
     }
@@ -559,20 +480,17 @@ impl View {
         }
         let now = node.now();
         if hearsay {
-            node.stats.last_chances += 1;
+            node.stats_mut().last_chances += 1;
             let grace = self.suspicion_timeout() / 4;
             self.suspect_notice(node, id, 1);
             self.timers
                 .schedule(now + grace / 2, Timer::SuspectNotice(id, 1));
             self.suspicions.pin(&id, now + grace);
-            let timer = Timer::SuspectExpire {
-                member: id,
-                hearsay: false,
-            };
+            let timer = Timer::expire(id, false);
             self.timers.schedule(now + grace, timer);
             return;
         }
-        node.stats.failures_declared += 1;
+        node.stats_mut().failures_declared += 1;
         self.mark_final(node, id, MemberState::Failed, Incarnation(0));
     }
 
@@ -612,10 +530,7 @@ impl View {
         self.suspicions = peer.suspicions.as_hearsay();
         self.removals = peer.removals.clone();
         for (member, at, _) in self.suspicions.iter() {
-            let timer = Timer::SuspectExpire {
-                member,
-                hearsay: true,
-            };
+            let timer = Timer::expire(member, true);
             self.timers.schedule(at, timer);
         }
         for (id, at) in self.removals.iter() {
@@ -639,5 +554,14 @@ impl View {
             config.max_piggyback.get(),
             self.list.live_count(),
         )
+    }
+}
+
+/// News of `node`: `state` at `incarnation`.
+fn news(node: NodeId, state: MemberState, incarnation: Incarnation) -> MemberUpdate {
+    MemberUpdate {
+        node,
+        state,
+        incarnation,
     }
 }

@@ -148,7 +148,7 @@ impl<V: Verdict> FailureDetector for Heartbeat<V> {
                 ctx.alive(member);
             }
         }
-        let implausible = std::mem::take(&mut self.table.implausible);
+        let implausible = self.table.take_implausible();
         if implausible > 0 {
             ctx.count_implausible(implausible);
         }

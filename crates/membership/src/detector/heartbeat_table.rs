@@ -32,7 +32,7 @@ pub(crate) struct HeartbeatTable<T> {
     /// built yet).
     slice: usize,
     /// Counters ignored as implausible leaps, not yet reported.
-    pub(crate) implausible: u64,
+    implausible: u64,
 }
 
 /// The largest first counter believed of a member (a member beating ten
@@ -89,6 +89,11 @@ impl<T: Default> HeartbeatTable<T> {
             }
             MemberChange::Suspected => {}
         }
+    }
+
+    /// Counters ignored as implausible leaps since the last call.
+    pub(crate) fn take_implausible(&mut self) -> u64 {
+        std::mem::take(&mut self.implausible)
     }
 
     pub(crate) fn get_mut(&mut self, member: &NodeId) -> Option<&mut Beat<T>> {

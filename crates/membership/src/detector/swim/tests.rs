@@ -1,0 +1,175 @@
+use std::net::SocketAddr;
+
+use rumor_wire::{Gossip, Version};
+
+use super::*;
+use crate::{Membership, Outbound};
+
+fn id(port: u16) -> NodeId {
+    NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
+}
+
+fn swim_core() -> Membership {
+    let config = Config::default();
+    Membership::new(id(1), config.clone(), Swim::boxed(&config), 3, Time::ZERO)
+        .expect("a valid configuration")
+}
+
+fn send(core: &mut Membership, now: Time, from: NodeId, message: &SwimMessage) {
+    core.handle(
+        now,
+        from.addr,
+        Gossip::Detector {
+            detector: NAME.to_string(),
+            sender: from,
+            payload: payload::encode(message),
+            updates: Vec::new(),
+        },
+    );
+}
+
+/// The member on `port`, alive at its first incarnation.
+fn member(port: u16) -> rumor_wire::MemberUpdate {
+    rumor_wire::MemberUpdate {
+        node: id(port),
+        state: rumor_wire::MemberState::Alive,
+        incarnation: rumor_wire::Incarnation(0),
+    }
+}
+
+/// Hands `core` a join answer from `id(2)` listing the members on
+/// `ports`, all alive.
+fn join(core: &mut Membership, ports: std::ops::Range<u16>) {
+    let members = ports.map(member).collect();
+    crate::membership::admit(core, Time::ZERO, id(2), members);
+}
+
+fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
+    std::iter::from_fn(|| core.poll_message())
+        .filter_map(|Outbound { to, message, .. }| match message {
+            Gossip::Detector { payload, .. } => {
+                Some((to, payload::decode::<SwimMessage>(NAME, &payload).unwrap()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_ping_is_acked_with_its_sequence_number() {
+    let mut core = swim_core();
+    let ping = SwimMessage::Ping { seq: 41 };
+    send(&mut core, Time::ZERO, id(2), &ping);
+    let sent = swim_transmits(&mut core);
+    assert!(
+        matches!(sent.as_slice(), [(to, SwimMessage::Ack { seq: 41, .. })] if *to == id(2).addr)
+    );
+}
+
+#[test]
+fn a_ping_req_is_relayed_and_answered_with_ack_or_nack() {
+    let mut core = swim_core();
+    let request = SwimMessage::PingReq {
+        seq: 7,
+        target: id(3),
+    };
+    send(&mut core, Time::ZERO, id(2), &request);
+    let sent = swim_transmits(&mut core);
+    let [(to, SwimMessage::Ping { seq: relay_seq, .. })] = sent.as_slice() else {
+        panic!("expected one relayed ping, got {sent:?}");
+    };
+    assert_eq!(*to, id(3).addr);
+    // The target answers: the ack goes back to the origin with its seq.
+    let ack = SwimMessage::Ack { seq: *relay_seq };
+    send(&mut core, Time::from_millis(2), id(3), &ack);
+    let sent = swim_transmits(&mut core);
+    assert!(
+        matches!(sent.as_slice(), [(to, SwimMessage::Ack { seq: 7, .. })] if *to == id(2).addr)
+    );
+
+    // A second request whose target never answers gets a nack.
+    let request = SwimMessage::PingReq {
+        seq: 8,
+        target: id(4),
+    };
+    send(&mut core, Time::from_millis(10), id(2), &request);
+    swim_transmits(&mut core);
+    core.tick(Time::from_millis(10) + Config::default().probe_timeout);
+    let nacks: Vec<_> = swim_transmits(&mut core)
+        .into_iter()
+        .filter(|(_, m)| matches!(m, SwimMessage::Nack { seq: 8, .. }))
+        .collect();
+    assert_eq!(nacks.len(), 1);
+    assert_eq!(nacks[0].0, id(2).addr);
+}
+
+#[test]
+fn an_unanswered_probe_goes_indirect_then_suspects() {
+    let mut core = swim_core();
+    let config = Config::default();
+    join(&mut core, 2..7);
+    // Run periods, answering nothing, until some member is suspected.
+    let mut now = Time::ZERO;
+    let mut saw_ping_req = false;
+    let mut suspected = None;
+    while now < Duration::from_secs(2) && suspected.is_none() {
+        now += Duration::from_millis(5);
+        core.tick(now);
+        saw_ping_req |= swim_transmits(&mut core)
+            .iter()
+            .any(|(_, m)| matches!(m, SwimMessage::PingReq { .. }));
+        suspected = std::iter::from_fn(|| core.poll_event())
+            .find(|e| e.kind == crate::EventKind::Suspected)
+            .map(|e| e.at);
+    }
+    assert!(saw_ping_req, "no indirect probe before suspecting");
+    let at = suspected.expect("an unanswered probe leads to a suspicion");
+    assert!(
+        at <= config.probe_interval * 2 + Duration::from_millis(5),
+        "{at:?}"
+    );
+}
+
+#[test]
+fn a_member_learned_mid_round_is_probed_within_the_round() {
+    let mut core = swim_core();
+    join(&mut core, 2..42);
+    let newcomer = id(100);
+    let mut now = Time::ZERO;
+    let mut probes = 0;
+    let mut newcomer_probe = None;
+    while now < Duration::from_secs(10) && newcomer_probe.is_none() {
+        now += Duration::from_millis(5);
+        core.tick(now);
+        for (to, message) in swim_transmits(&mut core) {
+            if let SwimMessage::Ping { seq, .. } = message {
+                probes += 1;
+                if to == newcomer.addr {
+                    newcomer_probe = Some(probes);
+                }
+                // Every member answers at once.
+                let ack = SwimMessage::Ack { seq };
+                send(&mut core, now, NodeId::new(to, Version(1)), &ack);
+            }
+        }
+        if probes == 3 && !core.members().iter().any(|m| m.node == newcomer) {
+            // Three probes into the first round of 40: one more member.
+            tell(&mut core, now, member(100));
+        }
+    }
+    let at = newcomer_probe.expect("the newcomer is probed");
+    // The first round is probes 1..=40; the newcomer is due at a step of
+    // its rest, so by probe 41 at the latest.
+    assert!(at <= 41, "first probed as probe {at}, in the next round");
+}
+
+fn tell(core: &mut Membership, now: Time, update: rumor_wire::MemberUpdate) {
+    core.handle(
+        now,
+        id(2).addr,
+        Gossip::Updates {
+            sender: id(2),
+            updates: vec![update],
+        },
+    );
+}
