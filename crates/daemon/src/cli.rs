@@ -85,7 +85,8 @@ pub struct AgentArgs {
     /// The cluster's keyring: one base64 32-byte key per line (`rumor
     /// keygen`), the first the primary, used to seal; every key opens. Every
     /// datagram and TCP frame is then encrypted and authenticated
-    /// (XChaCha20-Poly1305) and nothing else is accepted. The file must not
+    /// (AES-256-GCM where the CPU has AES instructions, XChaCha20-Poly1305
+    /// elsewhere; both are opened) and nothing else is accepted. The file must not
     /// be readable by group or others. Without it the agent runs in the
     /// clear [env: RUMOR_KEYRING].
     #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
