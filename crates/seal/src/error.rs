@@ -114,7 +114,8 @@ pub enum SealError {
         /// Why.
         source: io::Error,
     },
-    /// The operating system gave no random bytes for a key or a nonce.
+    /// The operating system gave no random bytes for a key or for a
+    /// sealer's nonces.
     #[error("no randomness from the operating system: {detail}")]
     Random {
         /// The operating system's error.
