@@ -18,7 +18,7 @@ use chacha20poly1305::{AeadInOut, KeyInit, XChaCha20Poly1305};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rumor_seal::{Cipher, DEFAULT_LABEL, Keyring, Sealer, SealerConfig, generate_key};
 use rumor_wire::{
-    Envelope, Incarnation, MemberState, MemberUpdate, Message, NodeId, Version, decode, encode_into,
+    Envelope, Gossip, Incarnation, MemberState, MemberUpdate, NodeId, Version, decode, encode_into,
 };
 
 const NOW: u64 = 1_763_900_000_000;
@@ -34,7 +34,7 @@ fn node(i: u32) -> NodeId {
 fn updates(count: u32) -> Envelope {
     Envelope::new(
         node(0).addr,
-        Message::Updates {
+        Gossip::Updates {
             sender: node(0),
             updates: (0..count)
                 .map(|i| MemberUpdate {

@@ -25,7 +25,7 @@ use rumor_wire::{NodeId, Version};
 use crate::dgrep_server::DgrepServer;
 use crate::driver::Driver;
 use crate::event_log::EventLog;
-use crate::inbox::{Control, Inbound, Waker};
+use crate::inbox::{Inbound, Wake, Waker};
 use crate::outbox::Outbox;
 use crate::requester::Requester;
 use crate::settings::AgentSettings;
@@ -88,10 +88,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         signals::watch(move |signal| {
             tracing::info!("received {signal}: leaving the cluster");
             shutdown.store(true, Ordering::SeqCst);
-            let _ = producer.push(
-                SocketAddr::from(([0, 0, 0, 0], 0)),
-                &Control::Shutdown.entry(),
-            );
+            let _ = producer.push(SocketAddr::from(([0, 0, 0, 0], 0)), &Wake::Shutdown.entry());
         })
         .map_err(|e| DaemonError::io("cannot watch for signals", e))?;
     }

@@ -216,8 +216,10 @@ pub fn detect(args: &BenchDetectArgs) -> Result<(), DaemonError> {
         )
     };
     println!();
-    line("first detection", &first, 1500);
-    line("all-member detection", &last, 3000);
+    // The project's own goals on 10 nodes (docs/protocol.md), inside the
+    // 3 s / 6 s contract with room for the 1.5 s a suspect has to refute.
+    line("first detection", &first, 2500);
+    line("all-member detection", &last, 4000);
     println!(
         "incomplete detections: {missed}; false positives: {}; suspicions of live members (refuted): {refuted}; run took {elapsed} s",
         false_positives.len()

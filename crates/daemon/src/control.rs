@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumor_seal::{Keyring, Sealer, SealerConfig};
-use rumor_wire::{Envelope, MemberInfo, MemberState, Message, NodeId};
+use rumor_wire::{Control, Envelope, MemberInfo, MemberState, Message, NodeId};
 use serde::Serialize;
 
 use crate::DaemonError;
@@ -31,8 +31,13 @@ pub fn query_members(
     sealer: Option<&Sealer>,
     timeout: Duration,
 ) -> Result<(NodeId, Vec<MemberInfo>), DaemonError> {
-    match ask(agent, Message::MemberQuery, sealer, timeout)? {
-        Message::MemberList { node, members } => Ok((node, members)),
+    match ask(
+        agent,
+        Message::Control(Control::MemberQuery),
+        sealer,
+        timeout,
+    )? {
+        Message::Control(Control::MemberList { node, members }) => Ok((node, members)),
         other => Err(unexpected(agent, &other)),
     }
 }
@@ -43,8 +48,13 @@ pub fn request_leave(
     sealer: Option<&Sealer>,
     timeout: Duration,
 ) -> Result<NodeId, DaemonError> {
-    match ask(agent, Message::LeaveCommand, sealer, timeout)? {
-        Message::MemberList { node, .. } => Ok(node),
+    match ask(
+        agent,
+        Message::Control(Control::LeaveCommand),
+        sealer,
+        timeout,
+    )? {
+        Message::Control(Control::MemberList { node, .. }) => Ok(node),
         other => Err(unexpected(agent, &other)),
     }
 }
@@ -74,7 +84,7 @@ fn unexpected(agent: SocketAddr, answer: &Message) -> DaemonError {
     DaemonError::Agent {
         agent,
         why: match answer {
-            Message::Error { reason } => format!("refused: {reason}"),
+            Message::Control(Control::Error { reason }) => format!("refused: {reason}"),
             other => format!("unexpected {} answer", other.kind()),
         },
     }

@@ -10,14 +10,14 @@ use crossbeam_channel::Receiver;
 use rumor_membership::{
     Channel, Event, EventKind, Membership, Notice, ReceiverDrop, Time, Transmit,
 };
-use rumor_transport::{Delivery, ServiceStats};
-use rumor_wire::{JoinRetry, MemberState, Message, NodeId};
+use rumor_transport::{Delivery, Reply, ServiceStats};
+use rumor_wire::{Control, Dgrep, Gossip, JoinRetry, MemberState, Message, NodeId};
 
 use crate::DaemonError;
 use crate::agent::accepts_commands_from;
 use crate::dgrep_server::DgrepServer;
 use crate::event_log::{EventLog, EventRecord};
-use crate::inbox::{self, Control, Entry, Inbound};
+use crate::inbox::{self, Entry, Inbound, Wake};
 use crate::keys::KeyService;
 use crate::outbox::Outbox;
 use crate::requester::Requester;
@@ -164,7 +164,7 @@ impl Driver {
                     Entry::Udp(bytes) => self.on_datagram(now, bytes),
                     // Wake-ups only: the inbound channel and the shutdown
                     // flag are looked at below, every turn.
-                    Entry::Control(Control::Inbound | Control::Shutdown) => {}
+                    Entry::Control(Wake::Inbound | Wake::Shutdown) => {}
                     Entry::Unknown => self.stats.malformed += 1,
                 }
             }
@@ -312,11 +312,13 @@ impl Driver {
             }
         };
         match envelope.body {
-            Message::Updates { .. }
-            | Message::Detector { .. }
-            | Message::Leave { .. }
-            | Message::Digest { .. }
-            | Message::Gone { .. } => self.membership.handle(now, envelope.from, envelope.body),
+            Message::Gossip(
+                message @ (Gossip::Updates { .. }
+                | Gossip::Detector { .. }
+                | Gossip::Leave { .. }
+                | Gossip::Digest { .. }
+                | Gossip::Gone { .. }),
+            ) => self.membership.handle(now, envelope.from, message),
             other => {
                 self.stats.wrong_kind += 1;
                 tracing::debug!(
@@ -336,38 +338,61 @@ impl Driver {
         } = delivery;
         let me = self.membership.id();
         match envelope.body {
-            Message::JoinRequest { node, nonce } => {
-                let answer = if self.leave_by.is_some() {
-                    Message::JoinRefused {
-                        nonce,
-                        reason: format!("{me} is leaving the cluster"),
-                        retry: JoinRetry::Elsewhere,
-                    }
-                } else {
-                    self.membership.handle_join_request(now, node, nonce)
-                };
-                match &answer {
-                    Message::JoinResponse { members, .. } => {
-                        tracing::info!("introduced {node} (sent {} members)", members.len())
-                    }
-                    Message::JoinRefused { reason, .. } => {
-                        tracing::warn!("refused join of {node}: {reason}")
-                    }
-                    _ => {}
-                }
-                self.outbox.reply(reply, answer);
+            Message::Gossip(Gossip::JoinRequest { node, nonce }) => {
+                self.on_join_request(now, node, nonce, reply);
             }
-            Message::MemberQuery => {
-                let list = Message::MemberList {
+            Message::Control(control) => self.on_control(now, peer, control, reply),
+            Message::Dgrep(Dgrep::Request(request)) => {
+                // Results stream back on the request's own connection: never
+                // to an address the envelope names.
+                if let Some((reply, refusal)) = self.dgrep.serve(request, reply, me) {
+                    self.outbox.reply(reply, refusal);
+                }
+            }
+            other => {
+                // The TCP service filters kinds; keep the main thread honest anyway.
+                tracing::warn!("ignored {} message from {peer} over TCP", other.kind());
+            }
+        }
+    }
+
+    fn on_join_request(&mut self, now: Time, node: NodeId, nonce: u64, reply: Reply) {
+        let me = self.membership.id();
+        let answer = if self.leave_by.is_some() {
+            Gossip::JoinRefused {
+                nonce,
+                reason: format!("{me} is leaving the cluster"),
+                retry: JoinRetry::Elsewhere,
+            }
+        } else {
+            self.membership.handle_join_request(now, node, nonce)
+        };
+        match &answer {
+            Gossip::JoinResponse { members, .. } => {
+                tracing::info!("introduced {node} (sent {} members)", members.len())
+            }
+            Gossip::JoinRefused { reason, .. } => {
+                tracing::warn!("refused join of {node}: {reason}")
+            }
+            _ => {}
+        }
+        self.outbox.reply(reply, answer);
+    }
+
+    fn on_control(&mut self, now: Time, peer: SocketAddr, control: Control, reply: Reply) {
+        let me = self.membership.id();
+        match control {
+            Control::MemberQuery => {
+                let list = Control::MemberList {
                     node: me,
                     members: self.membership.members(),
                 };
                 self.outbox.reply(reply, list);
             }
-            Message::LeaveCommand => {
+            Control::LeaveCommand => {
                 if accepts_commands_from(peer.ip(), self.settings.bind.ip()) {
                     tracing::info!("leave requested from {peer}");
-                    let ack = Message::MemberList {
+                    let ack = Control::MemberList {
                         node: me,
                         members: self.membership.members(),
                     };
@@ -377,13 +402,13 @@ impl Driver {
                     tracing::warn!(
                         "refused leave command from {peer}: only accepted from this host"
                     );
-                    let refusal = Message::Error {
+                    let refusal = Control::Error {
                         reason: "leave is only accepted from the agent's own host".into(),
                     };
                     self.outbox.reply(reply, refusal);
                 }
             }
-            Message::KeysRequest { op, fan_out } => {
+            Control::KeysRequest { op, fan_out } => {
                 let members = self
                     .membership
                     .members()
@@ -394,15 +419,7 @@ impl Driver {
                 self.keys
                     .serve(me, op, fan_out, members, reply, &self.outbox);
             }
-            Message::DgrepRequest(request) => {
-                // Results stream back on the request's own connection: never
-                // to an address the envelope names.
-                if let Some((reply, refusal)) = self.dgrep.serve(request, reply, me) {
-                    self.outbox.reply(reply, refusal);
-                }
-            }
             other => {
-                // The TCP service filters kinds; keep the main thread honest anyway.
                 tracing::warn!("ignored {} message from {peer} over TCP", other.kind());
             }
         }

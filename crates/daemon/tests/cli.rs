@@ -306,7 +306,7 @@ fn every_agent_answers_dgrep() {
     third.set_nonblocking(true).unwrap();
     let envelope = rumor_wire::Envelope::new(
         third.local_addr().unwrap(),
-        rumor_wire::Message::DgrepRequest(request),
+        rumor_wire::Dgrep::Request(request),
     );
     let mut exchange =
         rumor_transport::Exchange::open(agent, &envelope, Some(&sealer), Duration::from_secs(5))
@@ -317,7 +317,7 @@ fn every_agent_answers_dgrep() {
             .next(deadline)
             .expect("a sealed answer")
             .expect("the answer ends with a DgrepDone");
-        if let rumor_wire::Message::DgrepDone(done) = answer.body {
+        if let rumor_wire::Message::Dgrep(rumor_wire::Dgrep::Done(done)) = answer.body {
             assert!(done.error.is_none(), "{done:?}");
             break;
         }

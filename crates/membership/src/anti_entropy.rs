@@ -18,7 +18,7 @@
 
 use std::net::SocketAddr;
 
-use rumor_wire::{Message, update_len};
+use rumor_wire::{Gossip, update_len};
 
 use crate::member_list::DIGEST_BUCKETS;
 use crate::membership::Core;
@@ -92,7 +92,7 @@ impl Core {
         let summaries = (first..first + count)
             .flat_map(|bucket| wire_summary(self.list.bucket_summary(buckets, bucket)))
             .collect();
-        let digest = Message::Digest {
+        let digest = Gossip::Digest {
             sender: self.me,
             reply,
             buckets: buckets as u32,

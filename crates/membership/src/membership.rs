@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rumor_wire::{
-    Envelope, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId,
+    Envelope, Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, NodeId,
     Version,
 };
 
@@ -108,7 +108,7 @@ pub(crate) struct Outgoing {
 #[derive(Debug)]
 enum Body {
     /// A message complete as it is.
-    Message(Message),
+    Message(Gossip),
     /// A detector's payload, to be wrapped with piggybacked updates.
     Detector(Vec<u8>),
 }
@@ -185,7 +185,7 @@ impl Core {
         });
     }
 
-    pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Message) {
+    pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Gossip) {
         self.push(to, Body::Message(message), Channel::Datagram);
     }
 
@@ -199,7 +199,7 @@ impl Core {
     }
 
     pub(crate) fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
-        let message = Message::Updates {
+        let message = Gossip::Updates {
             sender: self.me,
             updates,
         };
@@ -304,7 +304,7 @@ impl Core {
 
     /// The next outgoing message, complete (news piggybacked on a
     /// detector's payload), with where and how it goes.
-    fn next_outgoing(&mut self) -> Option<(SocketAddr, Message, Channel)> {
+    fn next_outgoing(&mut self) -> Option<(SocketAddr, Gossip, Channel)> {
         let Some(Outgoing { to, body, channel }) = self.outgoing.pop_front() else {
             shrink_idle(&mut self.outgoing);
             return None;
@@ -314,7 +314,7 @@ impl Core {
             Body::Detector(payload) => {
                 let room = self.room.updates_after_payload(payload.len());
                 let updates = self.piggyback(room, None);
-                Message::Detector {
+                Gossip::Detector {
                     detector: self.detector_name.to_string(),
                     sender: self.me,
                     payload,
@@ -362,14 +362,18 @@ impl Core {
                 self.stats.oversize_payloads += 1;
                 continue;
             }
-            self.stats.messages_sent += 1;
-            self.stats.bytes_sent += len as u64;
-            return Some(Outbound {
-                to,
-                channel,
-                len,
-                message: envelope.body,
-            });
+            // The envelope is built only to measure it; the core speaks
+            // nothing but gossip, so the body always comes back out.
+            if let rumor_wire::Message::Gossip(message) = envelope.body {
+                self.stats.messages_sent += 1;
+                self.stats.bytes_sent += len as u64;
+                return Some(Outbound {
+                    to,
+                    channel,
+                    len,
+                    message,
+                });
+            }
         }
         None
     }
@@ -706,7 +710,7 @@ impl Core {
 
     /// Tells the member at `to` that it is gone in this node's view.
     fn tell_gone(&mut self, to: SocketAddr, member: MemberUpdate, reply: bool) {
-        let gone = Message::Gone {
+        let gone = Gossip::Gone {
             sender: self.me,
             member,
             live: u32::try_from(self.list.live_count()).unwrap_or(u32::MAX),
@@ -888,7 +892,7 @@ impl Core {
                         introducer: to,
                         rejoin,
                     });
-                    let request = Message::JoinRequest {
+                    let request = Gossip::JoinRequest {
                         node: self.me,
                         nonce,
                     };
@@ -1174,10 +1178,10 @@ impl Membership {
     /// (newest changes first, bounded by `Config::join_response_limit`), or
     /// a `JoinRefused` saying what the joiner should do next. Both echo
     /// `nonce`.
-    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId, nonce: u64) -> Message {
+    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId, nonce: u64) -> Gossip {
         let core = &mut self.core;
         core.now = now;
-        let refuse = |reason: String, retry: JoinRetry| Message::JoinRefused {
+        let refuse = |reason: String, retry: JoinRetry| Gossip::JoinRefused {
             nonce,
             reason,
             retry,
@@ -1239,7 +1243,7 @@ impl Membership {
             .core
             .list
             .join_response(self.core.config.join_response_limit.saturating_sub(64));
-        Message::JoinResponse {
+        Gossip::JoinResponse {
             introducer: self.core.me,
             nonce,
             members,
@@ -1310,7 +1314,7 @@ impl Membership {
     /// Every message received: datagrams, and the answers to
     /// [`Channel::Request`]s. `from` is the envelope's sender address (where
     /// replies go).
-    pub fn handle(&mut self, now: Time, from: SocketAddr, message: Message) {
+    pub fn handle(&mut self, now: Time, from: SocketAddr, message: Gossip) {
         self.core.now = now;
         self.check_stall(now);
         self.core.stats.messages_received += 1;
@@ -1318,24 +1322,24 @@ impl Membership {
             return;
         }
         match message {
-            Message::JoinResponse {
+            Gossip::JoinResponse {
                 introducer,
                 nonce,
                 members,
             } => self.on_join_response(from, introducer, nonce, members),
-            Message::JoinRefused {
+            Gossip::JoinRefused {
                 nonce,
                 reason,
                 retry,
             } => self.on_join_refused(from, nonce, reason, retry),
             _ if !self.core.joined => self.core.stats.while_joining += 1,
-            Message::Gone {
+            Gossip::Gone {
                 sender,
                 member,
                 live,
                 reply,
             } => self.core.on_gone(from, sender, member, live, reply),
-            Message::Leave { node, incarnation } => {
+            Gossip::Leave { node, incarnation } => {
                 if node.addr != from {
                     // Only a member itself leaves.
                     self.core.stats.misattributed += 1;
@@ -1348,14 +1352,14 @@ impl Membership {
                     self.core.apply(left, Some(from));
                 }
             }
-            Message::Updates { sender, updates } => {
+            Gossip::Updates { sender, updates } => {
                 if self.core.check_sender(sender, from) {
                     for update in updates {
                         self.core.apply(update, Some(from));
                     }
                 }
             }
-            Message::Digest {
+            Gossip::Digest {
                 sender,
                 reply,
                 buckets,
@@ -1367,7 +1371,7 @@ impl Membership {
                         .answer_digest(from, reply, buckets, first, &summaries);
                 }
             }
-            Message::Detector {
+            Gossip::Detector {
                 detector,
                 sender,
                 payload,
@@ -1555,7 +1559,7 @@ impl Membership {
         for to in targets {
             self.core.push_transmit(
                 to.addr,
-                Message::Leave {
+                Gossip::Leave {
                     node: me,
                     incarnation,
                 },
@@ -1713,11 +1717,11 @@ pub(crate) fn admit(
     core.join(now, vec![introducer.addr]);
     let nonce = std::iter::from_fn(|| core.poll_message())
         .find_map(|t| match t.message {
-            Message::JoinRequest { nonce, .. } if t.to == introducer.addr => Some(nonce),
+            Gossip::JoinRequest { nonce, .. } if t.to == introducer.addr => Some(nonce),
             _ => None,
         })
         .expect("a join request to the introducer");
-    let answer = Message::JoinResponse {
+    let answer = Gossip::JoinResponse {
         introducer,
         nonce,
         members,
@@ -1757,7 +1761,7 @@ mod tests {
         core.handle(
             now,
             id(9, 1).addr,
-            Message::Updates {
+            Gossip::Updates {
                 sender: id(9, 1),
                 updates,
             },
@@ -1848,7 +1852,7 @@ mod tests {
         std::iter::from_fn(|| core.poll_message())
             .filter(|t| t.to == member.addr)
             .filter(|t| {
-                matches!(&t.message, Message::Updates { updates, .. }
+                matches!(&t.message, Gossip::Updates { updates, .. }
                     if updates.iter().any(|u| u.node == member && u.state == MemberState::Suspect))
             })
             .count()
@@ -1861,7 +1865,7 @@ mod tests {
         advance(&mut core, timeout);
         assert_eq!(told_suspect(&mut core, x), 1);
         // The suspect's direct answer: alive at a higher incarnation.
-        let answer = Message::Updates {
+        let answer = Gossip::Updates {
             sender: x,
             updates: vec![MemberUpdate {
                 node: x,
@@ -1970,7 +1974,7 @@ mod tests {
         );
         assert!(matches!(
             core.handle_join_request(Time::ZERO, old, 1),
-            Message::JoinRefused { .. }
+            Gossip::JoinRefused { .. }
         ));
     }
 
@@ -1983,7 +1987,7 @@ mod tests {
         core.core.suspect(x);
         let notice = core.poll_message().expect("a direct notice");
         assert_eq!(notice.to, x.addr);
-        let Message::Updates { updates, .. } = notice.message else {
+        let Gossip::Updates { updates, .. } = notice.message else {
             panic!("notice is an Updates message");
         };
         assert_eq!(updates[0].state, MemberState::Suspect);
@@ -2000,7 +2004,7 @@ mod tests {
         );
         let reply = core.poll_message().expect("a direct refutation");
         assert_eq!(reply.to, id(9, 1).addr);
-        let Message::Updates { updates, .. } = reply.message else {
+        let Gossip::Updates { updates, .. } = reply.message else {
             panic!("refutation is an Updates message");
         };
         assert_eq!(updates[0].node, id(1, 1));
@@ -2013,7 +2017,7 @@ mod tests {
     fn join_requests(core: &mut Membership) -> Vec<(SocketAddr, u64, NodeId)> {
         std::iter::from_fn(|| core.poll_message())
             .filter_map(|t| match t.message {
-                Message::JoinRequest { node, nonce } => {
+                Gossip::JoinRequest { node, nonce } => {
                     assert_eq!(t.channel, Channel::Request);
                     Some((t.to, nonce, node))
                 }
@@ -2121,7 +2125,7 @@ mod tests {
         joiner.join(Time::ZERO, vec![introducer.addr]);
         let (to, nonce, _) = join_requests(&mut joiner)[0];
         assert_eq!(to, introducer.addr);
-        let forged = |nonce| Message::JoinRefused {
+        let forged = |nonce| Gossip::JoinRefused {
             nonce,
             reason: "go away".into(),
             retry: JoinRetry::Elsewhere,
@@ -2132,7 +2136,7 @@ mod tests {
         joiner.handle(Time::ZERO, id(3, 1).addr, forged(nonce));
         assert_eq!(joiner.stats().unsolicited_join_answers, 2);
         assert!(joiner.is_joining());
-        let answer = Message::JoinResponse {
+        let answer = Gossip::JoinResponse {
             introducer,
             nonce,
             members: vec![MemberUpdate {
@@ -2158,7 +2162,7 @@ mod tests {
         joiner.handle(
             Time::ZERO,
             introducer.addr,
-            Message::JoinRefused {
+            Gossip::JoinRefused {
                 nonce,
                 reason: "stale".into(),
                 retry: JoinRetry::NewerThan(Version(40)),
@@ -2183,7 +2187,7 @@ mod tests {
         tell(&mut a, Time::ZERO, &[(b, MemberState::Alive, 0)]);
         tell(&mut a, Time::ZERO, &[(b, MemberState::Failed, 0)]);
         while a.poll_message().is_some() {}
-        let gone = |reply| Message::Gone {
+        let gone = |reply| Gossip::Gone {
             sender: b,
             member: MemberUpdate {
                 node: id(1, 1),
@@ -2197,7 +2201,7 @@ mod tests {
         assert_eq!(a.stats().rejoins, 0, "the larger view stays");
         let answer = a.poll_message().expect("a Gone back to b");
         assert!(
-            matches!(answer.message, Message::Gone { reply: true, member, .. } if member.node == b)
+            matches!(answer.message, Gossip::Gone { reply: true, member, .. } if member.node == b)
         );
         // A reply is not answered again.
         a.handle(Time::ZERO, b.addr, gone(true));
@@ -2206,7 +2210,7 @@ mod tests {
         let mut small = core();
         tell(&mut small, Time::ZERO, &[(b, MemberState::Alive, 0)]);
         tell(&mut small, Time::ZERO, &[(b, MemberState::Failed, 0)]);
-        let big = Message::Gone {
+        let big = Gossip::Gone {
             sender: b,
             member: MemberUpdate {
                 node: id(1, 1),
@@ -2236,7 +2240,7 @@ mod tests {
         x.handle(
             Time::ZERO,
             c.addr,
-            Message::Gone {
+            Gossip::Gone {
                 sender: c,
                 member: MemberUpdate {
                     node: id(1, 1),
@@ -2250,7 +2254,7 @@ mod tests {
         assert_eq!(x.stats().rejoins, 0);
         let told = x.poll_message().expect("c is told to rejoin instead");
         assert_eq!(told.to, c.addr);
-        assert!(matches!(told.message, Message::Gone { member, .. } if member.node == c));
+        assert!(matches!(told.message, Gossip::Gone { member, .. } if member.node == c));
     }
 
     #[test]
@@ -2266,7 +2270,7 @@ mod tests {
         v.handle(
             Time::ZERO,
             r.addr,
-            Message::Gone {
+            Gossip::Gone {
                 sender: r,
                 member: MemberUpdate {
                     node: id(1, 1),
@@ -2293,7 +2297,7 @@ mod tests {
             now += Duration::from_millis(100);
             core.tick(now);
             knocked += std::iter::from_fn(|| core.poll_message())
-                .filter(|t| t.to == x.addr && matches!(t.message, Message::Digest { .. }))
+                .filter(|t| t.to == x.addr && matches!(t.message, Gossip::Digest { .. }))
                 .count();
         }
         assert!(core.members().iter().all(|m| m.node != x), "removed");
@@ -2326,7 +2330,7 @@ mod tests {
         assert!(
             matches!(
                 refusal,
-                Message::JoinRefused {
+                Gossip::JoinRefused {
                     nonce: 7,
                     retry: JoinRetry::Elsewhere,
                     ..
@@ -2417,7 +2421,7 @@ mod tests {
         core.leave(Time::ZERO);
         assert_eq!(kinds_about(&mut core, id(1, 1)), vec![EventKind::Left]);
         let leave = core.poll_message().expect("a Leave message");
-        assert!(matches!(leave.message, Message::Leave { node, .. } if node == id(1, 1)));
+        assert!(matches!(leave.message, Gossip::Leave { node, .. } if node == id(1, 1)));
         assert!(core.has_left());
     }
 
@@ -2523,11 +2527,11 @@ mod tests {
 
     /// The anti-entropy digest `core` sends when ticked at `now`, a sync
     /// interval after the last one.
-    fn next_digest(core: &mut Membership, now: Time) -> Message {
+    fn next_digest(core: &mut Membership, now: Time) -> Gossip {
         core.tick(now);
         std::iter::from_fn(|| core.poll_message())
             .map(|t| t.message)
-            .find(|m| matches!(m, Message::Digest { .. }))
+            .find(|m| matches!(m, Gossip::Digest { .. }))
             .expect("a digest every sync interval")
     }
 
@@ -2626,7 +2630,7 @@ mod tests {
         let mut replies = 0;
         while let Some(t) = b.poll_message() {
             assert_eq!(t.to, a_id.addr);
-            if let Message::Digest { reply, .. } = &t.message {
+            if let Gossip::Digest { reply, .. } = &t.message {
                 assert!(*reply, "b's digest is a reply");
                 replies += 1;
             }
@@ -2636,7 +2640,7 @@ mod tests {
         while let Some(t) = a.poll_message() {
             assert_eq!(t.to, b_id.addr);
             assert!(
-                !matches!(t.message, Message::Digest { .. }),
+                !matches!(t.message, Gossip::Digest { .. }),
                 "a reply digest gets no digest back"
             );
             b.handle(now, a_id.addr, t.message);
@@ -2654,7 +2658,7 @@ mod tests {
         let mut b = recorded(id(2, 1));
         tell(&mut b, Time::ZERO, &[(id(1, 1), MemberState::Alive, 0)]);
         while b.poll_message().is_some() {}
-        let digest = |buckets: u32, first: u32, summaries: usize| Message::Digest {
+        let digest = |buckets: u32, first: u32, summaries: usize| Gossip::Digest {
             sender: id(1, 1),
             reply: false,
             buckets,

@@ -19,10 +19,9 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Channel, Config, DetectorRegistry, DetectorSettings, Event, EventKind, Membership, Message,
+    Channel, Config, DetectorRegistry, DetectorSettings, Event, EventKind, Gossip, Membership,
     NodeId, Outbound, ReceiverDrop, Time, Version,
 };
-use rumor_wire::Envelope;
 
 use crate::SimError;
 use crate::action::Action;
@@ -122,7 +121,7 @@ enum Step {
         to: u32,
         generation: u64,
         from: SocketAddr,
-        message: Message,
+        message: Gossip,
     },
     /// The stream of a join request was refused or timed out.
     Unreachable {
@@ -139,7 +138,7 @@ enum Step {
     Deliver {
         to: u32,
         from: SocketAddr,
-        message: Message,
+        message: Gossip,
     },
     Tick {
         slot: u32,
@@ -465,7 +464,7 @@ impl World<'_> {
         true
     }
 
-    fn deliver(&mut self, to: usize, from: SocketAddr, message: Message) {
+    fn deliver(&mut self, to: usize, from: SocketAddr, message: Gossip) {
         let Some(p) = &mut self.slots[to].process else {
             self.drops.node_down += 1;
             return;
@@ -567,14 +566,13 @@ impl World<'_> {
     /// datagram through the network, a request as a stream exchange.
     fn send(&mut self, src: usize, from: SocketAddr, transmit: Outbound) {
         if transmit.channel != Channel::Datagram {
-            self.request(src, from, transmit);
+            self.request(src, transmit);
             return;
         }
         let Some(dst) = self.slot_of(transmit.to) else {
             self.drops.unroutable += 1;
             return;
         };
-        let envelope = Envelope::new(from, transmit.message);
         let bytes = transmit.len;
         if bytes > self.config.datagram_limit {
             self.drops.oversized += 1;
@@ -589,7 +587,7 @@ impl World<'_> {
                 Step::Deliver {
                     to: dst as u32,
                     from,
-                    message: envelope.body,
+                    message: transmit.message,
                 },
             ),
             Err(Cut::Lost) => self.drops.in_transit += 1,

@@ -436,7 +436,7 @@ impl FailureDetector for Swim {
 mod tests {
     use std::net::SocketAddr;
 
-    use rumor_wire::{Message, Version};
+    use rumor_wire::{Gossip, Version};
 
     use super::*;
     use crate::{Membership, Outbound};
@@ -455,7 +455,7 @@ mod tests {
         core.handle(
             now,
             from.addr,
-            Message::Detector {
+            Gossip::Detector {
                 detector: NAME.to_string(),
                 sender: from,
                 payload: payload::encode(message),
@@ -483,7 +483,7 @@ mod tests {
     fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
         std::iter::from_fn(|| core.poll_message())
             .filter_map(|Outbound { to, message, .. }| match message {
-                Message::Detector { payload, .. } => {
+                Gossip::Detector { payload, .. } => {
                     Some((to, payload::decode::<SwimMessage>(NAME, &payload).unwrap()))
                 }
                 _ => None,
@@ -603,7 +603,7 @@ mod tests {
         core.handle(
             now,
             id(2).addr,
-            Message::Updates {
+            Gossip::Updates {
                 sender: id(2),
                 updates: vec![update],
             },

@@ -12,8 +12,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_membership::{Message, NodeId, Outbound};
-use rumor_wire::{Envelope, encoded_len};
+use rumor_membership::{NodeId, Outbound};
+use rumor_wire::{Envelope, Gossip, Message, encoded_len};
 
 use super::{Step, World, slot_addr};
 
@@ -22,16 +22,15 @@ use super::{Step, World, slot_addr};
 const STREAM_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl World<'_> {
-    /// A request from the node in `src`, listening on `from`, opens a stream.
-    pub(super) fn request(&mut self, src: usize, from: SocketAddr, transmit: Outbound) {
+    /// A request from the node in `src` opens a stream.
+    pub(super) fn request(&mut self, src: usize, transmit: Outbound) {
         let now = self.now;
         let to = transmit.to;
-        let envelope = Envelope::new(from, transmit.message);
         if self.traffic.counting(now) {
             self.traffic.on_send(src, transmit.len);
         }
         let generation = self.slots[src].generation;
-        let Message::JoinRequest { node, nonce } = envelope.body else {
+        let Gossip::JoinRequest { node, nonce } = transmit.message else {
             // Only join requests travel as requests; the simulator has no
             // target to ask about any other kind, so it goes nowhere.
             self.drops.unroutable += 1;
@@ -105,6 +104,9 @@ impl World<'_> {
         if self.traffic.counting(now) {
             self.traffic.on_send(target, encoded_len(&envelope));
         }
+        let Message::Gossip(answer) = envelope.body else {
+            return; // a join answer is always gossip
+        };
         match self.network.answer(target, requester) {
             Ok(delay) => self.queue.push(
                 now + delay,
@@ -112,7 +114,7 @@ impl World<'_> {
                     to: requester as u32,
                     generation,
                     from: to,
-                    message: envelope.body,
+                    message: answer,
                 },
             ),
             Err(_) => {
@@ -137,7 +139,7 @@ impl World<'_> {
         slot: usize,
         generation: u64,
         from: SocketAddr,
-        message: Message,
+        message: Gossip,
     ) {
         let now = self.now;
         let s = &mut self.slots[slot];
@@ -149,7 +151,7 @@ impl World<'_> {
             self.drops.node_down += 1;
             return;
         };
-        if matches!(message, Message::JoinRefused { .. }) {
+        if matches!(message, Gossip::JoinRefused { .. }) {
             self.joins_refused += 1;
         }
         s.last_request = None;
