@@ -16,7 +16,7 @@ use rumor_wire::{Control, Dgrep, Gossip, JoinRetry, MemberState, Message, NodeId
 use crate::DaemonError;
 use crate::agent::accepts_commands_from;
 use crate::dgrep_server::DgrepServer;
-use crate::event_log::{EventLog, EventRecord};
+use crate::event_log::EventLog;
 use crate::inbox::{self, Entry, Inbound, Wake};
 use crate::keys::KeyService;
 use crate::outbox::Outbox;
@@ -509,7 +509,7 @@ impl Driver {
     }
 
     fn record(&mut self, event: &Event) {
-        let record = EventRecord::from_event(event, self.epoch_unix_ms);
+        let record = event.record(self.epoch_unix_ms);
         if let Err(e) = self.events.append(&record) {
             tracing::error!("cannot write {}: {e}", self.events.path().display());
         }

@@ -6,7 +6,7 @@
 //! queue and its inbound channel; the
 //! main thread drains it, drives the core and its timers, sends datagrams
 //! fire-and-forget, and writes every membership event to `events.jsonl`
-//! ([`event_log`], the schema of DESIGN.md) and `agent.log`. `rumor members`
+//! ([`event_log`], the schema of docs/events.md) and `agent.log`. `rumor members`
 //! and `rumor leave` talk to a running agent ([`control`]); `rumor demo`
 //! shows a crash being detected ([`demo`]); the benchmarks measure detection
 //! times and resource use ([`bench`](mod@bench)); [`cluster`] runs agent processes for

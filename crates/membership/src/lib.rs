@@ -71,6 +71,7 @@ pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+mod event_record;
 mod joining;
 mod member_list;
 mod membership;
@@ -91,6 +92,7 @@ pub use detector::{
 };
 pub use error::MembershipError;
 pub use event::{Event, EventKind};
+pub use event_record::{EventRecord, record_kind};
 pub use membership::{Builder, Membership};
 pub use notice::{Notice, RejoinCause};
 pub use receiver_drop::ReceiverDrop;
