@@ -72,12 +72,14 @@ mod dissemination;
 mod error;
 mod event;
 mod event_record;
+mod force_leave;
 mod joining;
 mod member_list;
 mod membership;
 mod notice;
 pub mod payload;
 mod plausibility;
+mod provenance;
 mod receiver_drop;
 mod reconnect;
 mod room;
@@ -91,6 +93,8 @@ pub use detector::{
     MemberChange,
 };
 pub use error::MembershipError;
+pub use force_leave::ForceLeaveError;
+pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use event::{Event, EventKind};
 pub use event_record::{EventRecord, record_kind};
 pub use membership::{Builder, Membership};
