@@ -42,7 +42,9 @@ pub use codec::{
     encoded_len,
 };
 pub use compact::{bin_header_len, update_len};
-pub use control::{Control, KeyOp, KeysAnswer, MemberInfo};
+pub use control::{
+    AgentInfo, Control, KeyOp, KeysAnswer, MemberInfo, MonitorRequest, WhyAnswer, WhyStep,
+};
 pub use dgrep::{Dgrep, DgrepChunk, DgrepDone, DgrepRequest, FileCount, GrepFlags, GrepLine};
 pub use error::WireError;
 pub use event_record::EventRecord;
