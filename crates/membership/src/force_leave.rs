@@ -142,8 +142,14 @@ mod tests {
             ]
         );
         assert_eq!(core.force_leave(Time::ZERO, b), Err(ForceLeaveError::Alive));
-        assert_eq!(core.force_leave(Time::ZERO, id(1)), Err(ForceLeaveError::Myself));
-        assert_eq!(core.force_leave(Time::ZERO, id(9)), Err(ForceLeaveError::NotListed));
+        assert_eq!(
+            core.force_leave(Time::ZERO, id(1)),
+            Err(ForceLeaveError::Myself)
+        );
+        assert_eq!(
+            core.force_leave(Time::ZERO, id(9)),
+            Err(ForceLeaveError::NotListed)
+        );
         assert_eq!(core.force_leave(Time::ZERO, x), Ok(()));
         let last = std::iter::from_fn(|| core.poll_event()).last().unwrap();
         assert_eq!((last.kind, last.member), (EventKind::Left, x));
@@ -152,6 +158,9 @@ mod tests {
                 .iter()
                 .any(|m| m.node == x && m.state == MemberState::Left)
         );
-        assert_eq!(core.force_leave(Time::ZERO, x), Err(ForceLeaveError::AlreadyLeft));
+        assert_eq!(
+            core.force_leave(Time::ZERO, x),
+            Err(ForceLeaveError::AlreadyLeft)
+        );
     }
 }

@@ -93,12 +93,12 @@ pub use detector::{
     MemberChange,
 };
 pub use error::MembershipError;
-pub use force_leave::ForceLeaveError;
-pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use event::{Event, EventKind};
 pub use event_record::{EventRecord, record_kind};
+pub use force_leave::ForceLeaveError;
 pub use membership::{Builder, Membership};
 pub use notice::{Notice, RejoinCause};
+pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
     Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,

@@ -1648,11 +1648,7 @@ impl Membership {
     /// Forces a failed (or suspected) `member` out: recorded `left` at
     /// once, no longer knocked at, and the news spreads (`rumor
     /// force-leave`).
-    pub fn force_leave(
-        &mut self,
-        now: Time,
-        member: NodeId,
-    ) -> Result<(), crate::ForceLeaveError> {
+    pub fn force_leave(&mut self, now: Time, member: NodeId) -> Result<(), crate::ForceLeaveError> {
         self.core.now = now;
         let result = self.core.force_leave(member);
         self.settle();

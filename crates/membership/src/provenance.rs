@@ -29,8 +29,8 @@ use crate::membership::Core;
 /// Steps kept per member; older ones are dropped first.
 pub const RING: usize = 16;
 
-/// Confirmations kept per suspicion.
-const MAX_CONFIRMATIONS: usize = 3;
+/// Confirmations, and unanswered probes, kept per suspicion.
+const MAX_REPEATS: usize = 3;
 
 /// Who first said a member may have failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,17 +197,29 @@ impl Provenance {
             }
         }
         let ring = self.rings.entry(member).or_default();
-        if matches!(trace.clue, Clue::Confirmed { .. }) {
-            // The first few confirmations of a suspicion say enough; a
-            // busy cluster repeats it many times over.
+        let repeated = |t: &Trace| {
+            matches!(
+                (t.clue, trace.clue),
+                (Clue::Confirmed { .. }, Clue::Confirmed { .. })
+                    | (Clue::ProbeUnanswered { .. }, Clue::ProbeUnanswered { .. })
+            )
+        };
+        let accused = ring
+            .steps
+            .iter()
+            .any(|t| matches!(t.clue, Clue::Suspected { .. }));
+        if accused && repeated(&trace) {
+            // Once a member is accused, the first few confirmations and
+            // unanswered probes say enough; a busy cluster repeats them
+            // many times over, and the ring would forget the accusation.
             let since_accused = ring
                 .steps
                 .iter()
                 .rev()
                 .take_while(|t| !matches!(t.clue, Clue::Suspected { .. }))
-                .filter(|t| matches!(t.clue, Clue::Confirmed { .. }))
+                .filter(|t| repeated(t))
                 .count();
-            if since_accused >= MAX_CONFIRMATIONS {
+            if since_accused >= MAX_REPEATS {
                 return;
             }
         }
@@ -258,11 +270,15 @@ impl Core {
                 indirect,
                 nacks,
             } => {
-                let incarnation = self
+                // A probe of a member already declared gone explains nothing.
+                let Some(incarnation) = self
                     .list
                     .get(&target)
+                    .filter(|m| m.is_live())
                     .map(|m| m.incarnation)
-                    .unwrap_or_default();
+                else {
+                    return;
+                };
                 let clue = Clue::ProbeUnanswered {
                     direct,
                     indirect,
