@@ -66,12 +66,13 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         source,
     })?;
     let log_path = settings.data_dir.join("agent.log");
-    let log = agent_log::install(&log_path, settings.quiet, settings.log_max_size).map_err(
-        |source| DaemonError::DataDir {
-            path: log_path,
-            source,
-        },
-    )?;
+    let log =
+        agent_log::install(&log_path, settings.quiet, settings.log_max_size).map_err(|source| {
+            DaemonError::DataDir {
+                path: log_path,
+                source,
+            }
+        })?;
     if settings.sealer.is_none() {
         let line = "no --keyring: running in the clear (traffic is neither encrypted nor authenticated; anyone who reaches this port can join, query and forge)";
         if settings.quiet {
@@ -150,7 +151,12 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     let metrics = match settings.metrics_addr {
         Some(addr) => {
             let metrics = Arc::new(Metrics::new());
-            metrics_server::spawn(addr, Arc::clone(&metrics), inbound_tx.clone(), waker.clone())?;
+            metrics_server::spawn(
+                addr,
+                Arc::clone(&metrics),
+                inbound_tx.clone(),
+                waker.clone(),
+            )?;
             Some(metrics)
         }
         None => None,

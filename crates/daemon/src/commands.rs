@@ -26,13 +26,13 @@ fn say(text: String) -> Result<(), DaemonError> {
 
 /// `rumor members`.
 pub fn members(args: &MembersArgs) -> Result<(), DaemonError> {
-    let name = match &args.name {
-        Some(text) => Some(
-            regex::Regex::new(text)
-                .map_err(|e| DaemonError::Usage(format!("bad --name {text:?}: {}", one_line(&e))))?,
-        ),
-        None => None,
-    };
+    let name =
+        match &args.name {
+            Some(text) => Some(regex::Regex::new(text).map_err(|e| {
+                DaemonError::Usage(format!("bad --name {text:?}: {}", one_line(&e)))
+            })?),
+            None => None,
+        };
     let t = &args.target;
     let sealer = client_sealer(&t.keys)?;
     let (me, members) = control::query_members(t.agent, sealer.as_deref(), t.timeout)?;
@@ -178,7 +178,9 @@ pub fn monitor(args: &MonitorArgs) -> Result<(), DaemonError> {
     });
     let no_answer = |e: rumor_transport::TransportError| DaemonError::Agent {
         agent: t.agent,
-        why: format!("no answer ({e}); is an agent running there, and is the cluster keyed (--keyring)?"),
+        why: format!(
+            "no answer ({e}); is an agent running there, and is the cluster keyed (--keyring)?"
+        ),
     };
     let envelope = Envelope::new(t.agent, request);
     let mut exchange =
@@ -192,9 +194,7 @@ pub fn monitor(args: &MonitorArgs) -> Result<(), DaemonError> {
         if args.count.is_some_and(|n| printed >= n) {
             return Ok(());
         }
-        let frame = exchange
-            .next(Instant::now() + silence)
-            .map_err(no_answer)?;
+        let frame = exchange.next(Instant::now() + silence).map_err(no_answer)?;
         let Some(frame) = frame else {
             return Err(DaemonError::Agent {
                 agent: t.agent,

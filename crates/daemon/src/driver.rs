@@ -211,7 +211,11 @@ impl Driver {
         }
         tracing::info!(
             "introducers resolve to {}",
-            addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+            addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         self.introducers = addrs.clone();
         self.membership.set_seeds(addrs.clone());

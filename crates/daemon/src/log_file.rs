@@ -115,7 +115,9 @@ mod tests {
         let path = dir.path().join("agent.log");
         let log = LogFile::open(&path, Some(100)).unwrap();
         for i in 0..20 {
-            (&log).write_all(format!("line {i:02} of forty bytes, more or less\n").as_bytes()).unwrap();
+            (&log)
+                .write_all(format!("line {i:02} of forty bytes, more or less\n").as_bytes())
+                .unwrap();
         }
         for n in 1..=KEEP {
             let len = std::fs::metadata(rotated(&path, n)).unwrap().len();

@@ -129,7 +129,11 @@ impl Metrics {
             "Datagrams received (those dropped by --drop-rate not included)",
             m.datagrams_in.clone(),
         );
-        r.register("rumor_datagrams_sent", "Datagrams sent", m.datagrams_out.clone());
+        r.register(
+            "rumor_datagrams_sent",
+            "Datagrams sent",
+            m.datagrams_out.clone(),
+        );
         r.register_with_unit(
             "rumor_received",
             "Bytes of datagrams received",

@@ -28,7 +28,9 @@ pub fn spawn(
     waker: Waker,
 ) -> Result<(), DaemonError> {
     let server = tiny_http::Server::http(addr).map_err(|e| {
-        DaemonError::Usage(format!("cannot serve metrics on --metrics-addr {addr}: {e}"))
+        DaemonError::Usage(format!(
+            "cannot serve metrics on --metrics-addr {addr}: {e}"
+        ))
     })?;
     std::thread::Builder::new()
         .name("metrics".into())
@@ -86,7 +88,11 @@ fn answer(
         },
         "/health" => match snapshot() {
             Some(s) if s.joined => text(200, format!("ok: {} is a member\n", s.node), PLAIN),
-            Some(s) => text(503, format!("{} is not a member (joining or leaving)\n", s.node), PLAIN),
+            Some(s) => text(
+                503,
+                format!("{} is not a member (joining or leaving)\n", s.node),
+                PLAIN,
+            ),
             None => text(503, "the agent did not answer in time\n".into(), PLAIN),
         },
         _ => text(404, "not found: try /metrics or /health\n".into(), PLAIN),

@@ -34,7 +34,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether `record` passes `filter`.
 pub fn passes(filter: &MonitorRequest, record: &EventRecord) -> bool {
-    let kind = filter.kinds.is_empty() || filter.kinds.iter().any(|k| *k == record.event);
+    let kind = filter.kinds.is_empty() || filter.kinds.contains(&record.event);
     let member = filter.members.is_empty() || {
         let id = record.member.to_string();
         filter.members.iter().any(|m| id.contains(m.as_str()))

@@ -116,7 +116,11 @@ mod tests {
             vec!["127.0.0.9:3000".parse().unwrap()]
         );
         let local = resolve("localhost:3000").unwrap();
-        assert!(local.iter().all(|a| a.ip().is_loopback() && a.port() == 3000));
+        assert!(
+            local
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 3000)
+        );
         assert!(local[0].is_ipv4() || local.iter().all(|a| a.is_ipv6()));
         for bad in ["nohost", "host:", "host:0", "host:99999", ":3000", "a b:1"] {
             assert!(check_host_port(bad).is_err(), "{bad}");

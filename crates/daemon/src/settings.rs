@@ -412,7 +412,14 @@ mod tests {
         let s = parse(&["--bind", "localhost:3000", "--join", "localhost:3001"]).unwrap();
         assert!(s.bind.ip().is_loopback(), "{}", s.bind);
         assert_eq!(s.join, vec!["localhost:3001".to_string()]);
-        let bad = ["rumor", "agent", "--bind", "127.0.0.1:3000", "--join", "nohost"];
+        let bad = [
+            "rumor",
+            "agent",
+            "--bind",
+            "127.0.0.1:3000",
+            "--join",
+            "nohost",
+        ];
         assert!(crate::cli::Cli::try_parse_from(bad).is_err());
         assert!(parse(&["--bind", "127.0.0.1:0"]).is_err());
         assert!(parse(&["--bind", "127.0.0.1:3000", "--drop-rate", "1.5"]).is_err());

@@ -108,7 +108,10 @@ impl Snapshot {
             ("local_health", u64::from(self.local_health)),
             ("tcp_accepted", s.accepted),
             ("tcp_requests", s.delivered),
-            ("tcp_refused", s.refused_busy + s.refused_source + s.rate_limited),
+            (
+                "tcp_refused",
+                s.refused_busy + s.refused_source + s.rate_limited,
+            ),
             ("tcp_unauthenticated", s.unauthenticated),
         ];
         out.extend(figures.iter().map(|(name, n)| (name.to_string(), *n)));

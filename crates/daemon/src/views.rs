@@ -148,7 +148,12 @@ pub fn info_text(info: &AgentInfo) -> String {
         info.detector,
         if info.joined { "yes" } else { "no" }
     );
-    let width = info.counters.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = info
+        .counters
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(0);
     for (name, value) in &info.counters {
         out.push_str(&format!("  {name:<width$}  {value}\n"));
     }
@@ -171,7 +176,10 @@ pub fn first_accuser(answer: &WhyAnswer) -> Option<String> {
                 .filter(|s| s.what == "probe-unanswered")
                 .count();
             if probes > 0 {
-                format!("this agent ({}), after {probes} unanswered probe(s)", answer.node)
+                format!(
+                    "this agent ({}), after {probes} unanswered probe(s)",
+                    answer.node
+                )
             } else {
                 format!("this agent ({}), its own detector", answer.node)
             }

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use rumor_wire::{Incarnation, NodeId};
 use rumor_membership::EventRecord;
+use rumor_wire::{Incarnation, NodeId};
 
 /// What an observer recorded about a member (the `event` field): the
 /// membership core's own event kinds, named as in the log.

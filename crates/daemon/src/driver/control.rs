@@ -141,15 +141,17 @@ impl Driver {
         if let Ok(id) = text.parse::<NodeId>() {
             return Ok(id);
         }
-        let addr: SocketAddr = text.parse().map_err(|_| {
-            format!("bad member {text:?}: expected IP:PORT#VERSION or IP:PORT")
-        })?;
+        let addr: SocketAddr = text
+            .parse()
+            .map_err(|_| format!("bad member {text:?}: expected IP:PORT#VERSION or IP:PORT"))?;
         self.membership
             .members()
             .into_iter()
             .filter(|m| m.node.addr == addr)
             .map(|m| m.node)
             .max()
-            .ok_or_else(|| format!("no member listed at {addr} (give IP:PORT#VERSION for one removed already)"))
+            .ok_or_else(|| {
+                format!("no member listed at {addr} (give IP:PORT#VERSION for one removed already)")
+            })
     }
 }

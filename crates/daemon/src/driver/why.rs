@@ -91,7 +91,10 @@ impl Driver {
                 verdict: Verdict::SuspicionTimer { timeout },
             } => {
                 let held = suspected_at.map_or(String::new(), |at| {
-                    format!(", {} ms after the suspicion", t.at.saturating_sub(at).as_millis())
+                    format!(
+                        ", {} ms after the suspicion",
+                        t.at.saturating_sub(at).as_millis()
+                    )
                 });
                 (
                     "failed",
