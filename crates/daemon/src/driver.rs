@@ -82,6 +82,9 @@ pub(crate) struct Driver {
     /// Until when a new agent's first join may try; `None` once admitted
     /// (or for an agent that starts a cluster).
     first_join_until: Option<Time>,
+    /// Introducers named by host wait for their first addresses: until
+    /// then the agent counts as joining.
+    awaiting_introducers: bool,
     /// The reason of the latest join refusal, for the exit line.
     last_refusal: Option<String>,
     leave_by: Option<Time>,
@@ -119,7 +122,10 @@ impl Driver {
         dgrep: DgrepServer,
     ) -> Driver {
         let me = membership.id();
-        let first_join_until = membership.is_joining().then_some(settings.join_timeout);
+        let awaiting_introducers =
+            !settings.join.is_empty() && !crate::resolve::all_literal(&settings.join);
+        let first_join_until =
+            (membership.is_joining() || awaiting_introducers).then_some(settings.join_timeout);
         let keys = KeyService::new(
             settings.sealer.clone(),
             settings.keyring_path.clone(),
@@ -149,6 +155,7 @@ impl Driver {
             events,
             stats: DriverStats::default(),
             first_join_until,
+            awaiting_introducers,
             last_refusal: None,
             leave_by: None,
             shutdown,
@@ -218,6 +225,7 @@ impl Driver {
                 .join(", ")
         );
         self.introducers = addrs.clone();
+        self.awaiting_introducers = false;
         self.membership.set_seeds(addrs.clone());
         if self.first_join_until.is_some() || self.membership.live_count() <= 1 {
             self.membership.join(now, addrs);
@@ -304,7 +312,7 @@ impl Driver {
         let Some(until) = self.first_join_until else {
             return Ok(());
         };
-        if !self.membership.is_joining() {
+        if !self.membership.is_joining() && !self.awaiting_introducers {
             self.first_join_until = None;
             return Ok(());
         }
@@ -314,6 +322,7 @@ impl Driver {
         let tried: Vec<String> = self.settings.join.clone();
         let why = match &self.last_refusal {
             Some(reason) => format!("last refusal: {reason}"),
+            None if self.awaiting_introducers => "no introducer's name resolved".to_string(),
             None => "no introducer answered".to_string(),
         };
         Err(DaemonError::Join(format!(
