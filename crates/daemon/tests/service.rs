@@ -260,3 +260,39 @@ fn completions_man_pages_config_keys_and_demo_checks() {
         started.elapsed()
     );
 }
+
+/// Runs `rumor agent` on a terminal (util-linux `script` gives it one)
+/// until its join gives up; returns what the terminal showed.
+fn on_a_terminal(no_color: bool, data: &Path) -> Option<String> {
+    let env = if no_color { "NO_COLOR=1 " } else { "" };
+    let command = format!(
+        "{env}{RUMOR} agent --bind 127.0.54.6:7054 --join 127.0.54.7:7054 --join-timeout 500ms --data-dir {}",
+        data.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(coloured) = on_a_terminal(false, &dir.path().join("a")) else {
+        eprintln!("no `script` on this machine: the terminal case is not checked");
+        return;
+    };
+    assert!(coloured.contains("no introducer admitted"), "{coloured}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no colour on a terminal: {coloured}"
+    );
+    let plain = on_a_terminal(true, &dir.path().join("b")).unwrap();
+    assert!(plain.contains("no introducer admitted"), "{plain}");
+    assert!(
+        !plain.contains("\u{1b}["),
+        "colour despite NO_COLOR: {plain}"
+    );
+}
