@@ -70,6 +70,7 @@ impl Core {
     /// Sends `to` a digest of the next window of buckets, wherever it is
     /// in the list: a merge asked by the driver, or a periodic sync.
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
+        self.stats.anti_entropy += 1;
         let buckets = digest_buckets(self.list.len());
         // A full window is 1 KiB of summaries; a small datagram takes fewer.
         let fits = self.room.datagram.saturating_sub(DIGEST_ENVELOPE) / SUMMARY_BYTES;

@@ -71,12 +71,15 @@ pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+mod event_record;
+mod force_leave;
 mod joining;
 mod member_list;
 mod membership;
 mod notice;
 pub mod payload;
 mod plausibility;
+mod provenance;
 mod receiver_drop;
 mod reconnect;
 mod room;
@@ -91,8 +94,11 @@ pub use detector::{
 };
 pub use error::MembershipError;
 pub use event::{Event, EventKind};
+pub use event_record::{EventRecord, record_kind};
+pub use force_leave::ForceLeaveError;
 pub use membership::{Builder, Membership};
 pub use notice::{Notice, RejoinCause};
+pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
     Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,

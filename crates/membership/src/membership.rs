@@ -21,6 +21,7 @@ use crate::joining::{JoinStep, Joining};
 use crate::member_list::{MemberList, Standing};
 use crate::notice::{Notice, RejoinCause};
 use crate::plausibility::Plausibility;
+use crate::provenance::{Accuser, Clue, Provenance, Trace, Verdict};
 use crate::reconnect::Reconnect;
 use crate::room::Room;
 use crate::{Channel, Config, Event, EventKind, Outbound, Stats, Time, Transmit};
@@ -94,6 +95,8 @@ pub(crate) struct Core {
     pub(crate) applying_join_response: bool,
     /// What fits in a datagram.
     pub(crate) room: Room,
+    /// Why members stand as they do (see [`Provenance`]).
+    pub(crate) provenance: Provenance,
 }
 
 /// A message waiting for the driver to poll it.
@@ -167,6 +170,7 @@ impl Core {
             expected: None,
             applying_join_response: false,
             room,
+            provenance: Provenance::new(Provenance::DEFAULT_MEMBERS),
         };
         core.emit(EventKind::Joined, me, Incarnation(0));
         core
@@ -544,6 +548,9 @@ impl Core {
             Standing::Known => {
                 let (state, current) = known.expect("standing Known comes with the member's entry");
                 if state == update.state && current == update.incarnation {
+                    if state == MemberState::Suspect {
+                        self.trace(id, current, Clue::Confirmed { from });
+                    }
                     let limit =
                         retransmit_limit(self.config.retransmit_mult.get(), self.list.live_count());
                     let floor = self.config.retransmit_mult.get();
@@ -552,6 +559,7 @@ impl Core {
                 }
                 let cleared = self.list.cleared_upto(&id);
                 match (state, update.state) {
+                    (MemberState::Failed, MemberState::Left) => self.failed_member_left(id, from),
                     (MemberState::Failed, _) => {}
                     (MemberState::Left, MemberState::Suspect | MemberState::Failed) => {
                         // Someone missed the leave: tell it again, so that no
@@ -572,6 +580,8 @@ impl Core {
                         self.stats.stale_failures += 1;
                     }
                     (_, MemberState::Failed) => {
+                        let verdict = Verdict::Hearsay { from };
+                        self.trace(id, update.incarnation, Clue::Failed { verdict });
                         self.mark_final(id, MemberState::Failed, update.incarnation)
                     }
                     (_, MemberState::Left) => {
@@ -591,11 +601,14 @@ impl Core {
                     (MemberState::Alive, MemberState::Suspect) => {
                         let cleared = cleared.is_some_and(|c| c >= update.incarnation);
                         if update.incarnation >= current && !cleared {
+                            let accuser = Accuser::Hearsay { from };
+                            self.trace(id, update.incarnation, Clue::Suspected { accuser });
                             self.mark_suspect(id, update.incarnation, false);
                         }
                     }
                     (MemberState::Suspect, MemberState::Alive) => {
                         if update.incarnation > current {
+                            self.trace(id, update.incarnation, Clue::Refuted { from });
                             self.mark_refuted(id, update.incarnation);
                         }
                     }
@@ -805,6 +818,8 @@ impl Core {
         if let Some(member) = self.list.get(&id) {
             if member.is_live() {
                 let incarnation = member.incarnation;
+                let verdict = Verdict::Detector;
+                self.trace(id, incarnation, Clue::Failed { verdict });
                 self.stats.failures_declared += 1;
                 self.mark_final(id, MemberState::Failed, incarnation);
             }
@@ -974,6 +989,7 @@ pub struct Builder {
     config: Config,
     seed: u64,
     packet_overhead: usize,
+    provenance: usize,
 }
 
 impl std::fmt::Debug for Builder {
@@ -1008,6 +1024,13 @@ impl Builder {
         self
     }
 
+    /// How many members' histories [`Membership::history`] keeps (default
+    /// 128; 0 keeps none, as a simulator of thousands of nodes may want).
+    pub fn provenance(mut self, members: usize) -> Builder {
+        self.provenance = members;
+        self
+    }
+
     /// Checks the configuration and starts the node, alone in its own
     /// cluster, at `now`.
     pub fn start(self, now: Time) -> Result<Membership, crate::MembershipError> {
@@ -1034,6 +1057,7 @@ impl Builder {
             ),
             detector: self.detector,
         };
+        membership.core.provenance = Provenance::new(self.provenance);
         membership.with_detector(|detector, ctx| detector.tick(ctx));
         membership.settle();
         Ok(membership)
@@ -1087,6 +1111,7 @@ impl Membership {
             config: Config::default(),
             seed: 0,
             packet_overhead: 0,
+            provenance: Provenance::DEFAULT_MEMBERS,
         }
     }
 
@@ -1606,6 +1631,30 @@ impl Membership {
         &self.core.stats
     }
 
+    /// `member`'s recent history as this node saw it, oldest first: who
+    /// accused it and on what evidence, confirmations, refutations, the
+    /// verdict (see [`crate::Clue`]). Bounded; empty for a member with no
+    /// suspicion on record.
+    pub fn history(&self, member: &NodeId) -> Vec<Trace> {
+        self.core.provenance.history(member)
+    }
+
+    /// The local health score the detector last reported (Lifeguard; 0 is
+    /// healthy, and detectors without one stay at 0).
+    pub fn local_health(&self) -> u32 {
+        self.core.provenance.local_health()
+    }
+
+    /// Forces a failed (or suspected) `member` out: recorded `left` at
+    /// once, no longer knocked at, and the news spreads (`rumor
+    /// force-leave`).
+    pub fn force_leave(&mut self, now: Time, member: NodeId) -> Result<(), crate::ForceLeaveError> {
+        self.core.now = now;
+        let result = self.core.force_leave(member);
+        self.settle();
+        result
+    }
+
     fn with_detector<R>(
         &mut self,
         f: impl FnOnce(&mut dyn FailureDetector, &mut DetectorContext<'_>) -> R,
@@ -1950,7 +1999,11 @@ mod tests {
                 .map(|e| e.kind)
                 .collect()
         };
-        assert_eq!(kinds(x), vec![EventKind::Joined, EventKind::Failed]);
+        // Failed takes nothing but a (forced) leave: see force_leave.rs.
+        assert_eq!(
+            kinds(x),
+            vec![EventKind::Joined, EventKind::Failed, EventKind::Left]
+        );
         assert_eq!(kinds(y), vec![EventKind::Joined, EventKind::Left]);
     }
 
