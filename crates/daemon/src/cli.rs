@@ -268,6 +268,14 @@ pub struct BenchDetectArgs {
     /// Failure detector.
     #[arg(long, default_value = "gossip")]
     pub detector: String,
+    /// A config file every agent runs with (its `[timing]` section sets the
+    /// core's knobs: a point of the detection-per-byte frontier).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How long the formed cluster's traffic is measured before the first
+    /// crash (bytes and datagrams each agent sends per second).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub traffic_window: Duration,
     /// Port every agent listens on; agent i gets 127.0.NET.(1+i), NET from `--net`.
     #[arg(long, default_value_t = 7500)]
     pub port: u16,

@@ -43,6 +43,7 @@
 pub mod agent;
 pub mod agent_log;
 pub mod bench;
+pub mod bench_traffic;
 pub mod cli;
 pub mod cli_client;
 pub mod cluster;
