@@ -28,6 +28,8 @@ pub enum Wake {
     Shutdown = 1,
     /// Something waits in the inbound channel.
     Inbound = 3,
+    /// SIGHUP: reopen the log files (after logrotate moved them).
+    Reopen = 4,
 }
 
 impl Wake {
@@ -54,6 +56,7 @@ pub fn parse(entry: &[u8]) -> Entry<'_> {
         [TAG_UDP, rest @ ..] => Entry::Udp(rest),
         [TAG_CONTROL, 1] => Entry::Control(Wake::Shutdown),
         [TAG_CONTROL, 3] => Entry::Control(Wake::Inbound),
+        [TAG_CONTROL, 4] => Entry::Control(Wake::Reopen),
         _ => Entry::Unknown,
     }
 }
@@ -72,6 +75,10 @@ pub enum Inbound {
     },
     /// One of the agent's requests got no answer.
     Unreachable(SocketAddr),
+    /// A picture of the agent is wanted (a metrics scrape, a health check).
+    Snapshot(crossbeam_channel::Sender<crate::snapshot::Snapshot>),
+    /// The introducers' addresses, looked up again (host names).
+    Introducers(Vec<SocketAddr>),
 }
 
 /// Wakes the main thread: a control entry in its queue.
@@ -104,6 +111,7 @@ mod tests {
             Entry::Control(Wake::Shutdown)
         );
         assert_eq!(parse(&Wake::Inbound.entry()), Entry::Control(Wake::Inbound));
+        assert_eq!(parse(&Wake::Reopen.entry()), Entry::Control(Wake::Reopen));
         assert_eq!(parse(&[]), Entry::Unknown);
         assert_eq!(parse(&[TAG_CONTROL, 77]), Entry::Unknown);
         assert_eq!(parse(&[42, 1]), Entry::Unknown);

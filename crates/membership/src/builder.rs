@@ -1,21 +1,23 @@
-//! How a [`Membership`] starts: its configuration, its seed, and what the
-//! driver adds to every datagram.
+//! How a [`Membership`] starts: its configuration, its seed, what the
+//! driver adds to every datagram, and how many members' histories it keeps.
 
 use std::sync::Arc;
 
 use rumor_wire::NodeId;
 
 use crate::core::Core;
+use crate::provenance::Provenance;
 use crate::{Config, FailureDetector, Membership, Time};
 
-/// How a [`Membership`] starts: its configuration, its seed, and what the
-/// driver adds to every datagram.
+/// How a [`Membership`] starts: its configuration, its seed, what the
+/// driver adds to every datagram, and how many members' histories it keeps.
 pub struct Builder {
     me: NodeId,
     detector: Box<dyn FailureDetector>,
     config: Config,
     seed: u64,
     packet_overhead: usize,
+    provenance: usize,
 }
 
 impl Builder {
@@ -27,6 +29,7 @@ impl Builder {
             config: Config::default(),
             seed: 0,
             packet_overhead: 0,
+            provenance: Provenance::DEFAULT_MEMBERS,
         }
     }
 
@@ -47,6 +50,13 @@ impl Builder {
     /// within `Config::datagram_limit` less this.
     pub fn packet_overhead(mut self, bytes: usize) -> Builder {
         self.packet_overhead = bytes;
+        self
+    }
+
+    /// How many members' histories [`Membership::history`] keeps (default
+    /// 128; 0 keeps none, as a simulator of thousands of nodes may want).
+    pub fn provenance(mut self, members: usize) -> Builder {
+        self.provenance = members;
         self
     }
 
@@ -71,6 +81,7 @@ impl Builder {
             name,
             self.seed,
             self.packet_overhead,
+            self.provenance,
             now,
         );
         Ok(Membership::start(core, self.detector))
@@ -84,6 +95,7 @@ impl std::fmt::Debug for Builder {
             .field("detector", &self.detector.name())
             .field("seed", &self.seed)
             .field("packet_overhead", &self.packet_overhead)
+            .field("provenance", &self.provenance)
             .finish_non_exhaustive()
     }
 }

@@ -12,8 +12,10 @@ use rumor_wire::{Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, Member
 
 use crate::anti_entropy::{Answer, AntiEntropy};
 use crate::detector::MemberChange;
+use crate::force_leave::{self, ForceLeaveError};
 use crate::lifecycle::{Lifecycle, Rejoin};
 use crate::node::Node;
+use crate::provenance::{Clue, DetectorNote, Trace};
 use crate::room::Room;
 use crate::view::View;
 use crate::{Config, Event, EventKind, Notice, Outbound, Stats, Time, Transmit};
@@ -34,18 +36,19 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// Node `me` alone in its own cluster at `now`; emits `joined` for
-    /// itself.
+    /// Node `me` alone in its own cluster at `now`, keeping the histories
+    /// of at most `provenance` members; emits `joined` for itself.
     pub(crate) fn new(
         me: NodeId,
         config: Config,
         detector: Arc<str>,
         seed: u64,
         packet_overhead: usize,
+        provenance: usize,
         now: Time,
     ) -> Core {
         let room = Room::new(me, &detector, config.datagram_limit, packet_overhead);
-        let (mut node, first_sync) = Node::new(me, config, detector, seed, now);
+        let (mut node, first_sync) = Node::new(me, config, detector, seed, provenance, now);
         let view = View::new(me, &node);
         node.emit(EventKind::Joined, me, Incarnation(0));
         Core {
@@ -172,6 +175,52 @@ impl Core {
 
     pub(crate) fn count_implausible(&mut self, n: u64) {
         self.node.stats_mut().absurd_updates += n;
+    }
+
+    /// What the detector reported: counted, and kept where it explains a
+    /// suspicion (see [`crate::provenance`]).
+    pub(crate) fn detector_note(&mut self, note: DetectorNote) {
+        match note {
+            DetectorNote::Probe => self.node.stats_mut().probes += 1,
+            DetectorNote::IndirectProbe { helpers } => {
+                self.node.stats_mut().indirect_probes += u64::from(helpers)
+            }
+            DetectorNote::Unanswered {
+                target,
+                direct,
+                indirect,
+                nacks,
+            } => {
+                // A probe of a member already declared gone explains nothing.
+                let listed = self.view.list().get(&target);
+                let Some(incarnation) = listed.filter(|m| m.is_live()).map(|m| m.incarnation)
+                else {
+                    return;
+                };
+                let clue = Clue::ProbeUnanswered {
+                    direct,
+                    indirect,
+                    nacks,
+                };
+                self.node.trace(target, incarnation, clue);
+            }
+            DetectorNote::LocalHealth(score) => self.node.set_local_health(score),
+        }
+    }
+
+    /// `member`'s recent history as this node saw it, oldest first.
+    pub(crate) fn history(&self, member: &NodeId) -> Vec<Trace> {
+        self.node.history(member)
+    }
+
+    /// The local health score the detector last reported.
+    pub(crate) fn local_health(&self) -> u32 {
+        self.node.local_health()
+    }
+
+    /// Forces a failed or suspected `member` out (see [`force_leave`]).
+    pub(crate) fn force_leave(&mut self, member: NodeId) -> Result<(), ForceLeaveError> {
+        force_leave::force_leave(&mut self.view, &mut self.node, member)
     }
 
     /// A detector's payload for `to`, wrapped when the driver polls it.
@@ -312,8 +361,10 @@ impl Core {
         }
     }
 
-    /// Sends `to` a digest of the next window of buckets.
+    /// Sends `to` a digest of the next window of buckets (an anti-entropy
+    /// exchange this node starts, counted).
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
+        self.node.stats_mut().anti_entropy += 1;
         let digest =
             self.anti_entropy
                 .digest(self.view.list(), self.node.me(), self.room.datagram());

@@ -73,6 +73,7 @@ pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+mod force_leave;
 mod healing;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
@@ -89,6 +90,7 @@ mod outbox;
 mod own_entry;
 pub mod payload;
 mod plausibility;
+mod provenance;
 mod receiver_drop;
 mod reconnect;
 mod removals;
@@ -108,9 +110,11 @@ pub use detector::{
     MemberChange,
 };
 pub use error::MembershipError;
-pub use event::{Event, EventKind};
+pub use event::{Event, EventKind, EventRecord, record_kind};
+pub use force_leave::ForceLeaveError;
 pub use membership::Membership;
 pub use notice::{Notice, RejoinCause};
+pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
     Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,

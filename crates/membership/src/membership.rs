@@ -11,7 +11,7 @@ use rumor_wire::{Gossip, MemberInfo, MemberState, MemberUpdate, NodeId};
 use crate::builder::Builder;
 use crate::core::Core;
 use crate::detector::{DetectorContext, FailureDetector, MemberChange};
-use crate::{Config, Event, Notice, Outbound, Stats, Time, Transmit};
+use crate::{Config, Event, Notice, Outbound, Stats, Time, Trace, Transmit};
 
 /// How late past the deadline it asked for a node may be called before it
 /// counts itself stalled (a stopped process, a GC pause, a starved CPU).
@@ -368,6 +368,30 @@ impl Membership {
     /// Counters since start.
     pub fn stats(&self) -> &Stats {
         self.core.stats()
+    }
+
+    /// `member`'s recent history as this node saw it, oldest first: who
+    /// accused it and on what evidence, confirmations, refutations, the
+    /// verdict (see [`crate::Clue`]). Bounded; empty for a member with no
+    /// suspicion on record.
+    pub fn history(&self, member: &NodeId) -> Vec<Trace> {
+        self.core.history(member)
+    }
+
+    /// The local health score the detector last reported (Lifeguard; 0 is
+    /// healthy, and detectors without one stay at 0).
+    pub fn local_health(&self) -> u32 {
+        self.core.local_health()
+    }
+
+    /// Forces a failed (or suspected) `member` out: recorded `left` at
+    /// once, no longer knocked at, and the news spreads (`rumor
+    /// force-leave`).
+    pub fn force_leave(&mut self, now: Time, member: NodeId) -> Result<(), crate::ForceLeaveError> {
+        self.core.set_now(now);
+        let result = self.core.force_leave(member);
+        self.settle();
+        result
     }
 
     fn with_detector<R>(

@@ -1,8 +1,9 @@
 //! The node itself, as every part of the core sees it: its identity and
 //! clock, its randomness and configuration, the queues the parts write to
-//! (messages, events, notes, notices), its counters, its standing in the
-//! cluster and its memory of failed members. The parts take it as their
-//! environment; it holds no member list.
+//! (messages, events, notes, notices), its counters and the provenance of
+//! its suspicions, its standing in the cluster and its memory of failed
+//! members. The parts take it as their environment; it holds no member
+//! list.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use crate::journal::Journal;
 use crate::lifecycle::{Lifecycle, Rejoin};
 use crate::outbox::Outbox;
 use crate::plausibility::Plausibility;
+use crate::provenance::{Clue, Provenance, Trace};
 use crate::reconnect::Reconnect;
 use crate::room::Room;
 use crate::{
@@ -31,6 +33,8 @@ pub(crate) struct Node {
     now: Time,
     stats: Stats,
     journal: Journal,
+    /// Why members stand as they do here (see [`Provenance`]).
+    provenance: Provenance,
     outbox: Outbox,
     lifecycle: Lifecycle,
     /// Failed members remembered for healing, and the driver's seeds.
@@ -42,13 +46,15 @@ pub(crate) struct Node {
 
 impl Node {
     /// Node `me` at `now`, every random choice from `seed`, with its
-    /// journal for `detector`. Returns it with the random offset of its
-    /// first anti-entropy digest (drawn first, so a seed replays).
+    /// journal for `detector` and the histories of at most `provenance`
+    /// members. Returns it with the random offset of its first
+    /// anti-entropy digest (drawn first, so a seed replays).
     pub(crate) fn new(
         me: NodeId,
         config: Config,
         detector: Arc<str>,
         seed: u64,
+        provenance: usize,
         now: Time,
     ) -> (Node, Time) {
         let mut rng = SmallRng::seed_from_u64(seed);
@@ -67,6 +73,7 @@ impl Node {
             now,
             stats: Stats::default(),
             journal: Journal::new(me, detector),
+            provenance: Provenance::new(provenance),
             outbox: Default::default(),
             lifecycle: Lifecycle::default(),
             reconnect,
@@ -154,6 +161,29 @@ impl Node {
 
     pub(crate) fn pop_notice(&mut self) -> Option<Notice> {
         self.journal.pop_notice()
+    }
+
+    // ----- provenance ---------------------------------------------------------
+
+    /// Records a step of `member`'s history now, at `incarnation` (see
+    /// [`Provenance`]).
+    pub(crate) fn trace(&mut self, member: NodeId, incarnation: Incarnation, clue: Clue) {
+        self.provenance.record(member, self.now, incarnation, clue);
+    }
+
+    /// `member`'s recent history as this node saw it, oldest first.
+    pub(crate) fn history(&self, member: &NodeId) -> Vec<Trace> {
+        self.provenance.history(member)
+    }
+
+    /// The local health score the detector last reported.
+    pub(crate) fn local_health(&self) -> u32 {
+        self.provenance.local_health()
+    }
+
+    /// The detector's local health score now.
+    pub(crate) fn set_local_health(&mut self, score: u32) {
+        self.provenance.set_local_health(score);
     }
 
     // ----- the outbox -------------------------------------------------------

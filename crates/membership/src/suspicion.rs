@@ -103,6 +103,14 @@ impl Suspicion {
         self.local
     }
 
+    /// The timeout it runs on after the confirmations so far, when it can
+    /// shrink; `None` when it is the minimum whatever arrives (which the
+    /// suspicion does not keep: the suspicion timeout of the cluster's
+    /// size).
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.shrinking.as_ref().map(|s| s.timeout())
+    }
+
     /// Independent confirmations so far (counted only while they can
     /// shorten the suspicion).
     #[cfg(test)]
@@ -174,6 +182,7 @@ mod tests {
             assert!((timeout - expect(c)).abs() < 1e-6, "C = {c}: {timeout}");
         }
         assert_eq!(s.deadline(), t0 + MIN, "k confirmations: the minimum");
+        assert_eq!(s.timeout(), Some(MIN));
         assert_eq!(s.confirm(addr(5)), None, "no shorter than the minimum");
         assert_eq!(s.confirmations(), 3);
     }
@@ -191,6 +200,7 @@ mod tests {
     fn without_a_span_or_expected_confirmations_the_timeout_is_the_minimum() {
         let mut flat = Suspicion::new(Time::ZERO, MIN, MIN, 3, Some(addr(1)), true);
         assert_eq!(flat.deadline(), Time::ZERO + MIN);
+        assert_eq!(flat.timeout(), None, "kept by no flat suspicion");
         assert_eq!(flat.confirm(addr(2)), None);
         assert_eq!(flat.deadline(), Time::ZERO + MIN);
         let alone = Suspicion::new(Time::ZERO, MIN, MAX, 0, None, false);

@@ -100,6 +100,12 @@ impl Suspicions {
         self.active.get(id).map(Suspicion::deadline)
     }
 
+    /// The timeout the suspicion of `id` runs on, when it can shrink (see
+    /// [`Suspicion::timeout`]); `None` for a flat one or no suspicion.
+    pub(crate) fn timeout_of(&self, id: &NodeId) -> Option<Duration> {
+        self.active.get(id).and_then(Suspicion::timeout)
+    }
+
     /// Whether this node's own detector raised the suspicion of `id`.
     pub(crate) fn is_local(&self, id: &NodeId) -> bool {
         self.active.get(id).is_some_and(Suspicion::is_local)
@@ -197,6 +203,7 @@ mod tests {
             assert_eq!(s.confirm(&id(1), id(port).addr), None);
         }
         assert_eq!(s.deadline(&id(1)), Some(deadline));
+        assert_eq!(s.timeout_of(&id(1)), None);
     }
 
     #[test]
@@ -210,6 +217,7 @@ mod tests {
         let min = s.timeout(100);
         let first = s.start(id(1), Time::ZERO, 100, Some(id(2).addr), false);
         assert_eq!(first, Time::ZERO + 4 * min);
+        assert_eq!(s.timeout_of(&id(1)), Some(4 * min));
         let second = s.confirm(&id(1), id(3).addr).expect("shorter");
         assert!(second < first && second > Time::ZERO + min);
         assert_eq!(s.confirm(&id(1), id(4).addr), Some(Time::ZERO + min));

@@ -3,7 +3,9 @@
 //! timers — with the transitions between member states. Each transition
 //! changes the list, then tells the other parts and the node (events,
 //! detector notes, messages) in a fixed order, so a run replays from its
-//! seed.
+//! seed. The steps that explain a member's standing (an accusation and by
+//! whom, confirmations, refutations, the verdict) go to the node's
+//! provenance as they happen.
 
 use std::net::SocketAddr;
 
@@ -13,13 +15,13 @@ use crate::detector::MemberChange;
 use crate::dissemination::{Dissemination, retransmit_limit};
 use crate::member_list::{Member, MemberList, Standing};
 use crate::node::Node;
-use crate::own_entry;
 use crate::plausibility::Plausibility;
+use crate::provenance::{Accuser, Clue, Verdict};
 use crate::removals::Removals;
 use crate::rules::{Decision, decide};
 use crate::suspicions::{SUSPECT_NOTICE_RETRIES, Suspicions};
 use crate::timers::{Timer, Timers};
-use crate::{EventKind, Time};
+use crate::{EventKind, Time, force_leave, own_entry};
 
 /// The member list and what keeps it.
 #[derive(Debug)]
@@ -100,6 +102,12 @@ impl View {
     /// Queues `update` for dissemination.
     pub(crate) fn disseminate(&mut self, update: MemberUpdate) {
         self.dissemination.enqueue(update);
+    }
+
+    /// Records a failed member as left (see [`force_leave`]); its removal
+    /// keeps the time it had.
+    pub(crate) fn record_left(&mut self, node: &Node, id: NodeId, incarnation: Incarnation) {
+        self.set_state(&id, MemberState::Left, incarnation, node.now());
     }
 
     /// Records a state change in the list; a suspicion ends with any change
@@ -287,6 +295,9 @@ impl View {
     ) {
         let id = update.node;
         let suspicion = state == MemberState::Suspect;
+        if let Some(clue) = decision.clue(state, from) {
+            node.trace(id, update.incarnation, clue);
+        }
         match decision {
             Decision::HeardAgain => {
                 let mult = node.config().retransmit_mult.get();
@@ -302,6 +313,7 @@ impl View {
                 self.dissemination
                     .enqueue(news(id, MemberState::Left, current));
             }
+            Decision::LeftAfterFailure => force_leave::failed_member_left(self, node, id),
             Decision::StaleFailure => node.stats_mut().stale_failures += 1,
             Decision::Final(state, incarnation) => self.mark_final(node, id, state, incarnation),
             Decision::NewIncarnation => {
@@ -388,7 +400,8 @@ impl View {
         }
         match member.state {
             MemberState::Alive => {
-                let me = Some(node.me().addr);
+                let (me, accuser) = (Some(node.me().addr), Accuser::OwnDetector);
+                node.trace(id, member.incarnation, Clue::Suspected { accuser });
                 self.mark_suspect(node, id, member.incarnation, me, true);
             }
             MemberState::Suspect => self.confirm(Some(node.me().addr), &id),
@@ -401,6 +414,7 @@ impl View {
         if let Some(member) = self.list.get(&id) {
             if member.state == MemberState::Suspect {
                 let incarnation = member.incarnation;
+                node.trace(id, incarnation, Clue::Refuted { from: None });
                 self.suspicions.clear_upto(id, incarnation);
                 self.set_state(&id, MemberState::Alive, incarnation, node.now());
                 node.stats_mut().refutations += 1;
@@ -417,6 +431,8 @@ impl View {
         }
         if let Some(member) = self.list.get(&id) {
             if member.is_live() {
+                let verdict = Verdict::Detector;
+                node.trace(id, member.incarnation, Clue::Failed { verdict });
                 node.stats_mut().failures_declared += 1;
                 self.mark_final(node, id, MemberState::Failed, member.incarnation);
             }
@@ -470,16 +486,19 @@ impl View {
     /// takes one round trip. The suspecter whose own detector raised the
     /// suspicion already told the suspect directly and does not wait.
     fn suspicion_expired(&mut self, node: &mut Node, id: NodeId, at: Time, hearsay: bool) {
-        let due = self
+        let suspected = self
             .list
             .get(&id)
-            .is_some_and(|m| m.state == MemberState::Suspect)
-            && self.suspicions.deadline(&id) == Some(at);
-        if !due {
+            .filter(|m| m.state == MemberState::Suspect);
+        let Some(incarnation) = suspected.map(|m| m.incarnation) else {
+            return;
+        };
+        if self.suspicions.deadline(&id) != Some(at) {
             return;
         }
         let now = node.now();
         if hearsay {
+            node.trace(id, incarnation, Clue::LastChance);
             node.stats_mut().last_chances += 1;
             let grace = self.suspicion_timeout() / 4;
             self.suspect_notice(node, id, 1);
@@ -490,6 +509,10 @@ impl View {
             self.timers.schedule(now + grace, timer);
             return;
         }
+        let timeout = self.suspicions.timeout_of(&id);
+        let timeout = timeout.unwrap_or_else(|| self.suspicion_timeout());
+        let verdict = Verdict::SuspicionTimer { timeout };
+        node.trace(id, incarnation, Clue::Failed { verdict });
         node.stats_mut().failures_declared += 1;
         self.mark_final(node, id, MemberState::Failed, Incarnation(0));
     }

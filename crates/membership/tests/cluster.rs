@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Cluster, addr};
-use rumor_membership::{EventKind, Gossip, MemberState, NodeId, Time, Version};
+use rumor_membership::{Clue, EventKind, Gossip, MemberState, NodeId, Time, Version};
 
 const DETECTORS: &[&str] = &["gossip", "swim", "phi"];
 
@@ -192,6 +192,71 @@ fn a_leave_lost_to_drop_still_ends_as_left() {
                 .filter(|k| matches!(k, EventKind::Left | EventKind::Failed))
                 .collect();
             assert_eq!(kinds, vec![EventKind::Left], "{detector}: {observer}");
+        }
+    }
+}
+
+#[test]
+fn a_forced_leave_spreads_to_every_member_and_keeps_the_removal_time() {
+    for detector in DETECTORS {
+        let mut cluster = Cluster::new(5, detector, 0.0, 3);
+        cluster.run_for(Duration::from_secs(3));
+        let gone = cluster.id(2);
+        cluster.crash(2);
+        cluster.run_for(Duration::from_secs(8));
+        let live = cluster.live_indexes();
+        let verdict_at = |cluster: &Cluster, observer: NodeId| -> Time {
+            cluster
+                .events_of(EventKind::Failed, gone)
+                .iter()
+                .find(|e| e.observer == observer)
+                .map(|e| e.at)
+                .unwrap_or_else(|| panic!("{detector}: {observer} never marked {gone} failed"))
+        };
+        let now = cluster.now;
+        cluster.nodes[0].core.force_leave(now, gone).unwrap();
+        cluster.run_for(Duration::from_secs(3));
+        let t_delete = cluster.config.t_delete;
+        for &o in &live {
+            let observer = cluster.id(o);
+            let kinds: Vec<EventKind> = cluster
+                .events
+                .iter()
+                .filter(|e| e.observer == observer && e.member == gone)
+                .map(|e| e.kind)
+                .filter(|k| matches!(k, EventKind::Left | EventKind::Failed))
+                .collect();
+            assert_eq!(
+                kinds,
+                vec![EventKind::Failed, EventKind::Left],
+                "{detector}: {observer}"
+            );
+            let core = &cluster.nodes[o].core;
+            let history = core.history(&gone);
+            let last = history.last().map(|t| t.clue);
+            assert_eq!(last, Some(Clue::Left { forced: true }), "{detector}");
+            assert!(
+                core.members()
+                    .iter()
+                    .any(|m| m.node == gone && m.state == MemberState::Left)
+            );
+        }
+        // Each member deletes it `t_delete` after its own verdict, as it
+        // would have had it stayed failed.
+        cluster.run_for(t_delete);
+        for &o in &live {
+            let observer = cluster.id(o);
+            let removed = cluster
+                .events_of(EventKind::Removed, gone)
+                .iter()
+                .find(|e| e.observer == observer)
+                .map(|e| e.at)
+                .unwrap_or_else(|| panic!("{detector}: {observer} never removed {gone}"));
+            let after = removed - verdict_at(&cluster, observer);
+            assert!(
+                after >= t_delete && after < t_delete + Duration::from_millis(200),
+                "{detector}: {observer} removed {gone} {after:?} after its verdict"
+            );
         }
     }
 }

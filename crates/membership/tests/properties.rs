@@ -71,6 +71,8 @@ fn allowed(previous: Option<EventKind>, next: EventKind) -> bool {
         (Some(Joined | Alive), Suspected | Failed | Left | Removed) => true,
         (Some(Suspected), Alive | Failed | Left | Removed) => true,
         (Some(Failed | Left), Removed) => true,
+        // A failed member forced out (rumor force-leave), or its news.
+        (Some(Failed), Left) => true,
         _ => false,
     }
 }

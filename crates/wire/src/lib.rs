@@ -30,6 +30,7 @@ mod compact;
 mod control;
 mod dgrep;
 mod error;
+mod event_record;
 mod framing;
 mod gossip;
 mod message;
@@ -41,9 +42,12 @@ pub use codec::{
     encoded_len,
 };
 pub use compact::{bin_header_len, update_len};
-pub use control::{Control, KeyOp, KeysAnswer, MemberInfo};
+pub use control::{
+    AgentInfo, Control, KeyOp, KeysAnswer, MemberInfo, MonitorRequest, WhyAnswer, WhyStep,
+};
 pub use dgrep::{Dgrep, DgrepChunk, DgrepDone, DgrepRequest, FileCount, GrepFlags, GrepLine};
 pub use error::WireError;
+pub use event_record::EventRecord;
 pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, read_frame_len, write_frame};
 pub use gossip::{Gossip, JoinRetry, MemberState, MemberUpdate};
 pub use message::{Envelope, Message, PROTOCOL_VERSION};

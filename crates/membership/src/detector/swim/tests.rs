@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use rumor_wire::{Gossip, Version};
 
 use super::*;
-use crate::{Membership, Outbound};
+use crate::{Accuser, Clue, Membership, Outbound, Verdict};
 
 fn id(port: u16) -> NodeId {
     NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
@@ -172,4 +172,62 @@ fn tell(core: &mut Membership, now: Time, update: rumor_wire::MemberUpdate) {
             updates: vec![update],
         },
     );
+}
+
+#[test]
+fn an_unanswered_probe_is_counted_and_explains_the_suspicion_and_the_verdict() {
+    let mut core = swim_core();
+    join(&mut core, 2..7);
+    // Answer nothing until a member is declared failed.
+    let mut now = Time::ZERO;
+    let mut failed = None;
+    while now < Duration::from_secs(5) && failed.is_none() {
+        now += Duration::from_millis(5);
+        core.tick(now);
+        swim_transmits(&mut core);
+        failed = std::iter::from_fn(|| core.poll_event())
+            .find(|e| e.kind == crate::EventKind::Failed)
+            .map(|e| e.member);
+    }
+    let member = failed.expect("an unanswered member is declared failed");
+    let stats = core.stats();
+    assert!(stats.probes >= 2, "{stats:?}");
+    assert!(stats.indirect_probes >= 3, "every probe asked helpers");
+    assert!(stats.suspicions >= 1);
+    // Helpers that never nack count against this node's own health.
+    assert!(core.local_health() > 0);
+
+    let history = core.history(&member);
+    let clues: Vec<Clue> = history.iter().map(|t| t.clue).collect();
+    let accused = clues
+        .iter()
+        .position(|c| {
+            *c == Clue::Suspected {
+                accuser: Accuser::OwnDetector,
+            }
+        })
+        .expect("accused by this node's own detector");
+    assert!(
+        matches!(
+            clues[accused - 1],
+            Clue::ProbeUnanswered { direct, indirect, nacks: 0 } if direct >= 2 && indirect >= 1
+        ),
+        "the unanswered probe comes first: {clues:?}"
+    );
+    let timeout = Config::default().t_suspect;
+    let verdict = Clue::Failed {
+        verdict: Verdict::SuspicionTimer { timeout },
+    };
+    assert_eq!(clues.last(), Some(&verdict), "{clues:?}");
+    // The verdict is stamped when it fell, a suspicion timeout after the
+    // accusation.
+    let (at_accused, at_failed) = (history[accused].at, history.last().unwrap().at);
+    assert!(at_failed - at_accused >= timeout, "{history:?}");
+    // A member declared failed is probed no more: nothing after the verdict.
+    for _ in 0..200 {
+        now += Duration::from_millis(5);
+        core.tick(now);
+        swim_transmits(&mut core);
+    }
+    assert_eq!(core.history(&member).last().map(|t| t.clue), Some(verdict));
 }

@@ -314,6 +314,11 @@ fn one_digest_exchange_repairs_both_sides() {
         52 + 10 + 1,
         "every member, and tell's sender"
     );
+    // Only the exchange a started counts as one of its own; answering
+    // one, as b did, does not.
+    assert_eq!((a.stats().anti_entropy, b.stats().anti_entropy), (1, 0));
+    a.contact(now, b_id.addr);
+    assert_eq!(a.stats().anti_entropy, 2, "a merge the driver asked for");
 }
 
 #[test]
