@@ -69,6 +69,8 @@ pub(super) struct Rt {
     pub suspicions: u64,
     /// foca said `Defunct` (never with renewable identities).
     pub defunct: u64,
+    /// Set while the node is handed its starting view: no events then.
+    pub quiet: bool,
 }
 
 impl Rt {
@@ -85,6 +87,7 @@ impl Rt {
             rejoins: 0,
             suspicions: 0,
             defunct: 0,
+            quiet: false,
         }
     }
 
@@ -121,6 +124,9 @@ impl Rt {
     }
 
     fn event(&mut self, kind: EventKind, member: &FocaId) {
+        if self.quiet {
+            return;
+        }
         self.events.push_back(Event {
             at: self.now,
             observer: self.me.node(),
@@ -163,7 +169,8 @@ impl foca::Runtime<FocaId> for Rt {
     }
 
     fn send_to(&mut self, to: FocaId, data: &[u8]) {
-        self.outbox.push_back((to.addr, data.to_vec()));
+        self.outbox
+            .push_back((SocketAddr::V4(to.addr), data.to_vec()));
     }
 
     fn submit_after(&mut self, event: Timer<FocaId>, after: Duration) {
