@@ -11,13 +11,23 @@ use crate::output::Report;
 use crate::pause::PauseSpec;
 use crate::scenario::{Bootstrap, Scenario, one_line};
 use crate::simulation::{RunOptions, run};
+use crate::sweep_cli::SweepArgs;
 use crate::{SimError, event_log};
 
 /// Simulates a rumor cluster on a virtual clock and reports failure-detection
 /// latency, false positives, partition healing and bandwidth.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "rumor-sim", version, about)]
+#[command(
+    name = "rumor-sim",
+    version,
+    about,
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// `sweep`: a grid of runs (see `rumor-sim sweep --help`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Cluster size.
     #[arg(long, value_name = "N", required_unless_present = "scenario")]
     pub nodes: Option<usize>,
@@ -98,6 +108,13 @@ pub struct Cli {
     pub events: Option<PathBuf>,
 }
 
+/// The subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// A grid of runs on every core: runs.csv, summary.csv and plots.
+    Sweep(SweepArgs),
+}
+
 fn pause_spec(text: &str) -> Result<PauseSpec, String> {
     text.parse()
 }
@@ -162,6 +179,9 @@ impl Cli {
 
     /// Runs every seed and renders the report in the format asked for.
     pub fn execute(&self, registry: &DetectorRegistry) -> Result<String, SimError> {
+        if let Some(Command::Sweep(sweep)) = &self.command {
+            return sweep.execute(registry);
+        }
         let scenario = self.scenario()?;
         let mut runs = Vec::new();
         for i in 0..scenario.runs {

@@ -64,6 +64,8 @@ mod report;
 mod rng;
 mod scenario;
 mod simulation;
+pub mod sweep;
+mod sweep_cli;
 mod traffic;
 
 pub use action::{Action, ActionKind, ActionSpec};
@@ -81,6 +83,7 @@ pub use report::{CrashOutcome, Drops, LeaveOutcome, RunReport, Spread, Summary};
 pub use rng::{DetRng, derive_seed};
 pub use scenario::{Bootstrap, Scenario};
 pub use simulation::{PORT, RunOptions, RunOutcome, run, slot_addr};
+pub use sweep_cli::SweepArgs;
 
 /// Every detector the simulator knows: the core's built-ins (`gossip`,
 /// `swim`, `phi`) and the out-of-tree example plugin (`all-to-all`).
