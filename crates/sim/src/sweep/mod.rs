@@ -4,8 +4,9 @@
 //! Cells are run by worker threads, largest first; each finished run is
 //! appended to `runs.csv` at once, so a sweep stopped half-way and started
 //! again with the same output directory runs only the cells whose rows are
-//! missing. At the end `summary.csv` aggregates every cell of the grid over
-//! its seeds, and the plots are drawn from the rows (see [`plots`]).
+//! missing. At the end `summary.csv` (and `summary.md`, the same as a
+//! Markdown table) aggregates every cell of the grid over its seeds, and
+//! the plots are drawn from the rows (see [`plots`]).
 
 mod chart;
 mod plots;
@@ -94,7 +95,9 @@ pub fn sweep(
     let summary = rows::summarize(&rows);
     let summary_path = options.out.join("summary.csv");
     write_file(&summary_path, rows::summary_csv(&summary).as_bytes())?;
-    let mut files = vec![runs_path, summary_path];
+    let markdown_path = options.out.join("summary.md");
+    write_file(&markdown_path, rows::summary_markdown(&summary).as_bytes())?;
+    let mut files = vec![runs_path, summary_path, markdown_path];
     if options.plots {
         files.extend(plots::draw_all(&options.out, &rows, &summary)?);
     }

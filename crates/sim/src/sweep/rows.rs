@@ -303,6 +303,44 @@ pub fn summarize(rows: &[RunRow]) -> Vec<CellSummary> {
         .collect()
 }
 
+/// `summary.md`: the summary as a Markdown table, for documents.
+pub fn summary_markdown(cells: &[CellSummary]) -> String {
+    let mut out = String::from(
+        "| system | period | nodes | loss | pause | runs | crashes seen by all | first p50 (s) | all-member p50 (s) | all-member p99 (s) | false positives | paused declared failed | suspicions raised / run | rejoins / run | B/node/s | with IP headers |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let secs = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |x| format!("{x:.2}"));
+    for c in cells {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {}% | {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.0} | {:.0} |",
+            c.system,
+            c.period_s
+                .map_or_else(|| "preset".to_owned(), |p| format!("{p}s")),
+            c.nodes,
+            c.loss * 100.0,
+            c.pause,
+            c.runs,
+            c.crashes_seen_by_all,
+            c.crashes,
+            secs(c.first_detection.map(|s| s.median)),
+            secs(c.all_member.map(|s| s.median)),
+            secs(c.all_member.map(|s| s.p99)),
+            c.false_positives,
+            if c.pauses == 0 {
+                "–".to_owned()
+            } else {
+                format!("{}/{}", c.pause_false_positives, c.pauses)
+            },
+            c.suspicions_raised_per_run,
+            c.rejoins_per_run,
+            c.bytes_per_node_s,
+            c.ip_bytes_per_node_s,
+        );
+    }
+    out
+}
+
 /// `summary.csv`.
 pub fn summary_csv(cells: &[CellSummary]) -> String {
     let mut out = format!("{SUMMARY_HEADER}\n");
