@@ -137,3 +137,23 @@ fn a_partitioned_foca_declares_the_other_side_down_and_heals_by_rejoining() {
     assert!(healed < 70.0, "{:?}", r.heals[0]);
     assert!(r.rejoins > 0, "declared down, foca renews its identity");
 }
+
+#[test]
+fn refuted_suspicions_still_turn_foca_members_undead_unless_told_not_to() {
+    // At 10 % loss some probes fail although the member is alive; it
+    // refutes. foca 1.0 still sends it TurnUndead when the suspicion's
+    // timer fires (notify_down_members), and it renews its identity.
+    let mut s = foca(100, FocaSettings::default());
+    s.bootstrap = Bootstrap::Converged;
+    s.loss = 0.1;
+    s.fail = 0;
+    s.duration = S(25);
+    let noisy = simulate(&s, 1);
+    assert!(noisy.suspicions_raised > 0, "{noisy:?}");
+    assert!(noisy.rejoins > 0, "{noisy:?}");
+    s.foca.notify_down_members = Some(false);
+    let quiet = simulate(&s, 1);
+    assert!(quiet.suspicions_raised > 0, "{quiet:?}");
+    assert_eq!(quiet.rejoins, 0, "{quiet:?}");
+    assert!(quiet.bytes_per_node_s < noisy.bytes_per_node_s);
+}

@@ -47,6 +47,12 @@ pub struct FocaSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub probe_period: Option<Duration>,
+    /// Overrides the preset's `notify_down_members` (on in both): whether
+    /// foca tells a member it holds down (`TurnUndead`). foca 1.0 sends it
+    /// also when the suspicion's timer fires after the member refuted, and
+    /// the member then renews its identity; `false` shows foca without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_down_members: Option<bool>,
 }
 
 impl FocaSettings {
@@ -80,6 +86,9 @@ impl FocaSettings {
             if let Some(gossip) = &mut c.periodic_gossip {
                 gossip.frequency = gossip.frequency.mul_f64(scale);
             }
+        }
+        if let Some(notify) = self.notify_down_members {
+            c.notify_down_members = notify;
         }
         if c.probe_rtt.is_zero() || c.probe_rtt >= c.probe_period {
             return Err(SimError::Invalid(format!(
