@@ -156,7 +156,8 @@ fn by_axis(cells: &[CellSummary], axis: Axis) -> Chart {
 }
 
 /// One frontier per condition (nodes, loss, pause) where some system
-/// varies its period.
+/// varies its period; cells where a crash was not seen by every member are
+/// left out.
 fn frontiers(cells: &[CellSummary]) -> Vec<(String, Chart)> {
     let mut conditions: BTreeMap<(usize, String, String), Vec<&CellSummary>> = BTreeMap::new();
     for c in cells {
@@ -172,7 +173,10 @@ fn frontiers(cells: &[CellSummary]) -> Vec<(String, Chart)> {
         }
         let mut series: BTreeMap<&str, Vec<(f64, f64, f64)>> = BTreeMap::new();
         for c in &cells {
-            if let Some(p99) = c.all_member.map(|s| s.p99) {
+            // A cell where some crash went unseen by some member has no
+            // all-member p99 to speak of: left out.
+            let complete = c.crashes_seen_by_all == c.crashes;
+            if let Some(p99) = c.all_member.map(|s| s.p99).filter(|_| complete) {
                 series.entry(&c.system).or_default().push((
                     c.period_s.unwrap_or(0.0),
                     c.bytes_per_node_s,
