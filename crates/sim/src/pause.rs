@@ -88,12 +88,21 @@ impl fmt::Display for PauseSpec {
             PauseCount::Nodes(k) => write!(f, "{k}")?,
             PauseCount::Percent(p) => write!(f, "{p}%")?,
         }
-        write!(
-            f,
-            ":{}:{}",
-            humantime::format_duration(self.lasting),
-            humantime::format_duration(self.every)
-        )
+        write!(f, ":{}:{}", compact(self.lasting), compact(self.every))
+    }
+}
+
+/// `5s`, `1500ms`, `250us`: one unit, no spaces (humantime would write
+/// `1s 500ms`), so a pattern stays one word in CSV keys and file names.
+fn compact(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else if d.as_nanos() % 1_000 == 0 {
+        format!("{}us", d.as_micros())
+    } else {
+        format!("{}ns", d.as_nanos())
     }
 }
 
@@ -129,6 +138,11 @@ mod tests {
         let q: PauseSpec = "3:400ms:1500ms".parse().unwrap();
         assert_eq!(q.count.of(1000), 3);
         assert_eq!(q.lasting, Duration::from_millis(400));
+        assert_eq!(q.to_string(), "3:400ms:1500ms");
+        assert_eq!(
+            "1%:1s 500ms:5s".parse::<PauseSpec>().unwrap().to_string(),
+            "1%:1500ms:5s"
+        );
     }
 
     #[test]

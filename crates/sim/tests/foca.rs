@@ -157,3 +157,26 @@ fn refuted_suspicions_still_turn_foca_members_undead_unless_told_not_to() {
     assert_eq!(quiet.rejoins, 0, "{quiet:?}");
     assert!(quiet.bytes_per_node_s < noisy.bytes_per_node_s);
 }
+
+#[test]
+fn foca_runs_every_scenario_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let mut s = Scenario::from_file(&file).unwrap();
+        let heals = simulate(&s, 1).heals.len();
+        s.detector = Some("foca".into());
+        let r = simulate(&s, 1);
+        let name = file.file_name().unwrap().to_string_lossy();
+        assert_eq!(r.engine_errors, 0, "{name}");
+        assert_eq!(r.heals.len(), heals, "{name}: the same cuts and heals");
+        assert_eq!(r.false_positives, 0, "{name}: {r:?}");
+        assert!(r.partition_false_positives > 0, "{name}: the cut is seen");
+    }
+}

@@ -167,12 +167,14 @@ impl Chart {
     }
 }
 
-/// The axis range around `[a, b]`: a margin of 5 % (a factor on log axes),
-/// and from zero for linear y axes.
+/// The axis range around `[a, b]`: a margin of 5 % (on log axes, from the
+/// power of ten below and 30 % above), and from zero for linear y axes.
 fn span(a: f64, b: f64, log: bool, from_zero: bool) -> (f64, f64) {
     if log {
         let (a, b) = if b > a { (a, b) } else { (a / 2.0, b * 2.0) };
-        (a / 1.3, b * 1.3)
+        // From the power of ten below: plotters labels a log axis from
+        // its first power of ten on.
+        (10f64.powf(a.log10().floor()), b * 1.3)
     } else {
         let a = if from_zero { a.min(0.0) } else { a };
         let w = if b > a { (b - a) * 0.05 } else { 0.5 };
