@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rumor_wire::{
-    Envelope, Incarnation, MemberState, MemberUpdate, Message, NodeId, Version, decode, encode_into,
+    Envelope, Gossip, Incarnation, MemberState, MemberUpdate, NodeId, Version, decode, encode_into,
 };
 
 fn node(i: u32) -> NodeId {
@@ -45,7 +45,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
             "ping",
             Envelope::new(
                 from,
-                Message::Detector {
+                Gossip::Detector {
                     detector: "swim".to_owned(),
                     sender: node(0),
                     payload: vec![0x5a; 16],
@@ -57,7 +57,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
             "updates_64",
             Envelope::new(
                 from,
-                Message::Updates {
+                Gossip::Updates {
                     sender: node(0),
                     updates: members(64),
                 },
@@ -67,7 +67,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
             "join_response_1000",
             Envelope::new(
                 from,
-                Message::JoinResponse {
+                Gossip::JoinResponse {
                     introducer: node(0),
                     nonce: 0x5eed,
                     members: members(1000),

@@ -12,11 +12,12 @@
 //! a pseudo member at 127.0.NET.250 (a `JoinRequest` over TCP, as
 //! `rumor bench-flood` does, under the fixed version the targets give their
 //! core) and records what the agents send it over UDP: heartbeats, probes,
-//! updates and digests while it is new, then, since it never answers, the
-//! suspicion and `Gone` traffic about it, and the news of one agent
-//! SIGKILLed meanwhile. It also records raw TCP frames (the join request
-//! and its answer, a member query and its list, a keys request and its
-//! answer), each agent's `events.jsonl`, and keyring files.
+//! updates and digests while it is new, the news of one agent leaving
+//! and another SIGKILLed, and, since it never answers, its own suspicion
+//! and failure, after which one word from it is answered `Gone`. It also
+//! records raw TCP frames (the join request and its answer, a member query
+//! and its list, a keys request and its answer), each agent's
+//! `events.jsonl`, and keyring files.
 //!
 //! It then replaces the files under `OUT/<target>/` with a small selection
 //! (tens of files per target, each at most 2 KiB): a few of each message
@@ -34,7 +35,7 @@ use rumor_daemon::cluster::{LocalCluster, wait_for};
 use rumor_fuzz::{SETUPS, SPY_HOST, Setup, fuzz_key, fuzz_sealer, host_addr, recipient, spy};
 use rumor_seal::{Key, Keyring, Sealer};
 use rumor_transport::frame::{encode_frame, read_body};
-use rumor_wire::{DEFAULT_MAX_FRAME, Envelope, KeyOp, Message, decode_datagram};
+use rumor_wire::{Control, DEFAULT_MAX_FRAME, Envelope, Gossip, KeyOp, Message, decode_datagram};
 
 /// No corpus file is larger: seeds are kept small so libFuzzer's
 /// mutations stay cheap, and the repository stays light.
@@ -90,7 +91,11 @@ fn main() -> Result<()> {
             "  {} datagrams, {} exchanges, {} event lines",
             capture.datagrams.len(),
             capture.exchanges.len(),
-            capture.event_logs.iter().map(|l| l.lines().count()).sum::<usize>()
+            capture
+                .event_logs
+                .iter()
+                .map(|l| l.lines().count())
+                .sum::<usize>()
         );
         select(index as u8, *setup, &capture, &mut corpus)?;
     }
@@ -108,7 +113,12 @@ fn capture(exe: &Path, setup: Setup, keyring: &Path, work: &Path) -> Result<Capt
         args.extend(["--keyring", &keyring]);
     }
     for (i, addr) in addrs.iter().enumerate() {
-        cluster.add(&format!("agent-{}", i + 1), *addr, &addrs[..i.min(1)], &args)?;
+        cluster.add(
+            &format!("agent-{}", i + 1),
+            *addr,
+            &addrs[..i.min(1)],
+            &args,
+        )?;
     }
     wait_for(Duration::from_secs(30), Duration::from_millis(100), || {
         cluster.all_see_all(&[0, 1, 2])
@@ -121,7 +131,7 @@ fn capture(exe: &Path, setup: Setup, keyring: &Path, work: &Path) -> Result<Capt
     let udp = UdpSocket::bind(me.addr)?;
     udp.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut captured = Capture::default();
-    let join = Envelope::new(me.addr, Message::JoinRequest { node: me, nonce: 7 });
+    let join = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 7 });
     captured
         .exchanges
         .push(("join", exchange(addrs[0], &join, sealer)?));
@@ -136,7 +146,7 @@ fn capture(exe: &Path, setup: Setup, keyring: &Path, work: &Path) -> Result<Capt
     listen(&udp, Duration::from_secs(8), &mut captured.datagrams);
     let hello = Envelope::new(
         me.addr,
-        Message::Updates {
+        Gossip::Updates {
             sender: me,
             updates: Vec::new(),
         },
@@ -155,13 +165,13 @@ fn capture(exe: &Path, setup: Setup, keyring: &Path, work: &Path) -> Result<Capt
     udp.send_to(&datagram, addrs[0])?;
     listen(&udp, Duration::from_secs(1), &mut captured.datagrams);
 
-    let query = Envelope::new(host_addr(setup, SPY_HOST), Message::MemberQuery);
+    let query = Envelope::new(host_addr(setup, SPY_HOST), Control::MemberQuery);
     captured
         .exchanges
         .push(("members", exchange(addrs[0], &query, sealer)?));
     let keys = Envelope::new(
         host_addr(setup, SPY_HOST),
-        Message::KeysRequest {
+        Control::KeysRequest {
             op: KeyOp::List,
             fan_out: false,
         },
@@ -266,13 +276,21 @@ fn select(index: u8, setup: Setup, capture: &Capture, corpus: &mut Corpus) -> Re
                 continue;
             }
             if sealed < 8 {
-                corpus.add("sealed", format!("{tag}-datagram-{sealed}"), [&[0], &packet[..]].concat());
+                corpus.add(
+                    "sealed",
+                    format!("{tag}-datagram-{sealed}"),
+                    [&[0], &packet[..]].concat(),
+                );
                 if sealed < 7 {
                     // Mutation seeds: operation `sealed`, at a position in
                     // the header, the body and the tag in turn.
                     let at = [3u16, 20, 45, 60, 1000, 12, 0][sealed];
                     let head = [1, sealed as u8, (at >> 8) as u8, at as u8, 0x5a];
-                    corpus.add("sealed", format!("{tag}-mutate-{sealed}"), [&head[..], &plain].concat());
+                    corpus.add(
+                        "sealed",
+                        format!("{tag}-mutate-{sealed}"),
+                        [&head[..], &plain].concat(),
+                    );
                 }
                 sealed += 1;
             }
@@ -296,7 +314,10 @@ fn select(index: u8, setup: Setup, capture: &Capture, corpus: &mut Corpus) -> Re
             );
             *seen += 1;
         }
-        if let Message::Detector { sender, payload, .. } = &envelope.body {
+        if let Message::Gossip(Gossip::Detector {
+            sender, payload, ..
+        }) = &envelope.body
+        {
             if payloads < 4 {
                 let host = match sender.addr.ip() {
                     std::net::IpAddr::V4(ip) => ip.octets()[3],
@@ -314,10 +335,22 @@ fn select(index: u8, setup: Setup, capture: &Capture, corpus: &mut Corpus) -> Re
     for (name, frames) in &capture.exchanges {
         let stream: Vec<u8> = frames.concat();
         if setup.keyed {
-            corpus.add("frame", format!("{tag}-{name}-sealed"), [&[1], &stream[..]].concat());
+            corpus.add(
+                "frame",
+                format!("{tag}-{name}-sealed"),
+                [&[1], &stream[..]].concat(),
+            );
         } else {
-            corpus.add("frame", format!("{tag}-{name}"), [&[0], &stream[..]].concat());
-            corpus.add("frame", format!("{tag}-{name}-resealed"), [&[2], &stream[..]].concat());
+            corpus.add(
+                "frame",
+                format!("{tag}-{name}"),
+                [&[0], &stream[..]].concat(),
+            );
+            corpus.add(
+                "frame",
+                format!("{tag}-{name}-resealed"),
+                [&[2], &stream[..]].concat(),
+            );
         }
     }
     for (agent, log) in capture.event_logs.iter().enumerate() {
@@ -330,7 +363,11 @@ fn select(index: u8, setup: Setup, capture: &Capture, corpus: &mut Corpus) -> Re
             chunk.push_str(line);
             chunk.push('\n');
         }
-        corpus.add("event_log", format!("{tag}-agent{}", agent + 1), event_seed(&chunk));
+        corpus.add(
+            "event_log",
+            format!("{tag}-agent{}", agent + 1),
+            event_seed(&chunk),
+        );
     }
     Ok(())
 }
@@ -344,7 +381,11 @@ fn event_seed(text: &str) -> Vec<u8> {
 /// Keyring files as `rumor_seal` writes them: the capture's own, one of
 /// two keys, one with comments and blank lines by hand, and a full one.
 fn keyrings(cluster_keys: &Path, corpus: &mut Corpus) -> Result<()> {
-    corpus.add("keyring", "cluster-keys".into(), std::fs::read(cluster_keys)?);
+    corpus.add(
+        "keyring",
+        "cluster-keys".into(),
+        std::fs::read(cluster_keys)?,
+    );
     let fresh = || rumor_seal::generate_key().map_err(|e| e.to_string());
     let two = Keyring::from_keys([fresh()?, fuzz_key()])?;
     corpus.add("keyring", "two-keys".into(), two.to_text().into_bytes());
@@ -357,6 +398,10 @@ fn keyrings(cluster_keys: &Path, corpus: &mut Corpus) -> Result<()> {
     let full: Vec<Key> = (0..rumor_seal::MAX_KEYS)
         .map(|_| fresh())
         .collect::<std::result::Result<_, _>>()?;
-    corpus.add("keyring", "full".into(), Keyring::from_keys(full)?.to_text().into_bytes());
+    corpus.add(
+        "keyring",
+        "full".into(),
+        Keyring::from_keys(full)?.to_text().into_bytes(),
+    );
     Ok(())
 }

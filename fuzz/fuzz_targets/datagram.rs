@@ -2,9 +2,10 @@
 //! bytes, and whatever decodes handed to a live membership core (the
 //! pseudo member of a captured cluster, running gossip, swim or phi), which
 //! then runs for a while with every transmit, event and notice drained and
-//! checked (see `Harness`). Every message kind reaches the core, so
-//! digests, updates, `Gone`, leaves and the detectors' payload decoders
-//! run, not only the codec.
+//! checked (see `Harness`). Every membership message kind reaches the
+//! core, so digests, updates, `Gone`, leaves and the detectors' payload
+//! decoders run, not only the codec; control and dgrep messages, which the
+//! agent never takes from a datagram, are only decoded.
 //!
 //! Input: one selector byte (`rumor_fuzz::setup` and `schedule`), then the
 //! datagram.
@@ -13,7 +14,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use rumor_fuzz::{Harness, schedule};
-use rumor_wire::{DEFAULT_DATAGRAM_LIMIT, PROTOCOL_VERSION, decode, decode_datagram, encode_to_vec};
+use rumor_wire::{
+    DEFAULT_DATAGRAM_LIMIT, PROTOCOL_VERSION, decode, decode_datagram, encode_to_vec,
+};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, datagram)) = data.split_first() else {
@@ -30,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     // What decodes encodes, and reads back as itself.
     let mut again = Vec::new();
     encode_to_vec(&envelope, &mut again, usize::MAX).expect("a decoded envelope encodes");
-    assert_eq!(decode(&again).ok().as_ref(), Some(&envelope), "no round trip");
+    assert_eq!(
+        decode(&again).ok().as_ref(),
+        Some(&envelope),
+        "no round trip"
+    );
 
     let mut harness = Harness::new(selector);
     harness.deliver(envelope);

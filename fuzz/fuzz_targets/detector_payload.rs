@@ -1,5 +1,5 @@
 //! A failure detector's own message: arbitrary bytes as the payload of a
-//! `Message::Detector` from a member the core already knows, so the
+//! `Gossip::Detector` from a member the core already knows, so the
 //! detector's payload decoder and handler run (an unknown sender would
 //! stop at the core's sender check).
 //!
@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rumor_fuzz::{CORE_CLOCK_MS, Harness, SPY_HOST, host_addr, schedule, setup};
-use rumor_membership::{Message, NodeId, Version};
+use rumor_membership::{Gossip, NodeId, Version};
 
 fuzz_target!(|data: &[u8]| {
     let [selector, host, v0, v1, v2, v3, v4, v5, v6, v7, payload @ ..] = data else {
@@ -27,10 +27,11 @@ fuzz_target!(|data: &[u8]| {
 
     let mut harness = Harness::new(*selector);
     assert!(harness.learn(sender), "a fresh core did not learn {sender}");
-    let message = Message::Detector {
+    let message = Gossip::Detector {
         detector: setup.detector.to_string(),
         sender,
         payload: payload.to_vec(),
+        updates: Vec::new(),
     };
     harness.deliver(rumor_wire::Envelope::new(sender.addr, message));
     let (steps, step) = schedule(*selector);

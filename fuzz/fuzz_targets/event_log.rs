@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut expected = Vec::new();
     let mut unparsed = 0;
-    let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |at| at + 1);
+    let complete = text
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |at| at + 1);
     for line in text[..complete].split(|b| *b == b'\n') {
         if line.is_empty() {
             continue;
@@ -61,7 +64,8 @@ fuzz_target!(|data: &[u8]| {
         .append(true)
         .open(path)
         .expect("open the scratch log");
-    file.write_all(&text[cut..]).expect("append to the scratch log");
+    file.write_all(&text[cut..])
+        .expect("append to the scratch log");
     records.extend(tail.poll());
     assert_eq!(records, expected);
     assert_eq!(tail.unparsed, unparsed);

@@ -74,7 +74,10 @@ fuzz_target!(|data: &[u8]| {
                 let sealed = read_frame(&mut &framed[..], Some(&sealer), DEFAULT_MAX_FRAME, peer)
                     .ok()
                     .flatten();
-                assert_eq!(sealed, clear, "a sealed frame decodes unlike its clear body");
+                assert_eq!(
+                    sealed, clear,
+                    "a sealed frame decodes unlike its clear body"
+                );
             }
         }
     }

@@ -1,13 +1,15 @@
-//! The sealer's opening side: `Sealer::open_into` and `open_for` on
-//! arbitrary bytes, and on mutations of a packet sealed here, under the
-//! fuzz key at a fixed time.
+//! The sealer's opening side: `Sealer::open_into`, `open_for` and
+//! `open_in_place_for` on arbitrary bytes, and on mutations of a packet
+//! sealed here (with either cipher), under the fuzz key at a fixed time.
 //!
 //! Input: one mode byte. Even modes: the rest is a packet, opened at
 //! `FIXED_NOW_MS`, then for the keyed cluster's pseudo member at the
 //! packet's own timestamp (so captured datagrams reach the tag check and,
-//! being genuine, open; a second open of one is a replay). Odd modes: an
+//! being genuine, open; a second open of one is a replay), and opened in
+//! place by another sealer, which must agree. Odd modes: an
 //! operation byte, a position (2 bytes, big-endian), a value byte, then a
-//! plaintext, sealed for the pseudo member at `FIXED_NOW_MS` and altered
+//! plaintext, sealed for the pseudo member at `FIXED_NOW_MS` with the
+//! cipher the operation byte picks, and altered
 //! by the operation: flip a bit, truncate, extend, overwrite a byte, leave
 //! it, open it as another recipient, or open it late or early. It must
 //! open exactly when nothing changed and it is within the window.
@@ -20,7 +22,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rumor_fuzz::{FIXED_NOW_MS, SETUPS, fuzz_sealer, recipient, spy};
-use rumor_seal::{OVERHEAD, OpenError, Sealer};
+use rumor_seal::{Cipher, OpenError, Sealer};
 
 /// Opens `packet` into a buffer already holding something (`open_into`
 /// without a recipient, `open_for` with one), checking what the call did
@@ -39,10 +41,15 @@ fn open(
     };
     match result {
         Ok(()) => {
-            assert_eq!(out.len(), BEFORE.len() + packet.len() - OVERHEAD, "{result:?}");
+            let cipher = Cipher::of_packet(packet).expect("an opened packet names its cipher");
+            let plaintext = packet.len() - cipher.overhead();
+            assert_eq!(out.len(), BEFORE.len() + plaintext, "{result:?}");
             assert_eq!(&out[..BEFORE.len()], BEFORE);
         }
-        Err(_) => assert_eq!(out, BEFORE, "a refused packet left plaintext behind: {result:?}"),
+        Err(_) => assert_eq!(
+            out, BEFORE,
+            "a refused packet left plaintext behind: {result:?}"
+        ),
     }
     (result, out.split_off(BEFORE.len()))
 }
@@ -62,6 +69,18 @@ fuzz_target!(|data: &[u8]| {
                 let (again, _) = open(&sealer, rest, sent, Some(&me));
                 assert_eq!(again, Err(OpenError::Replayed));
             }
+            // In place, by sealers that have seen nothing: the same verdict
+            // and plaintext as a copy, and a packet refused before its tag
+            // was checked left as it was.
+            let (copied, plain) = open(&fuzz_sealer(), rest, sent, Some(&me));
+            let mut packet = rest.to_vec();
+            let in_place = fuzz_sealer().open_in_place_for(&mut packet, sent, &me);
+            assert_eq!(in_place.clone().map(|_| ()), copied);
+            match in_place {
+                Ok(range) => assert_eq!(packet[range], plain[..]),
+                Err(OpenError::BadTag | OpenError::Replayed | OpenError::ReplayCacheFull) => {}
+                Err(_) => assert_eq!(packet, rest, "refused early, yet changed"),
+            }
         }
         return;
     }
@@ -69,6 +88,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let position = usize::from(u16::from_be_bytes([*hi, *lo]));
+    // Operations 0..7 seal with one cipher, 7..14 with the other, and so on.
+    let cipher = Cipher::ALL[usize::from(op / 7) % Cipher::ALL.len()];
+    let sealer = sealer.sealing_with(cipher);
     let mut packet = Vec::new();
     sealer
         .seal_for(plaintext, &mut packet, FIXED_NOW_MS, &me)
@@ -86,7 +108,11 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             // Up to ±65.5 s, either side of the 60 s window.
             let shift = position as u64;
-            now_ms = if value & 1 == 0 { now_ms + shift } else { now_ms - shift };
+            now_ms = if value & 1 == 0 {
+                now_ms + shift
+            } else {
+                now_ms - shift
+            };
         }
     }
     let fresh = now_ms.abs_diff(FIXED_NOW_MS) <= sealer.window().as_millis() as u64;

@@ -13,11 +13,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use rumor_membership::{
-    Config, DetectorRegistry, EventKind, Incarnation, MemberState, MemberUpdate, Membership,
-    Message, NodeId, Time, Version,
+    Channel, Config, DetectorRegistry, DetectorSettings, EventKind, Gossip, Incarnation,
+    MemberState, MemberUpdate, Membership, Message, NodeId, Time, Version,
 };
 use rumor_seal::{Key, Keyring, Sealer, SealerConfig};
-use rumor_wire::{Envelope, encode_datagram};
+use rumor_wire::Envelope;
 
 /// The port every captured agent listens on.
 pub const PORT: u16 = 7946;
@@ -149,7 +149,9 @@ pub struct Harness {
     /// Its clock.
     pub now: Time,
     me: NodeId,
-    limit: usize,
+    /// The largest datagram envelope the core may hand out: the limit less
+    /// the seal the keyed agent adds.
+    room: usize,
     observer: NodeId,
     last: BTreeMap<NodeId, EventKind>,
     buf: Vec<u8>,
@@ -157,23 +159,35 @@ pub struct Harness {
 
 impl Harness {
     /// The pseudo member of the selector's setup, alone in its cluster,
-    /// running that setup's detector, its clock at [`CORE_CLOCK_MS`].
+    /// running that setup's detector (and, for the keyed setup, leaving
+    /// room for the seal as the keyed agent does), its clock at
+    /// [`CORE_CLOCK_MS`].
     pub fn new(selector: u8) -> Harness {
         let setup = setup(selector);
         let config = Config::default();
         let detector = DetectorRegistry::with_builtins()
-            .create(setup.detector, &config)
+            .create(setup.detector, &DetectorSettings::new(&config))
             .expect("a built-in detector");
         let me = spy(setup);
-        let core = Membership::new(me, config.clone(), detector, u64::from(selector), Time::ZERO);
+        let overhead = if setup.keyed {
+            fuzz_sealer().overhead()
+        } else {
+            0
+        };
+        let core = Membership::builder(me, detector)
+            .config(config.clone())
+            .seed(u64::from(selector))
+            .packet_overhead(overhead)
+            .start(Time::ZERO)
+            .expect("the default configuration is valid");
         let mut harness = Harness {
             core,
             now: Time::ZERO,
             me,
-            limit: config.datagram_limit,
+            room: config.datagram_limit - overhead,
             observer: me,
             last: BTreeMap::new(),
-            buf: vec![0; config.datagram_limit],
+            buf: Vec::new(),
         };
         harness.drain();
         // The core measures plausible versions from its own version and
@@ -198,7 +212,7 @@ impl Harness {
         self.core.handle(
             self.now,
             sender.addr,
-            Message::Updates {
+            Gossip::Updates {
                 sender,
                 updates: vec![update],
             },
@@ -212,15 +226,19 @@ impl Harness {
 
     /// Hands the core one received envelope as the agent would: a join
     /// request to the introducer side (its answer goes back on the same
-    /// stream, so it must encode), everything else to `handle`.
+    /// stream, so it must encode), every other membership message to
+    /// `handle`. Control and dgrep messages are never the core's.
     pub fn deliver(&mut self, envelope: Envelope) {
-        match envelope.body {
-            Message::JoinRequest { node, nonce } => {
+        let Message::Gossip(body) = envelope.body else {
+            return;
+        };
+        match body {
+            Gossip::JoinRequest { node, nonce } => {
                 let answer = self.core.handle_join_request(self.now, node, nonce);
                 assert!(
                     matches!(
                         answer,
-                        Message::JoinResponse { .. } | Message::JoinRefused { .. }
+                        Gossip::JoinResponse { .. } | Gossip::JoinRefused { .. }
                     ),
                     "a join request answered with {answer:?}"
                 );
@@ -300,18 +318,37 @@ impl Harness {
             }
             self.last.insert(event.member, event.kind);
         }
-        while let Some(transmit) = self.core.poll_transmit() {
-            let envelope = Envelope::new(self.me.addr, transmit.message);
-            if let Err(e) = encode_datagram(&envelope, &mut self.buf, self.limit) {
-                panic!("a transmit does not fit a datagram ({e}): {envelope:?}");
+        // What the core hands out is the exact envelope, from this node,
+        // within the room a datagram leaves, and decodes.
+        while let Some(transmit) = self.core.poll_transmit(&mut self.buf) {
+            assert_eq!(transmit.len, self.buf.len());
+            if transmit.channel == Channel::Datagram {
+                assert!(
+                    self.buf.len() <= self.room,
+                    "{transmit:?} over {}",
+                    self.room
+                );
             }
+            let envelope = rumor_wire::decode(&self.buf).expect("the core's own encoding decodes");
+            assert_eq!(envelope.from, self.me.addr);
         }
+        // A message the core could not fit is dropped and counted: its
+        // budgets are meant to be exact, so any is a bug.
+        assert_eq!(
+            self.core.stats().oversize_payloads,
+            0,
+            "a message did not fit"
+        );
         while self.core.poll_notice().is_some() {}
         let members = self.core.members();
         let mut addrs: Vec<SocketAddr> = members.iter().map(|m| m.node.addr).collect();
         addrs.sort();
         addrs.dedup();
-        assert_eq!(addrs.len(), members.len(), "two versions of one address listed");
+        assert_eq!(
+            addrs.len(),
+            members.len(),
+            "two versions of one address listed"
+        );
         assert_eq!(self.core.id().addr, self.me.addr);
     }
 }

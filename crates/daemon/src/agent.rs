@@ -25,11 +25,12 @@ use rumor_wire::{NodeId, Version};
 use crate::dgrep_server::DgrepServer;
 use crate::driver::Driver;
 use crate::event_log::EventLog;
-use crate::inbox::{Control, Inbound, Waker};
+use crate::inbox::{Inbound, Wake, Waker};
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::requester::Requester;
 use crate::settings::AgentSettings;
-use crate::{DaemonError, agent_log, signals, sockets};
+use crate::{DaemonError, agent_log, metrics_server, resolve, signals, sockets};
 
 /// dgrep searches served at once.
 const MAX_DGREP: usize = 4;
@@ -65,10 +66,13 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         source,
     })?;
     let log_path = settings.data_dir.join("agent.log");
-    agent_log::install(&log_path, settings.quiet).map_err(|source| DaemonError::DataDir {
-        path: log_path,
-        source,
-    })?;
+    let log =
+        agent_log::install(&log_path, settings.quiet, settings.log_max_size).map_err(|source| {
+            DaemonError::DataDir {
+                path: log_path,
+                source,
+            }
+        })?;
     if settings.sealer.is_none() {
         let line = "no --keyring: running in the clear (traffic is neither encrypted nor authenticated; anyone who reaches this port can join, query and forge)";
         if settings.quiet {
@@ -86,19 +90,22 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         let shutdown = Arc::clone(&shutdown);
         let producer = producer.clone();
         signals::watch(move |signal| {
+            let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+            if signal == nix::sys::signal::Signal::SIGHUP {
+                tracing::info!("received {signal}: reopening the log files");
+                let _ = producer.push(nowhere, &Wake::Reopen.entry());
+                return;
+            }
             tracing::info!("received {signal}: leaving the cluster");
             shutdown.store(true, Ordering::SeqCst);
-            let _ = producer.push(
-                SocketAddr::from(([0, 0, 0, 0], 0)),
-                &Control::Shutdown.entry(),
-            );
+            let _ = producer.push(nowhere, &Wake::Shutdown.entry());
         })
         .map_err(|e| DaemonError::io("cannot watch for signals", e))?;
     }
 
     let sealer = settings.sealer.clone();
     let (inbound_tx, inbound) = crossbeam_channel::bounded::<Inbound>(1024);
-    let outbox = Outbox::spawn(2, 1024, TCP_TIMEOUT, settings.bind)
+    let outbox = Outbox::spawn(2, 1024, TCP_TIMEOUT, settings.advertise)
         .map_err(|e| DaemonError::io("cannot start TCP writers", e))?;
     let requester = Requester::spawn(
         2,
@@ -118,10 +125,17 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
             waker.wake();
             Ok(())
         };
-        let config = ServiceConfig {
+        let mut config = ServiceConfig {
             sealer: sealer.clone(),
             ..ServiceConfig::default()
         };
+        config.accepted_kinds.extend([
+            "monitor_request",
+            "info_query",
+            "join_command",
+            "force_leave",
+            "why_query",
+        ]);
         TcpService::spawn(tcp, config, Arc::new(handler))
             .map_err(|e| DaemonError::io("cannot start the TCP service", e))?
     };
@@ -134,9 +148,21 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     .map_err(|e| DaemonError::io("cannot start the UDP listener", e))?;
 
     let started_unix_ms = unix_ms();
-    let me = NodeId::new(settings.bind, Version(started_unix_ms));
+    let metrics = match settings.metrics_addr {
+        Some(addr) => {
+            let metrics = Arc::new(Metrics::new());
+            metrics_server::spawn(
+                addr,
+                Arc::clone(&metrics),
+                inbound_tx.clone(),
+                waker.clone(),
+            )?;
+            Some(metrics)
+        }
+        None => None,
+    };
+    let me = NodeId::new(settings.advertise, Version(started_unix_ms));
     let mut membership = new_membership(&registry, &settings, me, Duration::ZERO)?;
-    membership.set_seeds(settings.join.clone());
     tracing::info!(
         "agent {me} up: detector {}, heartbeat {:?}, t_fail {:?}, t_suspect {:?}, drop rate {}, {}, data dir {}",
         settings.detector,
@@ -152,8 +178,15 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     );
     if settings.join.is_empty() {
         tracing::info!("no --join given: starting a new cluster");
+    } else if resolve::all_literal(&settings.join) {
+        let introducers = resolve::resolve_all(&settings.join);
+        membership.set_seeds(introducers.clone());
+        membership.join(Duration::ZERO, introducers);
     } else {
-        membership.join(Duration::ZERO, settings.join.clone());
+        // Host names: the resolver thread looks them up (again and again)
+        // and the driver joins with the first addresses found.
+        resolve::spawn(settings.join.clone(), inbound_tx.clone(), waker.clone())
+            .map_err(|e| DaemonError::io("cannot start the resolver", e))?;
     }
 
     let dgrep = DgrepServer::new(
@@ -172,8 +205,9 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         shutdown,
         dgrep,
     );
+    driver.attach(service, log, metrics);
     let result = driver.run(consumer);
-    driver.log_final_counts(&service.stats());
+    driver.log_final_counts();
     if let Err(e) = &result {
         tracing::error!(target: "rumor::exit", "{e}");
     }
@@ -184,7 +218,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
 /// settings, and a core built from the configuration.
 pub fn check(settings: &AgentSettings) -> Result<(), DaemonError> {
     let registry = DetectorRegistry::with_builtins();
-    let me = NodeId::new(settings.bind, Version(unix_ms()));
+    let me = NodeId::new(settings.advertise, Version(unix_ms()));
     new_membership(&registry, settings, me, Duration::ZERO).map(drop)
 }
 

@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::cli_client::{
+    AgentTarget, ForceLeaveArgs, Format, InfoArgs, JoinArgs, MembersArgs, MonitorArgs, Status,
+    WhyArgs,
+};
+
 /// The agent's default address, also the well-known introducer port.
 pub const DEFAULT_AGENT: &str = "127.0.0.1:3000";
 
@@ -26,6 +31,17 @@ pub enum Command {
     Agent(AgentArgs),
     /// Print a running agent's member list.
     Members(MembersArgs),
+    /// Stream a running agent's membership events live.
+    Monitor(MonitorArgs),
+    /// Print a running agent's version, configuration and counters.
+    Info(InfoArgs),
+    /// Ask a running agent on this host to merge with another cluster.
+    Join(JoinArgs),
+    /// Ask a running agent on this host to mark a failed member left at once.
+    ForceLeave(ForceLeaveArgs),
+    /// Print a member's recent history as one agent saw it: who suspected
+    /// it first and on what evidence, refutations, the verdict.
+    Why(WhyArgs),
     /// Ask a running agent on this host to leave the cluster gracefully.
     Leave(LeaveArgs),
     /// Print a new random cluster key (32 bytes, base64) for a keyring file.
@@ -44,19 +60,43 @@ pub enum Command {
     /// Throw bad datagrams and bad TCP connections at a local cluster and
     /// check that it stays up and whole (benchmark, loopback only).
     BenchFlood(BenchFloodArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (rumor.1 and one per subcommand) into a directory.
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// `rumor agent`.
 #[derive(Debug, Args, Clone)]
 pub struct AgentArgs {
     /// Address to listen on, UDP (gossip) and TCP (joins, queries) alike
-    /// (or `bind` in the config file).
+    /// (or `bind` in the config file); a host name is resolved at start.
+    #[arg(long, value_name = "IP:PORT|HOST:PORT", value_parser = parse_host_port)]
+    pub bind: Option<String>,
+    /// The address other members reach this agent at, when it differs
+    /// from --bind (NAT, a wildcard bind): the node id names it.
     #[arg(long, value_name = "IP:PORT", value_parser = parse_addr)]
-    pub bind: Option<SocketAddr>,
+    pub advertise: Option<SocketAddr>,
     /// An introducer to join through; repeat for fallbacks, asked in order.
-    /// Without any, the agent starts a new cluster.
-    #[arg(long = "join", value_name = "IP:PORT", value_parser = parse_addr)]
-    pub join: Vec<SocketAddr>,
+    /// A host name is looked up again at every attempt. Without any, the
+    /// agent starts a new cluster.
+    #[arg(long = "join", value_name = "IP:PORT|HOST:PORT", value_parser = parse_host_port)]
+    pub join: Vec<String>,
+    /// Serve Prometheus metrics on http://IP:PORT/metrics, and /health
+    /// (200 while a member, 503 otherwise).
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_addr)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Rotate agent.log when it would grow past this size (e.g. 10MiB,
+    /// 500k, 1048576); agent.log.1 to .3 are kept.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub log_max_size: Option<u64>,
     /// Where events.jsonl and agent.log go
     /// [default: $XDG_STATE_HOME/rumor/IP-PORT or ~/.local/state/rumor/IP-PORT].
     #[arg(long, value_name = "DIR")]
@@ -71,9 +111,10 @@ pub struct AgentArgs {
     /// [default: this agent's own logs].
     #[arg(long = "grep-path", value_name = "GLOB")]
     pub grep_path: Vec<String>,
-    /// TOML config file: every flag as a key (bind, join, data_dir,
-    /// detector, drop_rate, grep_path, keyring, cluster_label,
-    /// join_timeout, udp_recv_buffer, quiet), the core's knobs in a
+    /// TOML config file: every flag as a key (bind, advertise, join,
+    /// data_dir, detector, drop_rate, grep_path, keyring, cluster_label,
+    /// join_timeout, udp_recv_buffer, metrics_addr, log_max_size, quiet),
+    /// the core's knobs in a
     /// `[timing]` section, a detector's own in `[detectors.NAME]`; flags
     /// override it.
     #[arg(long, value_name = "FILE")]
@@ -85,7 +126,8 @@ pub struct AgentArgs {
     /// The cluster's keyring: one base64 32-byte key per line (`rumor
     /// keygen`), the first the primary, used to seal; every key opens. Every
     /// datagram and TCP frame is then encrypted and authenticated
-    /// (XChaCha20-Poly1305) and nothing else is accepted. The file must not
+    /// (AES-256-GCM where the CPU has AES instructions, XChaCha20-Poly1305
+    /// elsewhere; both are opened) and nothing else is accepted. The file must not
     /// be readable by group or others. Without it the agent runs in the
     /// clear [env: RUMOR_KEYRING].
     #[arg(long, value_name = "FILE", env = "RUMOR_KEYRING")]
@@ -130,23 +172,6 @@ pub struct ClientKeys {
     /// The cluster's name (with --keyring).
     #[arg(long, global = true, value_name = "NAME", default_value = rumor_seal::DEFAULT_LABEL)]
     pub cluster_label: String,
-}
-
-/// `rumor members`.
-#[derive(Debug, Args)]
-pub struct MembersArgs {
-    /// The agent to ask.
-    #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_AGENT, value_parser = parse_addr)]
-    pub agent: SocketAddr,
-    /// Keys of a keyed cluster.
-    #[command(flatten)]
-    pub keys: ClientKeys,
-    /// Print JSON (an array of {node, state, incarnation}) instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// How long to wait for the answer.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
-    pub timeout: Duration,
 }
 
 /// `rumor keys`.
@@ -218,9 +243,14 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
     /// Keep the nodes' data (events.jsonl, agent.log) in this directory
-    /// instead of a temporary one removed at exit.
+    /// instead of a temporary one removed at exit (it must be empty or
+    /// missing, unless --force).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// With --dir: use the directory even if it is not empty (earlier runs'
+    /// node directories are emptied first).
+    #[arg(long, requires = "dir")]
+    pub force: bool,
 }
 
 /// `rumor bench-detect`.
@@ -238,6 +268,14 @@ pub struct BenchDetectArgs {
     /// Failure detector.
     #[arg(long, default_value = "gossip")]
     pub detector: String,
+    /// A config file every agent runs with (its `[timing]` section sets the
+    /// core's knobs: a point of the detection-per-byte frontier).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How long the formed cluster's traffic is measured before the first
+    /// crash (bytes and datagrams each agent sends per second).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub traffic_window: Duration,
     /// Port every agent listens on; agent i gets 127.0.NET.(1+i), NET from `--net`.
     #[arg(long, default_value_t = 7500)]
     pub port: u16,
@@ -347,6 +385,34 @@ pub struct BenchFloodArgs {
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     s.parse()
         .map_err(|_| format!("bad address {s:?}: expected IP:PORT, e.g. 127.0.0.1:3000"))
+}
+
+/// Parses `IP:PORT` or `HOST:PORT` (not looked up yet), saying what is
+/// wrong in one line.
+pub fn parse_host_port(s: &str) -> Result<String, String> {
+    crate::resolve::check_host_port(s).map_err(|why| format!("bad address {s:?}: {why}"))?;
+    Ok(s.to_string())
+}
+
+/// Parses a size in bytes: a number, optionally with k, M, G (powers of
+/// 1024; `KiB`, `MiB`, `GiB`, `kB`, `MB`, `GB` read alike).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || format!("bad size {s:?}: expected bytes, e.g. 1048576, 500k or 10MiB");
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(factor) {
+        Some(0) | None => Err(bad()),
+        Some(bytes) => Ok(bytes),
+    }
 }
 
 /// Parses a humantime duration (`1.5s`, `250ms`), saying what is wrong in one line.

@@ -111,6 +111,15 @@ impl LocalCluster {
         &self.root
     }
 
+    /// Keeps a temporary root after the cluster is dropped (to show an
+    /// operator the logs of something that went wrong); returns it.
+    pub fn keep_root(&mut self) -> &Path {
+        if let Some(temp) = self._temp.take() {
+            let _ = temp.keep();
+        }
+        &self.root
+    }
+
     /// Starts a new agent `name` on `addr` joining through `join`, with `args`
     /// added to its command line; returns its index.
     pub fn add(
@@ -458,4 +467,23 @@ pub fn first_per_observer(
         }
     }
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LocalCluster;
+
+    #[test]
+    fn a_kept_temporary_root_outlives_the_cluster() {
+        let mut cluster = LocalCluster::new("/nonexistent/rumor", None).unwrap();
+        let root = cluster.keep_root().to_owned();
+        std::fs::write(root.join("node.log"), "why it failed").unwrap();
+        drop(cluster);
+        assert!(root.join("node.log").exists());
+        std::fs::remove_dir_all(&root).unwrap();
+        let gone = LocalCluster::new("/nonexistent/rumor", None).unwrap();
+        let root = gone.root().to_owned();
+        drop(gone);
+        assert!(!root.exists());
+    }
 }

@@ -1,14 +1,15 @@
-//! `rumor members` and `rumor leave`: one request to a running agent, whose
-//! answer comes back on the same connection (so it works through a tunnel
-//! or NAT), sealed under the cluster's keyring when it has one.
+//! The requests of `rumor members`, `leave`, `info`, `join`,
+//! `force-leave`, `why` and `monitor` to a running agent: each on a
+//! connection of its own, whose answers come back on that same connection
+//! (so they work through a tunnel, a forwarder or NAT), sealed under the
+//! cluster's keyring when it has one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rumor_seal::{Keyring, Sealer, SealerConfig};
-use rumor_wire::{Envelope, MemberInfo, MemberState, Message, NodeId};
-use serde::Serialize;
+use rumor_wire::{AgentInfo, Control, Envelope, MemberInfo, Message, NodeId, WhyAnswer};
 
 use crate::DaemonError;
 use crate::cli::ClientKeys;
@@ -31,8 +32,13 @@ pub fn query_members(
     sealer: Option<&Sealer>,
     timeout: Duration,
 ) -> Result<(NodeId, Vec<MemberInfo>), DaemonError> {
-    match ask(agent, Message::MemberQuery, sealer, timeout)? {
-        Message::MemberList { node, members } => Ok((node, members)),
+    match ask(
+        agent,
+        Message::Control(Control::MemberQuery),
+        sealer,
+        timeout,
+    )? {
+        Message::Control(Control::MemberList { node, members }) => Ok((node, members)),
         other => Err(unexpected(agent, &other)),
     }
 }
@@ -43,8 +49,13 @@ pub fn request_leave(
     sealer: Option<&Sealer>,
     timeout: Duration,
 ) -> Result<NodeId, DaemonError> {
-    match ask(agent, Message::LeaveCommand, sealer, timeout)? {
-        Message::MemberList { node, .. } => Ok(node),
+    match ask(
+        agent,
+        Message::Control(Control::LeaveCommand),
+        sealer,
+        timeout,
+    )? {
+        Message::Control(Control::MemberList { node, .. }) => Ok(node),
         other => Err(unexpected(agent, &other)),
     }
 }
@@ -70,71 +81,55 @@ pub fn ask(
         })
 }
 
-fn unexpected(agent: SocketAddr, answer: &Message) -> DaemonError {
+/// Asks `agent` for its version, configuration and counters.
+pub fn query_info(
+    agent: SocketAddr,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<AgentInfo, DaemonError> {
+    match ask(agent, Control::InfoQuery.into(), sealer, timeout)? {
+        Message::Control(Control::Info(info)) => Ok(info),
+        other => Err(unexpected(agent, &other)),
+    }
+}
+
+/// Sends a command that is answered with [`Control::Done`]; returns what
+/// the agent says it did.
+pub fn command(
+    agent: SocketAddr,
+    command: Control,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<String, DaemonError> {
+    match ask(agent, command.into(), sealer, timeout)? {
+        Message::Control(Control::Done { message, .. }) => Ok(message),
+        other => Err(unexpected(agent, &other)),
+    }
+}
+
+/// Asks `agent` for the history of `member`.
+pub fn query_why(
+    agent: SocketAddr,
+    member: &str,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<WhyAnswer, DaemonError> {
+    let query = Control::WhyQuery {
+        member: member.to_string(),
+    };
+    match ask(agent, query.into(), sealer, timeout)? {
+        Message::Control(Control::Why(answer)) => Ok(answer),
+        other => Err(unexpected(agent, &other)),
+    }
+}
+
+/// The refusal or surprise an answer stands for, in one line.
+pub fn unexpected(agent: SocketAddr, answer: &Message) -> DaemonError {
     DaemonError::Agent {
         agent,
         why: match answer {
-            Message::Error { reason } => format!("refused: {reason}"),
+            Message::Control(Control::Error { reason }) => format!("refused: {reason}"),
             other => format!("unexpected {} answer", other.kind()),
         },
     }
-}
-
-/// The state's name as `rumor members` prints it.
-pub fn state_name(state: MemberState) -> &'static str {
-    match state {
-        MemberState::Alive => "alive",
-        MemberState::Suspect => "suspected",
-        MemberState::Failed => "failed",
-        MemberState::Left => "left",
-    }
-}
-
-#[derive(Serialize)]
-struct MemberJson {
-    node: String,
-    state: &'static str,
-    incarnation: u64,
-}
-
-/// The member list as `rumor members --json` prints it: an array of
-/// `{"node", "state", "incarnation"}` objects.
-pub fn members_json(members: &[MemberInfo]) -> String {
-    let rows: Vec<MemberJson> = members
-        .iter()
-        .map(|m| MemberJson {
-            node: m.node.to_string(),
-            state: state_name(m.state),
-            incarnation: m.incarnation.0,
-        })
-        .collect();
-    serde_json::to_string_pretty(&rows).expect("a Vec of plain structs always serializes")
-}
-
-/// The member list as `rumor members` prints it: a table, the answering agent marked.
-pub fn members_table(me: NodeId, members: &[MemberInfo]) -> String {
-    let mut members = members.to_vec();
-    members.sort_by_key(|m| m.node);
-    let width = members
-        .iter()
-        .map(|m| m.node.to_string().len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let mut out = format!("{:<width$}  {:<9}  {}\n", "NODE", "STATE", "INCARNATION");
-    for m in &members {
-        let mark = if m.node == me { "  (this agent)" } else { "" };
-        out.push_str(&format!(
-            "{:<width$}  {:<9}  {}{mark}\n",
-            m.node.to_string(),
-            state_name(m.state),
-            m.incarnation
-        ));
-    }
-    let alive = members
-        .iter()
-        .filter(|m| m.state == MemberState::Alive)
-        .count();
-    out.push_str(&format!("{} members, {alive} alive\n", members.len()));
-    out
 }

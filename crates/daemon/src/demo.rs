@@ -44,14 +44,84 @@ impl Style {
     }
 }
 
-/// Runs the demo; returns once every child has been reaped.
-pub fn run(args: &DemoArgs) -> Result<(), DaemonError> {
+/// Checks every argument before anything starts: each mistake is one line.
+pub fn check(args: &DemoArgs) -> Result<(), DaemonError> {
     if !(2..=50).contains(&args.nodes) {
         return Err(DaemonError::Usage(format!(
             "bad --nodes {}: the demo runs 2 to 50 nodes",
             args.nodes
         )));
     }
+    if !(0.0..=1.0).contains(&args.drop_rate) {
+        return Err(DaemonError::Usage(format!(
+            "bad --drop-rate {}: expected a probability from 0 to 1",
+            args.drop_rate
+        )));
+    }
+    if args.port == 0 {
+        return Err(DaemonError::Usage(
+            "bad --port 0: name a port every node listens on".into(),
+        ));
+    }
+    let config = rumor_membership::Config::default();
+    let registry = rumor_membership::DetectorRegistry::with_builtins();
+    registry
+        .create(
+            &args.detector,
+            &rumor_membership::DetectorSettings::new(&config),
+        )
+        .map_err(|e| DaemonError::Usage(format!("bad --detector: {e}")))?;
+    if let Some(dir) = &args.dir {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.count(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => {
+                return Err(DaemonError::io(
+                    format!("cannot use --dir {}", dir.display()),
+                    e,
+                ));
+            }
+        };
+        if entries > 0 && !args.force {
+            return Err(DaemonError::Usage(format!(
+                "--dir {} is not empty: give an empty or new directory, or --force to reuse it",
+                dir.display()
+            )));
+        }
+    }
+    for i in 0..args.nodes {
+        let addr = SocketAddr::from((Ipv4Addr::new(127, 0, 0, 11 + i as u8), args.port));
+        std::net::TcpListener::bind(addr).map_err(|e| {
+            DaemonError::Usage(format!("cannot use --port {}: {addr}: {e}", args.port))
+        })?;
+    }
+    Ok(())
+}
+
+/// With `--dir` and `--force`: the node directories of an earlier run are
+/// emptied, so every log starts fresh.
+fn clear_earlier_runs(args: &DemoArgs) -> Result<(), DaemonError> {
+    let Some(dir) = &args.dir else {
+        return Ok(());
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("node-") && entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path()).map_err(|e| {
+                DaemonError::io(format!("cannot clear {}", entry.path().display()), e)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the demo; returns once every child has been reaped.
+pub fn run(args: &DemoArgs) -> Result<(), DaemonError> {
+    check(args)?;
+    clear_earlier_runs(args)?;
     let s = Style {
         on: std::io::stdout().is_terminal(),
     };
@@ -118,19 +188,32 @@ pub fn run(args: &DemoArgs) -> Result<(), DaemonError> {
         );
     }
     let all: Vec<usize> = (0..args.nodes).collect();
-    let ids = wait_for(Duration::from_secs(20), Duration::from_millis(25), || {
+    let formed = wait_for(Duration::from_secs(20), Duration::from_millis(25), || {
         for i in 0..cluster.agents.len() {
             if !cluster.is_running(i) {
-                return Err(format!(
-                    "{} exited; see {}",
-                    cluster.agents[i].name,
-                    cluster.agents[i].data_dir.join("stderr.log").display()
-                ));
+                let agent = &cluster.agents[i];
+                let said = std::fs::read_to_string(agent.data_dir.join("stderr.log"))
+                    .unwrap_or_default()
+                    .lines()
+                    .rfind(|l| !l.starts_with("rumor: no --keyring"))
+                    .unwrap_or("")
+                    .to_string();
+                return Err(format!("{} exited ({said})", agent.name));
             }
         }
         cluster.all_see_all(&all)
-    })
-    .map_err(|why| DaemonError::Cluster(format!("the cluster did not form within 20 s: {why}")))?;
+    });
+    let ids = match formed {
+        Ok(ids) => ids,
+        Err(why) => {
+            // The logs that say what went wrong stay where this says they are.
+            let kept = cluster.keep_root().display().to_string();
+            cluster.leave_all(Duration::from_secs(2));
+            return Err(DaemonError::Cluster(format!(
+                "the cluster did not form: {why}; the nodes' logs are kept in {kept}/node-*/"
+            )));
+        }
+    };
     println!(
         "   {} every node lists all {} members after {} ms",
         s.green("✓"),

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rumor_dgrep::{SearchWorkers, ServeConfig};
 use rumor_transport::Reply;
-use rumor_wire::{DgrepDone, DgrepRequest, Message, NodeId};
+use rumor_wire::{Dgrep, DgrepDone, DgrepRequest, Message, NodeId};
 
 /// Serves dgrep queries, at most `max` at once.
 #[derive(Debug)]
@@ -53,7 +53,7 @@ impl DgrepServer {
         let query = request.query;
         let peer = reply.peer();
         let busy = || {
-            Message::DgrepDone(DgrepDone {
+            Dgrep::Done(DgrepDone {
                 query,
                 node,
                 counts: Vec::new(),
@@ -68,7 +68,7 @@ impl DgrepServer {
                 "refused dgrep query {query} from {peer}: {} searches already running",
                 self.max
             );
-            return Some((reply, busy()));
+            return Some((reply, Message::Dgrep(busy())));
         }
         let config = Arc::clone(&self.config);
         let workers = self.workers.clone();
@@ -98,7 +98,7 @@ impl DgrepServer {
                 self.running.fetch_sub(1, Ordering::SeqCst);
                 tracing::warn!("could not start a dgrep search: {e}");
                 let reply = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-                reply.map(|reply| (reply, busy()))
+                reply.map(|reply| (reply, busy().into()))
             }
         }
     }

@@ -1,5 +1,10 @@
 //! The agent's main thread: one loop that waits for datagrams, requests and
 //! deadlines, drives the membership core, and carries out what it says.
+//! Operators' requests are answered in [`control`].
+
+mod control;
+mod report;
+mod why;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -10,18 +15,21 @@ use crossbeam_channel::Receiver;
 use rumor_membership::{
     Channel, Event, EventKind, Membership, Notice, ReceiverDrop, Time, Transmit,
 };
-use rumor_transport::{Delivery, ServiceStats};
-use rumor_wire::{JoinRetry, MemberState, Message, NodeId};
+use rumor_transport::{Delivery, Reply, TcpService};
+use rumor_wire::{Dgrep, Gossip, JoinRetry, Message, NodeId};
 
 use crate::DaemonError;
-use crate::agent::accepts_commands_from;
 use crate::dgrep_server::DgrepServer;
-use crate::event_log::{EventLog, EventRecord};
-use crate::inbox::{self, Control, Entry, Inbound};
+use crate::event_log::EventLog;
+use crate::inbox::{self, Entry, Inbound, Wake};
 use crate::keys::KeyService;
+use crate::log_file::LogFile;
+use crate::metrics::Metrics;
+use crate::monitor::Monitors;
 use crate::outbox::Outbox;
 use crate::requester::Requester;
 use crate::settings::AgentSettings;
+use crate::snapshot::{MemberCounts, Snapshot};
 
 /// How often a line of counters goes to agent.log.
 const STATS_EVERY: Duration = Duration::from_secs(60);
@@ -45,6 +53,10 @@ pub struct DriverStats {
     pub sent: u64,
     /// Transmits that could not be encoded, sealed or sent.
     pub send_errors: u64,
+    /// Bytes of datagrams received (as they arrived, sealed or not).
+    pub bytes_in: u64,
+    /// Bytes of datagrams sent.
+    pub bytes_out: u64,
 }
 
 /// The main thread's state.
@@ -70,12 +82,29 @@ pub(crate) struct Driver {
     /// Until when a new agent's first join may try; `None` once admitted
     /// (or for an agent that starts a cluster).
     first_join_until: Option<Time>,
+    /// Introducers named by host wait for their first addresses: until
+    /// then the agent counts as joining.
+    awaiting_introducers: bool,
     /// The reason of the latest join refusal, for the exit line.
     last_refusal: Option<String>,
     leave_by: Option<Time>,
     shutdown: Arc<AtomicBool>,
     dgrep: DgrepServer,
     keys: KeyService,
+    /// The TCP service, for its counters.
+    service: Option<TcpService>,
+    /// agent.log, reopened on SIGHUP.
+    log: Option<LogFile>,
+    /// The Prometheus metrics, when served.
+    metrics: Option<Arc<Metrics>>,
+    /// `rumor monitor` streams.
+    monitors: Monitors,
+    /// Queue entries taken so far (the queue counts those pushed).
+    taken: u64,
+    /// The queue's counters as last read.
+    queue: rumor_msgqueue::Stats,
+    /// The introducers' addresses (looked up when named by host).
+    introducers: Vec<SocketAddr>,
 }
 
 impl Driver {
@@ -93,13 +122,23 @@ impl Driver {
         dgrep: DgrepServer,
     ) -> Driver {
         let me = membership.id();
-        let first_join_until = membership.is_joining().then_some(settings.join_timeout);
+        let awaiting_introducers =
+            !settings.join.is_empty() && !crate::resolve::all_literal(&settings.join);
+        let first_join_until =
+            (membership.is_joining() || awaiting_introducers).then_some(settings.join_timeout);
         let keys = KeyService::new(
             settings.sealer.clone(),
             settings.keyring_path.clone(),
-            settings.bind,
+            settings.advertise,
         );
         Driver {
+            service: None,
+            log: None,
+            metrics: None,
+            monitors: Monitors::default(),
+            taken: 0,
+            queue: rumor_msgqueue::Stats::default(),
+            introducers: Vec::new(),
             keys,
             drop: ReceiverDrop::new(settings.drop_rate, me.version.0 ^ 0x5eed),
             plain: Vec::with_capacity(settings.membership.datagram_limit),
@@ -116,6 +155,7 @@ impl Driver {
             events,
             stats: DriverStats::default(),
             first_join_until,
+            awaiting_introducers,
             last_refusal: None,
             leave_by: None,
             shutdown,
@@ -124,8 +164,72 @@ impl Driver {
         }
     }
 
+    /// Hands the driver what it reports on and reopens: the TCP service,
+    /// agent.log, and the metrics when they are served.
+    pub(crate) fn attach(
+        &mut self,
+        service: TcpService,
+        log: LogFile,
+        metrics: Option<Arc<Metrics>>,
+    ) {
+        self.service = Some(service);
+        self.log = Some(log);
+        self.metrics = metrics;
+    }
+
     fn now(&self) -> Time {
         self.epoch.elapsed()
+    }
+
+    /// The agent's figures now.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let members = MemberCounts::of(self.membership.members().into_iter().map(|m| m.state));
+        Snapshot {
+            node: self.membership.id(),
+            joined: !self.membership.is_joining() && self.leave_by.is_none(),
+            members,
+            core: self.membership.stats().clone(),
+            driver: self.stats,
+            queue_depth: self.queue.pushed.saturating_sub(self.taken),
+            queue_full: self.queue.dropped,
+            local_health: self.membership.local_health(),
+            service: self.service.as_ref().map(|s| s.stats()).unwrap_or_default(),
+        }
+    }
+
+    /// SIGHUP: agent.log and events.jsonl opened again at their paths.
+    fn reopen_logs(&mut self) {
+        if let Some(log) = &self.log {
+            if let Err(e) = log.reopen() {
+                tracing::error!("cannot reopen agent.log: {e}");
+            }
+        }
+        if let Err(e) = self.events.reopen() {
+            tracing::error!("cannot reopen {}: {e}", self.events.path().display());
+        }
+        tracing::info!("log files reopened");
+    }
+
+    /// The introducers' addresses, looked up again: the seeds follow them,
+    /// and a first join not admitted yet asks the new addresses.
+    fn on_introducers(&mut self, now: Time, addrs: Vec<SocketAddr>) {
+        if addrs == self.introducers {
+            return;
+        }
+        tracing::info!(
+            "introducers resolve to {}",
+            addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.introducers = addrs.clone();
+        self.awaiting_introducers = false;
+        self.membership.set_seeds(addrs.clone());
+        if self.first_join_until.is_some() || self.membership.live_count() <= 1 {
+            self.membership.join(now, addrs);
+        }
     }
 
     pub(crate) fn run(
@@ -160,21 +264,31 @@ impl Driver {
             let batch = consumer.swap();
             let now = self.now();
             for (_, entry) in batch.iter() {
+                self.taken += 1;
                 match inbox::parse(entry) {
                     Entry::Udp(bytes) => self.on_datagram(now, bytes),
                     // Wake-ups only: the inbound channel and the shutdown
                     // flag are looked at below, every turn.
-                    Entry::Control(Control::Inbound | Control::Shutdown) => {}
+                    Entry::Control(Wake::Inbound | Wake::Shutdown) => {}
+                    Entry::Control(Wake::Reopen) => self.reopen_logs(),
                     Entry::Unknown => self.stats.malformed += 1,
                 }
             }
             drop(batch);
+            if !self.inbound.is_empty() {
+                self.queue = consumer.stats();
+            }
             while let Ok(inbound) = self.inbound.try_recv() {
                 let now = self.now();
                 match inbound {
                     Inbound::Request(delivery) => self.on_request(now, delivery),
                     Inbound::Answer { from, message } => self.membership.handle(now, from, message),
                     Inbound::Unreachable(to) => self.membership.handle_unreachable(now, to),
+                    Inbound::Snapshot(to) => {
+                        self.flush_outputs();
+                        let _ = to.try_send(self.snapshot());
+                    }
+                    Inbound::Introducers(addrs) => self.on_introducers(now, addrs),
                 }
             }
             if self.shutdown.swap(false, Ordering::SeqCst) {
@@ -198,16 +312,17 @@ impl Driver {
         let Some(until) = self.first_join_until else {
             return Ok(());
         };
-        if !self.membership.is_joining() {
+        if !self.membership.is_joining() && !self.awaiting_introducers {
             self.first_join_until = None;
             return Ok(());
         }
         if now < until {
             return Ok(());
         }
-        let tried: Vec<String> = self.settings.join.iter().map(|a| a.to_string()).collect();
+        let tried: Vec<String> = self.settings.join.clone();
         let why = match &self.last_refusal {
             Some(reason) => format!("last refusal: {reason}"),
+            None if self.awaiting_introducers => "no introducer's name resolved".to_string(),
             None => "no introducer answered".to_string(),
         };
         Err(DaemonError::Join(format!(
@@ -218,76 +333,18 @@ impl Driver {
         )))
     }
 
-    /// One line of counters, every [`STATS_EVERY`], for operators.
-    fn report(&self, consumer: &rumor_msgqueue::Consumer) {
-        let members = self.membership.members();
-        let alive = members
-            .iter()
-            .filter(|m| m.state == MemberState::Alive)
-            .count();
-        let core = self.membership.stats();
-        let queue = consumer.stats();
-        let d = &self.stats;
-        if let Some(sealer) = &self.settings.sealer {
-            let refused: Vec<String> = sealer
-                .stats()
-                .named()
-                .into_iter()
-                .filter(|(name, n)| *n > 0 && !matches!(*name, "sealed" | "opened"))
-                .map(|(name, n)| format!("{n} {name}"))
-                .collect();
-            if !refused.is_empty() {
-                tracing::info!("sealed traffic refused so far: {}", refused.join(", "));
-            }
-        }
-        tracing::info!(
-            "stats: {} members ({alive} alive); datagrams in {} (dropped: {} by --drop-rate, {} unauthenticated, {} malformed, {} wrong kind, {} queue full), out {} ({} failed); suspicions raised {}, refuted {}; rejoins {}, reconnect attempts {}",
-            members.len(),
-            d.datagrams,
-            d.injected_drops,
-            d.unauthenticated,
-            d.malformed,
-            d.wrong_kind,
-            queue.dropped,
-            d.sent,
-            d.send_errors,
-            core.suspicions,
-            core.refutations,
-            core.rejoins,
-            core.reconnect_attempts,
-        );
-    }
-
-    pub(crate) fn log_final_counts(&self, service: &ServiceStats) {
-        let counts = self.stats;
-        let sealing = match &self.settings.sealer {
-            Some(sealer) => format!("; sealer {:?}", sealer.stats()),
-            None => String::new(),
-        };
-        tracing::info!(
-            "agent {} stopped: {} datagrams in ({} dropped by --drop-rate, {} unauthenticated, {} malformed, {} of a wrong kind), {} out ({} failed); tcp service {service:?}{sealing}",
-            self.me,
-            counts.datagrams,
-            counts.injected_drops,
-            counts.unauthenticated,
-            counts.malformed,
-            counts.wrong_kind,
-            counts.sent,
-            counts.send_errors,
-        );
-    }
-
     fn on_datagram(&mut self, now: Time, bytes: &[u8]) {
         if !self.drop.admit() {
             self.stats.injected_drops += 1;
             return;
         }
         self.stats.datagrams += 1;
+        self.stats.bytes_in += bytes.len() as u64;
         let bytes = match &self.settings.sealer {
             None => bytes,
             Some(sealer) => {
                 self.opened.clear();
-                let (me, len) = recipient(self.settings.bind);
+                let (me, len) = recipient(self.settings.advertise);
                 let opened = sealer.open_for(
                     bytes,
                     &mut self.opened,
@@ -312,11 +369,13 @@ impl Driver {
             }
         };
         match envelope.body {
-            Message::Updates { .. }
-            | Message::Detector { .. }
-            | Message::Leave { .. }
-            | Message::Digest { .. }
-            | Message::Gone { .. } => self.membership.handle(now, envelope.from, envelope.body),
+            Message::Gossip(
+                message @ (Gossip::Updates { .. }
+                | Gossip::Detector { .. }
+                | Gossip::Leave { .. }
+                | Gossip::Digest { .. }
+                | Gossip::Gone { .. }),
+            ) => self.membership.handle(now, envelope.from, message),
             other => {
                 self.stats.wrong_kind += 1;
                 tracing::debug!(
@@ -336,65 +395,11 @@ impl Driver {
         } = delivery;
         let me = self.membership.id();
         match envelope.body {
-            Message::JoinRequest { node, nonce } => {
-                let answer = if self.leave_by.is_some() {
-                    Message::JoinRefused {
-                        nonce,
-                        reason: format!("{me} is leaving the cluster"),
-                        retry: JoinRetry::Elsewhere,
-                    }
-                } else {
-                    self.membership.handle_join_request(now, node, nonce)
-                };
-                match &answer {
-                    Message::JoinResponse { members, .. } => {
-                        tracing::info!("introduced {node} (sent {} members)", members.len())
-                    }
-                    Message::JoinRefused { reason, .. } => {
-                        tracing::warn!("refused join of {node}: {reason}")
-                    }
-                    _ => {}
-                }
-                self.outbox.reply(reply, answer);
+            Message::Gossip(Gossip::JoinRequest { node, nonce }) => {
+                self.on_join_request(now, node, nonce, reply);
             }
-            Message::MemberQuery => {
-                let list = Message::MemberList {
-                    node: me,
-                    members: self.membership.members(),
-                };
-                self.outbox.reply(reply, list);
-            }
-            Message::LeaveCommand => {
-                if accepts_commands_from(peer.ip(), self.settings.bind.ip()) {
-                    tracing::info!("leave requested from {peer}");
-                    let ack = Message::MemberList {
-                        node: me,
-                        members: self.membership.members(),
-                    };
-                    self.outbox.reply(reply, ack);
-                    self.leave(now);
-                } else {
-                    tracing::warn!(
-                        "refused leave command from {peer}: only accepted from this host"
-                    );
-                    let refusal = Message::Error {
-                        reason: "leave is only accepted from the agent's own host".into(),
-                    };
-                    self.outbox.reply(reply, refusal);
-                }
-            }
-            Message::KeysRequest { op, fan_out } => {
-                let members = self
-                    .membership
-                    .members()
-                    .into_iter()
-                    .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
-                    .map(|m| m.node)
-                    .collect();
-                self.keys
-                    .serve(me, op, fan_out, members, reply, &self.outbox);
-            }
-            Message::DgrepRequest(request) => {
+            Message::Control(control) => self.on_control(now, peer, control, reply),
+            Message::Dgrep(Dgrep::Request(request)) => {
                 // Results stream back on the request's own connection: never
                 // to an address the envelope names.
                 if let Some((reply, refusal)) = self.dgrep.serve(request, reply, me) {
@@ -406,6 +411,29 @@ impl Driver {
                 tracing::warn!("ignored {} message from {peer} over TCP", other.kind());
             }
         }
+    }
+
+    fn on_join_request(&mut self, now: Time, node: NodeId, nonce: u64, reply: Reply) {
+        let me = self.membership.id();
+        let answer = if self.leave_by.is_some() {
+            Gossip::JoinRefused {
+                nonce,
+                reason: format!("{me} is leaving the cluster"),
+                retry: JoinRetry::Elsewhere,
+            }
+        } else {
+            self.membership.handle_join_request(now, node, nonce)
+        };
+        match &answer {
+            Gossip::JoinResponse { members, .. } => {
+                tracing::info!("introduced {node} (sent {} members)", members.len())
+            }
+            Gossip::JoinRefused { reason, .. } => {
+                tracing::warn!("refused join of {node}: {reason}")
+            }
+            _ => {}
+        }
+        self.outbox.reply(reply, answer);
     }
 
     fn leave(&mut self, now: Time) {
@@ -466,7 +494,10 @@ impl Driver {
             }
         };
         match self.udp.send_to(datagram, transmit.to) {
-            Ok(_) => self.stats.sent += 1,
+            Ok(n) => {
+                self.stats.sent += 1;
+                self.stats.bytes_out += n as u64;
+            }
             Err(e) => {
                 self.stats.send_errors += 1;
                 tracing::debug!("udp send to {} failed: {e}", transmit.to);
@@ -492,10 +523,14 @@ impl Driver {
     }
 
     fn record(&mut self, event: &Event) {
-        let record = EventRecord::from_event(event, self.epoch_unix_ms);
+        let record = event.record(self.epoch_unix_ms);
         if let Err(e) = self.events.append(&record) {
             tracing::error!("cannot write {}: {e}", self.events.path().display());
         }
+        if let Some(metrics) = &self.metrics {
+            metrics.observe_event(&record);
+        }
+        self.monitors.publish(&record);
         let member = event.member;
         let inc = event.incarnation;
         match event.kind {

@@ -1,63 +1,14 @@
-//! `DATA_DIR/events.jsonl`: the agent's membership events in the schema of
-//! DESIGN.md, one JSON object per line, each written with one `write(2)` as
-//! it happens. Also the reader other programs (demo, benchmarks, tests) use.
+//! `DATA_DIR/events.jsonl`: the agent's membership events, one
+//! [`EventRecord`] (the record type the simulator and the visualizer share;
+//! schema in docs/events.md) per line, each written with one `write(2)` as
+//! it happens. Also the reader other programs (demo, benchmarks, tests,
+//! `rumor monitor --since`) use.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use rumor_membership::Event;
-use rumor_wire::NodeId;
-use serde::{Deserialize, Serialize};
-
-/// One line of `events.jsonl`, field for field as DESIGN.md specifies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventRecord {
-    /// Unix time in milliseconds.
-    pub ts_ms: u64,
-    /// The node that saw it.
-    #[serde(with = "node_id_text")]
-    pub observer: NodeId,
-    /// `joined`, `suspected`, `alive`, `failed`, `left` or `removed`.
-    pub event: String,
-    /// The member it happened to.
-    #[serde(with = "node_id_text")]
-    pub member: NodeId,
-    /// The member's incarnation then.
-    pub incarnation: u64,
-    /// The observer's failure detector.
-    pub detector: String,
-}
-
-impl EventRecord {
-    /// The record of a core event; `epoch_unix_ms` is the Unix time of the
-    /// driver's time zero.
-    pub fn from_event(event: &Event, epoch_unix_ms: u64) -> EventRecord {
-        EventRecord {
-            ts_ms: epoch_unix_ms + event.at.as_millis() as u64,
-            observer: event.observer,
-            event: event.kind.as_str().to_string(),
-            member: event.member,
-            incarnation: event.incarnation.0,
-            detector: event.detector.to_string(),
-        }
-    }
-}
-
-/// `IP:PORT#VERSION` text form of node ids in the log.
-mod node_id_text {
-    use rumor_wire::NodeId;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(id: &NodeId, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(id)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NodeId, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use rumor_membership::EventRecord;
 
 /// Appends records to `events.jsonl`.
 #[derive(Debug)]
@@ -83,11 +34,31 @@ impl EventLog {
         &self.path
     }
 
+    /// Opens the path again (after logrotate moved the file away: SIGHUP),
+    /// creating it if needed; on failure the old file stays in use.
+    pub fn reopen(&mut self) -> std::io::Result<()> {
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        Ok(())
+    }
+
+    /// Bytes in the file now: everything appended so far ends before it.
+    pub fn len(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len())
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Appends one record as one line, in one write: a reader never sees half a line
     /// followed by another writer's bytes, and nothing waits in a buffer.
     pub fn append(&mut self, record: &EventRecord) -> std::io::Result<()> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, record).map_err(std::io::Error::other)?;
+        record.write_json(&mut self.line);
         self.line.push(b'\n');
         self.file.write_all(&self.line)
     }
@@ -121,6 +92,11 @@ impl EventTail {
 
     /// Records appended since the last poll (a missing file has none).
     pub fn poll(&mut self) -> Vec<EventRecord> {
+        self.poll_upto(u64::MAX)
+    }
+
+    /// [`EventTail::poll`], reading no further than byte `end` of the file.
+    pub fn poll_upto(&mut self, end: u64) -> Vec<EventRecord> {
         let mut out = Vec::new();
         let Ok(mut file) = File::open(&self.path) else {
             return out;
@@ -129,7 +105,8 @@ impl EventTail {
             return out;
         }
         let mut fresh = Vec::new();
-        if file.read_to_end(&mut fresh).is_err() {
+        let limit = end.saturating_sub(self.offset);
+        if file.take(limit).read_to_end(&mut fresh).is_err() {
             return out;
         }
         self.offset += fresh.len() as u64;
@@ -142,7 +119,7 @@ impl EventTail {
             if line.is_empty() {
                 continue;
             }
-            match serde_json::from_slice::<EventRecord>(line) {
+            match EventRecord::parse_bytes(line) {
                 Ok(record) => out.push(record),
                 Err(_) => self.unparsed += 1,
             }

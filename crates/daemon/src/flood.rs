@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rumor_seal::{Keyring, Sealer, SealerConfig};
-use rumor_wire::{Envelope, MemberState, Message, NodeId, Version};
+use rumor_wire::{Envelope, Gossip, MemberState, NodeId, Version};
 
 use crate::DaemonError;
 use crate::cluster::{LocalCluster, wait_for};
@@ -212,7 +212,7 @@ fn capture(
 ) -> Result<Vec<Vec<u8>>, DaemonError> {
     let udp = UdpSocket::bind(spy).map_err(|e| DaemonError::io("cannot bind the spy", e))?;
     let me = NodeId::new(spy, Version(rumor_seal::unix_millis()));
-    let request = Envelope::new(me.addr, Message::JoinRequest { node: me, nonce: 1 });
+    let request = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 1 });
     rumor_transport::request(agent, &request, sealer, Duration::from_secs(3))
         .map_err(|e| DaemonError::Cluster(format!("the spy could not join: {e}")))?;
     udp.set_read_timeout(Some(Duration::from_secs(5)))

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use rumor_msgqueue::Producer;
 use rumor_transport::Delivery;
-use rumor_wire::Message;
+use rumor_wire::Gossip;
 
 /// Tag of a UDP datagram.
 pub const TAG_UDP: u8 = 0;
@@ -23,14 +23,16 @@ pub const TAG_CONTROL: u8 = 2;
 /// A control notice to the main thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Control {
+pub enum Wake {
     /// SIGTERM or SIGINT: leave gracefully.
     Shutdown = 1,
     /// Something waits in the inbound channel.
     Inbound = 3,
+    /// SIGHUP: reopen the log files (after logrotate moved them).
+    Reopen = 4,
 }
 
-impl Control {
+impl Wake {
     /// The queue entry of this notice.
     pub fn entry(self) -> [u8; 2] {
         [TAG_CONTROL, self as u8]
@@ -43,7 +45,7 @@ pub enum Entry<'a> {
     /// An encoded envelope received over UDP.
     Udp(&'a [u8]),
     /// A control notice.
-    Control(Control),
+    Control(Wake),
     /// Something no part of this agent pushes; counted and dropped.
     Unknown,
 }
@@ -52,8 +54,9 @@ pub enum Entry<'a> {
 pub fn parse(entry: &[u8]) -> Entry<'_> {
     match entry {
         [TAG_UDP, rest @ ..] => Entry::Udp(rest),
-        [TAG_CONTROL, 1] => Entry::Control(Control::Shutdown),
-        [TAG_CONTROL, 3] => Entry::Control(Control::Inbound),
+        [TAG_CONTROL, 1] => Entry::Control(Wake::Shutdown),
+        [TAG_CONTROL, 3] => Entry::Control(Wake::Inbound),
+        [TAG_CONTROL, 4] => Entry::Control(Wake::Reopen),
         _ => Entry::Unknown,
     }
 }
@@ -68,10 +71,14 @@ pub enum Inbound {
         /// Who answered (the address asked).
         from: SocketAddr,
         /// The answer.
-        message: Message,
+        message: Gossip,
     },
     /// One of the agent's requests got no answer.
     Unreachable(SocketAddr),
+    /// A picture of the agent is wanted (a metrics scrape, a health check).
+    Snapshot(crossbeam_channel::Sender<crate::snapshot::Snapshot>),
+    /// The introducers' addresses, looked up again (host names).
+    Introducers(Vec<SocketAddr>),
 }
 
 /// Wakes the main thread: a control entry in its queue.
@@ -86,10 +93,9 @@ impl Waker {
 
     /// Wakes the main thread (a full queue wakes it anyway).
     pub fn wake(&self) {
-        let _ = self.0.push(
-            SocketAddr::from(([0, 0, 0, 0], 0)),
-            &Control::Inbound.entry(),
-        );
+        let _ = self
+            .0
+            .push(SocketAddr::from(([0, 0, 0, 0], 0)), &Wake::Inbound.entry());
     }
 }
 
@@ -101,13 +107,11 @@ mod tests {
     fn tags_round_trip() {
         assert_eq!(parse(&[TAG_UDP, 9, 8]), Entry::Udp(&[9, 8]));
         assert_eq!(
-            parse(&Control::Shutdown.entry()),
-            Entry::Control(Control::Shutdown)
+            parse(&Wake::Shutdown.entry()),
+            Entry::Control(Wake::Shutdown)
         );
-        assert_eq!(
-            parse(&Control::Inbound.entry()),
-            Entry::Control(Control::Inbound)
-        );
+        assert_eq!(parse(&Wake::Inbound.entry()), Entry::Control(Wake::Inbound));
+        assert_eq!(parse(&Wake::Reopen.entry()), Entry::Control(Wake::Reopen));
         assert_eq!(parse(&[]), Entry::Unknown);
         assert_eq!(parse(&[TAG_CONTROL, 77]), Entry::Unknown);
         assert_eq!(parse(&[42, 1]), Entry::Unknown);

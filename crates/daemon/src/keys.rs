@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rumor_seal::{Key, Sealer};
 use rumor_transport::Reply;
-use rumor_wire::{Envelope, KeyOp, KeysAnswer, Message, NodeId};
+use rumor_wire::{Control, Envelope, KeyOp, KeysAnswer, Message, NodeId};
 
 /// Members asked at once during a fan-out.
 const PARALLEL: usize = 16;
@@ -67,18 +67,22 @@ impl KeyService {
         reply: Reply,
         outbox: &crate::outbox::Outbox,
     ) {
-        let refuse = |why: String| Message::Error { reason: why };
+        let refuse = |why: String| Control::Error { reason: why };
         let Some(sealer) = self.sealer.clone() else {
             outbox.reply(
                 reply,
-                refuse("this cluster has no keyring: start the agents with --keyring".into()),
+                Message::Control(refuse(
+                    "this cluster has no keyring: start the agents with --keyring".into(),
+                )),
             );
             return;
         };
         if fan_out && self.busy.swap(true, Ordering::SeqCst) {
             outbox.reply(
                 reply,
-                refuse("another keys operation is under way on this agent".into()),
+                Message::Control(refuse(
+                    "another keys operation is under way on this agent".into(),
+                )),
             );
             return;
         }
@@ -106,7 +110,7 @@ impl KeyService {
                                 listed.acked, listed.asked
                             )
                         };
-                        outbox.reply(reply, Message::Error { reason: why });
+                        outbox.reply(reply, Message::Control(Control::Error { reason: why }));
                         return;
                     }
                 }
@@ -118,7 +122,7 @@ impl KeyService {
                 } else {
                     own_answer(me, &sealer, local)
                 };
-                outbox.reply(reply, Message::KeysAnswer(answer));
+                outbox.reply(reply, Message::Control(Control::KeysAnswer(answer)));
             });
         if let Err(e) = spawned {
             self.busy.store(false, Ordering::SeqCst);
@@ -169,11 +173,11 @@ impl KeyService {
                     .map(|member| {
                         let sealer = Arc::clone(sealer);
                         let from = self.bind;
-                        let request = Message::KeysRequest {
+                        let request = Control::KeysRequest {
                             op: op.clone(),
                             fan_out: false,
                         };
-                        scope.spawn(move || ask(*member, from, request, &sealer))
+                        scope.spawn(move || ask(*member, from, Message::Control(request), &sealer))
                     })
                     .collect();
                 handles
@@ -225,8 +229,8 @@ fn ask(
     let envelope = Envelope::new(from, request);
     match rumor_transport::request(member.addr, &envelope, Some(sealer), MEMBER_TIMEOUT) {
         Ok(answer) => match answer.body {
-            Message::KeysAnswer(a) => Ok(a),
-            Message::Error { reason } => Err(format!("{member}: {reason}")),
+            Message::Control(Control::KeysAnswer(a)) => Ok(a),
+            Message::Control(Control::Error { reason }) => Err(format!("{member}: {reason}")),
             other => Err(format!("{member}: answered {}", other.kind())),
         },
         Err(e) => Err(format!("{member}: no answer ({e})")),

@@ -1,7 +1,7 @@
 //! `rumor keys`: the operator's side of live key rotation.
 
 use rumor_seal::{Key, Keyring};
-use rumor_wire::{KeyOp, KeysAnswer, Message};
+use rumor_wire::{Control, KeyOp, KeysAnswer, Message};
 
 use crate::DaemonError;
 use crate::cli::{KeysAction, KeysArgs};
@@ -24,13 +24,18 @@ pub fn run(args: &KeysArgs) -> Result<(), DaemonError> {
         KeysAction::Remove { key } => KeyOp::Remove(checked(key)?),
     };
     let sealer = client_sealer(&args.keys)?;
-    let request = Message::KeysRequest {
+    let request = Control::KeysRequest {
         op: op.clone(),
         fan_out: true,
     };
-    let answer = match ask(args.agent, request, sealer.as_deref(), args.timeout)? {
-        Message::KeysAnswer(answer) => answer,
-        Message::Error { reason } => {
+    let answer = match ask(
+        args.agent,
+        Message::Control(request),
+        sealer.as_deref(),
+        args.timeout,
+    )? {
+        Message::Control(Control::KeysAnswer(answer)) => answer,
+        Message::Control(Control::Error { reason }) => {
             return Err(DaemonError::Agent {
                 agent: args.agent,
                 why: format!("refused: {reason}"),

@@ -6,8 +6,10 @@
 //! queue and its inbound channel; the
 //! main thread drains it, drives the core and its timers, sends datagrams
 //! fire-and-forget, and writes every membership event to `events.jsonl`
-//! ([`event_log`], the schema of DESIGN.md) and `agent.log`. `rumor members`
-//! and `rumor leave` talk to a running agent ([`control`]); `rumor demo`
+//! ([`event_log`], the schema of docs/events.md) and `agent.log`, and
+//! serves Prometheus metrics ([`metrics`]). `rumor members`, `leave`,
+//! `monitor`, `info`, `join`, `force-leave` and `why` talk to a running
+//! agent ([`control`], [`commands`]); `rumor demo`
 //! shows a crash being detected ([`demo`]); the benchmarks measure detection
 //! times and resource use ([`bench`](mod@bench)); [`cluster`] runs agent processes for
 //! all of them and for the multi-process tests.
@@ -41,8 +43,12 @@
 pub mod agent;
 pub mod agent_log;
 pub mod bench;
+pub mod bench_traffic;
 pub mod cli;
+pub mod cli_client;
 pub mod cluster;
+pub mod commands;
+pub mod completions;
 pub mod control;
 pub mod demo;
 pub mod dgrep_server;
@@ -53,12 +59,20 @@ pub mod flood;
 pub mod inbox;
 pub mod keys;
 pub mod keys_cli;
+pub mod log_file;
+pub mod metrics;
+pub mod metrics_server;
+pub mod monitor;
 pub mod outbox;
 pub mod proc_stats;
 pub mod requester;
+pub mod resolve;
 pub mod scale;
 pub mod settings;
 pub mod signals;
+pub mod snapshot;
 pub mod sockets;
+pub mod views;
 
+pub use driver::DriverStats;
 pub use error::DaemonError;

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 use rumor_daemon::cli::{Cli, Command};
-use rumor_daemon::{DaemonError, agent, bench, control, demo, keys_cli, settings::AgentSettings};
+use rumor_daemon::{
+    DaemonError, agent, bench, commands, completions, control, demo, keys_cli,
+    settings::AgentSettings,
+};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -50,14 +53,16 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
             }
             agent::run(settings)
         }
-        Command::Members(args) => {
-            let sealer = control::client_sealer(&args.keys)?;
-            let (me, members) =
-                control::query_members(args.agent, sealer.as_deref(), args.timeout)?;
-            if args.json {
-                println!("{}", control::members_json(&members));
-            } else {
-                print!("{}", control::members_table(me, &members));
+        Command::Members(args) => commands::members(&args),
+        Command::Monitor(args) => commands::monitor(&args),
+        Command::Info(args) => commands::info(&args),
+        Command::Join(args) => commands::join(&args),
+        Command::ForceLeave(args) => commands::force_leave(&args),
+        Command::Why(args) => commands::why(&args),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { dir } => {
+            for page in completions::man_pages(&dir)? {
+                println!("{}", page.display());
             }
             Ok(())
         }

@@ -64,7 +64,8 @@ impl Outbox {
     }
 
     /// Answers on `reply`'s connection.
-    pub fn reply(&self, reply: Reply, message: Message) {
+    pub fn reply(&self, reply: Reply, message: impl Into<Message>) {
+        let message = message.into();
         let envelope = Envelope::new(self.from, message);
         self.push(Job::Reply(reply, envelope));
     }

@@ -59,10 +59,18 @@ impl Requester {
                             answer.ok_or(rumor_transport::TransportError::NoAnswer { peer: to })
                         });
                         let answer = match result {
-                            Ok(answer) if answer.from == to => Inbound::Answer {
-                                from: to,
-                                message: answer.body,
-                            },
+                            Ok(rumor_wire::Envelope {
+                                from,
+                                body: rumor_wire::Message::Gossip(message),
+                                ..
+                            }) if from == to => Inbound::Answer { from, message },
+                            Ok(answer) if answer.from == to => {
+                                tracing::info!(
+                                    "{to} answered with a {} message: ignored",
+                                    answer.body.kind()
+                                );
+                                Inbound::Unreachable(to)
+                            }
                             Ok(answer) => {
                                 tracing::debug!(
                                     "request to {to} was answered in the name of {}: ignored",

@@ -15,10 +15,20 @@ use crate::cli::AgentArgs;
 /// Everything an agent needs to start, resolved and checked.
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
-    /// The listening address (UDP and TCP).
+    /// The listening address (UDP and TCP), resolved.
     pub bind: SocketAddr,
-    /// Introducers to join through, in order (the agent's own address removed).
-    pub join: Vec<SocketAddr>,
+    /// The listening address as given (an IP or a host name, and a port).
+    pub bind_name: String,
+    /// The address other members reach this agent at, which its node id
+    /// names: `--advertise`, else the listening address.
+    pub advertise: SocketAddr,
+    /// Introducers to join through, in order, as given (`IP:PORT` or
+    /// `HOST:PORT`, resolved at each attempt).
+    pub join: Vec<String>,
+    /// Where the Prometheus endpoint listens, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Size at which agent.log is rotated (agent.log.1 ... .3 kept).
+    pub log_max_size: Option<u64>,
     /// Where events.jsonl and agent.log go.
     pub data_dir: PathBuf,
     /// The membership core's configuration.
@@ -58,12 +68,27 @@ impl AgentSettings {
             Some(path) => load_config(path)?,
             None => AgentFile::default(),
         };
-        let bind = args.bind.or(file.bind).ok_or_else(|| {
+        let bind_name = args.bind.clone().or(file.bind).ok_or_else(|| {
             DaemonError::Usage(
                 "no address to listen on: give --bind IP:PORT (or bind in the config file)".into(),
             )
         })?;
-        check_bind(bind)?;
+        let bind = crate::resolve::resolve_one(&bind_name)
+            .map_err(|why| DaemonError::Usage(format!("bad --bind {bind_name:?}: {why}")))?;
+        let advertise = args.advertise.or(file.advertise);
+        check_bind(bind, advertise)?;
+        let advertise = advertise.unwrap_or(bind);
+        let join = if args.join.is_empty() {
+            file.join
+        } else {
+            args.join.clone()
+        };
+        for name in &join {
+            crate::resolve::check_host_port(name)
+                .map_err(|why| DaemonError::Usage(format!("bad --join {name:?}: {why}")))?;
+        }
+        let own = [bind.to_string(), advertise.to_string(), bind_name.clone()];
+        let join: Vec<String> = join.into_iter().filter(|j| !own.contains(j)).collect();
         let mut membership = file.timing;
         if let Some(d) = args.heartbeat {
             membership.heartbeat = d;
@@ -118,22 +143,20 @@ impl AgentSettings {
             .get(&detector)
             .and_then(|v| v.as_table())
             .cloned();
-        let join = if args.join.is_empty() {
-            file.join
-        } else {
-            args.join.clone()
-        };
-        let join = join.into_iter().filter(|addr| *addr != bind).collect();
         let mut grep_paths = file.grep_path;
         grep_paths.extend(args.grep_path.iter().cloned());
         Ok(AgentSettings {
             bind,
+            bind_name,
+            advertise,
             join,
+            metrics_addr: args.metrics_addr.or(file.metrics_addr),
+            log_max_size: args.log_max_size.or(file.log_max_size),
             data_dir: args
                 .data_dir
                 .clone()
                 .or(file.data_dir)
-                .unwrap_or_else(|| default_data_dir(bind)),
+                .unwrap_or_else(|| default_data_dir(advertise)),
             membership,
             detector,
             detector_section,
@@ -159,8 +182,11 @@ impl AgentSettings {
     /// `rumor agent --check-config`.
     pub fn to_toml(&self) -> String {
         let file = AgentFile {
-            bind: Some(self.bind),
+            bind: Some(self.bind_name.clone()),
+            advertise: (self.advertise != self.bind).then_some(self.advertise),
             join: self.join.clone(),
+            metrics_addr: self.metrics_addr,
+            log_max_size: self.log_max_size,
             data_dir: Some(self.data_dir.clone()),
             detector: Some(self.detector.clone()),
             drop_rate: Some(self.drop_rate),
@@ -191,10 +217,16 @@ impl AgentSettings {
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentFile {
-    /// `--bind`.
-    pub bind: Option<SocketAddr>,
-    /// `--join`, in order.
-    pub join: Vec<SocketAddr>,
+    /// `--bind`: `IP:PORT` or `HOST:PORT`.
+    pub bind: Option<String>,
+    /// `--advertise`.
+    pub advertise: Option<SocketAddr>,
+    /// `--join`, in order: `IP:PORT` or `HOST:PORT`.
+    pub join: Vec<String>,
+    /// `--metrics-addr`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `--log-max-size`, in bytes.
+    pub log_max_size: Option<u64>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
     /// `--detector`.
@@ -242,10 +274,16 @@ pub fn load_config(path: &Path) -> Result<AgentFile, DaemonError> {
     })
 }
 
-fn check_bind(bind: SocketAddr) -> Result<(), DaemonError> {
-    if bind.ip().is_unspecified() {
+fn check_bind(bind: SocketAddr, advertise: Option<SocketAddr>) -> Result<(), DaemonError> {
+    if let Some(adv) = advertise {
+        if adv.ip().is_unspecified() || adv.port() == 0 {
+            return Err(DaemonError::Usage(format!(
+                "bad --advertise {adv}: name the IP and port other members reach this agent at"
+            )));
+        }
+    } else if bind.ip().is_unspecified() {
         return Err(DaemonError::Usage(format!(
-            "bad --bind {bind}: name the IP other members reach this agent at, not a wildcard"
+            "bad --bind {bind}: name the IP other members reach this agent at, not a wildcard (or give --advertise IP:PORT)"
         )));
     }
     if bind.port() == 0 {
@@ -311,7 +349,7 @@ mod tests {
         assert_eq!(s.membership.heartbeat, Duration::from_millis(250));
         assert_eq!(s.membership.t_fail, Duration::from_millis(700));
         assert_eq!(s.membership.fanout.get(), 4);
-        assert_eq!(s.join, vec!["127.0.0.2:3000".parse().unwrap()]);
+        assert_eq!(s.join, vec!["127.0.0.2:3000".to_string()]);
         assert_eq!(s.detector, "swim");
         assert!(s.data_dir.ends_with("rumor/127.0.0.1-3000"));
         // What --check-config prints reads back as the same settings.
@@ -369,6 +407,20 @@ mod tests {
     #[test]
     fn wildcard_zero_port_and_bad_rates_are_refused() {
         assert!(parse(&["--bind", "0.0.0.0:3000"]).is_err());
+        let s = parse(&["--bind", "0.0.0.0:3000", "--advertise", "127.0.0.5:3000"]).unwrap();
+        assert_eq!(s.advertise, "127.0.0.5:3000".parse().unwrap());
+        let s = parse(&["--bind", "localhost:3000", "--join", "localhost:3001"]).unwrap();
+        assert!(s.bind.ip().is_loopback(), "{}", s.bind);
+        assert_eq!(s.join, vec!["localhost:3001".to_string()]);
+        let bad = [
+            "rumor",
+            "agent",
+            "--bind",
+            "127.0.0.1:3000",
+            "--join",
+            "nohost",
+        ];
+        assert!(crate::cli::Cli::try_parse_from(bad).is_err());
         assert!(parse(&["--bind", "127.0.0.1:0"]).is_err());
         assert!(parse(&["--bind", "127.0.0.1:3000", "--drop-rate", "1.5"]).is_err());
         assert!(parse(&["--bind", "127.0.0.1:3000", "--heartbeat", "0s"]).is_err());

@@ -1,4 +1,6 @@
-//! SIGTERM and SIGINT (Ctrl-C) ask for a graceful leave.
+//! SIGTERM and SIGINT (Ctrl-C) ask for a graceful leave; SIGHUP asks for
+//! the log files to be reopened (an ssh logout or logrotate sends it: it
+//! never stops the agent).
 //!
 //! The signals are blocked in every thread (the mask is inherited by threads
 //! spawned afterwards, so call [`watch`] before spawning any) and a dedicated
@@ -9,12 +11,13 @@
 
 use nix::sys::signal::{SigSet, Signal};
 
-/// Blocks SIGTERM and SIGINT in the calling thread (and so in threads it spawns
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and so in threads it spawns
 /// later) and runs `on_signal` on a watcher thread each time one arrives.
 pub fn watch(on_signal: impl Fn(Signal) + Send + 'static) -> std::io::Result<()> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGTERM);
     set.add(Signal::SIGINT);
+    set.add(Signal::SIGHUP);
     set.thread_block().map_err(std::io::Error::from)?;
     std::thread::Builder::new()
         .name("signals".into())

@@ -306,7 +306,7 @@ fn every_agent_answers_dgrep() {
     third.set_nonblocking(true).unwrap();
     let envelope = rumor_wire::Envelope::new(
         third.local_addr().unwrap(),
-        rumor_wire::Message::DgrepRequest(request),
+        rumor_wire::Dgrep::Request(request),
     );
     let mut exchange =
         rumor_transport::Exchange::open(agent, &envelope, Some(&sealer), Duration::from_secs(5))
@@ -317,7 +317,7 @@ fn every_agent_answers_dgrep() {
             .next(deadline)
             .expect("a sealed answer")
             .expect("the answer ends with a DgrepDone");
-        if let rumor_wire::Message::DgrepDone(done) = answer.body {
+        if let rumor_wire::Message::Dgrep(rumor_wire::Dgrep::Done(done)) = answer.body {
             assert!(done.error.is_none(), "{done:?}");
             break;
         }
@@ -326,5 +326,72 @@ fn every_agent_answers_dgrep() {
     assert!(
         matches!(third.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the third party named as the sender was contacted"
+    );
+}
+
+/// `rumor bench-detect` reports, beside the detections, what each agent
+/// sent per second before the first crash, with a config file applied to
+/// every agent: a longer heartbeat must cost fewer datagrams.
+#[test]
+fn bench_detect_reports_traffic_per_agent_and_applies_a_config() {
+    let run = |net: &str, port: &str, config: Option<&std::path::Path>| -> serde_json::Value {
+        let mut args = vec![
+            "bench-detect",
+            "--nodes",
+            "3",
+            "--crashes",
+            "1",
+            "--traffic-window",
+            "2s",
+            "--net",
+            net,
+            "--port",
+            port,
+            "--json",
+        ];
+        let config = config.map(|c| c.display().to_string());
+        if let Some(config) = &config {
+            args.extend(["--config", config.as_str()]);
+        }
+        let out = rumor(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    };
+    let rates = |v: &serde_json::Value, key: &str| -> Vec<f64> {
+        v["traffic"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let defaults = run("55", "7055", None);
+    assert_eq!(defaults["crashes"].as_array().unwrap().len(), 1);
+    let datagrams = rates(&defaults, "datagrams_per_second");
+    let bytes = rates(&defaults, "bytes_per_second");
+    assert_eq!(datagrams.len(), 3, "{defaults}");
+    // Every datagram carries at least the IP and UDP headers.
+    for (b, d) in bytes.iter().zip(&datagrams) {
+        assert!(*d > 1.0 && *b >= 28.0 * d, "{defaults}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("slow.toml");
+    std::fs::write(
+        &config,
+        "[timing]\nheartbeat = \"400ms\"\nt_fail = \"2s\"\n",
+    )
+    .unwrap();
+    let slow = run("56", "7056", Some(&config));
+    let slow_datagrams = rates(&slow, "datagrams_per_second");
+    let median = |v: &[f64]| v[v.len() / 2];
+    assert!(
+        median(&slow_datagrams) < median(&datagrams) / 2.0,
+        "heartbeat 400 ms: {slow_datagrams:?} datagrams/s against {datagrams:?} at 100 ms"
     );
 }

@@ -8,7 +8,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{addr, await_all_see_all, form};
-use rumor_wire::{Envelope, Message};
+use rumor_wire::Envelope;
+use rumor_wire::Gossip;
 
 #[test]
 fn bad_clients_do_not_stop_joins() {
@@ -22,18 +23,15 @@ fn bad_clients_do_not_stop_joins() {
     let mut huge = TcpStream::connect(introducer).unwrap();
     huge.write_all(&u32::MAX.to_be_bytes()).unwrap();
     let me: rumor_wire::NodeId = format!("{}#1", addr(net, 9, port)).parse().unwrap();
-    rumor_wire::tcp::send(
-        introducer,
-        &Envelope::new(
-            me.addr,
-            Message::Updates {
-                sender: me,
-                updates: vec![],
-            },
-        ),
-        Duration::from_secs(1),
-    )
-    .unwrap();
+    let gossip = Envelope::new(
+        me.addr,
+        Gossip::Updates {
+            sender: me,
+            updates: vec![],
+        },
+    );
+    let gossip_over_tcp =
+        rumor_transport::Exchange::open(introducer, &gossip, None, Duration::from_secs(1)).unwrap();
     // Garbage and oversized datagrams at the UDP side of the same port.
     let udp = std::net::UdpSocket::bind(addr(net, 9, port)).unwrap();
     for i in 0..50u8 {
@@ -44,7 +42,7 @@ fn bad_clients_do_not_stop_joins() {
     let held: Vec<TcpStream> = (0..100)
         .filter_map(|_| TcpStream::connect(introducer).ok())
         .collect();
-    drop((garbage, huge));
+    drop((garbage, huge, gossip_over_tcp));
 
     // Newcomers still join through the hammered introducer (once the silent
     // clients time out, or right away through the free handlers).

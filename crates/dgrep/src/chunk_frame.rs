@@ -13,8 +13,8 @@
 use std::net::SocketAddr;
 
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepChunk, Envelope, GrepLine, Message, NodeId, PROTOCOL_VERSION,
-    WireError, encode_to_vec,
+    DEFAULT_MAX_FRAME, Dgrep, DgrepChunk, Envelope, GrepLine, NodeId, PROTOCOL_VERSION, WireError,
+    encode_to_vec,
 };
 
 /// MessagePack markers used here.
@@ -41,7 +41,7 @@ impl ChunkWriter {
     ) -> Result<ChunkWriter, WireError> {
         let template = Envelope::new(
             from,
-            Message::DgrepChunk(DgrepChunk {
+            Dgrep::Chunk(DgrepChunk {
                 query,
                 node,
                 lines: Vec::new(),
@@ -217,7 +217,11 @@ impl Chunk {
             from if matches!((from.first(), from.len()), (Some(4), 7) | (Some(6), 19)) => {}
             _ => return None,
         }
-        if r.byte()? != 0x81 || r.str()? != "DgrepChunk" || r.byte()? != 0x93 {
+        // body: {"d": {"Chunk": [query, node, lines]}}
+        if r.byte()? != 0x81 || r.str()? != "d" || r.byte()? != 0x81 {
+            return None;
+        }
+        if r.str()? != "Chunk" || r.byte()? != 0x93 {
             return None;
         }
         let query = r.uint()?;
@@ -414,6 +418,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rumor_wire::Dgrep;
     use rumor_wire::decode;
 
     fn node() -> NodeId {
@@ -445,7 +450,7 @@ mod tests {
     /// What the generic codec makes of a frame.
     fn generic(frame: &[u8]) -> DgrepChunk {
         match decode(frame).expect("the frame decodes").body {
-            Message::DgrepChunk(c) => c,
+            rumor_wire::Message::Dgrep(Dgrep::Chunk(c)) => c,
             other => panic!("decoded {} instead of a chunk", other.kind()),
         }
     }
@@ -505,7 +510,7 @@ mod tests {
         let mut frame = Vec::new();
         let envelope = Envelope::new(
             "10.0.0.1:5000".parse().unwrap(),
-            Message::DgrepChunk(chunk.clone()),
+            Dgrep::Chunk(chunk.clone()),
         );
         encode_to_vec(&envelope, &mut frame, DEFAULT_MAX_FRAME).unwrap();
         let read = Chunk::parse(frame).expect("the generic encoding parses");
@@ -537,7 +542,7 @@ mod tests {
         }
         let done = Envelope::new(
             node().addr,
-            Message::DgrepDone(rumor_wire::DgrepDone {
+            Dgrep::Done(rumor_wire::DgrepDone {
                 query: 1,
                 node: node(),
                 counts: Vec::new(),

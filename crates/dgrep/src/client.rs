@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rumor_seal::Sealer;
-use rumor_wire::{DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId};
+use rumor_wire::{Control, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId};
 
 use crate::keyring::explain;
 use crate::member_answer::{Event, ask_member};
@@ -37,16 +37,16 @@ pub fn live_members(
 ) -> Result<Vec<NodeId>, DgrepError> {
     let fail = |why: String| DgrepError::MemberList { agent, why };
     // The client listens nowhere; answers come back on the connection.
-    let query = Envelope::new(agent, Message::MemberQuery);
+    let query = Envelope::new(agent, Control::MemberQuery);
     let reply = rumor_transport::request(agent, &query, sealer, timeout)
         .map_err(|e| fail(explain(&e, sealer.is_some())))?;
     match reply.body {
-        Message::MemberList { members, .. } => Ok(members
+        Message::Control(Control::MemberList { members, .. }) => Ok(members
             .into_iter()
             .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
             .map(|m| m.node)
             .collect()),
-        Message::Error { reason } => Err(fail(reason)),
+        Message::Control(Control::Error { reason }) => Err(fail(reason)),
         other => Err(fail(format!("unexpected {} reply", other.kind()))),
     }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use rumor_seal::Sealer;
 use rumor_transport::TransportError;
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepRequest, Envelope, Message, NodeId, WireError, decode, read_frame_len,
+    DEFAULT_MAX_FRAME, Dgrep, DgrepRequest, Envelope, Message, NodeId, WireError, decode,
+    read_frame_len,
 };
 
 use crate::Chunk;
@@ -85,7 +86,7 @@ fn send_request(
         .map_err(|e| e.to_string())?;
     // The client listens nowhere: `from` names the member itself, and the
     // answer comes back on this connection whatever `from` says.
-    let envelope = Envelope::new(member.addr, Message::DgrepRequest(request.clone()));
+    let envelope = Envelope::new(member.addr, Dgrep::Request(request.clone()));
     rumor_transport::frame::write_frame(&mut stream, &envelope, sealer, DEFAULT_MAX_FRAME)
         .map_err(|e| e.to_string())?;
     Ok(Some(stream))
@@ -209,10 +210,10 @@ fn to_reply(frame: Vec<u8>) -> Result<Reply, String> {
         Err(frame) => frame,
     };
     match decode(&frame).map_err(|e| e.to_string())?.body {
-        Message::DgrepChunk(c) => Chunk::from_chunk(&c)
+        Message::Dgrep(Dgrep::Chunk(c)) => Chunk::from_chunk(&c)
             .map(Reply::Lines)
             .map_err(|e| e.to_string()),
-        Message::DgrepDone(d) => Ok(Reply::Done(d)),
+        Message::Dgrep(Dgrep::Done(d)) => Ok(Reply::Done(d)),
         other => Err(format!("unexpected {} frame", other.kind())),
     }
 }

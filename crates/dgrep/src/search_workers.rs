@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use rumor_transport::{Reply, TransportError};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, Message, NodeId, read_frame_bytes,
+    DEFAULT_MAX_FRAME, Dgrep, DgrepDone, DgrepRequest, Envelope, NodeId, read_frame_bytes,
 };
 
 use crate::serve::{self, Frames, ReplyFrames, TAG_CHUNK, TAG_DONE, stream_answer};
@@ -147,7 +147,7 @@ impl SearchWorkers {
                     )),
                 };
                 client
-                    .done(&Envelope::new(node.addr, Message::DgrepDone(done)))
+                    .done(&Envelope::new(node.addr, Dgrep::Done(done)))
                     .map_err(reply_error)
             }
         }

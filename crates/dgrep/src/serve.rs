@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rumor_transport::{Reply, TransportError};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepDone, DgrepRequest, Envelope, FileCount, Message, NodeId, write_frame,
+    DEFAULT_MAX_FRAME, Dgrep, DgrepDone, DgrepRequest, Envelope, FileCount, NodeId, write_frame,
 };
 
 use crate::chunk_frame::ChunkWriter;
@@ -166,7 +166,7 @@ pub(crate) fn stream_answer(
     }
     done.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     out.frames
-        .done(&Envelope::new(node.addr, Message::DgrepDone(done)))
+        .done(&Envelope::new(node.addr, Dgrep::Done(done)))
 }
 
 /// Checks the request against the limits before compiling anything, then

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rumor_dgrep::client::{Reply, fan_out, live_members};
 use rumor_seal::{DEFAULT_LABEL, Keyring, Sealer, SealerConfig, generate_key};
 use rumor_transport::Exchange;
-use rumor_wire::{DgrepRequest, Envelope, GrepFlags, Message, NodeId};
+use rumor_wire::{Dgrep, DgrepRequest, Envelope, GrepFlags, Message, NodeId};
 use support::{by_node, data_dir, gnu_grep, run_dgrep, write_logs};
 use tempfile::TempDir;
 
@@ -398,7 +398,7 @@ fn answers_go_back_on_the_connection_never_to_the_address_named() {
             flags: GrepFlags::default(),
         };
         let named = third.local_addr().unwrap();
-        let envelope = Envelope::new(named, Message::DgrepRequest(request));
+        let envelope = Envelope::new(named, Dgrep::Request(request));
         let mut exchange =
             Exchange::open(agents.addrs[0], &envelope, None, Duration::from_secs(5)).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -409,8 +409,8 @@ fn answers_go_back_on_the_connection_never_to_the_address_named() {
                 .expect("a well-formed answer")
                 .expect("the answer ends with a DgrepDone");
             match answer.body {
-                Message::DgrepChunk(chunk) => lines += chunk.lines.len(),
-                Message::DgrepDone(done) => break done,
+                Message::Dgrep(Dgrep::Chunk(chunk)) => lines += chunk.lines.len(),
+                Message::Dgrep(Dgrep::Done(done)) => break done,
                 other => panic!("unexpected {} frame", other.kind()),
             }
         };
@@ -512,7 +512,7 @@ fn a_search_past_the_agents_limit_is_told_it_is_busy_on_its_connection() {
             patterns: vec!["busy-test".into()],
             flags: GrepFlags::default(),
         };
-        let envelope = Envelope::new(agents.addrs[0], Message::DgrepRequest(request));
+        let envelope = Envelope::new(agents.addrs[0], Dgrep::Request(request));
         Exchange::open(agents.addrs[0], &envelope, None, Duration::from_secs(5)).unwrap()
     };
     // The agent runs four searches at once (MAX_DGREP); these never read.
@@ -523,14 +523,14 @@ fn a_search_past_the_agents_limit_is_told_it_is_busy_on_its_connection() {
             .next(Instant::now() + Duration::from_secs(10))
             .unwrap()
             .unwrap();
-        assert!(matches!(first.body, Message::DgrepChunk(_)));
+        assert!(matches!(first.body, Message::Dgrep(Dgrep::Chunk(_))));
     }
     let mut fifth = ask(5);
     let answer = fifth
         .next(Instant::now() + Duration::from_secs(10))
         .expect("the refusal comes on the fifth query's own connection")
         .expect("an answer, not a closed connection");
-    let Message::DgrepDone(done) = answer.body else {
+    let Message::Dgrep(Dgrep::Done(done)) = answer.body else {
         panic!("expected a DgrepDone, got {}", answer.body.kind());
     };
     assert_eq!(done.query, 5);

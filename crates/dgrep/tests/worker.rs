@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rumor_dgrep::{DgrepError, SearchWorkers, ServeConfig, answer};
 use rumor_transport::{Exchange, Reply};
-use rumor_wire::{DgrepDone, DgrepRequest, GrepFlags, GrepLine, Message, NodeId};
+use rumor_wire::{Dgrep, DgrepDone, DgrepRequest, GrepFlags, GrepLine, Message, NodeId};
 use support::{Desk, data_dir, write_logs};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_dgrep-worker");
@@ -44,8 +44,8 @@ fn read_answer(exchange: &mut Exchange<'_>) -> (Vec<GrepLine>, DgrepDone) {
             .expect("well-formed frames")
             .expect("the answer ends with a DgrepDone, not a closed connection");
         match envelope.body {
-            Message::DgrepChunk(chunk) => lines.extend(chunk.lines),
-            Message::DgrepDone(done) => return (lines, done),
+            Message::Dgrep(Dgrep::Chunk(chunk)) => lines.extend(chunk.lines),
+            Message::Dgrep(Dgrep::Done(done)) => return (lines, done),
             other => panic!("unexpected {} frame", other.kind()),
         }
     }
@@ -58,7 +58,7 @@ fn ask(
     req: &DgrepRequest,
     answer: impl FnOnce(Reply) -> Result<(), DgrepError> + Send + 'static,
 ) -> (Vec<GrepLine>, DgrepDone) {
-    let (mut exchange, reply) = desk.request(Message::DgrepRequest(req.clone()));
+    let (mut exchange, reply) = desk.request(Dgrep::Request(req.clone()));
     let asker = thread::spawn(move || answer(reply));
     let answer = read_answer(&mut exchange);
     asker
@@ -175,11 +175,8 @@ fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
     let workers = std::sync::Arc::new(SearchWorkers::new(WORKER, &config));
 
     let desk = Desk::new();
-    let (mut exchange, reply) = desk.request(Message::DgrepRequest(request(
-        1,
-        "match",
-        GrepFlags::default(),
-    )));
+    let (mut exchange, reply) =
+        desk.request(Dgrep::Request(request(1, "match", GrepFlags::default())));
     let asker = {
         let workers = workers.clone();
         thread::spawn(move || {
@@ -191,7 +188,7 @@ fn a_worker_killed_by_sigbus_is_reported_and_replaced() {
         .next(Instant::now() + Duration::from_secs(60))
         .expect("a well-formed frame")
         .expect("a first chunk");
-    let Message::DgrepChunk(first) = first.body else {
+    let Message::Dgrep(Dgrep::Chunk(first)) = first.body else {
         panic!("expected a chunk first, got {}", first.body.kind());
     };
     assert!(!first.lines.is_empty());

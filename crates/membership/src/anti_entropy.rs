@@ -18,7 +18,7 @@
 
 use std::net::SocketAddr;
 
-use rumor_wire::{Message, update_len};
+use rumor_wire::{Gossip, update_len};
 
 use crate::member_list::DIGEST_BUCKETS;
 use crate::membership::Core;
@@ -70,6 +70,7 @@ impl Core {
     /// Sends `to` a digest of the next window of buckets, wherever it is
     /// in the list: a merge asked by the driver, or a periodic sync.
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
+        self.stats.anti_entropy += 1;
         let buckets = digest_buckets(self.list.len());
         // A full window is 1 KiB of summaries; a small datagram takes fewer.
         let fits = self.room.datagram.saturating_sub(DIGEST_ENVELOPE) / SUMMARY_BYTES;
@@ -92,7 +93,7 @@ impl Core {
         let summaries = (first..first + count)
             .flat_map(|bucket| wire_summary(self.list.bucket_summary(buckets, bucket)))
             .collect();
-        let digest = Message::Digest {
+        let digest = Gossip::Digest {
             sender: self.me,
             reply,
             buckets: buckets as u32,

@@ -17,10 +17,10 @@
 //! The core owns the member list (keyed by [`NodeId`], with incarnation
 //! numbers and the alive → suspected → failed → removed and alive → left →
 //! removed states), dissemination, anti-entropy (a push-pull of bucket
-//! digests, [`Message::Digest`]), joins, leaves and events. A
+//! digests, [`Gossip::Digest`]), joins, leaves and events. A
 //! [`FailureDetector`] plugin, picked by name from a [`DetectorRegistry`],
 //! watches members and reports opinions; it carries its own messages as the
-//! opaque payload of [`Message::Detector`]. Built in: `gossip` (default),
+//! opaque payload of [`Gossip::Detector`]. Built in: `gossip` (default),
 //! `swim` and `phi`. `docs/protocol.md` explains each one and the timing
 //! arithmetic behind the [`Config`] defaults.
 //!
@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use rumor_membership::{Channel, Config, DetectorRegistry, DetectorSettings, EventKind, Membership, Message};
+//! use rumor_membership::{Channel, Config, DetectorRegistry, DetectorSettings, EventKind, Gossip, Membership, Message};
 //!
 //! let config = Config::default();
 //! let registry = DetectorRegistry::with_builtins();
@@ -50,7 +50,7 @@
 //! let request = b.poll_transmit(&mut buf).unwrap();
 //! assert_eq!((request.to, request.channel), (a_id.addr, Channel::Request));
 //! let envelope = rumor_wire::decode(&buf).unwrap();
-//! let Message::JoinRequest { node, nonce } = envelope.body else { unreachable!() };
+//! let Message::Gossip(Gossip::JoinRequest { node, nonce }) = envelope.body else { unreachable!() };
 //! let answer = a.handle_join_request(now, node, nonce);
 //! b.handle(now, a_id.addr, answer);
 //!
@@ -71,12 +71,15 @@ pub mod detector;
 mod dissemination;
 mod error;
 mod event;
+mod event_record;
+mod force_leave;
 mod joining;
 mod member_list;
 mod membership;
 mod notice;
 pub mod payload;
 mod plausibility;
+mod provenance;
 mod receiver_drop;
 mod reconnect;
 mod room;
@@ -91,11 +94,14 @@ pub use detector::{
 };
 pub use error::MembershipError;
 pub use event::{Event, EventKind};
+pub use event_record::{EventRecord, record_kind};
+pub use force_leave::ForceLeaveError;
 pub use membership::{Builder, Membership};
 pub use notice::{Notice, RejoinCause};
+pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
-    Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
+    Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
 };
 pub use stats::Stats;
 pub use transmit::{Channel, Outbound, Transmit};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rumor_wire::{
-    Envelope, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId,
+    Envelope, Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, NodeId,
     Version,
 };
 
@@ -21,6 +21,7 @@ use crate::joining::{JoinStep, Joining};
 use crate::member_list::{MemberList, Standing};
 use crate::notice::{Notice, RejoinCause};
 use crate::plausibility::Plausibility;
+use crate::provenance::{Accuser, Clue, Provenance, Trace, Verdict};
 use crate::reconnect::Reconnect;
 use crate::room::Room;
 use crate::{Channel, Config, Event, EventKind, Outbound, Stats, Time, Transmit};
@@ -94,6 +95,8 @@ pub(crate) struct Core {
     pub(crate) applying_join_response: bool,
     /// What fits in a datagram.
     pub(crate) room: Room,
+    /// Why members stand as they do (see [`Provenance`]).
+    pub(crate) provenance: Provenance,
 }
 
 /// A message waiting for the driver to poll it.
@@ -108,7 +111,7 @@ pub(crate) struct Outgoing {
 #[derive(Debug)]
 enum Body {
     /// A message complete as it is.
-    Message(Message),
+    Message(Gossip),
     /// A detector's payload, to be wrapped with piggybacked updates.
     Detector(Vec<u8>),
 }
@@ -167,6 +170,7 @@ impl Core {
             expected: None,
             applying_join_response: false,
             room,
+            provenance: Provenance::new(Provenance::DEFAULT_MEMBERS),
         };
         core.emit(EventKind::Joined, me, Incarnation(0));
         core
@@ -185,7 +189,7 @@ impl Core {
         });
     }
 
-    pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Message) {
+    pub(crate) fn push_transmit(&mut self, to: SocketAddr, message: Gossip) {
         self.push(to, Body::Message(message), Channel::Datagram);
     }
 
@@ -199,7 +203,7 @@ impl Core {
     }
 
     pub(crate) fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
-        let message = Message::Updates {
+        let message = Gossip::Updates {
             sender: self.me,
             updates,
         };
@@ -304,7 +308,7 @@ impl Core {
 
     /// The next outgoing message, complete (news piggybacked on a
     /// detector's payload), with where and how it goes.
-    fn next_outgoing(&mut self) -> Option<(SocketAddr, Message, Channel)> {
+    fn next_outgoing(&mut self) -> Option<(SocketAddr, Gossip, Channel)> {
         let Some(Outgoing { to, body, channel }) = self.outgoing.pop_front() else {
             shrink_idle(&mut self.outgoing);
             return None;
@@ -314,7 +318,7 @@ impl Core {
             Body::Detector(payload) => {
                 let room = self.room.updates_after_payload(payload.len());
                 let updates = self.piggyback(room, None);
-                Message::Detector {
+                Gossip::Detector {
                     detector: self.detector_name.to_string(),
                     sender: self.me,
                     payload,
@@ -362,14 +366,18 @@ impl Core {
                 self.stats.oversize_payloads += 1;
                 continue;
             }
-            self.stats.messages_sent += 1;
-            self.stats.bytes_sent += len as u64;
-            return Some(Outbound {
-                to,
-                channel,
-                len,
-                message: envelope.body,
-            });
+            // The envelope is built only to measure it; the core speaks
+            // nothing but gossip, so the body always comes back out.
+            if let rumor_wire::Message::Gossip(message) = envelope.body {
+                self.stats.messages_sent += 1;
+                self.stats.bytes_sent += len as u64;
+                return Some(Outbound {
+                    to,
+                    channel,
+                    len,
+                    message,
+                });
+            }
         }
         None
     }
@@ -540,6 +548,9 @@ impl Core {
             Standing::Known => {
                 let (state, current) = known.expect("standing Known comes with the member's entry");
                 if state == update.state && current == update.incarnation {
+                    if state == MemberState::Suspect {
+                        self.trace(id, current, Clue::Confirmed { from });
+                    }
                     let limit =
                         retransmit_limit(self.config.retransmit_mult.get(), self.list.live_count());
                     let floor = self.config.retransmit_mult.get();
@@ -548,6 +559,7 @@ impl Core {
                 }
                 let cleared = self.list.cleared_upto(&id);
                 match (state, update.state) {
+                    (MemberState::Failed, MemberState::Left) => self.failed_member_left(id, from),
                     (MemberState::Failed, _) => {}
                     (MemberState::Left, MemberState::Suspect | MemberState::Failed) => {
                         // Someone missed the leave: tell it again, so that no
@@ -568,6 +580,8 @@ impl Core {
                         self.stats.stale_failures += 1;
                     }
                     (_, MemberState::Failed) => {
+                        let verdict = Verdict::Hearsay { from };
+                        self.trace(id, update.incarnation, Clue::Failed { verdict });
                         self.mark_final(id, MemberState::Failed, update.incarnation)
                     }
                     (_, MemberState::Left) => {
@@ -587,11 +601,14 @@ impl Core {
                     (MemberState::Alive, MemberState::Suspect) => {
                         let cleared = cleared.is_some_and(|c| c >= update.incarnation);
                         if update.incarnation >= current && !cleared {
+                            let accuser = Accuser::Hearsay { from };
+                            self.trace(id, update.incarnation, Clue::Suspected { accuser });
                             self.mark_suspect(id, update.incarnation, false);
                         }
                     }
                     (MemberState::Suspect, MemberState::Alive) => {
                         if update.incarnation > current {
+                            self.trace(id, update.incarnation, Clue::Refuted { from });
                             self.mark_refuted(id, update.incarnation);
                         }
                     }
@@ -706,7 +723,7 @@ impl Core {
 
     /// Tells the member at `to` that it is gone in this node's view.
     fn tell_gone(&mut self, to: SocketAddr, member: MemberUpdate, reply: bool) {
-        let gone = Message::Gone {
+        let gone = Gossip::Gone {
             sender: self.me,
             member,
             live: u32::try_from(self.list.live_count()).unwrap_or(u32::MAX),
@@ -801,6 +818,8 @@ impl Core {
         if let Some(member) = self.list.get(&id) {
             if member.is_live() {
                 let incarnation = member.incarnation;
+                let verdict = Verdict::Detector;
+                self.trace(id, incarnation, Clue::Failed { verdict });
                 self.stats.failures_declared += 1;
                 self.mark_final(id, MemberState::Failed, incarnation);
             }
@@ -888,7 +907,7 @@ impl Core {
                         introducer: to,
                         rejoin,
                     });
-                    let request = Message::JoinRequest {
+                    let request = Gossip::JoinRequest {
                         node: self.me,
                         nonce,
                     };
@@ -970,6 +989,7 @@ pub struct Builder {
     config: Config,
     seed: u64,
     packet_overhead: usize,
+    provenance: usize,
 }
 
 impl std::fmt::Debug for Builder {
@@ -1004,6 +1024,13 @@ impl Builder {
         self
     }
 
+    /// How many members' histories [`Membership::history`] keeps (default
+    /// 128; 0 keeps none, as a simulator of thousands of nodes may want).
+    pub fn provenance(mut self, members: usize) -> Builder {
+        self.provenance = members;
+        self
+    }
+
     /// Checks the configuration and starts the node, alone in its own
     /// cluster, at `now`.
     pub fn start(self, now: Time) -> Result<Membership, crate::MembershipError> {
@@ -1030,6 +1057,7 @@ impl Builder {
             ),
             detector: self.detector,
         };
+        membership.core.provenance = Provenance::new(self.provenance);
         membership.with_detector(|detector, ctx| detector.tick(ctx));
         membership.settle();
         Ok(membership)
@@ -1083,6 +1111,7 @@ impl Membership {
             config: Config::default(),
             seed: 0,
             packet_overhead: 0,
+            provenance: Provenance::DEFAULT_MEMBERS,
         }
     }
 
@@ -1174,10 +1203,10 @@ impl Membership {
     /// (newest changes first, bounded by `Config::join_response_limit`), or
     /// a `JoinRefused` saying what the joiner should do next. Both echo
     /// `nonce`.
-    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId, nonce: u64) -> Message {
+    pub fn handle_join_request(&mut self, now: Time, joiner: NodeId, nonce: u64) -> Gossip {
         let core = &mut self.core;
         core.now = now;
-        let refuse = |reason: String, retry: JoinRetry| Message::JoinRefused {
+        let refuse = |reason: String, retry: JoinRetry| Gossip::JoinRefused {
             nonce,
             reason,
             retry,
@@ -1239,7 +1268,7 @@ impl Membership {
             .core
             .list
             .join_response(self.core.config.join_response_limit.saturating_sub(64));
-        Message::JoinResponse {
+        Gossip::JoinResponse {
             introducer: self.core.me,
             nonce,
             members,
@@ -1310,7 +1339,7 @@ impl Membership {
     /// Every message received: datagrams, and the answers to
     /// [`Channel::Request`]s. `from` is the envelope's sender address (where
     /// replies go).
-    pub fn handle(&mut self, now: Time, from: SocketAddr, message: Message) {
+    pub fn handle(&mut self, now: Time, from: SocketAddr, message: Gossip) {
         self.core.now = now;
         self.check_stall(now);
         self.core.stats.messages_received += 1;
@@ -1318,24 +1347,24 @@ impl Membership {
             return;
         }
         match message {
-            Message::JoinResponse {
+            Gossip::JoinResponse {
                 introducer,
                 nonce,
                 members,
             } => self.on_join_response(from, introducer, nonce, members),
-            Message::JoinRefused {
+            Gossip::JoinRefused {
                 nonce,
                 reason,
                 retry,
             } => self.on_join_refused(from, nonce, reason, retry),
             _ if !self.core.joined => self.core.stats.while_joining += 1,
-            Message::Gone {
+            Gossip::Gone {
                 sender,
                 member,
                 live,
                 reply,
             } => self.core.on_gone(from, sender, member, live, reply),
-            Message::Leave { node, incarnation } => {
+            Gossip::Leave { node, incarnation } => {
                 if node.addr != from {
                     // Only a member itself leaves.
                     self.core.stats.misattributed += 1;
@@ -1348,14 +1377,14 @@ impl Membership {
                     self.core.apply(left, Some(from));
                 }
             }
-            Message::Updates { sender, updates } => {
+            Gossip::Updates { sender, updates } => {
                 if self.core.check_sender(sender, from) {
                     for update in updates {
                         self.core.apply(update, Some(from));
                     }
                 }
             }
-            Message::Digest {
+            Gossip::Digest {
                 sender,
                 reply,
                 buckets,
@@ -1367,7 +1396,7 @@ impl Membership {
                         .answer_digest(from, reply, buckets, first, &summaries);
                 }
             }
-            Message::Detector {
+            Gossip::Detector {
                 detector,
                 sender,
                 payload,
@@ -1555,7 +1584,7 @@ impl Membership {
         for to in targets {
             self.core.push_transmit(
                 to.addr,
-                Message::Leave {
+                Gossip::Leave {
                     node: me,
                     incarnation,
                 },
@@ -1600,6 +1629,30 @@ impl Membership {
     /// Counters since start.
     pub fn stats(&self) -> &Stats {
         &self.core.stats
+    }
+
+    /// `member`'s recent history as this node saw it, oldest first: who
+    /// accused it and on what evidence, confirmations, refutations, the
+    /// verdict (see [`crate::Clue`]). Bounded; empty for a member with no
+    /// suspicion on record.
+    pub fn history(&self, member: &NodeId) -> Vec<Trace> {
+        self.core.provenance.history(member)
+    }
+
+    /// The local health score the detector last reported (Lifeguard; 0 is
+    /// healthy, and detectors without one stay at 0).
+    pub fn local_health(&self) -> u32 {
+        self.core.provenance.local_health()
+    }
+
+    /// Forces a failed (or suspected) `member` out: recorded `left` at
+    /// once, no longer knocked at, and the news spreads (`rumor
+    /// force-leave`).
+    pub fn force_leave(&mut self, now: Time, member: NodeId) -> Result<(), crate::ForceLeaveError> {
+        self.core.now = now;
+        let result = self.core.force_leave(member);
+        self.settle();
+        result
     }
 
     fn with_detector<R>(
@@ -1713,11 +1766,11 @@ pub(crate) fn admit(
     core.join(now, vec![introducer.addr]);
     let nonce = std::iter::from_fn(|| core.poll_message())
         .find_map(|t| match t.message {
-            Message::JoinRequest { nonce, .. } if t.to == introducer.addr => Some(nonce),
+            Gossip::JoinRequest { nonce, .. } if t.to == introducer.addr => Some(nonce),
             _ => None,
         })
         .expect("a join request to the introducer");
-    let answer = Message::JoinResponse {
+    let answer = Gossip::JoinResponse {
         introducer,
         nonce,
         members,
@@ -1757,7 +1810,7 @@ mod tests {
         core.handle(
             now,
             id(9, 1).addr,
-            Message::Updates {
+            Gossip::Updates {
                 sender: id(9, 1),
                 updates,
             },
@@ -1848,7 +1901,7 @@ mod tests {
         std::iter::from_fn(|| core.poll_message())
             .filter(|t| t.to == member.addr)
             .filter(|t| {
-                matches!(&t.message, Message::Updates { updates, .. }
+                matches!(&t.message, Gossip::Updates { updates, .. }
                     if updates.iter().any(|u| u.node == member && u.state == MemberState::Suspect))
             })
             .count()
@@ -1861,7 +1914,7 @@ mod tests {
         advance(&mut core, timeout);
         assert_eq!(told_suspect(&mut core, x), 1);
         // The suspect's direct answer: alive at a higher incarnation.
-        let answer = Message::Updates {
+        let answer = Gossip::Updates {
             sender: x,
             updates: vec![MemberUpdate {
                 node: x,
@@ -1946,7 +1999,11 @@ mod tests {
                 .map(|e| e.kind)
                 .collect()
         };
-        assert_eq!(kinds(x), vec![EventKind::Joined, EventKind::Failed]);
+        // Failed takes nothing but a (forced) leave: see force_leave.rs.
+        assert_eq!(
+            kinds(x),
+            vec![EventKind::Joined, EventKind::Failed, EventKind::Left]
+        );
         assert_eq!(kinds(y), vec![EventKind::Joined, EventKind::Left]);
     }
 
@@ -1970,7 +2027,7 @@ mod tests {
         );
         assert!(matches!(
             core.handle_join_request(Time::ZERO, old, 1),
-            Message::JoinRefused { .. }
+            Gossip::JoinRefused { .. }
         ));
     }
 
@@ -1983,7 +2040,7 @@ mod tests {
         core.core.suspect(x);
         let notice = core.poll_message().expect("a direct notice");
         assert_eq!(notice.to, x.addr);
-        let Message::Updates { updates, .. } = notice.message else {
+        let Gossip::Updates { updates, .. } = notice.message else {
             panic!("notice is an Updates message");
         };
         assert_eq!(updates[0].state, MemberState::Suspect);
@@ -2000,7 +2057,7 @@ mod tests {
         );
         let reply = core.poll_message().expect("a direct refutation");
         assert_eq!(reply.to, id(9, 1).addr);
-        let Message::Updates { updates, .. } = reply.message else {
+        let Gossip::Updates { updates, .. } = reply.message else {
             panic!("refutation is an Updates message");
         };
         assert_eq!(updates[0].node, id(1, 1));
@@ -2013,7 +2070,7 @@ mod tests {
     fn join_requests(core: &mut Membership) -> Vec<(SocketAddr, u64, NodeId)> {
         std::iter::from_fn(|| core.poll_message())
             .filter_map(|t| match t.message {
-                Message::JoinRequest { node, nonce } => {
+                Gossip::JoinRequest { node, nonce } => {
                     assert_eq!(t.channel, Channel::Request);
                     Some((t.to, nonce, node))
                 }
@@ -2121,7 +2178,7 @@ mod tests {
         joiner.join(Time::ZERO, vec![introducer.addr]);
         let (to, nonce, _) = join_requests(&mut joiner)[0];
         assert_eq!(to, introducer.addr);
-        let forged = |nonce| Message::JoinRefused {
+        let forged = |nonce| Gossip::JoinRefused {
             nonce,
             reason: "go away".into(),
             retry: JoinRetry::Elsewhere,
@@ -2132,7 +2189,7 @@ mod tests {
         joiner.handle(Time::ZERO, id(3, 1).addr, forged(nonce));
         assert_eq!(joiner.stats().unsolicited_join_answers, 2);
         assert!(joiner.is_joining());
-        let answer = Message::JoinResponse {
+        let answer = Gossip::JoinResponse {
             introducer,
             nonce,
             members: vec![MemberUpdate {
@@ -2158,7 +2215,7 @@ mod tests {
         joiner.handle(
             Time::ZERO,
             introducer.addr,
-            Message::JoinRefused {
+            Gossip::JoinRefused {
                 nonce,
                 reason: "stale".into(),
                 retry: JoinRetry::NewerThan(Version(40)),
@@ -2183,7 +2240,7 @@ mod tests {
         tell(&mut a, Time::ZERO, &[(b, MemberState::Alive, 0)]);
         tell(&mut a, Time::ZERO, &[(b, MemberState::Failed, 0)]);
         while a.poll_message().is_some() {}
-        let gone = |reply| Message::Gone {
+        let gone = |reply| Gossip::Gone {
             sender: b,
             member: MemberUpdate {
                 node: id(1, 1),
@@ -2197,7 +2254,7 @@ mod tests {
         assert_eq!(a.stats().rejoins, 0, "the larger view stays");
         let answer = a.poll_message().expect("a Gone back to b");
         assert!(
-            matches!(answer.message, Message::Gone { reply: true, member, .. } if member.node == b)
+            matches!(answer.message, Gossip::Gone { reply: true, member, .. } if member.node == b)
         );
         // A reply is not answered again.
         a.handle(Time::ZERO, b.addr, gone(true));
@@ -2206,7 +2263,7 @@ mod tests {
         let mut small = core();
         tell(&mut small, Time::ZERO, &[(b, MemberState::Alive, 0)]);
         tell(&mut small, Time::ZERO, &[(b, MemberState::Failed, 0)]);
-        let big = Message::Gone {
+        let big = Gossip::Gone {
             sender: b,
             member: MemberUpdate {
                 node: id(1, 1),
@@ -2236,7 +2293,7 @@ mod tests {
         x.handle(
             Time::ZERO,
             c.addr,
-            Message::Gone {
+            Gossip::Gone {
                 sender: c,
                 member: MemberUpdate {
                     node: id(1, 1),
@@ -2250,7 +2307,7 @@ mod tests {
         assert_eq!(x.stats().rejoins, 0);
         let told = x.poll_message().expect("c is told to rejoin instead");
         assert_eq!(told.to, c.addr);
-        assert!(matches!(told.message, Message::Gone { member, .. } if member.node == c));
+        assert!(matches!(told.message, Gossip::Gone { member, .. } if member.node == c));
     }
 
     #[test]
@@ -2266,7 +2323,7 @@ mod tests {
         v.handle(
             Time::ZERO,
             r.addr,
-            Message::Gone {
+            Gossip::Gone {
                 sender: r,
                 member: MemberUpdate {
                     node: id(1, 1),
@@ -2293,7 +2350,7 @@ mod tests {
             now += Duration::from_millis(100);
             core.tick(now);
             knocked += std::iter::from_fn(|| core.poll_message())
-                .filter(|t| t.to == x.addr && matches!(t.message, Message::Digest { .. }))
+                .filter(|t| t.to == x.addr && matches!(t.message, Gossip::Digest { .. }))
                 .count();
         }
         assert!(core.members().iter().all(|m| m.node != x), "removed");
@@ -2326,7 +2383,7 @@ mod tests {
         assert!(
             matches!(
                 refusal,
-                Message::JoinRefused {
+                Gossip::JoinRefused {
                     nonce: 7,
                     retry: JoinRetry::Elsewhere,
                     ..
@@ -2417,7 +2474,7 @@ mod tests {
         core.leave(Time::ZERO);
         assert_eq!(kinds_about(&mut core, id(1, 1)), vec![EventKind::Left]);
         let leave = core.poll_message().expect("a Leave message");
-        assert!(matches!(leave.message, Message::Leave { node, .. } if node == id(1, 1)));
+        assert!(matches!(leave.message, Gossip::Leave { node, .. } if node == id(1, 1)));
         assert!(core.has_left());
     }
 
@@ -2523,11 +2580,11 @@ mod tests {
 
     /// The anti-entropy digest `core` sends when ticked at `now`, a sync
     /// interval after the last one.
-    fn next_digest(core: &mut Membership, now: Time) -> Message {
+    fn next_digest(core: &mut Membership, now: Time) -> Gossip {
         core.tick(now);
         std::iter::from_fn(|| core.poll_message())
             .map(|t| t.message)
-            .find(|m| matches!(m, Message::Digest { .. }))
+            .find(|m| matches!(m, Gossip::Digest { .. }))
             .expect("a digest every sync interval")
     }
 
@@ -2626,7 +2683,7 @@ mod tests {
         let mut replies = 0;
         while let Some(t) = b.poll_message() {
             assert_eq!(t.to, a_id.addr);
-            if let Message::Digest { reply, .. } = &t.message {
+            if let Gossip::Digest { reply, .. } = &t.message {
                 assert!(*reply, "b's digest is a reply");
                 replies += 1;
             }
@@ -2636,7 +2693,7 @@ mod tests {
         while let Some(t) = a.poll_message() {
             assert_eq!(t.to, b_id.addr);
             assert!(
-                !matches!(t.message, Message::Digest { .. }),
+                !matches!(t.message, Gossip::Digest { .. }),
                 "a reply digest gets no digest back"
             );
             b.handle(now, a_id.addr, t.message);
@@ -2654,7 +2711,7 @@ mod tests {
         let mut b = recorded(id(2, 1));
         tell(&mut b, Time::ZERO, &[(id(1, 1), MemberState::Alive, 0)]);
         while b.poll_message().is_some() {}
-        let digest = |buckets: u32, first: u32, summaries: usize| Message::Digest {
+        let digest = |buckets: u32, first: u32, summaries: usize| Gossip::Digest {
             sender: id(1, 1),
             reply: false,
             buckets,

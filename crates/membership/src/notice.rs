@@ -16,7 +16,7 @@ pub enum RejoinCause {
         by: SocketAddr,
     },
     /// A member holds this node dead and its view is the larger one (see
-    /// [`rumor_wire::Message::Gone`]).
+    /// [`rumor_wire::Gossip::Gone`]).
     Gone {
         /// The member that holds this node dead.
         by: NodeId,

@@ -9,7 +9,7 @@
 //! between half and one and a half of it, the node sends one remembered
 //! address an anti-entropy digest. Whoever answers there takes it from
 //! the ordinary rules: a process that holds this node dead answers
-//! [`Message::Gone`](rumor_wire::Message::Gone), and one of the two
+//! [`Gossip::Gone`](rumor_wire::Gossip::Gone), and one of the two
 //! rejoins under a new version (the smaller view yields); a new process at
 //! that address learns this node and the two lists merge by digest.
 //!

@@ -9,7 +9,7 @@
 //! Nothing downstream guesses: detectors get the exact room, and every
 //! message is encoded once, when the driver polls for it.
 
-use rumor_wire::{Envelope, Message, NodeId, bin_header_len, encoded_len};
+use rumor_wire::{Envelope, Gossip, NodeId, bin_header_len, encoded_len};
 
 /// The byte budgets of one node's datagrams.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ impl Room {
     ) -> Room {
         let detector_base = encoded_len(&Envelope::new(
             me.addr,
-            Message::Detector {
+            Gossip::Detector {
                 detector: detector.to_string(),
                 sender: me,
                 payload: Vec::new(),
@@ -45,7 +45,7 @@ impl Room {
         ));
         let updates_base = encoded_len(&Envelope::new(
             me.addr,
-            Message::Updates {
+            Gossip::Updates {
                 sender: me,
                 updates: Vec::new(),
             },
@@ -104,7 +104,7 @@ mod tests {
                     state: MemberState::Suspect,
                     incarnation: Incarnation(u64::MAX),
                 };
-                let message = Message::Detector {
+                let message = Gossip::Detector {
                     detector: "swim".into(),
                     sender: me(),
                     payload: vec![0xaa; payload],

@@ -64,6 +64,13 @@ pub struct Stats {
     /// Members that held this node dead and were told to rejoin instead,
     /// this node's view being the larger.
     pub outweighed_peers: u64,
+    /// Probes (direct pings) this node's detector sent (SWIM).
+    pub probes: u64,
+    /// Members this node's detector asked to probe others on its behalf
+    /// (SWIM's ping-req).
+    pub indirect_probes: u64,
+    /// Anti-entropy exchanges this node started (a digest to one member).
+    pub anti_entropy: u64,
     /// Times this node was called long after the deadline it asked for
     /// (it was stopped or starved); its suspicions were held open and its
     /// detector discounted the gap.

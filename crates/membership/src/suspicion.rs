@@ -17,6 +17,7 @@ use crate::Time;
 use crate::detector::MemberChange;
 use crate::event::EventKind;
 use crate::membership::{Core, Timer};
+use crate::provenance::{Accuser, Clue, Verdict};
 
 /// How long news takes to reach every member, per decade of cluster size.
 const DISSEMINATION_PER_DECADE: Duration = Duration::from_millis(500);
@@ -114,6 +115,8 @@ impl Core {
         if let Some(member) = self.list.get(&id) {
             if member.state == MemberState::Alive && id != self.me {
                 let incarnation = member.incarnation;
+                let accuser = Accuser::OwnDetector;
+                self.trace(id, incarnation, Clue::Suspected { accuser });
                 self.mark_suspect(id, incarnation, true);
             }
         }
@@ -124,6 +127,7 @@ impl Core {
         if let Some(member) = self.list.get(&id) {
             if member.state == MemberState::Suspect {
                 let incarnation = member.incarnation;
+                self.trace(id, incarnation, Clue::Refuted { from: None });
                 self.list.set_cleared_upto(&id, incarnation);
                 self.list
                     .set_state(&id, MemberState::Alive, incarnation, self.now);
@@ -152,7 +156,10 @@ impl Core {
         if !due {
             return;
         }
+        let incarnation = self.list.get(&id).map(|m| m.incarnation);
+        let incarnation = incarnation.unwrap_or_default();
         if hearsay {
+            self.trace(id, incarnation, Clue::LastChance);
             self.stats.last_chances += 1;
             let grace = self.suspicion_timeout() / 4;
             self.suspect_notice(id, 1);
@@ -165,6 +172,9 @@ impl Core {
             self.schedule(self.now + grace, timer);
             return;
         }
+        let timeout = self.suspicion_timeout();
+        let verdict = Verdict::SuspicionTimer { timeout };
+        self.trace(id, incarnation, Clue::Failed { verdict });
         self.stats.failures_declared += 1;
         self.mark_final(id, MemberState::Failed, Incarnation(0));
     }

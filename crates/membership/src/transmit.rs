@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use rumor_wire::Message;
+use rumor_wire::Gossip;
 
 /// How a [`Transmit`] must travel. The core decides; drivers obey.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,5 +44,5 @@ pub struct Outbound {
     /// Bytes its envelope encodes to.
     pub len: usize,
     /// The message.
-    pub message: Message,
+    pub message: Gossip,
 }

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Cluster, addr};
-use rumor_membership::{EventKind, MemberState, Message, NodeId, Time, Version};
+use rumor_membership::{EventKind, Gossip, MemberState, NodeId, Time, Version};
 
 const DETECTORS: &[&str] = &["gossip", "swim", "phi"];
 
@@ -203,7 +203,7 @@ fn a_suspicion_is_refuted_with_a_higher_incarnation() {
         cluster.run_for(Duration::from_secs(2));
         let target = cluster.id(2);
         // Node 1 hears that node 2 is suspected at its current incarnation.
-        let rumor = Message::Updates {
+        let rumor = Gossip::Updates {
             sender: cluster.id(3),
             updates: vec![rumor_membership::MemberUpdate {
                 node: target,
@@ -276,7 +276,7 @@ fn a_restart_under_a_new_version_supersedes_the_old_one() {
             assert!(removed, "{detector}: {observer} never removed {old}");
         }
         // The old version can never come back.
-        let stale = Message::Updates {
+        let stale = Gossip::Updates {
             sender: old,
             updates: vec![],
         };
@@ -291,7 +291,7 @@ fn a_restart_under_a_new_version_supersedes_the_old_one() {
         let refusal = cluster.nodes[0]
             .core
             .handle_join_request(cluster.now, old, 1);
-        assert!(matches!(refusal, Message::JoinRefused { .. }));
+        assert!(matches!(refusal, Gossip::JoinRefused { .. }));
     }
 }
 
@@ -301,7 +301,7 @@ fn a_node_declared_failed_must_rejoin() {
         let mut cluster = Cluster::new(4, detector, 0.0, 8);
         cluster.run_for(Duration::from_secs(2));
         let target = cluster.id(1);
-        let verdict = Message::Updates {
+        let verdict = Gossip::Updates {
             sender: cluster.id(0),
             updates: vec![rumor_membership::MemberUpdate {
                 node: target,
@@ -318,7 +318,7 @@ fn a_node_declared_failed_must_rejoin() {
         cluster.inject(
             0,
             addr(1),
-            Message::Updates {
+            Gossip::Updates {
                 sender: cluster.id(0),
                 updates: vec![rumor_membership::MemberUpdate {
                     node: target,
@@ -330,7 +330,7 @@ fn a_node_declared_failed_must_rejoin() {
         cluster.inject(
             0,
             addr(1),
-            Message::Updates {
+            Gossip::Updates {
                 sender: target,
                 updates: vec![rumor_membership::MemberUpdate {
                     node: target,
@@ -365,7 +365,7 @@ fn a_node_that_keeps_talking_after_being_failed_is_told_to_rejoin() {
             cluster.inject(
                 o,
                 addr(0),
-                Message::Updates {
+                Gossip::Updates {
                     sender: cluster.id(0),
                     updates: vec![rumor_membership::MemberUpdate {
                         node: target,
@@ -407,7 +407,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
             cluster.inject(
                 0,
                 addr(1),
-                Message::Detector {
+                Gossip::Detector {
                     detector: detector.to_string(),
                     sender,
                     payload: garbage,
@@ -418,7 +418,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
         cluster.inject(
             0,
             addr(1),
-            Message::Detector {
+            Gossip::Detector {
                 detector: "someone-else".to_string(),
                 sender,
                 payload: vec![1, 2, 3],
@@ -445,7 +445,7 @@ fn datagrams_stay_within_the_limit_at_500_members() {
         cluster.inject(
             0,
             addr(1),
-            Message::Digest {
+            Gossip::Digest {
                 sender,
                 reply: true,
                 buckets: 64,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use rumor_membership::{
-    Config, DetectorRegistry, EventKind, Incarnation, MemberState, MemberUpdate, Membership,
-    Message, NodeId, Time, Version,
+    Config, DetectorRegistry, EventKind, Gossip, Incarnation, MemberState, MemberUpdate,
+    Membership, NodeId, Time, Version,
 };
 
 fn node(port: u16, version: u64) -> NodeId {
@@ -71,6 +71,8 @@ fn allowed(previous: Option<EventKind>, next: EventKind) -> bool {
         (Some(Joined | Alive), Suspected | Failed | Left | Removed) => true,
         (Some(Suspected), Alive | Failed | Left | Removed) => true,
         (Some(Failed | Left), Removed) => true,
+        // A failed member forced out (rumor force-leave), or its news.
+        (Some(Failed), Left) => true,
         _ => false,
     }
 }
@@ -101,22 +103,22 @@ proptest! {
         for input in inputs {
             match input {
                 Input::Updates(sender, updates) => {
-                    core.handle(now, sender.addr, Message::Updates { sender, updates })
+                    core.handle(now, sender.addr, Gossip::Updates { sender, updates })
                 }
                 Input::Leave(n, inc) => core.handle(
                     now,
                     n.addr,
-                    Message::Leave { node: n, incarnation: Incarnation(inc) },
+                    Gossip::Leave { node: n, incarnation: Incarnation(inc) },
                 ),
                 Input::Join(n) => {
                     let answer = core.handle_join_request(now, n, 1);
-                    let ok = matches!(answer, Message::JoinResponse { .. } | Message::JoinRefused { .. });
+                    let ok = matches!(answer, Gossip::JoinResponse { .. } | Gossip::JoinRefused { .. });
                     prop_assert!(ok);
                 }
                 Input::Garbage(sender, payload) => core.handle(
                     now,
                     sender.addr,
-                    Message::Detector { detector: detector.to_string(), sender, payload,
+                    Gossip::Detector { detector: detector.to_string(), sender, payload,
     updates: Vec::new(),
 },
                 ),

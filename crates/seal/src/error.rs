@@ -114,17 +114,29 @@ pub enum SealError {
         /// Why.
         source: io::Error,
     },
-    /// The operating system gave no random bytes for a key or a nonce.
+    /// The operating system gave no random bytes for a key or for a
+    /// sealer's nonces.
     #[error("no randomness from the operating system: {detail}")]
     Random {
         /// The operating system's error.
         detail: String,
     },
-    /// A plaintext longer than XChaCha20-Poly1305 can seal (256 GiB).
+    /// A plaintext longer than the cipher can seal (AES-256-GCM: 64 GiB,
+    /// XChaCha20-Poly1305: 256 GiB), or a recipient name longer than
+    /// [`MAX_RECIPIENT_LEN`](crate::MAX_RECIPIENT_LEN).
     #[error("plaintext of {len} bytes is too long to seal")]
     TooLong {
         /// The plaintext's length in bytes.
         len: usize,
+    },
+    /// Sealing in place, a buffer with no room for the header before the
+    /// plaintext.
+    #[error("no room for the {need}-byte header: {len} bytes from the start")]
+    NoHeaderRoom {
+        /// Bytes from the packet's start to the end of the buffer.
+        len: usize,
+        /// The header's length.
+        need: usize,
     },
 }
 

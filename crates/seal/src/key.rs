@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::SealError;
 
-/// Length of a key in bytes (XChaCha20-Poly1305 takes 256-bit keys).
+/// Length of a key in bytes (both ciphers take 256-bit keys).
 pub const KEY_LEN: usize = 32;
 
 /// A 32-byte cluster key.

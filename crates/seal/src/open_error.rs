@@ -6,10 +6,12 @@
 /// output, and a counter in [`Stats`](crate::Stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum OpenError {
-    /// Shorter than [`OVERHEAD`](crate::OVERHEAD): not a sealed packet.
+    /// Shorter than its cipher's [overhead](crate::Cipher::overhead) (45
+    /// bytes at the least): not a sealed packet.
     #[error("truncated: shorter than the sealing overhead")]
     Truncated,
-    /// The format version byte is not one this build knows.
+    /// The format byte names no [`Cipher`](crate::Cipher) this build
+    /// knows.
     #[error("unknown sealing format version")]
     UnknownVersion,
     /// Sealed for another cluster label.

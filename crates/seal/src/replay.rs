@@ -1,6 +1,7 @@
 //! Bounded memory of the nonces accepted within the replay window.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use crate::open_error::OpenError;
 
@@ -16,7 +17,53 @@ use crate::open_error::OpenError;
 /// remember a nonce for as little as `window / 2`.
 pub(crate) const GENERATIONS: usize = 5;
 
-/// Remembers the 64-bit prefix of every accepted nonce long enough to
+/// Names a packet's nonce in the replay cache: a 64-bit keyed hash
+/// (SipHash-1-3 under keys drawn at random per process: std's
+/// [`RandomState`]) of the format byte and the whole nonce.
+///
+/// Nonces are counters, not random (see `nonce.rs`), so no part of one
+/// would do as a name; their keyed hash is as good as random. Two distinct
+/// nonces share a name with probability 2^-64, so with the cache at its
+/// largest (5 × 65,536 names) a fresh packet is mistaken for a replay with
+/// probability below 2^-45. And since only packets whose tag verified are
+/// named, nobody without the key can aim at a name.
+#[derive(Debug, Default)]
+pub(crate) struct NonceNames(RandomState);
+
+impl NonceNames {
+    /// The name of `nonce` sealed in format `format`.
+    pub fn name(&self, format: u8, nonce: &[u8]) -> u64 {
+        let mut hasher = self.0.build_hasher();
+        hasher.write_u8(format);
+        hasher.write(nonce);
+        hasher.finish()
+    }
+}
+
+/// A set's hasher for names that are hashes already: passes them through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only write_u64 is used; fold anything else in, to be total.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, name: u64) {
+        self.0 = name;
+    }
+}
+
+type Names = HashSet<u64, BuildHasherDefault<Prehashed>>;
+
+/// Remembers the [name](NonceNames) of every accepted nonce long enough to
 /// refuse its replay, in at most [`GENERATIONS`] × `max_entries` entries.
 ///
 /// Only nonces of packets whose tag verified are inserted, so forged
@@ -29,7 +76,7 @@ pub(crate) struct ReplayGuard {
     max_entries: usize,
     // A ring: `generations[current]` takes insertions, the others are
     // older, and rotating clears the oldest and makes it current.
-    generations: Vec<HashSet<u64>>,
+    generations: Vec<Names>,
     current: usize,
     last_rotation_ms: Option<u64>,
 }
@@ -41,31 +88,31 @@ impl ReplayGuard {
             // Rounded up so four rotations span at least twice the window.
             rotation_ms: window_ms.div_ceil(2).max(1),
             max_entries,
-            generations: (0..GENERATIONS).map(|_| HashSet::new()).collect(),
+            generations: (0..GENERATIONS).map(|_| Names::default()).collect(),
             current: 0,
             last_rotation_ms: None,
         }
     }
 
-    /// Accepts `nonce_prefix` at our time `now_ms` unless it was accepted
-    /// before (replayed) or the current generation is full.
-    pub fn accept(&mut self, nonce_prefix: u64, now_ms: u64) -> Result<(), OpenError> {
+    /// Accepts the nonce named `name` at our time `now_ms` unless it was
+    /// accepted before (replayed) or the current generation is full.
+    pub fn accept(&mut self, name: u64, now_ms: u64) -> Result<(), OpenError> {
         self.rotate(now_ms);
-        if self.generations.iter().any(|g| g.contains(&nonce_prefix)) {
+        if self.generations.iter().any(|g| g.contains(&name)) {
             return Err(OpenError::Replayed);
         }
         let current = &mut self.generations[self.current];
         if current.len() >= self.max_entries {
             return Err(OpenError::ReplayCacheFull);
         }
-        current.insert(nonce_prefix);
+        current.insert(name);
         Ok(())
     }
 
     /// Entries held in all generations.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.generations.iter().map(HashSet::len).sum()
+        self.generations.iter().map(Names::len).sum()
     }
 
     fn rotate(&mut self, now_ms: u64) {
@@ -148,6 +195,17 @@ mod tests {
         );
         assert_eq!(guard.accept(10, WINDOW / 2), Ok(()));
         assert_eq!(guard.accept(1, WINDOW / 2), Err(OpenError::Replayed));
+    }
+
+    #[test]
+    fn names_cover_the_whole_nonce_and_the_format() {
+        let names = NonceNames::default();
+        let a = names.name(2, &[0; 12]);
+        assert_eq!(a, names.name(2, &[0; 12]));
+        assert_ne!(a, names.name(2, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
+        assert_ne!(a, names.name(1, &[0; 12]));
+        // Keyed per instance: nobody can predict another process's names.
+        assert_ne!(a, NonceNames::default().name(2, &[0; 12]));
     }
 
     #[test]

@@ -1,19 +1,19 @@
-//! The shared sealer: seals outgoing packets with the primary key, opens
-//! incoming ones with any installed key, refuses replays, counts causes.
+//! The shared sealer: its configuration, its keyring, what it is made of.
+//! Sealing is in `seal.rs`, opening in `open.rs`.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chacha20poly1305::{AeadInOut, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 use parking_lot::{Mutex, RwLock};
 
+use crate::cipher::Cipher;
 use crate::error::SealError;
 use crate::key::Key;
 use crate::keyring::Keyring;
-use crate::nonce::fresh_nonce;
-use crate::open_error::OpenError;
-use crate::packet::{HEADER_LEN, Header, LabelId, MAX_LABEL_LEN, OVERHEAD, TAG_LEN};
-use crate::replay::ReplayGuard;
+use crate::live_ring::LiveRing;
+use crate::nonce::NonceSource;
+use crate::packet::{HEADER_LEN, LabelId, MAX_LABEL_LEN};
+use crate::replay::{NonceNames, ReplayGuard};
 use crate::stats::{Counters, Stats};
 
 /// The longest recipient name bound into a packet ([`Sealer::seal_for`]):
@@ -21,7 +21,7 @@ use crate::stats::{Counters, Stats};
 pub const MAX_RECIPIENT_LEN: usize = 32;
 
 /// The largest associated data: header, label, recipient.
-const AAD_MAX: usize = HEADER_LEN + MAX_LABEL_LEN + MAX_RECIPIENT_LEN;
+pub(crate) const AAD_MAX: usize = HEADER_LEN + MAX_LABEL_LEN + MAX_RECIPIENT_LEN;
 
 /// How far a packet's timestamp may be from our clock, either way, unless
 /// configured otherwise.
@@ -33,15 +33,15 @@ pub const DEFAULT_MAX_ENTRIES: usize = 65_536;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealerConfig {
     /// A packet whose timestamp is further than this from our clock, in
-    /// either direction, is refused as [`OpenError::Stale`]. Clocks across
-    /// the cluster must agree to well within it.
+    /// either direction, is refused as [`OpenError::Stale`](crate::OpenError::Stale).
+    /// Clocks across the cluster must agree to well within it.
     pub window: Duration,
     /// Nonces one replay-cache generation holds; a generation spans
     /// `window / 2` of arrivals. When it is full, packets are refused as
-    /// [`OpenError::ReplayCacheFull`] until it rotates, so this bounds the
-    /// packets a node can accept per `window / 2`. The cache holds at most
-    /// five generations, 10 to 20 bytes per entry (about 6 MiB at the
-    /// default).
+    /// [`OpenError::ReplayCacheFull`](crate::OpenError::ReplayCacheFull)
+    /// until it rotates, so this bounds the packets a node can accept per
+    /// `window / 2`. The cache holds at most five generations, 10 to 20
+    /// bytes per entry (about 6 MiB at the default).
     pub max_entries: usize,
 }
 
@@ -57,27 +57,37 @@ impl Default for SealerConfig {
 /// Seals and opens packets for one cluster label; shared by every thread
 /// of an agent that sends or receives.
 ///
-/// The keyring sits behind a read-write lock, so [`install`](Sealer::install),
+/// It seals with one [`Cipher`] ([`Cipher::preferred`] unless
+/// [`sealing_with`](Sealer::sealing_with) says otherwise) and opens
+/// packets of either. Each key's cipher instances are built when the key
+/// enters the keyring, not per packet. The keyring sits behind a
+/// read-write lock, so [`install`](Sealer::install),
 /// [`use_key`](Sealer::use_key) and [`remove`](Sealer::remove) take effect
 /// for the next packet on every thread; sealing and opening hold the read
-/// lock only to copy one key. The replay cache sits behind a mutex held for
-/// a few hash-set operations per opened packet.
+/// lock while the AEAD runs. Nonces come from one atomic counter (see
+/// the crate's docs). The replay cache sits behind a mutex held for a few
+/// hash-set operations per opened packet.
 pub struct Sealer {
-    label: String,
-    label_id: LabelId,
-    window_ms: u64,
-    keyring: RwLock<Keyring>,
-    replay: Mutex<ReplayGuard>,
-    counters: Counters,
+    pub(crate) label: String,
+    pub(crate) label_id: LabelId,
+    pub(crate) window_ms: u64,
+    pub(crate) cipher: Cipher,
+    pub(crate) ring: RwLock<LiveRing>,
+    pub(crate) nonces: NonceSource,
+    pub(crate) names: NonceNames,
+    pub(crate) replay: Mutex<ReplayGuard>,
+    pub(crate) counters: Counters,
 }
 
 impl Sealer {
     /// A sealer for the cluster named `label` (at most 64 bytes; see
-    /// [`DEFAULT_LABEL`](crate::DEFAULT_LABEL)).
+    /// [`DEFAULT_LABEL`](crate::DEFAULT_LABEL)), sealing with
+    /// [`Cipher::preferred`].
     ///
     /// # Errors
     ///
-    /// [`SealError::LabelTooLong`].
+    /// [`SealError::LabelTooLong`]; [`SealError::Random`] if the operating
+    /// system gives no random bytes to start the nonces from.
     pub fn new(keyring: Keyring, label: &str, config: SealerConfig) -> Result<Sealer, SealError> {
         if label.len() > MAX_LABEL_LEN {
             return Err(SealError::LabelTooLong { len: label.len() });
@@ -87,233 +97,58 @@ impl Sealer {
             label: label.to_owned(),
             label_id: LabelId::of(label),
             window_ms,
-            keyring: RwLock::new(keyring),
+            cipher: Cipher::preferred(),
+            ring: RwLock::new(LiveRing::new(keyring)),
+            nonces: NonceSource::new()?,
+            names: NonceNames::default(),
             replay: Mutex::new(ReplayGuard::new(window_ms, config.max_entries)),
             counters: Counters::default(),
         })
     }
 
-    /// Seals `plaintext` with the primary key, stamped `now_ms` (Unix time
-    /// in milliseconds), and *appends* the packet (header, ciphertext, tag:
-    /// `plaintext.len() + OVERHEAD` bytes) to `out`, after whatever it
-    /// holds, e.g. a frame's length prefix. Allocates nothing when `out`
-    /// has the capacity.
-    ///
-    /// # Errors
-    ///
-    /// [`SealError::Random`] if the operating system gives no random
-    /// nonce, [`SealError::TooLong`] past XChaCha20's 256 GiB; `out` is
-    /// then as it was.
-    pub fn seal_into(
-        &self,
-        plaintext: &[u8],
-        out: &mut Vec<u8>,
-        now_ms: u64,
-    ) -> Result<(), SealError> {
-        self.seal_for(plaintext, out, now_ms, &[])
+    /// This sealer, sealing with `cipher` from now on (it opens both
+    /// either way). For a cluster part of which runs a build that knows
+    /// only [`Cipher::XChaCha20Poly1305`], or to compare.
+    #[must_use]
+    pub fn sealing_with(mut self, cipher: Cipher) -> Sealer {
+        self.cipher = cipher;
+        self
     }
 
-    /// [`seal_into`](Sealer::seal_into) for one recipient: `recipient` (at
-    /// most [`MAX_RECIPIENT_LEN`] bytes, e.g. the destination's address) is
-    /// bound into the associated data without travelling, so the packet
-    /// opens only at a receiver that names itself the same way
-    /// ([`open_for`](Sealer::open_for)): a datagram captured on its way to
-    /// one member and replayed to another is refused as a bad tag, where
-    /// each member's nonce cache alone would take it once.
-    ///
-    /// # Errors
-    ///
-    /// As [`seal_into`](Sealer::seal_into), and [`SealError::TooLong`]
-    /// for a recipient over [`MAX_RECIPIENT_LEN`] bytes.
-    pub fn seal_for(
-        &self,
-        plaintext: &[u8],
-        out: &mut Vec<u8>,
-        now_ms: u64,
-        recipient: &[u8],
-    ) -> Result<(), SealError> {
-        if recipient.len() > MAX_RECIPIENT_LEN {
-            return Err(SealError::TooLong {
-                len: recipient.len(),
-            });
-        }
-        let key = self.keyring.read().primary().clone();
-        let nonce = fresh_nonce()?;
-        let header = Header {
-            key_id: key.id(),
-            label_id: self.label_id,
-            timestamp_ms: now_ms,
-            nonce,
-        }
-        .to_bytes();
-        let start = out.len();
-        out.reserve(OVERHEAD + plaintext.len());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(plaintext);
-        let mut aad = [0u8; AAD_MAX];
-        let aad = self.aad(&header, recipient, &mut aad);
-        let sealed = cipher(&key).encrypt_inout_detached(
-            &XNonce::from(nonce),
-            aad,
-            (&mut out[start + HEADER_LEN..]).into(),
-        );
-        match sealed {
-            Ok(tag) => {
-                out.extend_from_slice(&tag);
-                self.counters.sealed();
-                Ok(())
-            }
-            Err(_) => {
-                out.truncate(start);
-                Err(SealError::TooLong {
-                    len: plaintext.len(),
-                })
-            }
-        }
-    }
-
-    /// [`seal_into`](Sealer::seal_into) stamped with the system clock.
-    ///
-    /// # Errors
-    ///
-    /// As [`seal_into`](Sealer::seal_into).
-    pub fn seal_now(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), SealError> {
-        self.seal_into(plaintext, out, unix_millis())
-    }
-
-    /// Opens `packet` received at `now_ms` (Unix time in milliseconds) and
-    /// *appends* its plaintext to `out`, decrypting in place there. Checks
-    /// run in the order of [`OpenError`]; the first failing one is
-    /// returned and counted, and `out` is left as it was. `out` grows by at
-    /// most `packet.len() - OVERHEAD` bytes; nothing else is allocated once
-    /// the replay cache has grown to its working size. Never panics, on any
-    /// input.
-    ///
-    /// # Errors
-    ///
-    /// The [`OpenError`] cause.
-    pub fn open_into(
-        &self,
-        packet: &[u8],
-        out: &mut Vec<u8>,
-        now_ms: u64,
-    ) -> Result<(), OpenError> {
-        self.open_for(packet, out, now_ms, &[])
-    }
-
-    /// [`open_into`](Sealer::open_into) for a packet sealed
-    /// [`for`](Sealer::seal_for) `recipient`: this receiver names itself.
-    ///
-    /// # Errors
-    ///
-    /// As [`open_into`](Sealer::open_into); a packet sealed for another
-    /// recipient fails as [`OpenError::BadTag`].
-    pub fn open_for(
-        &self,
-        packet: &[u8],
-        out: &mut Vec<u8>,
-        now_ms: u64,
-        recipient: &[u8],
-    ) -> Result<(), OpenError> {
-        let start = out.len();
-        let recipient = &recipient[..recipient.len().min(MAX_RECIPIENT_LEN)];
-        match self.open_checked(packet, out, start, now_ms, recipient) {
-            Ok(()) => {
-                self.counters.opened();
-                Ok(())
-            }
-            Err(cause) => {
-                // Never hand unauthenticated or replayed plaintext onward.
-                out.truncate(start);
-                self.counters.refused(cause);
-                Err(cause)
-            }
-        }
-    }
-
-    /// [`open_into`](Sealer::open_into) at the system clock's time.
-    ///
-    /// # Errors
-    ///
-    /// As [`open_into`](Sealer::open_into).
-    pub fn open_now(&self, packet: &[u8], out: &mut Vec<u8>) -> Result<(), OpenError> {
-        self.open_into(packet, out, unix_millis())
-    }
-
-    fn open_checked(
-        &self,
-        packet: &[u8],
-        out: &mut Vec<u8>,
-        start: usize,
-        now_ms: u64,
-        recipient: &[u8],
-    ) -> Result<(), OpenError> {
-        let header = Header::parse(packet)?;
-        if header.label_id != self.label_id {
-            return Err(OpenError::OtherCluster);
-        }
-        let key = self
-            .keyring
-            .read()
-            .get(header.key_id)
-            .cloned()
-            .ok_or(OpenError::WrongKey)?;
-        if now_ms.abs_diff(header.timestamp_ms) > self.window_ms {
-            return Err(OpenError::Stale);
-        }
-        let (header_bytes, rest) = packet
-            .split_first_chunk::<HEADER_LEN>()
-            .ok_or(OpenError::Truncated)?;
-        let (body, tag) = rest
-            .split_last_chunk::<TAG_LEN>()
-            .ok_or(OpenError::Truncated)?;
-        out.extend_from_slice(body);
-        let mut aad = [0u8; AAD_MAX];
-        let aad = self.aad(header_bytes, recipient, &mut aad);
-        cipher(&key)
-            .decrypt_inout_detached(
-                &XNonce::from(header.nonce),
-                aad,
-                (&mut out[start..]).into(),
-                &Tag::from(*tag),
-            )
-            .map_err(|_| OpenError::BadTag)?;
-        // Nonces are random: with the cache at its largest (5 × 65,536
-        // entries), a fresh packet's 64-bit prefix matches one of them with
-        // probability below 2^-45.
-        let [a, b, c, d, e, f, g, h, ..] = header.nonce;
-        let prefix = u64::from_be_bytes([a, b, c, d, e, f, g, h]);
-        self.replay.lock().accept(prefix, now_ms)
+    /// The cipher this sealer seals with.
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
     }
 
     /// The AAD: the clear header, the label, and the recipient, so the
     /// label and the recipient bind without travelling.
-    fn aad<'a>(
+    pub(crate) fn aad<'a>(
         &self,
-        header: &[u8; HEADER_LEN],
+        header: &[u8],
         recipient: &[u8],
         buf: &'a mut [u8; AAD_MAX],
     ) -> &'a [u8] {
-        let label_end = HEADER_LEN + self.label.len();
+        let label_end = header.len() + self.label.len();
         let len = label_end + recipient.len();
-        buf[..HEADER_LEN].copy_from_slice(header);
-        buf[HEADER_LEN..label_end].copy_from_slice(self.label.as_bytes());
+        buf[..header.len()].copy_from_slice(header);
+        buf[header.len()..label_end].copy_from_slice(self.label.as_bytes());
         buf[label_end..len].copy_from_slice(recipient);
         &buf[..len]
     }
 
     /// A copy of the current keyring.
     pub fn keyring(&self) -> Keyring {
-        self.keyring.read().clone()
+        self.ring.read().keyring().clone()
     }
 
     /// Replaces the whole keyring, e.g. after rereading the keyring file.
     /// Returns whether it differed.
     pub fn set_keyring(&self, keyring: Keyring) -> bool {
-        let mut current = self.keyring.write();
-        let changed = *current != keyring;
-        *current = keyring;
-        changed
+        self.ring.write().change(|current| {
+            let changed = *current != keyring;
+            *current = keyring;
+            changed
+        })
     }
 
     /// [`Keyring::install`] on the live keyring.
@@ -322,7 +157,7 @@ impl Sealer {
     ///
     /// As [`Keyring::install`].
     pub fn install(&self, key: Key) -> Result<bool, SealError> {
-        self.keyring.write().install(key)
+        self.ring.write().change(|ring| ring.install(key))
     }
 
     /// [`Keyring::use_key`] on the live keyring: the next packet sealed on
@@ -332,17 +167,18 @@ impl Sealer {
     ///
     /// As [`Keyring::use_key`].
     pub fn use_key(&self, key: &Key) -> Result<bool, SealError> {
-        self.keyring.write().use_key(key)
+        self.ring.write().change(|ring| ring.use_key(key))
     }
 
     /// [`Keyring::remove`] on the live keyring: packets sealed with `key`
-    /// are refused as [`OpenError::WrongKey`] from now on.
+    /// are refused as [`OpenError::WrongKey`](crate::OpenError::WrongKey)
+    /// from now on.
     ///
     /// # Errors
     ///
     /// As [`Keyring::remove`].
     pub fn remove(&self, key: &Key) -> Result<(), SealError> {
-        self.keyring.write().remove(key)
+        self.ring.write().change(|ring| ring.remove(key))
     }
 
     /// The cluster label bound into every packet.
@@ -350,9 +186,18 @@ impl Sealer {
         &self.label
     }
 
-    /// Bytes sealing adds to a plaintext: [`OVERHEAD`].
+    /// Bytes this sealer adds to a plaintext: its cipher's
+    /// [`overhead`](Cipher::overhead), at most
+    /// [`OVERHEAD`](crate::OVERHEAD). A packet received may carry up to
+    /// [`OVERHEAD`](crate::OVERHEAD).
     pub fn overhead(&self) -> usize {
-        OVERHEAD
+        self.cipher.overhead()
+    }
+
+    /// Length of the header this sealer writes in front of the ciphertext:
+    /// the room [`seal_in_place`](Sealer::seal_in_place) needs.
+    pub fn header_len(&self) -> usize {
+        self.cipher.header_len()
     }
 
     /// The freshness window either side of our clock.
@@ -370,15 +215,12 @@ impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sealer")
             .field("label", &self.label)
+            .field("cipher", &self.cipher)
             .field("window_ms", &self.window_ms)
-            .field("keyring", &*self.keyring.read())
+            .field("keyring", self.ring.read().keyring())
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
-}
-
-fn cipher(key: &Key) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(&chacha20poly1305::Key::from(*key.as_bytes()))
 }
 
 /// The system clock as Unix time in milliseconds (0 before 1970).
@@ -428,5 +270,20 @@ mod tests {
         assert_eq!(aad, [[7; HEADER_LEN].as_slice(), b"abc"].concat());
         let aad = sealer.aad(&[7; HEADER_LEN], b"to", &mut buf);
         assert_eq!(aad, [[7; HEADER_LEN].as_slice(), b"abc", b"to"].concat());
+        let aad = sealer.aad(&[7; 29], b"to", &mut buf);
+        assert_eq!(aad, [[7; 29].as_slice(), b"abc", b"to"].concat());
+    }
+
+    #[test]
+    fn seals_with_the_preferred_cipher_unless_told() {
+        let ring = Keyring::new(Key::from_bytes([1; 32]));
+        let sealer = Sealer::new(ring, "rumor", SealerConfig::default()).unwrap();
+        assert_eq!(sealer.cipher(), Cipher::preferred());
+        let sealer = sealer.sealing_with(Cipher::XChaCha20Poly1305);
+        assert_eq!(sealer.cipher(), Cipher::XChaCha20Poly1305);
+        assert_eq!(sealer.overhead(), 57);
+        assert_eq!(sealer.header_len(), 41);
+        let sealer = sealer.sealing_with(Cipher::Aes256Gcm);
+        assert_eq!((sealer.overhead(), sealer.header_len()), (45, 29));
     }
 }

@@ -1,12 +1,13 @@
 //! One `Sealer` shared by sending and receiving threads while the keyring
-//! rotates under them: every packet sealed under an installed key opens.
+//! rotates under them: every packet sealed under an installed key opens,
+//! under each cipher.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
 
-use rumor_seal::{DEFAULT_LABEL, Keyring, OpenError, Sealer, SealerConfig, generate_key};
+use rumor_seal::{Cipher, DEFAULT_LABEL, Keyring, OpenError, Sealer, SealerConfig, generate_key};
 
 const SENDERS: usize = 4;
 const RECEIVERS: usize = 2;
@@ -15,7 +16,16 @@ const ROTATIONS: usize = 10;
 const NOW: u64 = 1_763_900_000_000;
 
 #[test]
-fn seal_and_open_from_many_threads_while_keys_rotate() {
+fn seal_and_open_from_many_threads_while_keys_rotate_xchacha20poly1305() {
+    seal_and_open_from_many_threads_while_keys_rotate(Cipher::XChaCha20Poly1305);
+}
+
+#[test]
+fn seal_and_open_from_many_threads_while_keys_rotate_aes256gcm() {
+    seal_and_open_from_many_threads_while_keys_rotate(Cipher::Aes256Gcm);
+}
+
+fn seal_and_open_from_many_threads_while_keys_rotate(cipher: Cipher) {
     let first = generate_key().unwrap();
     let sealer = Arc::new(
         Sealer::new(
@@ -23,7 +33,8 @@ fn seal_and_open_from_many_threads_while_keys_rotate() {
             DEFAULT_LABEL,
             SealerConfig::default(),
         )
-        .unwrap(),
+        .unwrap()
+        .sealing_with(cipher),
     );
     let total = SENDERS * PER_SENDER;
 

@@ -1,12 +1,13 @@
 //! Sealing and opening through a `Sealer`: round trips, every refusal
-//! cause and its counter, key rotation.
+//! cause and its counter, key rotation; every check under each cipher
+//! (`xchacha::` and `aes::` at the end run them).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use rumor_seal::{
-    DEFAULT_LABEL, HEADER_LEN, Key, Keyring, LabelId, OVERHEAD, OpenError, SealError, Sealer,
-    SealerConfig, generate_key,
+    Cipher, DEFAULT_LABEL, HEADER_LEN, Key, Keyring, LabelId, OVERHEAD, OpenError, SealError,
+    Sealer, SealerConfig, generate_key,
 };
 
 const NOW: u64 = 1_763_900_000_000;
@@ -16,17 +17,18 @@ fn key(n: u8) -> Key {
     Key::from_bytes([n; 32])
 }
 
-fn sealer_with(keys: &[Key], label: &str) -> Sealer {
+fn sealer_with(keys: &[Key], label: &str, cipher: Cipher) -> Sealer {
     Sealer::new(
         Keyring::from_keys(keys.iter().cloned()).unwrap(),
         label,
         SealerConfig::default(),
     )
     .unwrap()
+    .sealing_with(cipher)
 }
 
-fn sealer() -> Sealer {
-    sealer_with(&[key(1)], DEFAULT_LABEL)
+fn sealer(cipher: Cipher) -> Sealer {
+    sealer_with(&[key(1)], DEFAULT_LABEL, cipher)
 }
 
 fn seal(sealer: &Sealer, plaintext: &[u8], now: u64) -> Vec<u8> {
@@ -40,21 +42,21 @@ fn open(sealer: &Sealer, packet: &[u8], now: u64) -> Result<Vec<u8>, OpenError> 
     sealer.open_into(packet, &mut out, now).map(|()| out)
 }
 
-#[test]
-fn round_trip_at_every_size() {
-    let sealer = sealer();
+fn round_trip_at_every_size(cipher: Cipher) {
+    let sealer = sealer(cipher);
     for size in [0, 1, 60, 1400, 1 << 20] {
         let plaintext: Vec<u8> = (0..size).map(|i| (i * 7 + 3) as u8).collect();
 
-        let mut packet = Vec::with_capacity(3 + size + OVERHEAD);
+        let mut packet = Vec::with_capacity(3 + size + cipher.overhead());
         packet.extend_from_slice(b"len");
         let buffer = packet.as_ptr();
         sealer.seal_into(&plaintext, &mut packet, NOW).unwrap();
         assert_eq!(packet.as_ptr(), buffer, "sealing into capacity reallocated");
         assert_eq!(&packet[..3], b"len", "sealing appends");
         let packet = &packet[3..];
-        assert_eq!(packet.len(), size + OVERHEAD);
-        assert_eq!(packet[0], 1);
+        assert_eq!(packet.len(), size + cipher.overhead());
+        assert!(packet.len() <= size + OVERHEAD);
+        assert_eq!(packet[0], cipher.format());
         assert_eq!(&packet[1..5], key(1).id().as_bytes());
         assert_eq!(&packet[5..9], LabelId::of(DEFAULT_LABEL).as_bytes());
         assert_eq!(&packet[9..17], &NOW.to_be_bytes());
@@ -80,27 +82,26 @@ fn round_trip_at_every_size() {
     );
 }
 
-#[test]
-fn nonces_differ_between_packets() {
-    let sealer = sealer();
+fn nonces_differ_between_packets(cipher: Cipher) {
+    let sealer = sealer(cipher);
     let a = seal(&sealer, b"same", NOW);
     let b = seal(&sealer, b"same", NOW);
-    assert_ne!(a[17..41], b[17..41]);
-    assert_ne!(a[41..], b[41..]);
+    let end = cipher.header_len();
+    assert_ne!(a[17..end], b[17..end]);
+    assert_ne!(a[end..], b[end..]);
 }
 
-#[test]
-fn every_truncation_is_refused_as_truncated_or_bad_tag() {
-    let sealer = sealer();
+fn every_truncation_is_refused_as_truncated_or_bad_tag(cipher: Cipher) {
+    let sealer = sealer(cipher);
     let packet = seal(&sealer, &[0x5a; 60], NOW);
-    for len in 0..OVERHEAD {
+    for len in 0..cipher.overhead() {
         assert_eq!(
             open(&sealer, &packet[..len], NOW),
             Err(OpenError::Truncated),
             "{len}"
         );
     }
-    for len in OVERHEAD..packet.len() {
+    for len in cipher.overhead()..packet.len() {
         assert_eq!(
             open(&sealer, &packet[..len], NOW),
             Err(OpenError::BadTag),
@@ -108,16 +109,15 @@ fn every_truncation_is_refused_as_truncated_or_bad_tag() {
         );
     }
     let stats = sealer.stats();
-    assert_eq!(stats.truncated, OVERHEAD as u64);
+    assert_eq!(stats.truncated, cipher.overhead() as u64);
     assert_eq!(stats.bad_tag, 60);
     assert_eq!(stats.opened, 0);
     // Nothing was remembered: the intact packet still opens.
     assert!(open(&sealer, &packet, NOW).is_ok());
 }
 
-#[test]
-fn every_single_byte_flip_is_refused_with_the_right_cause() {
-    let sealer = sealer();
+fn every_single_byte_flip_is_refused_with_the_right_cause(cipher: Cipher) {
+    let sealer = sealer(cipher);
     let packet = seal(&sealer, &[0x5a; 60], NOW);
     let mut expected: HashMap<OpenError, u64> = HashMap::new();
     for index in 0..packet.len() {
@@ -156,28 +156,28 @@ fn every_single_byte_flip_is_refused_with_the_right_cause() {
     assert!(stats.stale > 0 && stats.bad_tag > 0);
 }
 
-#[test]
-fn unknown_version() {
-    let sealer = sealer();
-    let mut packet = seal(&sealer, b"x", NOW);
-    packet[0] = 2;
-    assert_eq!(open(&sealer, &packet, NOW), Err(OpenError::UnknownVersion));
-    assert_eq!(sealer.stats().unknown_version, 1);
+fn unknown_version(cipher: Cipher) {
+    let sealer = sealer(cipher);
+    let packet = seal(&sealer, b"x", NOW);
+    for format in [0, 3, 0x80, 0xff] {
+        let mut unknown = packet.clone();
+        unknown[0] = format;
+        assert_eq!(open(&sealer, &unknown, NOW), Err(OpenError::UnknownVersion));
+    }
+    assert_eq!(sealer.stats().unknown_version, 4);
 }
 
-#[test]
-fn a_key_not_in_the_ring_is_wrong_key() {
-    let sender = sealer_with(&[key(1)], DEFAULT_LABEL);
-    let receiver = sealer_with(&[key(2), key(3)], DEFAULT_LABEL);
+fn a_key_not_in_the_ring_is_wrong_key(cipher: Cipher) {
+    let sender = sealer_with(&[key(1)], DEFAULT_LABEL, cipher);
+    let receiver = sealer_with(&[key(2), key(3)], DEFAULT_LABEL, cipher);
     let packet = seal(&sender, b"hello", NOW);
     assert_eq!(open(&receiver, &packet, NOW), Err(OpenError::WrongKey));
     assert_eq!(receiver.stats().wrong_key, 1);
 }
 
-#[test]
-fn another_label_is_other_cluster() {
-    let sender = sealer_with(&[key(1)], "blue");
-    let receiver = sealer_with(&[key(1)], "green");
+fn another_label_is_other_cluster(cipher: Cipher) {
+    let sender = sealer_with(&[key(1)], "blue", cipher);
+    let receiver = sealer_with(&[key(1)], "green", cipher);
     let packet = seal(&sender, b"hello", NOW);
     assert_eq!(open(&receiver, &packet, NOW), Err(OpenError::OtherCluster));
     assert_eq!(receiver.stats().other_cluster, 1);
@@ -186,8 +186,7 @@ fn another_label_is_other_cluster() {
 
 /// Two labels whose 4-byte ids collide pass the label-id check; the label
 /// itself in the AAD must still keep the clusters apart.
-#[test]
-fn the_label_itself_is_authenticated() {
+fn the_label_itself_is_authenticated(cipher: Cipher) {
     let mut seen: HashMap<LabelId, String> = HashMap::new();
     let (a, b) = (0u32..)
         .find_map(|n| {
@@ -197,8 +196,8 @@ fn the_label_itself_is_authenticated() {
         })
         .unwrap();
     assert_eq!(LabelId::of(&a), LabelId::of(&b));
-    let sender = sealer_with(&[key(1)], &a);
-    let receiver = sealer_with(&[key(1)], &b);
+    let sender = sealer_with(&[key(1)], &a, cipher);
+    let receiver = sealer_with(&[key(1)], &b, cipher);
     let packet = seal(&sender, b"hello", NOW);
     assert_eq!(open(&receiver, &packet, NOW), Err(OpenError::BadTag));
 }
@@ -222,9 +221,8 @@ fn keys_with_colliding_ids_cannot_share_a_ring() {
     assert!(matches!(ring.install(b), Err(SealError::KeyIdCollision(_))));
 }
 
-#[test]
-fn stale_either_way() {
-    let sealer = sealer();
+fn stale_either_way(cipher: Cipher) {
+    let sealer = sealer(cipher);
     for (sealed_at, opened_at, fresh) in [
         (NOW, NOW + WINDOW_MS + 1, false),
         (NOW, NOW - WINDOW_MS - 1, false),
@@ -244,8 +242,7 @@ fn stale_either_way() {
     assert_eq!(sealer.stats().stale, 4);
 }
 
-#[test]
-fn the_window_is_configurable() {
+fn the_window_is_configurable(cipher: Cipher) {
     let sealer = Sealer::new(
         Keyring::new(key(1)),
         DEFAULT_LABEL,
@@ -254,16 +251,16 @@ fn the_window_is_configurable() {
             ..SealerConfig::default()
         },
     )
-    .unwrap();
+    .unwrap()
+    .sealing_with(cipher);
     assert_eq!(sealer.window(), Duration::from_secs(5));
     let packet = seal(&sealer, b"tick", NOW);
     assert_eq!(open(&sealer, &packet, NOW + 5_001), Err(OpenError::Stale));
     assert!(open(&sealer, &packet, NOW + 5_000).is_ok());
 }
 
-#[test]
-fn a_replay_of_an_accepted_packet_is_refused() {
-    let sealer = sealer();
+fn a_replay_of_an_accepted_packet_is_refused(cipher: Cipher) {
+    let sealer = sealer(cipher);
     let packet = seal(&sealer, b"join", NOW);
     assert!(open(&sealer, &packet, NOW).is_ok());
     for later in [0, 1, 1_000, WINDOW_MS / 2, WINDOW_MS] {
@@ -282,8 +279,7 @@ fn a_replay_of_an_accepted_packet_is_refused() {
     assert_eq!((stats.opened, stats.replayed, stats.stale), (1, 5, 1));
 }
 
-#[test]
-fn a_full_replay_cache_refuses_until_it_rotates() {
+fn a_full_replay_cache_refuses_until_it_rotates(cipher: Cipher) {
     let sealer = Sealer::new(
         Keyring::new(key(1)),
         DEFAULT_LABEL,
@@ -292,7 +288,8 @@ fn a_full_replay_cache_refuses_until_it_rotates() {
             max_entries: 3,
         },
     )
-    .unwrap();
+    .unwrap()
+    .sealing_with(cipher);
     for _ in 0..3 {
         let packet = seal(&sealer, b"ok", NOW);
         assert!(open(&sealer, &packet, NOW).is_ok());
@@ -320,11 +317,10 @@ fn a_full_replay_cache_refuses_until_it_rotates() {
     );
 }
 
-#[test]
-fn rotation_keeps_old_packets_opening_until_the_old_key_is_removed() {
+fn rotation_keeps_old_packets_opening_until_the_old_key_is_removed(cipher: Cipher) {
     let old = generate_key().unwrap();
     let new = generate_key().unwrap();
-    let sealer = sealer_with(std::slice::from_ref(&old), DEFAULT_LABEL);
+    let sealer = sealer_with(std::slice::from_ref(&old), DEFAULT_LABEL, cipher);
     let under_old = seal(&sealer, b"old", NOW);
     let also_under_old = seal(&sealer, b"old 2", NOW);
     assert_eq!(&under_old[1..5], old.id().as_bytes());
@@ -360,9 +356,8 @@ fn rotation_keeps_old_packets_opening_until_the_old_key_is_removed() {
     assert_eq!(sealer.keyring().keys(), std::slice::from_ref(&new));
 }
 
-#[test]
-fn replacing_the_whole_keyring() {
-    let sealer = sealer();
+fn replacing_the_whole_keyring(cipher: Cipher) {
+    let sealer = sealer(cipher);
     let packet = seal(&sealer, b"x", NOW);
     assert!(!sealer.set_keyring(Keyring::new(key(1))));
     assert!(sealer.set_keyring(Keyring::new(key(2))));
@@ -370,26 +365,27 @@ fn replacing_the_whole_keyring() {
     assert_eq!(sealer.keyring().primary(), &key(2));
 }
 
-#[test]
-fn the_system_clock_conveniences_round_trip() {
-    let sealer = sealer();
+fn the_system_clock_conveniences_round_trip(cipher: Cipher) {
+    let sealer = sealer(cipher);
     let mut packet = Vec::new();
     sealer.seal_now(b"now", &mut packet).unwrap();
     let mut out = Vec::new();
     sealer.open_now(&packet, &mut out).unwrap();
     assert_eq!(out, b"now");
-    assert_eq!(sealer.overhead(), OVERHEAD);
+    assert_eq!(sealer.overhead(), cipher.overhead());
+    assert_eq!(sealer.header_len(), cipher.header_len());
     assert_eq!(HEADER_LEN, 41);
+    assert_eq!(OVERHEAD, 57);
 }
 
-#[test]
-fn a_packet_sealed_for_one_recipient_does_not_open_at_another() {
+fn a_packet_sealed_for_one_recipient_does_not_open_at_another(cipher: Cipher) {
     let sealer = rumor_seal::Sealer::new(
         rumor_seal::Keyring::new(rumor_seal::generate_key().unwrap()),
         "rumor",
         rumor_seal::SealerConfig::default(),
     )
-    .unwrap();
+    .unwrap()
+    .sealing_with(cipher);
     let now = 1_000_000;
     let mut packet = Vec::new();
     sealer
@@ -415,3 +411,43 @@ fn a_packet_sealed_for_one_recipient_does_not_open_at_another() {
     );
     assert!(sealer.open_into(&plain, &mut Vec::new(), now).is_ok());
 }
+
+/// Each check above, once per cipher.
+macro_rules! under {
+    ($module:ident, $cipher:expr, $($name:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($cipher);
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! under_both {
+    ($($name:ident),* $(,)?) => {
+        under!(xchacha, rumor_seal::Cipher::XChaCha20Poly1305, $($name),*);
+        under!(aes, rumor_seal::Cipher::Aes256Gcm, $($name),*);
+    };
+}
+
+under_both!(
+    round_trip_at_every_size,
+    nonces_differ_between_packets,
+    every_truncation_is_refused_as_truncated_or_bad_tag,
+    every_single_byte_flip_is_refused_with_the_right_cause,
+    unknown_version,
+    a_key_not_in_the_ring_is_wrong_key,
+    another_label_is_other_cluster,
+    the_label_itself_is_authenticated,
+    stale_either_way,
+    the_window_is_configurable,
+    a_replay_of_an_accepted_packet_is_refused,
+    a_full_replay_cache_refuses_until_it_rotates,
+    rotation_keeps_old_packets_opening_until_the_old_key_is_removed,
+    replacing_the_whole_keyring,
+    the_system_clock_conveniences_round_trip,
+    a_packet_sealed_for_one_recipient_does_not_open_at_another,
+);

@@ -22,7 +22,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Config, DetectorRegistry, DetectorSettings, Event, Membership, Message, NodeId, ReceiverDrop,
+    Config, DetectorRegistry, DetectorSettings, Event, Gossip, Membership, NodeId, ReceiverDrop,
     Time, Version,
 };
 
@@ -128,7 +128,7 @@ enum Step {
         to: u32,
         generation: u64,
         from: SocketAddr,
-        message: Message,
+        message: Gossip,
     },
     /// The stream of a join request was refused or timed out.
     Unreachable {

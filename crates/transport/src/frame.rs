@@ -220,11 +220,12 @@ impl PartialFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rumor_wire::{Message, NodeId};
+    use rumor_wire::Control;
+    use rumor_wire::NodeId;
 
     fn envelope() -> Envelope {
         let me: NodeId = "127.0.0.1:3000#1".parse().unwrap();
-        Envelope::new(me.addr, Message::MemberQuery)
+        Envelope::new(me.addr, Control::MemberQuery)
     }
 
     #[test]

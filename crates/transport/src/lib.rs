@@ -25,7 +25,7 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use rumor_transport::{Delivery, ServiceConfig, TcpService, request};
-//! use rumor_wire::{Envelope, Message, NodeId};
+//! use rumor_wire::{Control, Envelope, Message, NodeId};
 //!
 //! let listener = TcpListener::bind("127.0.0.1:0").unwrap();
 //! let addr = listener.local_addr().unwrap();
@@ -33,13 +33,13 @@
 //! // A service that answers every member query with an empty list, on the
 //! // connection the query came on.
 //! let _service = TcpService::spawn(listener, ServiceConfig::default(), Arc::new(move |mut d: Delivery| {
-//!     let answer = Envelope::new(addr, Message::MemberList { node: me, members: vec![] });
+//!     let answer = Envelope::new(addr, Control::MemberList { node: me, members: vec![] });
 //!     d.reply.send(&answer, Duration::from_secs(1)).map_err(|e| e.to_string())
 //! })).unwrap();
 //!
-//! let asked = Envelope::new("127.0.0.1:9".parse().unwrap(), Message::MemberQuery);
+//! let asked = Envelope::new("127.0.0.1:9".parse().unwrap(), Control::MemberQuery);
 //! let answer = request(addr, &asked, None, Duration::from_secs(2)).unwrap();
-//! assert!(matches!(answer.body, Message::MemberList { node, .. } if node == me));
+//! assert!(matches!(answer.body, Message::Control(Control::MemberList { node, .. }) if node == me));
 //! ```
 
 #![forbid(unsafe_code)]

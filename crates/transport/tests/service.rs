@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rumor_seal::{Keyring, Sealer, SealerConfig, generate_key};
 use rumor_transport::{Delivery, ServiceConfig, SourceLimits, TcpService, TransportError, request};
-use rumor_wire::{Envelope, Message, NodeId, Version};
+use rumor_wire::{Control, Envelope, Message, NodeId, Version};
 
 /// A service on `ip` that answers member queries with an empty list.
 fn service(ip: &str, config: ServiceConfig) -> (TcpService, SocketAddr) {
@@ -20,7 +20,7 @@ fn service(ip: &str, config: ServiceConfig) -> (TcpService, SocketAddr) {
     let handler = move |mut d: Delivery| {
         let answer = Envelope::new(
             addr,
-            Message::MemberList {
+            Control::MemberList {
                 node: me,
                 members: vec![],
             },
@@ -34,7 +34,7 @@ fn service(ip: &str, config: ServiceConfig) -> (TcpService, SocketAddr) {
 }
 
 fn query() -> Envelope {
-    Envelope::new("127.0.0.1:9".parse().unwrap(), Message::MemberQuery)
+    Envelope::new("127.0.0.1:9".parse().unwrap(), Control::MemberQuery)
 }
 
 fn sealer(key: rumor_seal::Key, label: &str) -> Sealer {
@@ -62,7 +62,10 @@ fn with_a_keyring_only_sealed_requests_are_served_and_answers_are_sealed() {
     let timeout = Duration::from_secs(2);
     // Sealed under the cluster key: answered, and the answer opens.
     let answer = request(addr, &query(), Some(&ours), timeout).unwrap();
-    assert!(matches!(answer.body, Message::MemberList { .. }));
+    assert!(matches!(
+        answer.body,
+        Message::Control(Control::MemberList { .. })
+    ));
     // In the clear, under another key, or under the right key of another
     // cluster: no answer at all.
     let other_key = sealer(generate_key().unwrap(), "prod");
@@ -97,7 +100,10 @@ fn a_flood_of_silent_connections_from_one_source_does_not_starve_another() {
     let started = Instant::now();
     let answer = request(addr, &query(), None, Duration::from_secs(2)).unwrap();
     let took = started.elapsed();
-    assert!(matches!(answer.body, Message::MemberList { .. }));
+    assert!(matches!(
+        answer.body,
+        Message::Control(Control::MemberList { .. })
+    ));
     let stats = service.stats();
     eprintln!(
         "query answered in {took:?} beside {} silent connections: {stats:?}",

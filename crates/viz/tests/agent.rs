@@ -11,8 +11,8 @@ use rumor_transport::frame::{read_frame, write_frame};
 use rumor_viz::agent_source::{EVENT_PATTERN, fetch_events, fetch_events_sealed};
 use rumor_viz::{EventKind, Replay};
 use rumor_wire::{
-    DEFAULT_MAX_FRAME, DgrepChunk, DgrepDone, Envelope, GrepLine, Incarnation, MemberInfo,
-    MemberState, Message, NodeId,
+    Control, DEFAULT_MAX_FRAME, Dgrep, DgrepChunk, DgrepDone, Envelope, GrepLine, Incarnation,
+    MemberInfo, MemberState, Message, NodeId,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,29 +64,38 @@ fn fake_agent(
                 .unwrap();
             };
             match &request.body {
-                Message::MemberQuery => answer(Message::MemberList {
-                    node: me,
-                    members: members.clone(),
-                }),
-                Message::DgrepRequest(query) => {
+                Message::Control(Control::MemberQuery) => answer(
+                    Control::MemberList {
+                        node: me,
+                        members: members.clone(),
+                    }
+                    .into(),
+                ),
+                Message::Dgrep(Dgrep::Request(query)) => {
                     let at = if split { lines.len() / 2 } else { lines.len() };
                     for part in [&lines[..at], &lines[at..]] {
                         if !part.is_empty() {
-                            answer(Message::DgrepChunk(DgrepChunk {
-                                query: query.query,
-                                node: me,
-                                lines: part.to_vec(),
-                            }));
+                            answer(
+                                Dgrep::Chunk(DgrepChunk {
+                                    query: query.query,
+                                    node: me,
+                                    lines: part.to_vec(),
+                                })
+                                .into(),
+                            );
                         }
                     }
-                    answer(Message::DgrepDone(DgrepDone {
-                        query: query.query,
-                        node: me,
-                        counts: Vec::new(),
-                        bytes_searched: 0,
-                        elapsed_ms: 1,
-                        error: None,
-                    }));
+                    answer(
+                        Dgrep::Done(DgrepDone {
+                            query: query.query,
+                            node: me,
+                            counts: Vec::new(),
+                            bytes_searched: 0,
+                            elapsed_ms: 1,
+                            error: None,
+                        })
+                        .into(),
+                    );
                 }
                 other => panic!("unexpected request {other:?}"),
             }
@@ -144,7 +153,7 @@ fn fetches_every_live_members_event_log() {
     everyone.sort();
     assert_eq!(fetched.answered, everyone);
     assert!(fetched.missing.is_empty(), "{:?}", fetched.missing);
-    let Message::DgrepRequest(request) = &asked_b[0] else {
+    let Message::Dgrep(Dgrep::Request(request)) = &asked_b[0] else {
         panic!("b was asked {:?}", asked_b[0])
     };
     assert_eq!(request.patterns, [EVENT_PATTERN]);

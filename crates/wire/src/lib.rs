@@ -3,19 +3,21 @@
 //!
 //! This crate holds [`NodeId`] (listening address plus join version), the
 //! [`Message`] union inside an [`Envelope`] that names the sender's listening
-//! address, a MessagePack codec that encodes into caller-provided buffers and
-//! decodes untrusted bytes without panicking, and the TCP framing (4-byte
-//! big-endian length prefix), with a small [`tcp`] module for one-frame
-//! fire-and-forget exchanges that the agent and its tools share.
+//! address — three families, the membership protocol ([`Gossip`]), operator
+//! control ([`Control`]) and distributed grep ([`Dgrep`]) —, a MessagePack
+//! codec that encodes into caller-provided buffers and decodes untrusted
+//! bytes without panicking, and the TCP framing (4-byte big-endian length
+//! prefix). It does no I/O of its own: sockets live in the agent and in
+//! `rumor-transport`.
 //!
 //! Every message is fire-and-forget: a reply is a new message sent to the
 //! `from` address of the envelope it answers.
 //!
 //! ```
-//! use rumor_wire::{decode, encode_datagram, Envelope, Message, NodeId, DEFAULT_DATAGRAM_LIMIT};
+//! use rumor_wire::{decode, encode_datagram, Envelope, Gossip, NodeId, DEFAULT_DATAGRAM_LIMIT};
 //!
 //! let me: NodeId = "127.0.0.1:3000#1".parse().unwrap();
-//! let envelope = Envelope::new(me.addr, Message::JoinRequest { node: me, nonce: 7 });
+//! let envelope = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 7 });
 //! let mut buf = [0u8; DEFAULT_DATAGRAM_LIMIT];
 //! let len = encode_datagram(&envelope, &mut buf, DEFAULT_DATAGRAM_LIMIT).unwrap();
 //! assert_eq!(decode(&buf[..len]).unwrap(), envelope);
@@ -25,11 +27,14 @@
 
 mod codec;
 mod compact;
+mod control;
+mod dgrep;
 mod error;
+mod event_record;
 mod framing;
+mod gossip;
 mod message;
 mod node_id;
-pub mod tcp;
 mod validate;
 
 pub use codec::{
@@ -37,10 +42,13 @@ pub use codec::{
     encoded_len,
 };
 pub use compact::{bin_header_len, update_len};
-pub use error::WireError;
-pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, read_frame_len, write_frame};
-pub use message::{
-    DgrepChunk, DgrepDone, DgrepRequest, Envelope, FileCount, GrepFlags, GrepLine, JoinRetry,
-    KeyOp, KeysAnswer, MemberInfo, MemberState, MemberUpdate, Message, PROTOCOL_VERSION,
+pub use control::{
+    AgentInfo, Control, KeyOp, KeysAnswer, MemberInfo, MonitorRequest, WhyAnswer, WhyStep,
 };
+pub use dgrep::{Dgrep, DgrepChunk, DgrepDone, DgrepRequest, FileCount, GrepFlags, GrepLine};
+pub use error::WireError;
+pub use event_record::EventRecord;
+pub use framing::{DEFAULT_MAX_FRAME, read_frame, read_frame_bytes, read_frame_len, write_frame};
+pub use gossip::{Gossip, JoinRetry, MemberState, MemberUpdate};
+pub use message::{Envelope, Message, PROTOCOL_VERSION};
 pub use node_id::{Incarnation, NodeId, Version};

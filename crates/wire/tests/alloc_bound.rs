@@ -50,7 +50,7 @@ fn hostile_length_claims_allocate_nothing_big() {
     // claim 2^32-1 patterns, in a few dozen bytes.
     let env = rumor_wire::Envelope::new(
         "127.0.0.1:3000".parse().unwrap(),
-        rumor_wire::Message::DgrepRequest(rumor_wire::DgrepRequest {
+        rumor_wire::Dgrep::Request(rumor_wire::DgrepRequest {
             query: 1,
             patterns: vec!["x".into()],
             flags: Default::default(),

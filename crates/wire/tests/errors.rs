@@ -21,7 +21,7 @@ fn big_update(n: usize) -> Envelope {
         .collect();
     Envelope::new(
         me().addr,
-        Message::Updates {
+        Gossip::Updates {
             sender: me(),
             updates,
         },
@@ -61,7 +61,7 @@ fn oversized_datagram_is_refused_unread() {
 
 #[test]
 fn unknown_kind_from_newer_peer() {
-    let env = Envelope::new(me().addr, Message::MemberQuery);
+    let env = Envelope::new(me().addr, Control::MemberQuery);
     let mut bytes = Vec::new();
     encode_to_vec(&env, &mut bytes, usize::MAX).unwrap();
     // The unit variant is encoded by name; rename it to a kind we do not know.
@@ -73,7 +73,7 @@ fn unknown_kind_from_newer_peer() {
 
 #[test]
 fn newer_protocol_version_is_named() {
-    let mut env = Envelope::new(me().addr, Message::MemberQuery);
+    let mut env = Envelope::new(me().addr, Control::MemberQuery);
     env.protocol = 9;
     let mut bytes = Vec::new();
     encode_to_vec(&env, &mut bytes, usize::MAX).unwrap();
@@ -141,7 +141,7 @@ fn truncated_frames() {
 fn ping_sized_message_fits_easily() {
     let env = Envelope::new(
         me().addr,
-        Message::Detector {
+        Gossip::Detector {
             detector: "swim".into(),
             sender: me(),
             payload: vec![1, 2, 3, 4, 5, 6, 7, 8],

@@ -15,7 +15,7 @@ use rumor_wire::*;
 #[test]
 fn a_protocol_version_in_a_longer_integer_form_is_refused() {
     let from = "127.0.0.1:3000".parse().unwrap();
-    let envelope = Envelope::new(from, Message::MemberQuery);
+    let envelope = Envelope::new(from, Control::MemberQuery);
     let mut bytes = Vec::new();
     encode_to_vec(&envelope, &mut bytes, usize::MAX).unwrap();
     assert_eq!(bytes[..2], [0x93, PROTOCOL_VERSION]);

@@ -4,7 +4,7 @@
 //! It shows what a plugin needs: implement
 //! [`rumor_membership::FailureDetector`] (only `name` and `handle` are
 //! required), define your own messages (carried as the opaque payload of
-//! `Message::Detector`; the core adds membership news to each and applies
+//! `Gossip::Detector`; the core adds membership news to each and applies
 //! what arrives), and register a factory by name into a
 //! [`DetectorRegistry`], which reads the detector's own section of the
 //! configuration. The core does the rest: member list, suspicion and

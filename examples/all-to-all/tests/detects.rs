@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumor_membership::{
-    Config, DetectorRegistry, DetectorSettings, EventKind, Membership, Message, NodeId, Time,
+    Config, DetectorRegistry, DetectorSettings, EventKind, Gossip, Membership, NodeId, Time,
     Version,
 };
 
@@ -34,7 +34,7 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
     for i in 1..5 {
         nodes[i].join(Time::ZERO, vec![node(0).addr]);
         let request = nodes[i].poll_message().expect("a join request");
-        let Message::JoinRequest {
+        let Gossip::JoinRequest {
             node: joiner,
             nonce,
         } = request.message
@@ -45,7 +45,7 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
         nodes[i].handle(Time::ZERO, node(0).addr, answer);
     }
     let mut crashed = [false; 5];
-    let mut in_flight: VecDeque<(Time, usize, SocketAddr, Message)> = VecDeque::new();
+    let mut in_flight: VecDeque<(Time, usize, SocketAddr, Gossip)> = VecDeque::new();
     let mut events = Vec::new();
     let step = Duration::from_millis(1);
     let mut now = Time::ZERO;

@@ -17,7 +17,8 @@ use rumor_dgrep::{ServeConfig, answer};
 use rumor_seal::Sealer;
 use rumor_transport::{Delivery, Exchange, Reply, ServiceConfig, SourceLimits, TcpService};
 use rumor_wire::{
-    DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, NodeId, Version,
+    Control, Dgrep, DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, NodeId,
+    Version,
 };
 
 /// How a test node answers a dgrep request.
@@ -106,14 +107,14 @@ fn serve(
         ..
     } = delivery;
     match envelope.body {
-        Message::MemberQuery => {
-            let list = Message::MemberList {
+        Message::Control(Control::MemberQuery) => {
+            let list = Control::MemberList {
                 node: id,
                 members: members.lock().unwrap().clone(),
             };
             let _ = reply.send(&Envelope::new(id.addr, list), Duration::from_secs(5));
         }
-        Message::DgrepRequest(request) => {
+        Message::Dgrep(Dgrep::Request(request)) => {
             let config = config.clone();
             thread::spawn(move || match behaviour {
                 Behaviour::Answer => {
@@ -134,7 +135,7 @@ fn serve(
                             text: b"a line before the crash".to_vec(),
                         }],
                     };
-                    let env = Envelope::new(id.addr, Message::DgrepChunk(chunk));
+                    let env = Envelope::new(id.addr, Dgrep::Chunk(chunk));
                     let _ = reply.send(&env, Duration::from_secs(5));
                 }
                 Behaviour::Garbage => {
@@ -171,7 +172,7 @@ impl Desk {
 
     /// Sends `body` to the desk as a client would: the client's side of the
     /// connection, and the desk's reply to answer on.
-    pub fn request(&self, body: Message) -> (Exchange<'static>, Reply) {
+    pub fn request(&self, body: impl Into<Message>) -> (Exchange<'static>, Reply) {
         let to = self.service.addr();
         let envelope = Envelope::new(to, body);
         let exchange =

@@ -138,6 +138,13 @@ impl<'a> DetectorContext<'a> {
         self.core.fail(member);
     }
 
+    /// Tells the core what only the detector knows: probes sent (counted),
+    /// a probe that went unanswered (kept in the target's history, which
+    /// `rumor why` shows), the local health score.
+    pub fn note(&mut self, note: crate::DetectorNote) {
+        self.core.detector_note(note);
+    }
+
     /// Counts `n` pieces of input this detector ignored as implausible (a
     /// counter that leaps, say), in the core's `absurd_updates`.
     pub fn count_implausible(&mut self, n: u64) {

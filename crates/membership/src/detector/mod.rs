@@ -4,7 +4,7 @@
 //! alive, failed) to the core through a [`DetectorContext`]; the core owns the
 //! member list, dissemination, joins, leaves and events. A detector's own
 //! protocol messages travel as opaque bytes inside
-//! [`rumor_wire::Message::Detector`], so a plugin defines its messages
+//! [`rumor_wire::Gossip::Detector`], so a plugin defines its messages
 //! without changing the wire crate; the core adds membership news to every
 //! such message and applies what arrives on them, so a detector never
 //! handles membership changes itself.

@@ -35,7 +35,7 @@ use super::awareness::Awareness;
 use super::{DetectorContext, FailureDetector, MemberChange};
 use crate::member_list::Map;
 use crate::membership::jitter;
-use crate::{Config, MembershipError, Time, payload};
+use crate::{Config, DetectorNote, MembershipError, Time, payload};
 
 /// The registered name.
 pub const NAME: &str = "swim";
@@ -222,8 +222,20 @@ impl Swim {
                     1
                 };
                 self.health.apply(delta as i32);
+                let (direct, indirect) = match probe.phase {
+                    Phase::Direct(_) => (1, 0),
+                    Phase::Indirect(Some(_)) => (2, probe.nacks_expected),
+                    Phase::Indirect(None) => (3, probe.nacks_expected),
+                };
+                ctx.note(DetectorNote::Unanswered {
+                    target: probe.target,
+                    direct,
+                    indirect,
+                    nacks: probe.nacks,
+                });
                 ctx.suspect(probe.target);
             }
+            ctx.note(DetectorNote::LocalHealth(self.health.score()));
         }
         // The period stays fixed: stretching it under local trouble (as
         // Lifeguard also allows) would slow detection most exactly when many
@@ -243,6 +255,7 @@ impl Swim {
             nacks_expected: 0,
             nacks: 0,
         });
+        ctx.note(DetectorNote::Probe);
         self.send(ctx, target, SwimMessage::Ping { seq });
     }
 
@@ -261,6 +274,10 @@ impl Swim {
         let (target, seq) = (probe.target, probe.seq);
         let helpers = ctx.random_members(ctx.config().indirect_probes, &[target]);
         probe.nacks_expected = helpers.len() as u32;
+        let helpers_asked = probe.nacks_expected;
+        ctx.note(DetectorNote::IndirectProbe {
+            helpers: helpers_asked,
+        });
         for helper in helpers {
             self.send(ctx, helper, SwimMessage::PingReq { seq, target });
         }
@@ -436,7 +453,7 @@ impl FailureDetector for Swim {
 mod tests {
     use std::net::SocketAddr;
 
-    use rumor_wire::{Message, Version};
+    use rumor_wire::{Gossip, Version};
 
     use super::*;
     use crate::{Membership, Outbound};
@@ -455,7 +472,7 @@ mod tests {
         core.handle(
             now,
             from.addr,
-            Message::Detector {
+            Gossip::Detector {
                 detector: NAME.to_string(),
                 sender: from,
                 payload: payload::encode(message),
@@ -483,7 +500,7 @@ mod tests {
     fn swim_transmits(core: &mut Membership) -> Vec<(SocketAddr, SwimMessage)> {
         std::iter::from_fn(|| core.poll_message())
             .filter_map(|Outbound { to, message, .. }| match message {
-                Message::Detector { payload, .. } => {
+                Gossip::Detector { payload, .. } => {
                     Some((to, payload::decode::<SwimMessage>(NAME, &payload).unwrap()))
                 }
                 _ => None,
@@ -603,7 +620,7 @@ mod tests {
         core.handle(
             now,
             id(2).addr,
-            Message::Updates {
+            Gossip::Updates {
                 sender: id(2),
                 updates: vec![update],
             },

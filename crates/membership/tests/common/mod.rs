@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumor_membership::{
-    Channel, Config, DetectorRegistry, Event, EventKind, Membership, Message, NodeId, ReceiverDrop,
-    Time, Version,
+    Channel, Config, DetectorRegistry, Event, EventKind, Gossip, Membership, Message, NodeId,
+    ReceiverDrop, Time, Version,
 };
 use rumor_wire::{Envelope, decode_datagram, encode_datagram};
 
@@ -25,7 +25,7 @@ pub fn addr(i: usize) -> SocketAddr {
 /// dropped), or the news that a request found nobody.
 enum InFlight {
     Datagram(SocketAddr, Vec<u8>),
-    Answer(SocketAddr, Message),
+    Answer(SocketAddr, Gossip),
     Unreachable(SocketAddr),
     /// A paused node runs again: a (late) tick.
     Resume,
@@ -160,11 +160,11 @@ impl Cluster {
             core.join(cluster.now, vec![addr(introducer)]);
             let nonce = std::iter::from_fn(|| core.poll_message())
                 .find_map(|t| match t.message {
-                    Message::JoinRequest { nonce, .. } => Some(nonce),
+                    Gossip::JoinRequest { nonce, .. } => Some(nonce),
                     _ => None,
                 })
                 .expect("a join request");
-            let response = Message::JoinResponse {
+            let response = Gossip::JoinResponse {
                 introducer: cluster.id(introducer),
                 nonce,
                 members: everyone.clone(),
@@ -284,11 +284,11 @@ impl Cluster {
     /// A request over a stream from node `i`: the target answers at once,
     /// and the answer arrives two latencies later; a crashed or cut-off
     /// target is reported unreachable.
-    fn request(&mut self, i: usize, to: SocketAddr, message: Message) {
+    fn request(&mut self, i: usize, to: SocketAddr, message: Gossip) {
         let target = self
             .index_of(to)
             .filter(|&t| !self.nodes[t].crashed && !self.blocked.contains(&(i, t)));
-        let (Some(t), Message::JoinRequest { node, nonce }) = (target, &message) else {
+        let (Some(t), Gossip::JoinRequest { node, nonce }) = (target, &message) else {
             self.in_flight(self.now + LATENCY, i, InFlight::Unreachable(to));
             return;
         };
@@ -355,7 +355,10 @@ impl Cluster {
                         let envelope = decode_datagram(&bytes, self.config.datagram_limit)
                             .expect("own encoding decodes");
                         assert_eq!(envelope.from, from);
-                        node.core.handle(self.now, from, envelope.body);
+                        let Message::Gossip(message) = envelope.body else {
+                            panic!("a core sent a non-gossip datagram: {:?}", envelope.body);
+                        };
+                        node.core.handle(self.now, from, message);
                     }
                     InFlight::Answer(from, message) => node.core.handle(self.now, from, message),
                     InFlight::Unreachable(target) => node.core.handle_unreachable(self.now, target),
@@ -386,7 +389,7 @@ impl Cluster {
     }
 
     /// Delivers a raw message to node `i`, as if from `from`.
-    pub fn inject(&mut self, i: usize, from: SocketAddr, message: Message) {
+    pub fn inject(&mut self, i: usize, from: SocketAddr, message: Gossip) {
         self.nodes[i].core.handle(self.now, from, message);
         self.drain(i);
     }

@@ -1,7 +1,8 @@
 //! [`Bootstrap::Converged`](crate::Bootstrap::Converged): a cluster formed
 //! long ago, without a message on the network.
 
-use rumor_membership::{Incarnation, MemberState, MemberUpdate, Membership, Message, NodeId};
+use rumor_membership::{Incarnation, MemberState, MemberUpdate, Membership, NodeId};
+use rumor_wire::Gossip;
 
 use super::engine::Engine;
 use super::{EngineKind, World};
@@ -73,7 +74,7 @@ impl World<'_> {
         prototype.join(now, vec![introducer.addr]);
         let nonce = std::iter::from_fn(|| prototype.poll_message())
             .find_map(|t| match t.message {
-                Message::JoinRequest { nonce, .. } => Some(nonce),
+                Gossip::JoinRequest { nonce, .. } => Some(nonce),
                 _ => None,
             })
             .expect("a fresh core joining asks its introducer");
@@ -85,7 +86,7 @@ impl World<'_> {
                 incarnation: Incarnation(0),
             })
             .collect();
-        let answer = Message::JoinResponse {
+        let answer = Gossip::JoinResponse {
             introducer,
             nonce,
             members,

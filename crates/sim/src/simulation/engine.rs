@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use rumor_membership::{Channel, Event, MemberInfo, Membership, Message, NodeId, Outbound, Time};
+use rumor_membership::{Channel, Event, Gossip, MemberInfo, Membership, NodeId, Outbound, Time};
 
 use crate::foca_node::FocaNode;
 use crate::notices::NoticeCounts;
@@ -12,7 +12,7 @@ use crate::notices::NoticeCounts;
 /// What travels between two processes.
 pub(super) enum Payload {
     /// A rumor message (the envelope's body; the sender rides beside it).
-    Rumor(Message),
+    Rumor(Gossip),
     /// A foca datagram, as encoded.
     Foca(Box<[u8]>),
 }

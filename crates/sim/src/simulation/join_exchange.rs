@@ -12,8 +12,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_membership::{Message, NodeId};
-use rumor_wire::{Envelope, encoded_len};
+use rumor_membership::{Gossip, NodeId};
+use rumor_wire::{Envelope, Message, encoded_len};
 
 use super::engine::{Outgoing, Payload};
 use super::{Step, World, slot_addr};
@@ -31,7 +31,7 @@ impl World<'_> {
             self.traffic.on_send(src, transmit.len);
         }
         let generation = self.slots[src].generation;
-        let Payload::Rumor(Message::JoinRequest { node, nonce }) = transmit.payload else {
+        let Payload::Rumor(Gossip::JoinRequest { node, nonce }) = transmit.payload else {
             // Only join requests travel as requests; the simulator has no
             // target to ask about any other kind, so it goes nowhere.
             self.drops.unroutable += 1;
@@ -109,6 +109,9 @@ impl World<'_> {
         if self.traffic.counting(now) {
             self.traffic.on_send(target, encoded_len(&envelope));
         }
+        let Message::Gossip(answer) = envelope.body else {
+            return; // a join answer is always gossip
+        };
         match self.network.answer(target, requester) {
             Ok(delay) => self.queue.push(
                 now + delay,
@@ -116,7 +119,7 @@ impl World<'_> {
                     to: requester as u32,
                     generation,
                     from: to,
-                    message: envelope.body,
+                    message: answer,
                 },
             ),
             Err(_) => {
@@ -141,7 +144,7 @@ impl World<'_> {
         slot: usize,
         generation: u64,
         from: SocketAddr,
-        message: Message,
+        message: Gossip,
     ) {
         let now = self.now;
         let s = &mut self.slots[slot];
@@ -153,7 +156,7 @@ impl World<'_> {
             self.drops.node_down += 1;
             return;
         };
-        if matches!(message, Message::JoinRefused { .. }) {
+        if matches!(message, Gossip::JoinRefused { .. }) {
             self.joins_refused += 1;
         }
         s.last_request = None;

@@ -59,53 +59,64 @@ pub fn flags() -> impl Strategy<Value = GrepFlags> {
 
 pub fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (node_id(), any::<u64>()).prop_map(|(node, nonce)| Message::JoinRequest { node, nonce }),
-        (node_id(), any::<u64>(), vec(update(), 0..40)).prop_map(|(introducer, nonce, members)| {
-            Message::JoinResponse {
-                introducer,
-                nonce,
-                members,
-            }
-        }),
-        (any::<u64>(), ".{0,40}", option::of(any::<u64>())).prop_map(|(nonce, reason, newer)| {
-            Message::JoinRefused {
-                nonce,
-                reason,
-                retry: match newer {
-                    Some(v) => JoinRetry::NewerThan(Version(v)),
-                    None => JoinRetry::Elsewhere,
-                },
-            }
-        }),
-        (node_id(), update(), any::<u32>(), any::<bool>()).prop_map(
-            |(sender, member, live, reply)| Message::Gone {
+        (node_id(), any::<u64>())
+            .prop_map(|(node, nonce)| Gossip::JoinRequest { node, nonce })
+            .prop_map(Message::from),
+        (node_id(), any::<u64>(), vec(update(), 0..40))
+            .prop_map(|(introducer, nonce, members)| {
+                Gossip::JoinResponse {
+                    introducer,
+                    nonce,
+                    members,
+                }
+            })
+            .prop_map(Message::from),
+        (any::<u64>(), ".{0,40}", option::of(any::<u64>()))
+            .prop_map(|(nonce, reason, newer)| {
+                Gossip::JoinRefused {
+                    nonce,
+                    reason,
+                    retry: match newer {
+                        Some(v) => JoinRetry::NewerThan(Version(v)),
+                        None => JoinRetry::Elsewhere,
+                    },
+                }
+            })
+            .prop_map(Message::from),
+        (node_id(), update(), any::<u32>(), any::<bool>())
+            .prop_map(|(sender, member, live, reply)| Gossip::Gone {
                 sender,
                 member,
                 live,
                 reply
-            }
-        ),
-        (node_id(), any::<u64>()).prop_map(|(node, i)| Message::Leave {
-            node,
-            incarnation: Incarnation(i)
-        }),
+            })
+            .prop_map(Message::from),
+        (node_id(), any::<u64>())
+            .prop_map(|(node, i)| Gossip::Leave {
+                node,
+                incarnation: Incarnation(i)
+            })
+            .prop_map(Message::from),
         (node_id(), vec(update(), 0..40))
-            .prop_map(|(sender, updates)| Message::Updates { sender, updates }),
-        ("[a-z]{1,12}", node_id(), vec(any::<u8>(), 0..200)).prop_map(
-            |(detector, sender, payload)| Message::Detector {
+            .prop_map(|(sender, updates)| Gossip::Updates { sender, updates })
+            .prop_map(Message::from),
+        ("[a-z]{1,12}", node_id(), vec(any::<u8>(), 0..200))
+            .prop_map(|(detector, sender, payload)| Gossip::Detector {
                 detector,
                 sender,
                 payload,
                 updates: Vec::new(),
-            }
-        ),
-        (any::<u64>(), vec(".{0,30}", 0..4), flags()).prop_map(|(query, patterns, flags)| {
-            Message::DgrepRequest(DgrepRequest {
-                query,
-                patterns,
-                flags,
             })
-        }),
+            .prop_map(Message::from),
+        (any::<u64>(), vec(".{0,30}", 0..4), flags())
+            .prop_map(|(query, patterns, flags)| {
+                Dgrep::Request(DgrepRequest {
+                    query,
+                    patterns,
+                    flags,
+                })
+            })
+            .prop_map(Message::from),
         (
             any::<u64>(),
             node_id(),
@@ -114,7 +125,7 @@ pub fn message() -> impl Strategy<Value = Message> {
                 0..10
             )
         )
-            .prop_map(|(query, node, lines)| Message::DgrepChunk(DgrepChunk {
+            .prop_map(|(query, node, lines)| Dgrep::Chunk(DgrepChunk {
                 query,
                 node,
                 lines: lines
@@ -125,7 +136,8 @@ pub fn message() -> impl Strategy<Value = Message> {
                         text
                     })
                     .collect(),
-            })),
+            }))
+            .prop_map(Message::from),
         (
             any::<u64>(),
             node_id(),
@@ -135,7 +147,7 @@ pub fn message() -> impl Strategy<Value = Message> {
             option::of(".{0,30}")
         )
             .prop_map(|(query, node, counts, bytes_searched, elapsed_ms, error)| {
-                Message::DgrepDone(DgrepDone {
+                Dgrep::Done(DgrepDone {
                     query,
                     node,
                     counts: counts
@@ -146,21 +158,26 @@ pub fn message() -> impl Strategy<Value = Message> {
                     elapsed_ms,
                     error,
                 })
-            }),
-        Just(Message::MemberQuery),
-        (node_id(), vec(update(), 0..20)).prop_map(|(node, ms)| Message::MemberList {
-            node,
-            members: ms
-                .into_iter()
-                .map(|u| MemberInfo {
-                    node: u.node,
-                    state: u.state,
-                    incarnation: u.incarnation
-                })
-                .collect(),
-        }),
-        Just(Message::LeaveCommand),
-        ".{0,40}".prop_map(|reason| Message::Error { reason }),
+            })
+            .prop_map(Message::from),
+        Just(Control::MemberQuery).prop_map(Message::from),
+        (node_id(), vec(update(), 0..20))
+            .prop_map(|(node, ms)| Control::MemberList {
+                node,
+                members: ms
+                    .into_iter()
+                    .map(|u| MemberInfo {
+                        node: u.node,
+                        state: u.state,
+                        incarnation: u.incarnation
+                    })
+                    .collect(),
+            })
+            .prop_map(Message::from),
+        Just(Control::LeaveCommand).prop_map(Message::from),
+        ".{0,40}"
+            .prop_map(|reason| Control::Error { reason })
+            .prop_map(Message::from),
         (
             node_id(),
             any::<bool>(),
@@ -169,14 +186,15 @@ pub fn message() -> impl Strategy<Value = Message> {
             vec(any::<u8>(), 0..64)
         )
             .prop_map(
-                |(sender, reply, buckets, first, summaries)| Message::Digest {
+                |(sender, reply, buckets, first, summaries)| Gossip::Digest {
                     sender,
                     reply,
                     buckets,
                     first,
                     summaries,
                 }
-            ),
+            )
+            .prop_map(Message::from),
     ]
 }
 

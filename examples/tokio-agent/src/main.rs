@@ -1,0 +1,206 @@
+//! A complete rumor member in one async program: the sans-I/O core of
+//! `rumor-membership` driven by tokio's UDP socket, TCP streams and timers.
+//! It joins a cluster of `rumor agent`s, prints every membership event, and
+//! leaves gracefully on Ctrl-C or SIGTERM (or after `--for SECS`).
+//!
+//! ```text
+//! tokio-agent --bind 127.0.0.1:7100 --join 127.0.0.1:7000 [--detector gossip] [--for 30]
+//! ```
+//!
+//! The whole contract with the core is five calls: `handle` what arrives,
+//! `tick` at `poll_timeout`, send what `poll_transmit` hands out the way its
+//! channel says (a datagram, or a request on a new TCP stream whose answer
+//! goes back to `handle`), and print what `poll_event` reports. The cluster
+//! must speak in the clear (no `--keyring`) and run the same detector.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rumor_membership::{
+    Channel, Config, DetectorRegistry, DetectorSettings, Gossip, Membership, NodeId, Version,
+};
+use rumor_wire::{DEFAULT_MAX_FRAME, Envelope, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until, timeout};
+
+/// How long a join request may take, connection included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a leaving member keeps sending its goodbyes.
+const LINGER: Duration = Duration::from_millis(500);
+
+struct Args {
+    bind: SocketAddr,
+    join: Vec<SocketAddr>,
+    detector: String,
+    run_for: Option<Duration>,
+}
+
+/// What a request task brings back to the loop.
+enum Answer {
+    Reply(SocketAddr, Gossip),
+    Unreachable(SocketAddr),
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        bind: "127.0.0.1:7100".parse().expect("literal address"),
+        join: Vec::new(),
+        detector: "gossip".into(),
+        run_for: None,
+    };
+    let mut words = std::env::args().skip(1);
+    while let Some(flag) = words.next() {
+        let mut value = || words.next().ok_or(format!("{flag} needs a value"));
+        let addr = |v: String| v.parse().map_err(|_| format!("{flag}: not IP:PORT: {v}"));
+        match flag.as_str() {
+            "--bind" => args.bind = addr(value()?)?,
+            "--join" => args.join.push(addr(value()?)?),
+            "--detector" => args.detector = value()?,
+            "--for" => {
+                let secs = value()?;
+                let secs: u64 = secs
+                    .parse()
+                    .map_err(|_| format!("--for: not seconds: {secs}"))?;
+                args.run_for = Some(Duration::from_secs(secs));
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let result = match parse_args() {
+        Ok(args) => run(args).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        eprintln!("tokio-agent: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let socket = UdpSocket::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
+    let config = Config::default();
+    let limit = config.datagram_limit;
+    let detector = DetectorRegistry::with_builtins()
+        .create(&args.detector, &DetectorSettings::new(&config))
+        .map_err(|e| e.to_string())?;
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as u64;
+    let me = NodeId::new(args.bind, Version(unix_ms));
+    let epoch = Instant::now();
+    let now = || epoch.elapsed();
+    let mut core = Membership::builder(me, detector)
+        .config(config)
+        .seed(unix_ms)
+        .start(now())
+        .map_err(|e| e.to_string())?;
+    println!("started {me}");
+    if !args.join.is_empty() {
+        core.join(now(), args.join.clone());
+    }
+
+    let (answers_tx, mut answers) = mpsc::channel(16);
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let far = epoch + Duration::from_secs(100 * 365 * 24 * 3600);
+    let stop_at = args.run_for.map_or(far, |d| epoch + d);
+    let mut leave_by: Option<Instant> = None;
+    let (mut inbound, mut outbound) = (vec![0u8; 65_536], Vec::new());
+    loop {
+        // Carry out what the core said, then wait for its next deadline.
+        while let Some(t) = core.poll_transmit(&mut outbound) {
+            match t.channel {
+                Channel::Datagram => {
+                    let _ = socket.send_to(&outbound[..t.len], t.to).await;
+                }
+                _ => {
+                    let (frame, tx) = (outbound[..t.len].to_vec(), answers_tx.clone());
+                    tokio::spawn(async move {
+                        let answer = match timeout(REQUEST_TIMEOUT, request(t.to, &frame)).await {
+                            Ok(Ok(message)) => Answer::Reply(t.to, message),
+                            _ => Answer::Unreachable(t.to),
+                        };
+                        let _ = tx.send(answer).await;
+                    });
+                }
+            }
+        }
+        while let Some(event) = core.poll_event() {
+            println!("{} {}", event.kind, event.member);
+        }
+        while let Some(notice) = core.poll_notice() {
+            println!("notice: {notice}");
+        }
+        if leave_by.is_some_and(|at| Instant::now() >= at) {
+            println!("left");
+            return Ok(());
+        }
+        let deadline = core.poll_timeout().map_or(far, |t| epoch + t);
+        let deadline = leave_by.map_or(deadline, |at| deadline.min(at));
+        tokio::select! {
+            received = socket.recv_from(&mut inbound) => {
+                let (len, _) = received.map_err(|e| e.to_string())?;
+                // Anything but a well-formed gossip datagram is dropped.
+                if let Ok(Envelope { from, body: Message::Gossip(message), .. }) =
+                    rumor_wire::decode_datagram(&inbound[..len], limit)
+                {
+                    core.handle(now(), from, message);
+                }
+            }
+            Some(answer) = answers.recv() => match answer {
+                Answer::Reply(from, message) => core.handle(now(), from, message),
+                Answer::Unreachable(to) => core.handle_unreachable(now(), to),
+            },
+            _ = sleep_until(deadline) => core.tick(now()),
+            _ = tokio::signal::ctrl_c(), if leave_by.is_none() => leave_by = Some(leave(&mut core, now())),
+            _ = terminate.recv(), if leave_by.is_none() => leave_by = Some(leave(&mut core, now())),
+            _ = sleep_until(stop_at), if leave_by.is_none() => leave_by = Some(leave(&mut core, now())),
+        }
+    }
+}
+
+/// Starts a graceful leave; returns when to stop sending goodbyes.
+fn leave(core: &mut Membership, now: Duration) -> Instant {
+    println!("leaving");
+    core.leave(now);
+    Instant::now() + LINGER
+}
+
+/// One request on a new TCP stream: a 4-byte big-endian length and the
+/// encoded envelope out, one frame back, checked against the frame limit
+/// before anything is allocated for it.
+async fn request(to: SocketAddr, envelope: &[u8]) -> Result<Gossip, String> {
+    let mut stream = TcpStream::connect(to).await.map_err(|e| e.to_string())?;
+    let len = u32::try_from(envelope.len()).map_err(|e| e.to_string())?;
+    stream
+        .write_all(&len.to_be_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(envelope)
+        .await
+        .map_err(|e| e.to_string())?;
+    let len = stream.read_u32().await.map_err(|e| e.to_string())? as usize;
+    if len > DEFAULT_MAX_FRAME {
+        return Err(format!("a {len}-byte answer is over the frame limit"));
+    }
+    let mut body = vec![0; len];
+    stream
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| e.to_string())?;
+    match rumor_wire::decode(&body).map_err(|e| e.to_string())?.body {
+        Message::Gossip(message) => Ok(message),
+        other => Err(format!("answered with a {} message", other.kind())),
+    }
+}
