@@ -34,6 +34,10 @@ pub enum ActionKind {
     Heal,
     /// Change the receiver-side drop (`loss`) and/or in-transit loss (`net_loss`).
     SetLoss,
+    /// The nodes stop running `for` this long (sending nothing, handling
+    /// nothing, their datagrams waiting in the receive buffer), then go on;
+    /// `times` times, once every `every`, when given.
+    Pause,
 }
 
 /// One timed action as written in a scenario file.
@@ -79,9 +83,16 @@ pub struct ActionSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub period_off: Option<Duration>,
-    /// Flap: how many cuts (each followed by a heal).
+    /// Flap: how many cuts (each followed by a heal); pause: how many pauses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
+    /// Pause: from the start of one pause to the next, when `times` > 1.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub every: Option<Duration>,
     /// Set-loss: the new receiver-side drop probability.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
@@ -114,6 +125,13 @@ pub enum Action {
     },
     /// Heal every partition.
     Heal,
+    /// These slots pause for `lasting`.
+    Pause {
+        /// The slots.
+        nodes: Vec<usize>,
+        /// How long.
+        lasting: Duration,
+    },
     /// New loss probabilities.
     SetLoss {
         /// Receiver-side drop.
@@ -137,6 +155,7 @@ impl ActionSpec {
             period_on: None,
             period_off: None,
             times: None,
+            every: None,
             loss: None,
             net_loss: None,
         }
@@ -178,7 +197,7 @@ impl ActionSpec {
             ActionKind::Partition | ActionKind::Isolate | ActionKind::Flap
         );
         match self.action {
-            ActionKind::Crash | ActionKind::Leave if !named => {
+            ActionKind::Crash | ActionKind::Leave | ActionKind::Pause if !named => {
                 return bad("name `nodes` or `random`".into());
             }
             _ if cuts && !named => return bad("name `nodes` or `random`".into()),
@@ -197,16 +216,32 @@ impl ActionSpec {
             return bad("`one_way` is for partition, isolate and flap".into());
         }
         match (self.action, self.lasting) {
-            (ActionKind::Partition | ActionKind::Isolate, Some(d)) if d.is_zero() => {
+            (ActionKind::Partition | ActionKind::Isolate | ActionKind::Pause, Some(d))
+                if d.is_zero() =>
+            {
                 return bad("`for` must be positive".into());
             }
-            (ActionKind::Partition | ActionKind::Isolate, _) | (_, None) => {}
-            (_, Some(_)) => return bad("`for` is for partition and isolate".into()),
+            (ActionKind::Pause, None) => return bad("a pause needs `for`".into()),
+            (ActionKind::Partition | ActionKind::Isolate | ActionKind::Pause, _) | (_, None) => {}
+            (_, Some(_)) => return bad("`for` is for partition, isolate and pause".into()),
+        }
+        if self.action == ActionKind::Pause {
+            let times = self.times.unwrap_or(1);
+            match self.every {
+                _ if times == 0 => return bad("`times` must be positive".into()),
+                None if times > 1 => return bad("repeated pauses need `every`".into()),
+                Some(every) if every <= self.lasting.unwrap_or_default() => {
+                    return bad("`every` must be longer than `for`".into());
+                }
+                _ => {}
+            }
+        } else if self.every.is_some() {
+            return bad("`every` is for pause".into());
         }
         let flap_fields = [
             self.period_on.is_some(),
             self.period_off.is_some(),
-            self.times.is_some(),
+            self.times.is_some() && self.action != ActionKind::Pause,
         ];
         if self.action == ActionKind::Flap {
             let (Some(on), Some(off), Some(times)) = (self.period_on, self.period_off, self.times)
@@ -258,6 +293,19 @@ impl ActionSpec {
                 out
             }
             ActionKind::Heal => vec![(at, Action::Heal)],
+            ActionKind::Pause => {
+                let lasting = self.lasting.unwrap_or_default();
+                let every = self.every.unwrap_or_default();
+                (0..self.times.unwrap_or(1))
+                    .map(|k| {
+                        let pause = Action::Pause {
+                            nodes: nodes.clone(),
+                            lasting,
+                        };
+                        (at + every * k, pause)
+                    })
+                    .collect()
+            }
             ActionKind::SetLoss => vec![(
                 at,
                 Action::SetLoss {

@@ -6,22 +6,45 @@ use std::time::Duration;
 use clap::Parser;
 use rumor_membership::{Config, DetectorRegistry};
 
+use crate::foca_node::FocaPreset;
 use crate::output::Report;
+use crate::pause::PauseSpec;
 use crate::scenario::{Bootstrap, Scenario, one_line};
 use crate::simulation::{RunOptions, run};
+use crate::sweep_cli::SweepArgs;
 use crate::{SimError, event_log};
 
 /// Simulates a rumor cluster on a virtual clock and reports failure-detection
 /// latency, false positives, partition healing and bandwidth.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "rumor-sim", version, about)]
+#[command(
+    name = "rumor-sim",
+    version,
+    about,
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// `sweep`: a grid of runs (see `rumor-sim sweep --help`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Cluster size.
     #[arg(long, value_name = "N", required_unless_present = "scenario")]
     pub nodes: Option<usize>,
-    /// Failure detector: gossip, swim, phi, all-to-all (the example plugin).
+    /// Failure detector: gossip, swim, phi, all-to-all (the example plugin),
+    /// or foca (the foca crate's SWIM, driven on the same clock and network).
     #[arg(long, value_name = "NAME", required_unless_present = "scenario")]
     pub detector: Option<String>,
+    /// foca: the preset its configuration starts from (default lan).
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub foca_preset: Option<FocaPreset>,
+    /// foca: probe period, probe timeout and suspicion timeout as rumor's
+    /// swim has them (probe_interval, probe_timeout, t_suspect).
+    #[arg(long)]
+    pub match_timing: bool,
+    /// foca: another probe period; the preset's other timings scale with it.
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub foca_period: Option<Duration>,
     /// Receiver-side drop probability, 0 to 1 (default 0).
     #[arg(long, value_name = "P", value_parser = probability)]
     pub loss: Option<f64>,
@@ -56,6 +79,11 @@ pub struct Cli {
     /// Random extra latency per message, uniform (default 500us).
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub jitter: Option<Duration>,
+    /// K nodes (a count, or a share such as 1%) pause for DUR every EVERY from
+    /// the end of warm-up on, e.g. 1%:1s:5s; never node 0, nor a node that
+    /// crashes or leaves.
+    #[arg(long, value_name = "K:DUR:EVERY", value_parser = pause_spec)]
+    pub pause: Option<PauseSpec>,
     /// In-transit datagram loss probability, 0 to 1, on top of --loss (default 0).
     #[arg(long, value_name = "P", value_parser = probability)]
     pub net_loss: Option<f64>,
@@ -78,6 +106,17 @@ pub struct Cli {
     /// Write the first run's events to FILE in the events.jsonl format.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// A grid of runs on every core: runs.csv, summary.csv and plots.
+    Sweep(SweepArgs),
+}
+
+fn pause_spec(text: &str) -> Result<PauseSpec, String> {
+    text.parse()
 }
 
 fn probability(text: &str) -> Result<f64, String> {
@@ -119,8 +158,20 @@ impl Cli {
             join_window => s.join_window, bootstrap => s.bootstrap, latency => s.network.latency,
             jitter => s.network.jitter, net_loss => s.network.loss,
         }
+        if let Some(pause) = self.pause {
+            s.pause = Some(pause);
+        }
         if let Some(d) = &self.detector {
             s.detector = Some(d.clone());
+        }
+        if let Some(preset) = self.foca_preset {
+            s.foca.preset = preset;
+        }
+        if self.match_timing {
+            s.foca.match_timing = true;
+        }
+        if let Some(period) = self.foca_period {
+            s.foca.probe_period = Some(period);
         }
         s.validate()?;
         Ok(s)
@@ -128,6 +179,9 @@ impl Cli {
 
     /// Runs every seed and renders the report in the format asked for.
     pub fn execute(&self, registry: &DetectorRegistry) -> Result<String, SimError> {
+        if let Some(Command::Sweep(sweep)) = &self.command {
+            return sweep.execute(registry);
+        }
         let scenario = self.scenario()?;
         let mut runs = Vec::new();
         for i in 0..scenario.runs {

@@ -6,7 +6,7 @@
 //! or genuine, as the driver says: see [`crate::HealOutcome`]), about a node
 //! that left an accuracy violation of its own.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rumor_membership::{Event, EventKind, NodeId, Time};
 
@@ -68,6 +68,10 @@ pub(crate) struct Ledger {
     false_positive_members: BTreeSet<NodeId>,
     false_positive_marks: u64,
     partition_false_positive_members: BTreeSet<NodeId>,
+    /// Versions that have been paused at least once.
+    paused: HashSet<NodeId>,
+    pause_false_positive_members: BTreeSet<NodeId>,
+    pause_false_positive_marks: u64,
     partition_false_positive_marks: u64,
     /// Live members some nodes marked failed (mostly across a partition),
     /// and by whom: should such a member crash later, those nodes know
@@ -145,6 +149,11 @@ impl Ledger {
         self.lives.insert(node, Life::Left { track });
     }
 
+    /// `node` paused (it runs on: a `failed` mark of it is a false positive).
+    pub fn on_pause(&mut self, node: NodeId) {
+        self.paused.insert(node);
+    }
+
     /// A core gave up the version `node` for a new one.
     pub fn on_retire(&mut self, node: NodeId) {
         self.disturbed = true;
@@ -194,6 +203,10 @@ impl Ledger {
                     Some(Life::Live { .. } | Life::Retired) => {
                         self.false_positive_marks += 1;
                         self.false_positive_members.insert(event.member);
+                        if self.paused.contains(&event.member) {
+                            self.pause_false_positive_marks += 1;
+                            self.pause_false_positive_members.insert(event.member);
+                        }
                         self.held_failed
                             .entry(event.member)
                             .or_default()
@@ -231,6 +244,16 @@ impl Ledger {
     /// `failed` events about live members, partitions aside.
     pub fn false_positive_marks(&self) -> u64 {
         self.false_positive_marks
+    }
+
+    /// Of the false positives: distinct members that had been paused.
+    pub fn pause_false_positives(&self) -> usize {
+        self.pause_false_positive_members.len()
+    }
+
+    /// Of the false-positive marks: marks of members that had been paused.
+    pub fn pause_false_positive_marks(&self) -> u64 {
+        self.pause_false_positive_marks
     }
 
     /// Distinct live members marked failed because of a partition.

@@ -53,15 +53,19 @@ mod cli;
 mod error;
 mod event_log;
 mod event_queue;
+mod foca_node;
 mod heal_report;
 mod ledger;
 mod network;
 mod notices;
 mod output;
+mod pause;
 mod report;
 mod rng;
 mod scenario;
 mod simulation;
+pub mod sweep;
+mod sweep_cli;
 mod traffic;
 
 pub use action::{Action, ActionKind, ActionSpec};
@@ -69,14 +73,17 @@ pub use cli::Cli;
 pub use error::SimError;
 pub use event_log::to_jsonl as events_to_jsonl;
 pub use event_queue::EventQueue;
+pub use foca_node::{FocaPreset, FocaSettings};
 pub use heal_report::HealOutcome;
 pub use network::{Cut, Cuts, JitterShape, Network, NetworkConfig, SlotSet};
 pub use notices::NoticeCounts;
 pub use output::Report;
+pub use pause::{PauseCount, PauseSpec};
 pub use report::{CrashOutcome, Drops, LeaveOutcome, RunReport, Spread, Summary};
 pub use rng::{DetRng, derive_seed};
 pub use scenario::{Bootstrap, Scenario};
 pub use simulation::{PORT, RunOptions, RunOutcome, run, slot_addr};
+pub use sweep_cli::SweepArgs;
 
 /// Every detector the simulator knows: the core's built-ins (`gossip`,
 /// `swim`, `phi`) and the out-of-tree example plugin (`all-to-all`).

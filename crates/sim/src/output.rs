@@ -47,7 +47,8 @@ impl Report {
              leaves,leaves_seen_by_all,messages_per_node_s,bytes_per_node_s,\
              max_bytes_per_node_s,suspicions,refutations,rejoins,oversized,\
              partition_false_positives,partition_false_positive_marks,heals,heals_healed,\
-             heal_max_s,heal_rejoins",
+             heal_max_s,heal_rejoins,suspicions_raised,pauses,pause_false_positives,\
+             pause_false_positive_marks",
         );
         // Wall time stays out of CSV: rows compare byte for byte across runs.
         out.push('\n');
@@ -74,7 +75,7 @@ impl Report {
             };
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 r.seed,
                 self.scenario.nodes,
                 self.scenario.detector_name(),
@@ -108,6 +109,10 @@ impl Report {
                 healed,
                 opt(heal_max),
                 r.heals.iter().map(|h| h.rejoins).sum::<u64>(),
+                r.suspicions_raised,
+                r.pauses,
+                r.pause_false_positives,
+                r.pause_false_positive_marks,
             );
             out.push('\n');
         }
@@ -163,6 +168,14 @@ impl Report {
         row(&mut out, "bytes sent / node / s", s.bytes_per_node_s, 0);
         row(&mut out, "suspicions / run", s.suspicions, 0);
         row(&mut out, "refutations / run", s.refutations, 0);
+        row(&mut out, "suspicions raised / run", s.suspicions_raised, 0);
+        if s.pauses > 0 {
+            let _ = writeln!(
+                out,
+                "pauses: {}; false positives among paused members: {} (marks: {})",
+                s.pauses, s.pause_false_positives, s.pause_false_positive_marks
+            );
+        }
         let partitioned = s.heals > 0 || s.partition_false_positive_marks > 0;
         if partitioned {
             row(&mut out, "heal to full membership (s)", s.heal_s, 3);

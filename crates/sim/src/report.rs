@@ -61,6 +61,8 @@ pub struct Drops {
     pub node_down: u64,
     /// Datagrams above the datagram limit (a core bug: never sent).
     pub oversized: u64,
+    /// Datagrams for a paused node that its full receive buffer dropped.
+    pub receive_buffer: u64,
     /// Addressed to no node of the simulation.
     pub unroutable: u64,
 }
@@ -81,6 +83,12 @@ pub struct RunReport {
     pub false_positives: usize,
     /// `failed` events about live members, partition-caused ones aside.
     pub false_positive_marks: u64,
+    /// Pauses (one node stopping once; a pause that extends another counts).
+    pub pauses: u64,
+    /// Of `false_positives`: members that had been paused.
+    pub pause_false_positives: usize,
+    /// Of `false_positive_marks`: marks of members that had been paused.
+    pub pause_false_positive_marks: u64,
     /// Distinct live members marked failed because of a partition: by an
     /// observer across a cut, or after such a mark (see [`HealOutcome`]).
     pub partition_false_positives: usize,
@@ -97,8 +105,12 @@ pub struct RunReport {
     pub bytes_per_node_s: f64,
     /// The busiest node's bytes per second (window).
     pub max_bytes_per_node_s: f64,
-    /// `suspected` events.
+    /// `suspected` events (with foca: the suspicions each node raised, as
+    /// foca tells no others).
     pub suspicions: u64,
+    /// Suspicions the nodes' own detectors raised (heard-of ones aside):
+    /// the figure that compares across rumor's detectors and foca.
+    pub suspicions_raised: u64,
     /// `alive` events (suspicions refuted).
     pub refutations: u64,
     /// `joined` events.
@@ -114,6 +126,9 @@ pub struct RunReport {
     pub rejoins: u64,
     /// Join answers that were refusals.
     pub joins_refused: u64,
+    /// Calls foca refused (malformed input, or a probe cycle the runtime
+    /// broke): none is expected.
+    pub engine_errors: u64,
     /// Notices the cores gave, by kind.
     pub notices: NoticeCounts,
     /// Undelivered messages by cause.
@@ -178,6 +193,12 @@ pub struct Summary {
     pub false_positives: usize,
     /// Sum of `failed` events about live members (partition-caused aside).
     pub false_positive_marks: u64,
+    /// Sum of pauses.
+    pub pauses: u64,
+    /// Sum of per-run distinct false positives that had been paused.
+    pub pause_false_positives: usize,
+    /// Sum of false-positive marks of members that had been paused.
+    pub pause_false_positive_marks: u64,
     /// Sum of per-run distinct partition-caused false positives.
     pub partition_false_positives: usize,
     /// Sum of partition-caused `failed` events about live members.
@@ -212,6 +233,8 @@ pub struct Summary {
     pub suspicions: Option<Spread>,
     /// Per-run refutations.
     pub refutations: Option<Spread>,
+    /// Per-run suspicions raised by the nodes' own detectors.
+    pub suspicions_raised: Option<Spread>,
     /// Sum of rejoins.
     pub rejoins: u64,
     /// Notices of every run, summed.
@@ -239,6 +262,9 @@ impl Summary {
             all_member_s: Spread::of(crashes().filter_map(|c| c.all_member_s)),
             false_positives: runs.iter().map(|r| r.false_positives).sum(),
             false_positive_marks: runs.iter().map(|r| r.false_positive_marks).sum(),
+            pauses: runs.iter().map(|r| r.pauses).sum(),
+            pause_false_positives: runs.iter().map(|r| r.pause_false_positives).sum(),
+            pause_false_positive_marks: runs.iter().map(|r| r.pause_false_positive_marks).sum(),
             partition_false_positives: runs.iter().map(|r| r.partition_false_positives).sum(),
             partition_false_positive_marks: runs
                 .iter()
@@ -263,6 +289,7 @@ impl Summary {
                 .fold(0.0, f64::max),
             suspicions: per_run(|r| r.suspicions as f64),
             refutations: per_run(|r| r.refutations as f64),
+            suspicions_raised: per_run(|r| r.suspicions_raised as f64),
             rejoins: runs.iter().map(|r| r.rejoins).sum(),
             notices: runs
                 .iter()

@@ -24,6 +24,8 @@ pub(crate) mod stream {
     pub const PICK: u64 = 4;
     /// Join start times.
     pub const JOIN: u64 = 5;
+    /// When each paused node's pauses fall.
+    pub const PAUSE: u64 = 6;
 }
 
 fn mix(mut z: u64) -> u64 {
@@ -65,6 +67,25 @@ impl DetRng {
     /// True with probability `p` (clamped to `[0, 1]`).
     pub fn chance(&mut self, p: f64) -> bool {
         p > 0.0 && (p >= 1.0 || self.next_f64() < p)
+    }
+}
+
+/// foca draws its random choices through `rand`'s traits: from the same
+/// generator, so a foca run replays from its seed as a rumor run does.
+impl rand::RngCore for DetRng {
+    fn next_u32(&mut self) -> u32 {
+        (DetRng::next_u64(self) >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        DetRng::next_u64(self)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = DetRng::next_u64(self).to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
     }
 }
 

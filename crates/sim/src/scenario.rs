@@ -15,6 +15,10 @@
 //! [config]                # rumor_membership::Config overrides
 //! fanout = 3
 //!
+//! [foca]                  # when detector = "foca"
+//! preset = "lan"          # or "wan"
+//! match_timing = false    # true: probe period, timeout, suspicion from [config]
+//!
 //! [[actions]]
 //! at = "10s"
 //! action = "partition"    # crash | restart | leave | partition | isolate | flap | heal | set-loss
@@ -42,6 +46,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::SimError;
 use crate::action::{Action, ActionSpec, check_probability};
+use crate::foca_node::FocaSettings;
+use crate::pause::PauseSpec;
+
+/// Linux's default socket receive buffer (`net.core.rmem_default`), bytes.
+pub const DEFAULT_RECEIVE_BUFFER: usize = 212_992;
 use crate::network::NetworkConfig;
 use crate::rng::{DetRng, derive_seed, stream};
 
@@ -85,7 +94,16 @@ pub struct Scenario {
     pub network: NetworkConfig,
     /// The membership core's configuration.
     pub config: Config,
-    /// Timed faults, in addition to `fail` and `leave`.
+    /// foca's configuration, when the detector is `foca`.
+    pub foca: FocaSettings,
+    /// Nodes (never node 0, nor one that crashes or leaves) that pause
+    /// again and again from `warmup` on: `K:DUR:EVERY`, see [`PauseSpec`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<PauseSpec>,
+    /// Bytes of datagrams a paused node's receive buffer holds (Linux's
+    /// default `rmem_default`); what arrives beyond is dropped.
+    pub receive_buffer: usize,
+    /// Timed faults, in addition to `fail`, `leave` and `pause`.
     pub actions: Vec<ActionSpec>,
 }
 
@@ -106,6 +124,9 @@ impl Default for Scenario {
             leave_linger: Duration::from_millis(500),
             network: NetworkConfig::default(),
             config: Config::default(),
+            foca: FocaSettings::default(),
+            pause: None,
+            receive_buffer: DEFAULT_RECEIVE_BUFFER,
             actions: Vec::new(),
         }
     }
@@ -187,9 +208,13 @@ impl Scenario {
         self.membership_config()
             .validate()
             .map_err(|e| SimError::Membership(e.to_string()))?;
-        if self.fail + self.leave > self.nodes.saturating_sub(1) {
+        if self.detector_name() == crate::foca_node::NAME {
+            self.foca.config(self.nodes, &self.membership_config())?;
+        }
+        let paused = self.pause.map_or(0, |p| p.count.of(self.nodes));
+        if self.fail + self.leave + paused > self.nodes.saturating_sub(1) {
             return bad(format!(
-                "fail {} + leave {} needs more than the {} nodes besides node 0",
+                "fail {} + leave {} + paused {paused} needs more than the {} nodes besides node 0",
                 self.fail,
                 self.leave,
                 self.nodes.saturating_sub(1)
@@ -233,6 +258,21 @@ impl Scenario {
         }
         if self.leave > 0 {
             plan.push((self.warmup, Action::Leave(pick(self.leave, &mut rng))));
+        }
+        if let Some(pause) = self.pause {
+            let mut phases = DetRng::new(derive_seed(seed, stream::PAUSE, 0));
+            let every = pause.every.as_nanos() as u64;
+            for node in pick(pause.count.of(self.nodes), &mut rng) {
+                let mut at = self.warmup + Duration::from_nanos(phases.below(every));
+                while at < self.duration {
+                    let action = Action::Pause {
+                        nodes: vec![node],
+                        lasting: pause.lasting,
+                    };
+                    plan.push((at, action));
+                    at += pause.every;
+                }
+            }
         }
         plan.sort_by_key(|(at, _)| *at);
         plan

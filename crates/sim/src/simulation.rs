@@ -12,28 +12,33 @@
 
 mod actions;
 mod converged;
+mod delivery;
+mod engine;
 mod healing;
 mod join_exchange;
+mod pausing;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Channel, Config, DetectorRegistry, DetectorSettings, Event, EventKind, Gossip, Membership,
-    NodeId, Outbound, ReceiverDrop, Time, Version,
+    Config, DetectorRegistry, DetectorSettings, Event, Gossip, Membership, NodeId, ReceiverDrop,
+    Time, Version,
 };
 
 use crate::SimError;
 use crate::action::Action;
 use crate::event_queue::EventQueue;
+use crate::foca_node::{self, FocaNode};
 use crate::heal_report::Heals;
 use crate::ledger::Ledger;
-use crate::network::{Cut, Network};
+use crate::network::Network;
 use crate::notices::NoticeCounts;
 use crate::report::{Drops, RunReport, secs};
 use crate::rng::{DetRng, derive_seed, stream};
 use crate::scenario::{Bootstrap, Scenario};
 use crate::traffic::Traffic;
+use engine::{Engine, Outgoing, Payload};
 
 /// Node `i` listens on `10.0.0.0 + i + 1`, port [`PORT`].
 const BASE_IP: u32 = 0x0A00_0001;
@@ -83,7 +88,7 @@ struct Process {
     /// The version the ledger knows this process by; the core's own id
     /// differs after a rejoin until the next flush catches up.
     id: NodeId,
-    core: Membership,
+    core: Engine,
     drop: ReceiverDrop,
     /// The core's rejoin counter as last seen.
     rejoins: u64,
@@ -102,6 +107,8 @@ struct Slot {
     /// The latest join request sent (to, nonce): only its failure is told
     /// to the core, not that of a request it no longer waits for.
     last_request: Option<(SocketAddr, u64)>,
+    /// Set while the process is paused.
+    paused: Option<Box<pausing::Paused>>,
 }
 
 enum Step {
@@ -138,7 +145,13 @@ enum Step {
     Deliver {
         to: u32,
         from: SocketAddr,
-        message: Gossip,
+        len: u32,
+        payload: Payload,
+    },
+    /// The end of a pause.
+    Resume {
+        slot: u32,
+        generation: u64,
     },
     Tick {
         slot: u32,
@@ -154,15 +167,24 @@ enum Step {
     HealCheck,
 }
 
+/// What every process of a run runs.
+enum EngineKind {
+    /// A rumor core with the detector registered under this name.
+    Rumor(String),
+    /// foca, configured so.
+    Foca(foca::Config),
+}
+
 struct World<'a> {
     seed: u64,
     config: Config,
-    /// The registered name of the detector every node runs.
-    detector: String,
+    engine: EngineKind,
     registry: &'a DetectorRegistry,
     loss: f64,
     loss_changes: u64,
     leave_linger: Duration,
+    receive_buffer: usize,
+    pauses: u64,
     queue: EventQueue<Step>,
     network: Network,
     slots: Vec<Slot>,
@@ -176,10 +198,14 @@ struct World<'a> {
     drops: Drops,
     notices: NoticeCounts,
     rejoins: u64,
+    /// Suspicions raised by processes no longer running.
+    suspicions_raised: u64,
+    /// Calls refused by processes no longer running.
+    engine_errors: u64,
     joins_refused: u64,
     steps: u64,
     now: Time,
-    transmits: Vec<Outbound>,
+    transmits: Vec<Outgoing>,
     events: Vec<Event>,
 }
 
@@ -192,18 +218,19 @@ pub fn run(
 ) -> Result<RunOutcome, SimError> {
     scenario.validate()?;
     let config = scenario.membership_config();
-    let detector = scenario.detector_name().to_owned();
-    check_detector(registry, &detector, &config)?;
+    let engine = engine_kind(scenario, registry, &config)?;
     let started = Instant::now();
     let n = scenario.nodes;
     let window_start = scenario.warmup.min(scenario.duration);
     let mut world = World {
         seed,
-        detector,
+        engine,
         registry,
         loss: scenario.loss,
         loss_changes: 0,
         leave_linger: scenario.leave_linger,
+        receive_buffer: scenario.receive_buffer,
+        pauses: 0,
         queue: EventQueue::new(),
         network: Network::new(
             scenario.network.clone(),
@@ -217,6 +244,7 @@ pub fn run(
                 process: None,
                 tick_at: None,
                 last_request: None,
+                paused: None,
             })
             .collect(),
         introducers: (0..n.min(INTRODUCERS)).map(slot_addr).collect(),
@@ -228,6 +256,8 @@ pub fn run(
         drops: Drops::default(),
         notices: NoticeCounts::default(),
         rejoins: 0,
+        suspicions_raised: 0,
+        engine_errors: 0,
         joins_refused: 0,
         steps: 0,
         now: Duration::ZERO,
@@ -282,6 +312,10 @@ pub fn run(
     } else {
         Vec::new()
     };
+    let running = || world.slots.iter().filter_map(|s| s.process.as_ref());
+    let suspicions_raised =
+        world.suspicions_raised + running().map(|p| p.core.suspicions_raised()).sum::<u64>();
+    let engine_errors = world.engine_errors + running().map(|p| p.core.errors()).sum::<u64>();
     let rates = world.traffic.finish(end);
     let counts = world.ledger.counts;
     let report = RunReport {
@@ -291,6 +325,9 @@ pub fn run(
         heals: world.heals.finish(),
         false_positives: world.ledger.false_positives(),
         false_positive_marks: world.ledger.false_positive_marks(),
+        pauses: world.pauses,
+        pause_false_positives: world.ledger.pause_false_positives(),
+        pause_false_positive_marks: world.ledger.pause_false_positive_marks(),
         partition_false_positives: world.ledger.partition_false_positives(),
         partition_false_positive_marks: world.ledger.partition_false_positive_marks(),
         left_marked_failed: world.ledger.left_marked_failed(),
@@ -299,6 +336,8 @@ pub fn run(
         bytes_per_node_s: rates.bytes_per_node_s,
         max_bytes_per_node_s: rates.max_bytes_per_node_s,
         suspicions: counts.suspected,
+        suspicions_raised,
+        engine_errors,
         refutations: counts.alive,
         joined_events: counts.joined,
         removed_events: counts.removed,
@@ -318,17 +357,40 @@ pub fn run(
     })
 }
 
+/// What the scenario's processes run. Fails early, with the known names,
+/// when the detector is unknown, and with the key that is wrong when the
+/// configuration is not valid.
+fn engine_kind(
+    scenario: &Scenario,
+    registry: &DetectorRegistry,
+    config: &Config,
+) -> Result<EngineKind, SimError> {
+    let name = scenario.detector_name();
+    if name == foca_node::NAME {
+        config
+            .validate()
+            .map_err(|e| SimError::Membership(e.to_string()))?;
+        return Ok(EngineKind::Foca(
+            scenario.foca.config(scenario.nodes, config)?,
+        ));
+    }
+    check_detector(registry, name, config)?;
+    Ok(EngineKind::Rumor(name.to_owned()))
+}
+
 /// Fails early, with the registered names, when the detector is unknown,
 /// and with the key that is wrong when the configuration is not valid.
-fn check_detector(
+pub(crate) fn check_detector(
     registry: &DetectorRegistry,
     name: &str,
     config: &Config,
 ) -> Result<(), SimError> {
     if !registry.contains(name) {
+        let mut known = registry.names();
+        known.push(foca_node::NAME.to_owned());
         return Err(SimError::UnknownDetector {
             name: name.to_owned(),
-            known: registry.names().join(", "),
+            known: known.join(", "),
         });
     }
     config
@@ -342,6 +404,19 @@ fn check_detector(
 
 impl World<'_> {
     fn step(&mut self, step: Step) {
+        // A paused process runs nothing: its datagrams wait in its receive
+        // buffer, its join exchanges wait for the resume, its timer waits.
+        let paused = match &step {
+            Step::Request { target: slot, .. }
+            | Step::Answer { to: slot, .. }
+            | Step::Unreachable { slot, .. }
+            | Step::Resync { slot } => Some(*slot as usize),
+            _ => None,
+        };
+        if let Some(slot) = paused.filter(|&s| self.is_paused(s)) {
+            self.defer(slot, step);
+            return;
+        }
         match step {
             Step::Start { slot } => self.start(slot as usize),
             Step::Request {
@@ -369,7 +444,13 @@ impl World<'_> {
                 nonce,
             } => self.request_failed(slot as usize, generation, to, nonce),
             Step::Resync { slot } => self.resync(slot as usize),
-            Step::Deliver { to, from, message } => self.deliver(to as usize, from, message),
+            Step::Deliver {
+                to,
+                from,
+                len,
+                payload,
+            } => self.deliver(to as usize, from, payload, len as usize),
+            Step::Resume { slot, generation } => self.resume(slot as usize, generation),
             Step::Tick { slot, generation } => {
                 let now = self.now;
                 let s = &mut self.slots[slot as usize];
@@ -377,6 +458,9 @@ impl World<'_> {
                     return; // superseded by a re-armed timer or a new process
                 }
                 s.tick_at = None;
+                if s.paused.is_some() {
+                    return; // re-armed at the resume
+                }
                 if let Some(p) = &mut s.process {
                     p.core.tick(now);
                     self.flush(slot as usize, true);
@@ -435,10 +519,6 @@ impl World<'_> {
         s.generation += 1;
         s.last_request = None;
         let id = NodeId::new(s.addr, Version(s.version));
-        let detector = self
-            .registry
-            .create(&self.detector, &DetectorSettings::new(&self.config))
-            .expect("the detector was created once at the start of the run");
         let core_seed = derive_seed(
             derive_seed(self.seed, stream::CORE, slot as u64),
             0,
@@ -449,10 +529,22 @@ impl World<'_> {
             self.loss_changes,
             s.generation,
         );
-        let mut core = Membership::new(id, self.config.clone(), detector, core_seed, now)
-            .expect("the configuration was checked at the start of the run");
-        // The agent's --join list: where to go back to when the view collapses.
-        core.set_seeds(self.introducers.clone());
+        let core = match &self.engine {
+            EngineKind::Rumor(detector) => {
+                let detector = self
+                    .registry
+                    .create(detector, &DetectorSettings::new(&self.config))
+                    .expect("the detector was created once at the start of the run");
+                let mut core = Membership::new(id, self.config.clone(), detector, core_seed, now)
+                    .expect("the configuration was checked at the start of the run");
+                // The agent's --join list: where to go back to when the view collapses.
+                core.set_seeds(self.introducers.clone());
+                Engine::Rumor(Box::new(core))
+            }
+            EngineKind::Foca(config) => {
+                Engine::Foca(Box::new(FocaNode::new(id, config.clone(), core_seed, now)))
+            }
+        };
         s.process = Some(Process {
             id,
             core,
@@ -463,145 +555,16 @@ impl World<'_> {
         self.traffic.on_start(slot, now);
         true
     }
-
-    fn deliver(&mut self, to: usize, from: SocketAddr, message: Gossip) {
-        let Some(p) = &mut self.slots[to].process else {
-            self.drops.node_down += 1;
-            return;
-        };
-        if !p.drop.admit() {
-            self.drops.receiver += 1;
-            return;
-        }
-        p.core.handle(self.now, from, message);
-        self.flush(to, false);
-    }
-
-    /// Drains the core in `slot`: transmits into the network, events into
-    /// the ledger, notices into their counts; catches up with a new version
-    /// the core took; re-arms its timer.
-    fn flush(&mut self, slot: usize, ticked: bool) {
-        let now = self.now;
-        let mut transmits = std::mem::take(&mut self.transmits);
-        let mut events = std::mem::take(&mut self.events);
-        let s = &mut self.slots[slot];
-        let Some(p) = &mut s.process else {
-            self.transmits = transmits;
-            self.events = events;
-            return;
-        };
-        transmits.extend(std::iter::from_fn(|| p.core.poll_message()));
-        events.extend(std::iter::from_fn(|| p.core.poll_event()));
-        while let Some(notice) = p.core.poll_notice() {
-            self.notices.count(&notice);
-        }
-        let current = p.core.id();
-        let renewed = (current != p.id).then(|| std::mem::replace(&mut p.id, current));
-        let rejoins = p.core.stats().rejoins - p.rejoins;
-        p.rejoins += rejoins;
-        let from = current.addr;
-        let deadline = p.core.poll_timeout();
-        if let Some(old) = renewed {
-            // The process runs on under its new version: the old one is
-            // over for the ledger, as a stopped process would be.
-            s.version = s.version.max(current.version.0);
-            self.ledger.on_retire(old);
-            self.ledger.on_start(current, now);
-        }
-        if rejoins > 0 {
-            self.rejoins += rejoins;
-            self.heals.on_rejoins(rejoins);
-        }
-        for event in events.drain(..) {
-            self.record(event);
-        }
-        for t in transmits.drain(..) {
-            self.send(slot, from, t);
-        }
-        self.transmits = transmits;
-        self.events = events;
-        let s = &mut self.slots[slot];
-        match deadline {
-            Some(d) => {
-                let d = if ticked && d <= now {
-                    now + MIN_TICK_STEP
-                } else {
-                    d.max(now)
-                };
-                if s.tick_at != Some(d) {
-                    s.tick_at = Some(d);
-                    self.queue.push(
-                        d,
-                        Step::Tick {
-                            slot: slot as u32,
-                            generation: s.generation,
-                        },
-                    );
-                }
-            }
-            None => s.tick_at = None,
-        }
-    }
-
-    /// Hands one event to the ledger, a `failed` with the partition's share
-    /// in it settled.
-    fn record(&mut self, event: Event) {
-        let partition_caused = event.kind == EventKind::Failed
-            && match (
-                self.slot_of(event.observer.addr),
-                self.slot_of(event.member.addr),
-            ) {
-                (Some(observer), Some(member)) => {
-                    self.heals
-                        .partition_caused(observer, member, event.member, self.network.cuts())
-                }
-                _ => false,
-            };
-        if let Some(partition) = self.ledger.on_event(event, partition_caused) {
-            self.heals.on_false_positive(partition);
-        }
-    }
-
-    /// Sends one transmit of the node in `src`, listening on `from`: a
-    /// datagram through the network, a request as a stream exchange.
-    fn send(&mut self, src: usize, from: SocketAddr, transmit: Outbound) {
-        if transmit.channel != Channel::Datagram {
-            self.request(src, transmit);
-            return;
-        }
-        let Some(dst) = self.slot_of(transmit.to) else {
-            self.drops.unroutable += 1;
-            return;
-        };
-        let bytes = transmit.len;
-        if bytes > self.config.datagram_limit {
-            self.drops.oversized += 1;
-            return;
-        }
-        if self.traffic.counting(self.now) {
-            self.traffic.on_send(src, bytes);
-        }
-        match self.network.datagram(src, dst) {
-            Ok(delay) => self.queue.push(
-                self.now + delay,
-                Step::Deliver {
-                    to: dst as u32,
-                    from,
-                    message: transmit.message,
-                },
-            ),
-            Err(Cut::Lost) => self.drops.in_transit += 1,
-            Err(Cut::Partitioned) => self.drops.partitioned += 1,
-        }
-    }
-
     /// Stops the process in `slot` without a word; returns its id.
     fn stop(&mut self, slot: usize) -> Option<NodeId> {
         let s = &mut self.slots[slot];
         let p = s.process.take()?;
+        self.suspicions_raised += p.core.suspicions_raised();
+        self.engine_errors += p.core.errors();
         s.generation += 1;
         s.tick_at = None;
         s.last_request = None;
+        s.paused = None;
         self.traffic.on_stop(slot, self.now);
         Some(p.id)
     }

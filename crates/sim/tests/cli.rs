@@ -243,3 +243,53 @@ fn heal_figures_in_the_table_and_the_csv() {
     assert_ne!(field("partition_false_positive_marks"), "0");
     assert_eq!(field("false_positives"), "0");
 }
+
+#[test]
+fn foca_and_pauses_from_flags() {
+    let out = rumor_sim(&[
+        "--nodes",
+        "10",
+        "--detector",
+        "foca",
+        "--match-timing",
+        "--fail",
+        "1",
+        "--pause",
+        "1:300ms:2s",
+        "--duration",
+        "20s",
+        "--csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(col("detector"), "foca");
+    assert_eq!(col("crashes_seen_by_all"), "1");
+    assert!(col("pauses").parse::<u64>().unwrap() >= 5, "{csv}");
+    assert_one_line_error(
+        &["--nodes", "10", "--detector", "foca", "--pause", "1%:5s:5s"],
+        "EVERY must be longer than DUR",
+    );
+    assert_one_line_error(
+        &[
+            "--nodes",
+            "10",
+            "--detector",
+            "foca",
+            "--foca-preset",
+            "moon",
+        ],
+        "moon",
+    );
+    assert_one_line_error(
+        &["--nodes", "10", "--detector", "foca", "--foca-period", "0s"],
+        "foca.probe_period must be positive",
+    );
+    assert_one_line_error(&["--nodes", "10", "--detector", "focal"], "foca");
+}

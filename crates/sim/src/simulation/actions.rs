@@ -69,6 +69,7 @@ impl World<'_> {
                 self.heals.on_heal(now, lifted);
                 self.arm_heal_check(now);
             }
+            Action::Pause { nodes, lasting } => self.pause(nodes, lasting),
             Action::SetLoss { receiver, network } => {
                 if let Some(loss) = network {
                     self.network.set_loss(loss);

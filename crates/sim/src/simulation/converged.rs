@@ -4,7 +4,8 @@
 use rumor_membership::{Incarnation, MemberState, MemberUpdate, Membership, NodeId};
 use rumor_wire::Gossip;
 
-use super::World;
+use super::engine::Engine;
+use super::{EngineKind, World};
 use crate::rng::{derive_seed, stream};
 
 impl World<'_> {
@@ -24,12 +25,19 @@ impl World<'_> {
             .iter()
             .filter_map(|s| s.process.as_ref().map(|p| p.id))
             .collect();
-        if let [founder, introducer, ..] = ids[..] {
+        if matches!(self.engine, EngineKind::Foca(_)) {
+            let now = self.now;
+            for s in &mut self.slots {
+                if let Some(Engine::Foca(f)) = s.process.as_mut().map(|p| &mut p.core) {
+                    f.adopt(now, &ids);
+                }
+            }
+        } else if let [founder, introducer, ..] = ids[..] {
             let prototype = self.prototype(founder, introducer, &ids);
             let now = self.now;
             for s in &mut self.slots {
-                if let Some(p) = &mut s.process {
-                    let adopted = p.core.adopt_view(now, &prototype);
+                if let Some(core) = s.process.as_mut().and_then(|p| p.core.rumor()) {
+                    let adopted = core.adopt_view(now, &prototype);
                     assert!(
                         adopted,
                         "a fresh node listed alive by the prototype adopts its view"
@@ -48,12 +56,12 @@ impl World<'_> {
     /// all: a core accepts no other.
     fn prototype(&self, founder: NodeId, introducer: NodeId, ids: &[NodeId]) -> Membership {
         let now = self.now;
+        let EngineKind::Rumor(name) = &self.engine else {
+            unreachable!("only rumor cores are formed from a prototype")
+        };
         let detector = self
             .registry
-            .create(
-                &self.detector,
-                &rumor_membership::DetectorSettings::new(&self.config),
-            )
+            .create(name, &rumor_membership::DetectorSettings::new(&self.config))
             .expect("the detector was created once at the start of the run");
         let mut prototype = Membership::new(
             founder,

@@ -12,9 +12,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_membership::{NodeId, Outbound};
-use rumor_wire::{Envelope, Gossip, Message, encoded_len};
+use rumor_membership::{Gossip, NodeId};
+use rumor_wire::{Envelope, Message, encoded_len};
 
+use super::engine::{Outgoing, Payload};
 use super::{Step, World, slot_addr};
 
 /// How long a stream to a host behind a partition takes to fail: a TCP
@@ -22,15 +23,15 @@ use super::{Step, World, slot_addr};
 const STREAM_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl World<'_> {
-    /// A request from the node in `src` opens a stream.
-    pub(super) fn request(&mut self, src: usize, transmit: Outbound) {
+    /// A request from the node in `src`, listening on `from`, opens a stream.
+    pub(super) fn request(&mut self, src: usize, transmit: Outgoing) {
         let now = self.now;
         let to = transmit.to;
         if self.traffic.counting(now) {
             self.traffic.on_send(src, transmit.len);
         }
         let generation = self.slots[src].generation;
-        let Gossip::JoinRequest { node, nonce } = transmit.message else {
+        let Payload::Rumor(Gossip::JoinRequest { node, nonce }) = transmit.payload else {
             // Only join requests travel as requests; the simulator has no
             // target to ask about any other kind, so it goes nowhere.
             self.drops.unroutable += 1;
@@ -82,7 +83,11 @@ impl World<'_> {
     ) {
         let now = self.now;
         let to = slot_addr(target);
-        let Some(p) = &mut self.slots[target].process else {
+        let Some(core) = self.slots[target]
+            .process
+            .as_mut()
+            .and_then(|p| p.core.rumor())
+        else {
             // It crashed while the connection opened: the stream resets.
             self.drops.node_down += 1;
             let reset = self
@@ -98,7 +103,7 @@ impl World<'_> {
             self.queue.push(now + reset, failed);
             return;
         };
-        let answer = p.core.handle_join_request(now, node, nonce);
+        let answer = core.handle_join_request(now, node, nonce);
         self.flush(target, false);
         let envelope = Envelope::new(to, answer);
         if self.traffic.counting(now) {
@@ -155,7 +160,7 @@ impl World<'_> {
             self.joins_refused += 1;
         }
         s.last_request = None;
-        p.core.handle(now, from, message);
+        p.core.handle(now, from, Payload::Rumor(message));
         self.flush(slot, false);
     }
 
@@ -173,8 +178,8 @@ impl World<'_> {
             return;
         }
         s.last_request = None;
-        if let Some(p) = &mut s.process {
-            p.core.handle_unreachable(now, to);
+        if let Some(core) = s.process.as_mut().and_then(|p| p.core.rumor()) {
+            core.handle_unreachable(now, to);
             self.flush(slot, false);
         }
     }
@@ -186,13 +191,17 @@ impl World<'_> {
         let Some(introducer) = self.introducer_for(slot) else {
             return;
         };
-        let Some(p) = &mut self.slots[slot].process else {
-            return;
+        let Some(core) = self.slots[slot]
+            .process
+            .as_mut()
+            .and_then(|p| p.core.rumor())
+        else {
+            return; // foca has no member-list exchange of its own
         };
-        if p.core.is_joining() {
+        if core.is_joining() {
             return; // still on its first join: that one brings the list
         }
-        p.core.join(now, vec![slot_addr(introducer)]);
+        core.join(now, vec![slot_addr(introducer)]);
         self.flush(slot, false);
     }
 
