@@ -15,6 +15,14 @@
 //! bucket costs about four entries to send; a digest carries at most 256
 //! summaries, folded to 32 bits (1 KiB), a rotating window when there are
 //! more buckets.
+//!
+//! The periodic digest starts small: one summary of the whole list (a
+//! *root*, about 40 bytes). Two members whose lists agree, the usual case,
+//! stop there; a receiver whose list differs and spans more than one
+//! bucket answers with a digest of its own next window, and the exchange
+//! goes on from there as above. Where every periodic sync sent a full
+//! window (1 KiB at 1,000 members, every `sync_interval`), the steady
+//! state now costs a root.
 
 use rumor_wire::{Gossip, MemberUpdate, NodeId, update_len};
 
@@ -48,6 +56,10 @@ fn wire_summary(summary: u32) -> [u8; SUMMARY_BYTES] {
 pub(crate) enum Answer {
     /// The digest describes no valid split: counted and dropped.
     Malformed,
+    /// A root that differs from this node's, whose list spans several
+    /// buckets: the answer is this node's own digest of its next window,
+    /// which the sender answers as any digest.
+    Expand,
     /// The members of the differing buckets (possibly none), and unless the
     /// digest was a reply, this node's own digest of the same buckets when
     /// any differed.
@@ -107,12 +119,13 @@ impl AntiEntropy {
         digest(list, me, buckets, first, window, false)
     }
 
-    /// A reconnect attempt: the smallest digest there is, one summary of
-    /// the whole list (about 40 bytes, where a full window is up to a
-    /// kilobyte). A process there that holds this node dead answers
-    /// `Gone`; a stranger answers with its members and its own digest, and
-    /// ordinary anti-entropy completes the merge.
-    pub(crate) fn knock(list: &MemberList, me: NodeId) -> Gossip {
+    /// The smallest digest there is, one summary of the whole list (about
+    /// 40 bytes, where a full window is up to a kilobyte): the periodic
+    /// sync, and a reconnect attempt. A member whose list agrees answers
+    /// nothing; one whose list differs answers with a digest (see
+    /// [`Answer::Expand`]). At a reconnect attempt, a process that holds
+    /// this node dead answers `Gone` instead.
+    pub(crate) fn root(list: &MemberList, me: NodeId) -> Gossip {
         digest(list, me, 1, 0, 1, false)
     }
 
@@ -138,6 +151,17 @@ impl AntiEntropy {
             && first.checked_add(count).is_some_and(|end| end <= buckets);
         if !valid {
             return Answer::Malformed;
+        }
+        if buckets == 1 && !reply && digest_buckets(list.len()) > 1 {
+            // A root: the whole list in one summary.
+            return if wire_summary(list.bucket_summary(1, 0)) == summaries {
+                Answer::Repair {
+                    updates: Vec::new(),
+                    digest: None,
+                }
+            } else {
+                Answer::Expand
+            };
         }
         let mut used = 0;
         let mut full = false;

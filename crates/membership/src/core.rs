@@ -349,6 +349,12 @@ impl Core {
         );
         match answer {
             Answer::Malformed => self.node.stats_mut().malformed_digests += 1,
+            Answer::Expand => {
+                let digest = self
+                    .anti_entropy
+                    .digest(self.view.list(), me, self.room.datagram());
+                self.node.send(from, digest);
+            }
             Answer::Repair { updates, digest } => {
                 if !updates.is_empty() {
                     self.node.stats_mut().digest_repairs += 1;
@@ -392,13 +398,16 @@ impl Core {
                 .list()
                 .choose_live(self.node.rng(), 1, &[], &mut target);
             if let Some(to) = target.first() {
-                self.digest_to(to.addr);
+                // A root first: most of the time both lists agree.
+                self.node.stats_mut().anti_entropy += 1;
+                let root = AntiEntropy::root(self.view.list(), self.node.me());
+                self.node.send(to.addr, root);
             }
         }
         let live = self.live_count();
         if let Some(to) = self.node.reconnect_due(live) {
             self.node.stats_mut().reconnect_attempts += 1;
-            let knock = AntiEntropy::knock(self.view.list(), self.node.me());
+            let knock = AntiEntropy::root(self.view.list(), self.node.me());
             self.node.send(to, knock);
         }
     }

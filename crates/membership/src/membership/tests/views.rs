@@ -214,7 +214,7 @@ pub(super) fn alive(port: u16) -> (NodeId, MemberState, u64) {
 /// storm leaves a few per node) is repaired a datagram per exchange.
 #[test]
 fn digests_repair_a_view_in_a_few_exchanges() {
-    let (a_id, b_id, mut a, mut b) = two_nodes();
+    let (a_id, _, mut a, mut b) = two_nodes();
     let everyone: Vec<_> = (10..310).map(alive).chain([alive(1), alive(2)]).collect();
     tell(&mut b, Time::ZERO, &everyone);
     tell(&mut a, Time::ZERO, &everyone[100..]);
@@ -236,15 +236,8 @@ fn digests_repair_a_view_in_a_few_exchanges() {
         );
         let known = ids(&a).len();
         now += interval;
-        b.handle(now, a_id.addr, next_digest(&mut a, now));
-        while let Some(answer) = b.poll_message() {
-            assert_eq!(
-                answer.to, a_id.addr,
-                "the answer goes to the digest's sender"
-            );
-            assert!(answer.len <= a.config().datagram_limit);
-            a.handle(now, b_id.addr, answer.message);
-        }
+        let root = next_digest(&mut a, now);
+        relay(&mut a, &mut b, now, root);
         assert!(
             ids(&a).len() > known || ids(&a) == ids(&b),
             "each exchange repairs"
@@ -269,6 +262,32 @@ fn digests_repair_a_view_in_a_few_exchanges() {
     assert!(b.poll_message().is_none());
 }
 
+/// Hands `first` from a to b, then every answer back and forth until
+/// both are quiet; checks each goes to the other and fits a datagram.
+fn relay(a: &mut Membership, b: &mut Membership, now: Time, first: Gossip) {
+    let (a_addr, b_addr) = (a.id().addr, b.id().addr);
+    b.handle(now, a_addr, first);
+    for _ in 0..10 {
+        let to_a: Vec<_> = std::iter::from_fn(|| b.poll_message()).collect();
+        for t in &to_a {
+            assert_eq!(t.to, a_addr, "the answer goes to the digest's sender");
+            assert!(t.len <= b.config().datagram_limit);
+        }
+        for t in to_a {
+            a.handle(now, b_addr, t.message);
+        }
+        let to_b: Vec<_> = std::iter::from_fn(|| a.poll_message()).collect();
+        if to_b.is_empty() {
+            return;
+        }
+        for t in to_b {
+            assert_eq!(t.to, b_addr);
+            b.handle(now, a_addr, t.message);
+        }
+    }
+    panic!("an exchange that does not end");
+}
+
 #[test]
 fn one_digest_exchange_repairs_both_sides() {
     let (a_id, b_id, mut a, mut b) = two_nodes();
@@ -289,24 +308,47 @@ fn one_digest_exchange_repairs_both_sides() {
     while b.poll_message().is_some() {}
 
     let now = a.config().sync_interval;
-    b.handle(now, a_id.addr, next_digest(&mut a, now));
-    let mut replies = 0;
-    while let Some(t) = b.poll_message() {
-        assert_eq!(t.to, a_id.addr);
-        if let Gossip::Digest { reply, .. } = &t.message {
-            assert!(*reply, "b's digest is a reply");
-            replies += 1;
-        }
+    // a's periodic digest is a root: one summary of its whole list.
+    let root = next_digest(&mut a, now);
+    let Gossip::Digest {
+        buckets: 1,
+        ref summaries,
+        reply: false,
+        ..
+    } = root
+    else {
+        panic!("a root, not {root:?}");
+    };
+    assert_eq!(summaries.len(), 4);
+    b.handle(now, a_id.addr, root);
+    // b's list differs and spans several buckets: it answers with a
+    // digest of its own, which a answers as any digest.
+    let expand: Vec<_> = std::iter::from_fn(|| b.poll_message()).collect();
+    assert_eq!(expand.len(), 1, "{expand:?}");
+    assert!(matches!(
+        expand[0].message,
+        Gossip::Digest { reply: false, buckets, .. } if buckets > 1
+    ));
+    for t in expand {
         a.handle(now, b_id.addr, t.message);
     }
-    assert_eq!(replies, 1, "b digests back what differed");
+    let mut replies = 0;
     while let Some(t) = a.poll_message() {
         assert_eq!(t.to, b_id.addr);
+        if let Gossip::Digest { reply, .. } = &t.message {
+            assert!(*reply, "a's digest is a reply");
+            replies += 1;
+        }
+        b.handle(now, a_id.addr, t.message);
+    }
+    assert_eq!(replies, 1, "a digests back what differed");
+    while let Some(t) = b.poll_message() {
+        assert_eq!(t.to, a_id.addr);
         assert!(
             !matches!(t.message, Gossip::Digest { .. }),
             "a reply digest gets no digest back"
         );
-        b.handle(now, a_id.addr, t.message);
+        a.handle(now, b_id.addr, t.message);
     }
     assert_eq!(ids(&a), ids(&b));
     assert_eq!(
