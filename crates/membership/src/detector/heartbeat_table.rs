@@ -247,7 +247,7 @@ mod tests {
         for p in 2..11 {
             small.add(id(p), Time::ZERO);
         }
-        small.fill(10_000, &mut Vec::new(), &mut Vec::new(), |e| encoded_len(e));
+        small.fill(10_000, &mut Vec::new(), &mut Vec::new(), encoded_len);
         let h = Duration::from_millis(100);
         // 9 others, all in every message, 3 messages a round: ~4.7 rounds.
         let floor = small.silence_floor(h, 3);
@@ -298,7 +298,7 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..8 {
             let (mut packed, mut named) = (Vec::new(), Vec::new());
-            table.fill(entry * 6, &mut packed, &mut named, |e| encoded_len(e));
+            table.fill(entry * 6, &mut packed, &mut named, encoded_len);
             assert_eq!(packed.len(), entry * 6);
             assert!(named.is_empty());
             for e in heartbeat_tags::entries(&packed) {
@@ -322,7 +322,7 @@ mod tests {
             small.add(m, Time::ZERO);
         }
         let (mut packed, mut named) = (Vec::new(), Vec::new());
-        small.fill(1000, &mut packed, &mut named, |e| encoded_len(e));
+        small.fill(1000, &mut packed, &mut named, encoded_len);
         named.sort();
         assert_eq!(named, vec![(a.min(b), 0), (a.max(b), 0)]);
         assert_eq!(heartbeat_tags::entries(&packed).count(), 1);
