@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use rumor_wire::{NodeId, encoded_len};
+use rumor_wire::NodeId;
 
+use super::heartbeat_tags::{self, TagIndex};
 use crate::Time;
 use crate::detector::MemberChange;
 use crate::member_list::{IndexedSet, Map};
@@ -27,6 +28,7 @@ pub(crate) struct HeartbeatTable<T> {
     own: u64,
     beats: Map<NodeId, Beat<T>>,
     order: IndexedSet,
+    tags: TagIndex,
     cursor: usize,
     /// Others' heartbeats that fitted in the last message built (0 = none
     /// built yet).
@@ -52,6 +54,7 @@ impl<T: Default> HeartbeatTable<T> {
             own: 0,
             beats: Map::default(),
             order: IndexedSet::default(),
+            tags: TagIndex::default(),
             cursor: 0,
             slice: 0,
             implausible: 0,
@@ -60,18 +63,37 @@ impl<T: Default> HeartbeatTable<T> {
 
     /// Starts tracking `member` as if it had just beaten.
     pub(crate) fn add(&mut self, member: NodeId, now: Time) {
-        self.beats.entry(member).or_insert_with(|| Beat {
-            counter: 0,
-            last_rise: now,
-            suspected: false,
-            extra: T::default(),
-        });
+        if self.beats.contains_key(&member) {
+            return;
+        }
+        self.beats.insert(
+            member,
+            Beat {
+                counter: 0,
+                last_rise: now,
+                suspected: false,
+                extra: T::default(),
+            },
+        );
         self.order.insert(member);
+        self.tags.insert(member);
     }
 
     pub(crate) fn remove(&mut self, member: &NodeId) {
-        self.beats.remove(member);
-        self.order.remove(member);
+        if self.beats.remove(member).is_some() {
+            self.order.remove(member);
+            self.tags.remove(member, self.beats.keys());
+        }
+    }
+
+    /// The tracked member a heartbeat tag names, if exactly one.
+    pub(crate) fn resolve(&self, tag: u32) -> Option<NodeId> {
+        self.tags.resolve(tag)
+    }
+
+    /// This node's own counter.
+    pub(crate) fn own(&self) -> u64 {
+        self.own
     }
 
     /// Keeps the table in step with the core's member list: a member that
@@ -167,16 +189,19 @@ impl<T: Default> HeartbeatTable<T> {
         Some(previous)
     }
 
-    /// This node's own heartbeat first, then tracked members in rotating
-    /// order, while the encoding fits in `budget` bytes.
-    pub(crate) fn fill(&mut self, me: NodeId, budget: usize, out: &mut Vec<(NodeId, u64)>) {
-        let own = (me, self.own);
-        let mut used = encoded_len(&own);
-        if used > budget {
-            return;
-        }
-        out.push(own);
-        let start = out.len();
+    /// Tracked members' counters in rotating order while they fit in
+    /// `budget` bytes: packed by tag into `packed`, or by full identity
+    /// into `named` for a member whose tag another tracked member shares
+    /// (`named_len` tells what such an entry costs).
+    pub(crate) fn fill(
+        &mut self,
+        budget: usize,
+        packed: &mut Vec<u8>,
+        named: &mut Vec<(NodeId, u64)>,
+        named_len: impl Fn(&(NodeId, u64)) -> usize,
+    ) {
+        let mut used = 0;
+        let mut sent = 0;
         let n = self.order.len();
         for _ in 0..n {
             self.cursor %= n;
@@ -188,16 +213,25 @@ impl<T: Default> HeartbeatTable<T> {
                 self.cursor += 1;
                 continue;
             };
-            let entry = (id, beat.counter);
-            let size = encoded_len(&entry);
+            let by_tag = self.tags.is_unique(&id);
+            let size = if by_tag {
+                heartbeat_tags::entry_len(beat.counter)
+            } else {
+                named_len(&(id, beat.counter))
+            };
             if used + size > budget {
                 break;
             }
             used += size;
-            out.push(entry);
+            if by_tag {
+                heartbeat_tags::push(packed, heartbeat_tags::tag(&id), beat.counter);
+            } else {
+                named.push((id, beat.counter));
+            }
+            sent += 1;
             self.cursor += 1;
         }
-        self.slice = out.len() - start;
+        self.slice = sent;
     }
 }
 
@@ -205,6 +239,7 @@ impl<T: Default> HeartbeatTable<T> {
 mod tests {
     use super::*;
     use rumor_wire::Version;
+    use rumor_wire::encoded_len;
     use std::net::SocketAddr;
 
     fn id(port: u16) -> NodeId {
@@ -217,7 +252,7 @@ mod tests {
         for p in 2..11 {
             small.add(id(p), Time::ZERO);
         }
-        small.fill(id(1), 10_000, &mut Vec::new());
+        small.fill(10_000, &mut Vec::new(), &mut Vec::new(), encoded_len);
         let h = Duration::from_millis(100);
         // 9 others, all in every message, 3 messages a round: ~4.7 rounds.
         let floor = small.silence_floor(h, 3);
@@ -229,8 +264,10 @@ mod tests {
         for p in 2..302 {
             large.add(id(p), Time::ZERO);
         }
-        let entry = encoded_len(&(id(1), 1u64));
-        large.fill(id(1), entry * 31, &mut Vec::new());
+        let entry = heartbeat_tags::entry_len(0);
+        large.fill(entry * 31, &mut Vec::new(), &mut Vec::new(), |e| {
+            encoded_len(e)
+        });
         let floor = large.silence_floor(h, 3);
         assert!(floor > Duration::from_secs(4), "{floor:?}");
     }
@@ -257,21 +294,43 @@ mod tests {
     }
 
     #[test]
-    fn fill_puts_own_first_and_rotates_within_budget() {
+    fn fill_rotates_within_budget_and_names_shared_tags_in_full() {
         let mut table: HeartbeatTable<()> = HeartbeatTable::new();
         for p in 2..40 {
             table.add(id(p), Time::ZERO);
         }
-        table.beat();
-        let entry = encoded_len(&(id(1), 1u64));
+        let entry = heartbeat_tags::entry_len(0);
         let mut seen = std::collections::BTreeSet::new();
         for _ in 0..8 {
-            let mut out = Vec::new();
-            table.fill(id(1), entry * 6, &mut out);
-            assert_eq!(out[0], (id(1), 1));
-            assert!(encoded_len(&out) <= entry * 6 + 1);
-            seen.extend(out[1..].iter().map(|(n, _)| n.addr.port()));
+            let (mut packed, mut named) = (Vec::new(), Vec::new());
+            table.fill(entry * 6, &mut packed, &mut named, encoded_len);
+            assert_eq!(packed.len(), entry * 6);
+            assert!(named.is_empty());
+            for e in heartbeat_tags::entries(&packed) {
+                let (tag, counter) = e.unwrap();
+                assert_eq!(counter, 0);
+                seen.insert(table.resolve(tag).unwrap().addr.port());
+            }
         }
         assert_eq!(seen.len(), 38, "every member went out in some slice");
+
+        // Two members whose tags collide go out by full identity.
+        let mut tags = Map::default();
+        let (a, b) = (1u64..)
+            .find_map(|v| {
+                let m = NodeId::new(SocketAddr::from(([127, 0, 0, 9], 1)), Version(v));
+                tags.insert(heartbeat_tags::tag(&m), m).map(|e| (e, m))
+            })
+            .unwrap();
+        let mut small: HeartbeatTable<()> = HeartbeatTable::new();
+        for m in [a, b, id(2)] {
+            small.add(m, Time::ZERO);
+        }
+        let (mut packed, mut named) = (Vec::new(), Vec::new());
+        small.fill(1000, &mut packed, &mut named, encoded_len);
+        named.sort();
+        assert_eq!(named, vec![(a.min(b), 0), (a.max(b), 0)]);
+        assert_eq!(heartbeat_tags::entries(&packed).count(), 1);
+        assert_eq!(small.resolve(heartbeat_tags::tag(&a)), None);
     }
 }

@@ -14,6 +14,7 @@ mod context;
 pub mod gossip;
 pub mod heartbeat;
 mod heartbeat_table;
+mod heartbeat_tags;
 pub mod phi;
 mod registry;
 pub mod swim;
