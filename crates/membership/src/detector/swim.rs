@@ -10,11 +10,14 @@
 //! during a round is inserted at a random step of the rest of the round, as
 //! SWIM inserts newcomers at a random position of its probe list, so it is
 //! probed within the current round rather than the next. A probe is a `Ping` answered by an `Ack`. Without an ack within
-//! `probe_timeout`, the node asks `indirect_probes` random members to probe
-//! the target on its behalf (`PingReq`); they relay the target's ack, or
-//! answer `Nack` when they got none. It also pings the target directly
-//! twice more, at once and halfway to the end of the period (a direct round
-//! trip is the cheapest second chance). Still no ack by the end of the period:
+//! `probe_timeout`, the node pings the target directly once more and waits
+//! another `probe_timeout` (a lost datagram is the usual cause, and a
+//! direct round trip the cheapest second chance: two messages where the
+//! indirect probe costs twelve), when the period leaves room for that and
+//! the indirect probe after it. Still no ack: it asks `indirect_probes`
+//! random members to probe the target on its behalf (`PingReq`); they
+//! relay the target's ack, or answer `Nack` when they got none. It pings
+//! the target directly once more halfway to the end of the period. Still no ack by the end of the period:
 //! the target is suspected, and the core declares it failed unless it
 //! refutes with a higher incarnation in time.
 //!
@@ -57,6 +60,8 @@ enum SwimMessage {
 enum Phase {
     /// Waiting for the direct ack until the deadline.
     Direct(Time),
+    /// Pinged a second time; waiting for either ack until the deadline.
+    Retry(Time),
     /// Ping-reqs sent; one more direct ping is due at this time, if any.
     Indirect(Option<Time>),
 }
@@ -67,6 +72,8 @@ struct Probe {
     seq: u32,
     phase: Phase,
     acked: bool,
+    /// Direct pings sent to the target.
+    pings: u32,
     nacks_expected: u32,
     nacks: u32,
 }
@@ -222,11 +229,7 @@ impl Swim {
                     1
                 };
                 self.health.apply(delta as i32);
-                let (direct, indirect) = match probe.phase {
-                    Phase::Direct(_) => (1, 0),
-                    Phase::Indirect(Some(_)) => (2, probe.nacks_expected),
-                    Phase::Indirect(None) => (3, probe.nacks_expected),
-                };
+                let (direct, indirect) = (probe.pings, probe.nacks_expected);
                 ctx.note(DetectorNote::Unanswered {
                     target: probe.target,
                     direct,
@@ -252,6 +255,7 @@ impl Swim {
             seq,
             phase: Phase::Direct(now + timeout),
             acked: false,
+            pings: 1,
             nacks_expected: 0,
             nacks: 0,
         });
@@ -259,11 +263,30 @@ impl Swim {
         self.send(ctx, target, SwimMessage::Ping { seq });
     }
 
-    /// No direct ack in time: ask k members, ping once more directly now,
-    /// and once again halfway to the end of the period. A direct round trip
-    /// costs two messages against four for an indirect one, so these retries
-    /// are the cheapest way to keep message loss from becoming suspicion.
-    fn go_indirect(&mut self, ctx: &mut DetectorContext<'_>) {
+    /// No direct ack in time: ping once more and wait another timeout if
+    /// the period leaves room for that and for the indirect probe after
+    /// it (loss takes the cheap way out: two messages); otherwise go
+    /// indirect at once.
+    fn direct_timeout(&mut self, ctx: &mut DetectorContext<'_>) {
+        let now = ctx.now();
+        let timeout = self.probe_timeout(ctx);
+        let period_end = self.next_period.unwrap_or(now);
+        // The indirect probe after the retry gets at least half a timeout
+        // (with the defaults, 100 ms periods and 40 ms timeouts: 20 ms,
+        // many round trips on a LAN).
+        if now + timeout + timeout / 2 <= period_end {
+            if let Some(probe) = self.probe.as_mut() {
+                probe.phase = Phase::Retry(now + timeout);
+            }
+            self.ping_again(ctx);
+        } else {
+            self.go_indirect(ctx, true);
+        }
+    }
+
+    /// Ask k members to probe the target, ping it directly now unless a
+    /// retry just did, and once more halfway to the end of the period.
+    fn go_indirect(&mut self, ctx: &mut DetectorContext<'_>, ping_now: bool) {
         let now = ctx.now();
         let Some(probe) = self.probe.as_mut() else {
             return;
@@ -281,13 +304,16 @@ impl Swim {
         for helper in helpers {
             self.send(ctx, helper, SwimMessage::PingReq { seq, target });
         }
-        self.ping_again(ctx);
+        if ping_now {
+            self.ping_again(ctx);
+        }
     }
 
     fn ping_again(&mut self, ctx: &mut DetectorContext<'_>) {
-        let Some(probe) = self.probe.as_ref() else {
+        let Some(probe) = self.probe.as_mut() else {
             return;
         };
+        probe.pings += 1;
         let (target, seq) = (probe.target, probe.seq);
         self.send(ctx, target, SwimMessage::Ping { seq });
     }
@@ -418,7 +444,8 @@ impl FailureDetector for Swim {
             return;
         }
         match probe.phase {
-            Phase::Direct(deadline) if now >= deadline => self.go_indirect(ctx),
+            Phase::Direct(deadline) if now >= deadline => self.direct_timeout(ctx),
+            Phase::Retry(deadline) if now >= deadline => self.go_indirect(ctx, false),
             Phase::Indirect(Some(retry_at)) if now >= retry_at => {
                 probe.phase = Phase::Indirect(None);
                 self.ping_again(ctx);
@@ -438,7 +465,9 @@ impl FailureDetector for Swim {
 
     fn next_deadline(&self) -> Option<Time> {
         let direct = self.probe.as_ref().and_then(|p| match p.phase {
-            Phase::Direct(at) | Phase::Indirect(Some(at)) if !p.acked => Some(at),
+            Phase::Direct(at) | Phase::Retry(at) | Phase::Indirect(Some(at)) if !p.acked => {
+                Some(at)
+            }
             _ => None,
         });
         let relay = self.relay_deadlines.front().map(|(t, _)| *t);

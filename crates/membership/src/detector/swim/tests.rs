@@ -231,3 +231,57 @@ fn an_unanswered_probe_is_counted_and_explains_the_suspicion_and_the_verdict() {
     }
     assert_eq!(core.history(&member).last().map(|t| t.clue), Some(verdict));
 }
+
+#[test]
+fn a_lost_ping_is_retried_directly_before_any_helper_is_asked() {
+    let mut core = swim_core();
+    let config = Config::default();
+    join(&mut core, 2..7);
+    // Tick in small steps, answering nothing, through the first probe.
+    let mut now = Time::ZERO;
+    let mut first = None;
+    let mut log = Vec::new();
+    while now < Duration::from_secs(1) {
+        now += Duration::from_millis(1);
+        core.tick(now);
+        for (to, m) in swim_transmits(&mut core) {
+            if let SwimMessage::Ping { seq } = m {
+                first.get_or_insert((now, seq, to));
+            }
+            if let Some((start, seq0, target)) = first {
+                if now < start + config.probe_interval {
+                    log.push((now - start, to == target, m, seq0));
+                }
+            }
+        }
+        if first.is_some_and(|(start, ..)| now >= start + config.probe_interval) {
+            break;
+        }
+    }
+    let pings: Vec<Duration> = log
+        .iter()
+        .filter(|(_, to_target, m, _)| *to_target && matches!(m, SwimMessage::Ping { .. }))
+        .map(|(at, ..)| *at)
+        .collect();
+    let first_req = log
+        .iter()
+        .find(|(_, _, m, _)| matches!(m, SwimMessage::PingReq { .. }))
+        .map(|(at, ..)| *at)
+        .expect("helpers are asked in the end");
+    let timeout = config.probe_timeout;
+    // The ping, a retry one timeout later, helpers one more timeout later,
+    // and a last direct ping halfway through what is left of the period.
+    assert_eq!(pings.len(), 3, "{log:?}");
+    assert!(pings[1] >= timeout && pings[1] < timeout + Duration::from_millis(2));
+    assert!(
+        first_req >= timeout * 2,
+        "helpers only after the retry: {log:?}"
+    );
+    assert!(pings[2] > first_req, "{log:?}");
+    assert_eq!(
+        log.iter()
+            .filter(|(_, _, m, _)| matches!(m, SwimMessage::PingReq { .. }))
+            .count(),
+        config.indirect_probes
+    );
+}
