@@ -26,10 +26,7 @@ fn converged_starts_with_full_views_and_no_joins_on_the_wire() {
         warmup: Duration::ZERO,
         ..converged(40, "swim")
     };
-    let options = RunOptions {
-        record_members: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default().with_members(true);
     let out = run(&s, 3, &registry(), options).unwrap();
     let r = &out.report;
     assert_eq!(r.full_view_s, Some(0.0), "{r:?}");
@@ -74,10 +71,7 @@ fn a_node_restarted_in_a_converged_cluster_rejoins_through_the_introducer() {
         actions: vec![crash, restart],
         ..converged(20, "swim")
     };
-    let options = RunOptions {
-        record_members: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default().with_members(true);
     let out = run(&s, 9, &registry(), options).unwrap();
     assert_eq!(out.report.joins_refused, 0);
     let restarted = out

@@ -21,11 +21,7 @@ fn base(actions: Vec<ActionSpec>) -> Scenario {
 }
 
 fn simulate(s: &Scenario) -> RunOutcome {
-    let options = RunOptions {
-        record_events: false,
-        record_members: true,
-        wall_time: false,
-    };
+    let options = RunOptions::default().with_members(true);
     run(s, 11, &registry(), options).expect("valid scenario")
 }
 

@@ -26,10 +26,7 @@ fn paused(detector: &str, lasting: Duration) -> Scenario {
 }
 
 fn simulate(s: &Scenario) -> RunOutcome {
-    let options = RunOptions {
-        record_events: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default().with_events(true);
     run(s, 4, &registry(), options).expect("valid scenario")
 }
 

@@ -24,10 +24,7 @@ fn simulated_log(dir: &std::path::Path) {
         duration: Duration::from_secs(7),
         ..Scenario::default()
     };
-    let options = RunOptions {
-        record_events: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default().with_events(true);
     let outcome = run(&scenario, 1, &registry(), options).expect("valid scenario");
     assert!(
         outcome

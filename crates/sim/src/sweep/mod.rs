@@ -154,10 +154,7 @@ fn run_cells(
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(cell) = todo.get(i) else { break };
-                    let options = RunOptions {
-                        wall_time: true,
-                        ..RunOptions::default()
-                    };
+                    let options = RunOptions::default().with_wall_time(true);
                     let outcome = run(&cell.scenario, cell.seed, registry, options);
                     if tx.send((i, outcome.map(|o| o.report))).is_err() {
                         break;
