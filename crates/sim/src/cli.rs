@@ -26,6 +26,7 @@ use crate::{SimError, event_log};
     subcommand_negates_reqs = true,
     args_conflicts_with_subcommands = true
 )]
+#[non_exhaustive]
 pub struct Cli {
     /// `sweep`: a grid of runs (see `rumor-sim sweep --help`).
     #[command(subcommand)]
@@ -113,6 +114,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
+#[non_exhaustive]
 pub enum Command {
     /// A grid of runs on every core: runs.csv, summary.csv and plots.
     Sweep(SweepArgs),

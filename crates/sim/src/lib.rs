@@ -29,14 +29,12 @@
 //! use std::time::Duration;
 //! use rumor_sim::{RunOptions, Scenario, registry, run};
 //!
-//! let scenario = Scenario {
-//!     nodes: 5,
-//!     detector: Some("gossip".into()),
-//!     fail: 1,
-//!     warmup: Duration::from_secs(5),
-//!     duration: Duration::from_secs(15),
-//!     ..Scenario::default()
-//! };
+//! let mut scenario = Scenario::default();
+//! scenario.nodes = 5;
+//! scenario.detector = Some("gossip".into());
+//! scenario.fail = 1;
+//! scenario.warmup = Duration::from_secs(5);
+//! scenario.duration = Duration::from_secs(15);
 //! let outcome = run(&scenario, 7, &registry(), RunOptions::default()).unwrap();
 //! let crash = &outcome.report.crashes[0];
 //! assert!(crash.all_member_s.unwrap() < 6.0, "{crash:?}");

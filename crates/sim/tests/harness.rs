@@ -17,16 +17,15 @@ const S: fn(u64) -> Duration = Duration::from_secs;
 fn busy(detector: &str) -> Scenario {
     let mut partition = ActionSpec::new(S(8), ActionKind::Partition, vec![4, 5]);
     partition.lasting = Some(S(4));
-    Scenario {
-        nodes: 10,
-        detector: Some(detector.into()),
-        loss: 0.05,
-        fail: 1,
-        warmup: S(6),
-        duration: S(20),
-        actions: vec![partition],
-        ..Scenario::default()
-    }
+    let mut scenario = Scenario::default();
+    scenario.nodes = 10;
+    scenario.detector = Some(detector.into());
+    scenario.loss = 0.05;
+    scenario.fail = 1;
+    scenario.warmup = S(6);
+    scenario.duration = S(20);
+    scenario.actions = vec![partition];
+    scenario
 }
 
 #[test]

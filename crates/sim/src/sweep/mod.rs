@@ -30,6 +30,7 @@ pub use spec::{Cell, SweepSpec, System};
 
 /// How a sweep runs, beside what it runs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SweepOptions {
     /// The output directory (created if missing).
     pub out: PathBuf,
@@ -41,8 +42,22 @@ pub struct SweepOptions {
     pub progress: bool,
 }
 
+impl SweepOptions {
+    /// Writes into `out` with `threads` workers, plots drawn, no progress
+    /// bar.
+    pub fn new(out: PathBuf, threads: usize) -> SweepOptions {
+        SweepOptions {
+            out,
+            threads,
+            plots: true,
+            progress: false,
+        }
+    }
+}
+
 /// What a sweep did.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SweepOutcome {
     /// Cells of the grid.
     pub cells: usize,
