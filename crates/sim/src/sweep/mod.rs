@@ -6,7 +6,7 @@
 //! again with the same output directory runs only the cells whose rows are
 //! missing. At the end `summary.csv` (and `summary.md`, the same as a
 //! Markdown table) aggregates every cell of the grid over its seeds, and
-//! the plots are drawn from the rows (see [`plots`]).
+//! the plots are drawn from the rows (see the `plots` module).
 
 mod chart;
 mod plots;
