@@ -197,10 +197,7 @@ where
 }
 
 fn msgqueue(run: &Run, batched: bool) -> Outcome {
-    let limits = Limits {
-        max_bytes: CAPACITY * run.size,
-        max_messages: CAPACITY,
-    };
+    let limits = Limits::new(CAPACITY * run.size, CAPACITY);
     let (producer, mut consumer) = channel(limits);
     let total = run.messages();
     let from = source();

@@ -125,10 +125,8 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
             waker.wake();
             Ok(())
         };
-        let mut config = ServiceConfig {
-            sealer: sealer.clone(),
-            ..ServiceConfig::default()
-        };
+        let mut config = ServiceConfig::default();
+        config.sealer = sealer.clone();
         config.accepted_kinds.extend([
             "monitor_request",
             "info_query",

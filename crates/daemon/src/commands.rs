@@ -171,11 +171,11 @@ pub fn monitor(args: &MonitorArgs) -> Result<(), DaemonError> {
     let since_ms = args.since.as_deref().map(since_ms).transpose()?;
     let t = &args.target;
     let sealer = client_sealer(&t.keys)?;
-    let request = Control::Monitor(MonitorRequest {
-        kinds: args.kind.clone(),
-        members: args.member.clone(),
-        since_ms,
-    });
+    let mut monitor = MonitorRequest::default();
+    monitor.kinds = args.kind.clone();
+    monitor.members = args.member.clone();
+    monitor.since_ms = since_ms;
+    let request = Control::Monitor(monitor);
     let no_answer = |e: rumor_transport::TransportError| DaemonError::Agent {
         agent: t.agent,
         why: format!(

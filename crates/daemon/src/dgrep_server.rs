@@ -53,14 +53,9 @@ impl DgrepServer {
         let query = request.query;
         let peer = reply.peer();
         let busy = || {
-            Dgrep::Done(DgrepDone {
-                query,
-                node,
-                counts: Vec::new(),
-                bytes_searched: 0,
-                elapsed_ms: 0,
-                error: Some(format!("{node} is busy with {} other searches", self.max)),
-            })
+            let mut done = DgrepDone::new(query, node);
+            done.error = Some(format!("{node} is busy with {} other searches", self.max));
+            Dgrep::Done(done)
         };
         if self.running.fetch_add(1, Ordering::SeqCst) >= self.max {
             self.running.fetch_sub(1, Ordering::SeqCst);

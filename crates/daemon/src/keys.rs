@@ -141,6 +141,7 @@ impl KeyService {
                 sealer.remove(&parse(key)?).map_err(|e| e.to_string())?;
                 true
             }
+            other => return Err(format!("this agent cannot apply {other:?}")),
         };
         if changed {
             tracing::info!("keyring changed: {}", describe(op));
@@ -279,6 +280,7 @@ fn describe(op: &KeyOp) -> String {
         KeyOp::Install(k) => format!("installed {}", id(k)),
         KeyOp::Use(k) => format!("now sealing with {}", id(k)),
         KeyOp::Remove(k) => format!("removed {}", id(k)),
+        _ => "an operation this agent does not know".into(),
     }
 }
 

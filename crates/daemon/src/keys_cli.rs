@@ -77,6 +77,7 @@ pub fn report(op: &KeyOp, answer: &KeysAnswer) -> String {
         KeyOp::Install(_) => "install",
         KeyOp::Use(_) => "use",
         KeyOp::Remove(_) => "remove",
+        _ => "keys",
     };
     let mut out = format!(
         "{what}: {} of {} members acknowledged (through {})\n",
@@ -114,6 +115,11 @@ fn update_own_keyring(path: &std::path::Path, op: &KeyOp) -> Result<(), DaemonEr
             if ring.contains(&k) {
                 ring.remove(&k).map_err(usage)?;
             }
+        }
+        other => {
+            return Err(DaemonError::Usage(format!(
+                "this build cannot apply {other:?} to a keyring file"
+            )));
         }
     }
     ring.save(path).map_err(usage)?;

@@ -542,14 +542,7 @@ mod tests {
         }
         let done = Envelope::new(
             node().addr,
-            Dgrep::Done(rumor_wire::DgrepDone {
-                query: 1,
-                node: node(),
-                counts: Vec::new(),
-                bytes_searched: 0,
-                elapsed_ms: 0,
-                error: None,
-            }),
+            Dgrep::Done(rumor_wire::DgrepDone::new(1, node())),
         );
         let mut frame = Vec::new();
         encode_to_vec(&done, &mut frame, DEFAULT_MAX_FRAME).unwrap();

@@ -272,15 +272,11 @@ mod tests {
             texts(&run(&["alpha"], GrepFlags::default(), TEXT)),
             ["alpha one", "alphabet"]
         );
-        let inv = GrepFlags {
-            invert: true,
-            ..GrepFlags::default()
-        };
+        let mut inv = GrepFlags::default();
+        inv.invert = true;
         assert_eq!(texts(&run(&["alpha"], inv, TEXT)), ["Beta two", "gamma"]);
-        let count = GrepFlags {
-            count: true,
-            ..GrepFlags::default()
-        };
+        let mut count = GrepFlags::default();
+        count.count = true;
         let c = run(&["a"], count, TEXT);
         assert!(c.lines.is_empty());
         assert_eq!(c.counts, [("f".to_string(), 4)]);
@@ -288,45 +284,31 @@ mod tests {
 
     #[test]
     fn case_word_line_fixed_and_max_count() {
-        let i = GrepFlags {
-            ignore_case: true,
-            ..GrepFlags::default()
-        };
+        let mut i = GrepFlags::default();
+        i.ignore_case = true;
         assert_eq!(texts(&run(&["beta"], i, TEXT)), ["Beta two"]);
-        let w = GrepFlags {
-            word: true,
-            ..GrepFlags::default()
-        };
+        let mut w = GrepFlags::default();
+        w.word = true;
         assert_eq!(texts(&run(&["alpha"], w, TEXT)), ["alpha one"]);
-        let x = GrepFlags {
-            line: true,
-            ..GrepFlags::default()
-        };
+        let mut x = GrepFlags::default();
+        x.line = true;
         assert_eq!(texts(&run(&["gamma"], x.clone(), TEXT)), ["gamma"]);
         assert!(run(&["gam"], x, TEXT).lines.is_empty());
-        let f = GrepFlags {
-            fixed_strings: true,
-            ..GrepFlags::default()
-        };
+        let mut f = GrepFlags::default();
+        f.fixed_strings = true;
         assert!(run(&["a.p"], f, TEXT).lines.is_empty());
-        let m = GrepFlags {
-            max_count: Some(1),
-            ..GrepFlags::default()
-        };
+        let mut m = GrepFlags::default();
+        m.max_count = Some(1);
         assert_eq!(texts(&run(&["alpha"], m, TEXT)), ["alpha one"]);
-        let m0 = GrepFlags {
-            max_count: Some(0),
-            ..GrepFlags::default()
-        };
+        let mut m0 = GrepFlags::default();
+        m0.max_count = Some(0);
         assert_eq!(run(&["alpha"], m0, TEXT).counts, [("f".to_string(), 0)]);
     }
 
     #[test]
     fn several_patterns_and_line_numbers() {
-        let n = GrepFlags {
-            line_number: true,
-            ..GrepFlags::default()
-        };
+        let mut n = GrepFlags::default();
+        n.line_number = true;
         let c = run(&["gamma", "two"], n, TEXT);
         let got: Vec<_> = c.lines.iter().map(|l| l.line_number).collect();
         assert_eq!(got, [Some(2), Some(4)]);
@@ -352,11 +334,9 @@ mod tests {
                 })
                 .collect()
         };
-        let flags = GrepFlags {
-            line_number: true,
-            context: Some((1, 1)),
-            ..GrepFlags::default()
-        };
+        let mut flags = GrepFlags::default();
+        flags.line_number = true;
+        flags.context = Some((1, 1));
         let c = run(&["a"], flags.clone(), text);
         assert_eq!(
             kinds(&c),
@@ -367,21 +347,15 @@ mod tests {
         assert_eq!(c.counts, [("f".to_string(), 4)]);
         // As grep -m2 -A3: the lines after the second selected one are
         // context, a4 included, and are not counted.
-        let flags = GrepFlags {
-            max_count: Some(2),
-            context: Some((0, 3)),
-            ..flags
-        };
+        flags.max_count = Some(2);
+        flags.context = Some((0, 3));
         let c = run(&["a"], flags.clone(), text);
         assert_eq!(kinds(&c), ["1:a1", "2-b2", "3:a3", "4-a4", "5-b5", "6-b6"]);
         assert_eq!(c.counts, [("f".to_string(), 2)]);
         // Inverted: as grep -v -m1 -A2 b.
-        let flags = GrepFlags {
-            invert: true,
-            max_count: Some(1),
-            context: Some((0, 2)),
-            ..flags
-        };
+        flags.invert = true;
+        flags.max_count = Some(1);
+        flags.context = Some((0, 2));
         assert_eq!(kinds(&run(&["b"], flags, text)), ["1:a1", "2-b2", "3-a3"]);
     }
 

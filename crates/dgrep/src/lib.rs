@@ -37,7 +37,9 @@
 //! use rumor_dgrep::{Collector, Engine};
 //! use rumor_wire::GrepFlags;
 //!
-//! let flags = GrepFlags { ignore_case: true, line_number: true, ..GrepFlags::default() };
+//! let mut flags = GrepFlags::default();
+//! flags.ignore_case = true;
+//! flags.line_number = true;
 //! let mut engine = Engine::new(&["failed".to_string()], &flags).unwrap();
 //! let mut found = Collector::default();
 //! let log = b"joined a\nFAILED b\nalive c\n";

@@ -129,15 +129,11 @@ mod tests {
         let f = GrepFlags::default();
         assert_eq!(matches(&["a*"], f.clone(), "xx aa xa"), ["aa", "a"]);
         assert_eq!(matches(&["^x"], f.clone(), "xxx"), ["x"]);
-        let w = GrepFlags {
-            word: true,
-            ..GrepFlags::default()
-        };
+        let mut w = GrepFlags::default();
+        w.word = true;
         assert_eq!(matches(&["a"], w, "a ab a"), ["a", "a"]);
-        let i = GrepFlags {
-            ignore_case: true,
-            ..GrepFlags::default()
-        };
+        let mut i = GrepFlags::default();
+        i.ignore_case = true;
         assert_eq!(matches(&["ab", "c"], i, "xABcAb"), ["AB", "c", "Ab"]);
     }
 

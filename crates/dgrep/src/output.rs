@@ -466,23 +466,17 @@ mod tests {
 
     #[test]
     fn counts_and_file_lists() {
-        let done = DgrepDone {
-            query: 1,
-            node: node(),
-            counts: vec![
-                FileCount {
-                    file: "a.log".into(),
-                    count: 3,
-                },
-                FileCount {
-                    file: "b.log".into(),
-                    count: 0,
-                },
-            ],
-            bytes_searched: 0,
-            elapsed_ms: 0,
-            error: None,
-        };
+        let mut done = DgrepDone::new(1, node());
+        done.counts = vec![
+            FileCount {
+                file: "a.log".into(),
+                count: 3,
+            },
+            FileCount {
+                file: "b.log".into(),
+                count: 0,
+            },
+        ];
         let run = |mode, file_names| {
             let options = OutputOptions {
                 mode,

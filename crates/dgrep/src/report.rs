@@ -278,17 +278,15 @@ mod tests {
     }
 
     fn done(n: u8, count: u64, error: Option<&str>) -> DgrepDone {
-        DgrepDone {
-            query: 1,
-            node: node(n),
-            counts: vec![FileCount {
-                file: "agent.log".into(),
-                count,
-            }],
-            bytes_searched: 2048,
-            elapsed_ms: 5,
-            error: error.map(str::to_owned),
-        }
+        let mut done = DgrepDone::new(1, node(n));
+        done.counts = vec![FileCount {
+            file: "agent.log".into(),
+            count,
+        }];
+        done.bytes_searched = 2048;
+        done.elapsed_ms = 5;
+        done.error = error.map(str::to_owned);
+        done
     }
 
     fn printer<'a>(

@@ -134,18 +134,13 @@ impl SearchWorkers {
                 if let Ok(fresh) = self.spawn() {
                     self.lock().push(fresh);
                 }
-                let done = DgrepDone {
-                    query: request.query,
-                    node,
-                    counts: Vec::new(),
-                    bytes_searched: 0,
-                    elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                    error: Some(format!(
-                        "the search worker failed ({status}; {why}): the answer is incomplete \
-                         (a file truncated while it was searched does this); a new worker \
-                         takes the next query"
-                    )),
-                };
+                let mut done = DgrepDone::new(request.query, node);
+                done.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                done.error = Some(format!(
+                    "the search worker failed ({status}; {why}): the answer is incomplete \
+                     (a file truncated while it was searched does this); a new worker \
+                     takes the next query"
+                ));
                 client
                     .done(&Envelope::new(node.addr, Dgrep::Done(done)))
                     .map_err(reply_error)

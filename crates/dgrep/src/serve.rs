@@ -132,14 +132,7 @@ pub(crate) fn stream_answer(
         max_body: max_chunk_body(),
         too_long: None,
     };
-    let mut done = DgrepDone {
-        query: request.query,
-        node,
-        counts: Vec::new(),
-        bytes_searched: 0,
-        elapsed_ms: 0,
-        error: None,
-    };
+    let mut done = DgrepDone::new(request.query, node);
     match prepare(request, config) {
         Err(e) => done.error = Some(e.to_string()),
         Ok((mut engine, served)) => {
@@ -271,17 +264,13 @@ mod tests {
     /// values), and such a request reads here with no context.
     #[test]
     fn flags_without_context_encode_as_before() {
-        let flags = GrepFlags {
-            max_count: Some(3),
-            ..GrepFlags::default()
-        };
+        let mut flags = GrepFlags::default();
+        flags.max_count = Some(3);
         let old = rmp_serde::to_vec(&flags).unwrap();
         assert_eq!(old[0], 0x98, "an array of eight values");
         assert_eq!(rmp_serde::from_slice::<GrepFlags>(&old).unwrap(), flags);
-        let with = GrepFlags {
-            context: Some((1, 2)),
-            ..flags
-        };
+        let mut with = flags;
+        with.context = Some((1, 2));
         let new = rmp_serde::to_vec(&with).unwrap();
         assert_eq!(new[0], 0x99);
         assert_eq!(rmp_serde::from_slice::<GrepFlags>(&new).unwrap(), with);

@@ -542,13 +542,12 @@ fn a_search_past_the_agents_limit_is_told_it_is_busy_on_its_connection() {
     drop(stalled);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
+        let mut flags = GrepFlags::default();
+        flags.count = true;
         let request = DgrepRequest {
             query: 6,
             patterns: vec!["busy-test".into()],
-            flags: GrepFlags {
-                count: true,
-                ..GrepFlags::default()
-            },
+            flags,
         };
         let outcome = fan_out(
             &agents.ids,

@@ -101,13 +101,12 @@ fn an_unreachable_member_is_named_without_waiting() {
             version: rumor_wire::Version(9),
         },
     ];
+    let mut flags = rumor_wire::GrepFlags::default();
+    flags.count = true;
     let request = rumor_wire::DgrepRequest {
         query: 5,
         patterns: vec!["INFO".into()],
-        flags: rumor_wire::GrepFlags {
-            count: true,
-            ..Default::default()
-        },
+        flags,
     };
     let mut replies = 0;
     let outcome = rumor_dgrep::client::fan_out(

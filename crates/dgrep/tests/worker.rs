@@ -84,34 +84,34 @@ fn mapped_searches_answer_as_reads_do() {
     let config = ServeConfig::new(globs, dir.path().to_path_buf());
     let workers = std::sync::Arc::new(SearchWorkers::new(WORKER, &config));
     let desk = Desk::new();
+    let flags_with = |set: fn(&mut GrepFlags)| {
+        let mut flags = GrepFlags::default();
+        set(&mut flags);
+        flags
+    };
     let flag_sets = [
         GrepFlags::default(),
-        GrepFlags {
-            line_number: true,
-            ignore_case: true,
-            ..GrepFlags::default()
-        },
-        GrepFlags {
-            invert: true,
-            max_count: Some(500),
-            ..GrepFlags::default()
-        },
-        GrepFlags {
-            count: true,
-            ..GrepFlags::default()
-        },
-        GrepFlags {
-            word: true,
-            line_number: true,
-            ..GrepFlags::default()
-        },
+        flags_with(|f| {
+            f.line_number = true;
+            f.ignore_case = true;
+        }),
+        flags_with(|f| {
+            f.invert = true;
+            f.max_count = Some(500);
+        }),
+        flags_with(|f| {
+            f.count = true;
+        }),
+        flags_with(|f| {
+            f.word = true;
+            f.line_number = true;
+        }),
         // Context reaches the worker: its answer holds the lines around.
-        GrepFlags {
-            line_number: true,
-            max_count: Some(40),
-            context: Some((2, 3)),
-            ..GrepFlags::default()
-        },
+        flags_with(|f| {
+            f.line_number = true;
+            f.max_count = Some(40);
+            f.context = Some((2, 3));
+        }),
     ];
     for (i, flags) in flag_sets.into_iter().enumerate() {
         for pattern in [

@@ -7,16 +7,14 @@
 //! With CRASHES > 1, that many nodes crash at once and every one of them
 //! counts as a sample.
 //!
-//! The authoritative benchmark is `rumor-sim`; this is the crate's own
-//! check of the arithmetic in `docs/protocol.md`.
-
-#[path = "../tests/common/mod.rs"]
-mod common;
+//! The clusters are the simulator's in-memory harness (`rumor_sim::Cluster`)
+//! with a fixed 1 ms latency; the authoritative benchmark is `rumor-sim`,
+//! and this is the crate's own check of the arithmetic in `docs/protocol.md`.
 
 use std::time::Duration;
 
-use common::Cluster;
-use rumor_membership::EventKind;
+use rumor_membership::{DetectorRegistry, EventKind};
+use rumor_sim::Cluster;
 
 fn main() {
     let seeds: u64 = std::env::args()
@@ -28,6 +26,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1)
         .clamp(1, 9);
+    let registry = DetectorRegistry::with_builtins();
     println!(
         "detector  drop  seeds  first(max)  all(max)  first(median)  all(median)  false+  suspicions"
     );
@@ -38,38 +37,42 @@ fn main() {
             let mut false_positives = 0;
             let mut suspicions = 0;
             for seed in 1..=seeds {
-                let mut cluster = Cluster::new(10, detector, drop, seed);
+                let mut cluster = Cluster::builder(10)
+                    .detector(detector)
+                    .loss(drop)
+                    .seed(seed)
+                    .latency(Duration::from_millis(1), Duration::ZERO)
+                    .join_window(Duration::from_millis(90))
+                    .build(&registry)
+                    .unwrap_or_else(|e| panic!("{e}"));
                 cluster.run_for(Duration::from_secs(5));
-                let crash_at = cluster.now;
+                let crash_at = cluster.now();
                 let victims: Vec<usize> = (0..crashes)
                     .map(|k| 1 + (seed as usize + 2 * k) % 9)
                     .collect();
+                let ids: Vec<_> = victims.iter().filter_map(|&v| cluster.id(v)).collect();
                 for &v in &victims {
                     cluster.crash(v);
                 }
                 cluster.run_for(Duration::from_secs(10));
-                let live = cluster.live_indexes().len();
-                for &v in &victims {
-                    let victim = cluster.id(v);
+                let live = cluster.live_slots();
+                for victim in ids {
                     let failed: Vec<Duration> = cluster
-                        .events
+                        .events()
                         .iter()
                         .filter(|e| e.kind == EventKind::Failed && e.member == victim)
                         .map(|e| e.at - crash_at)
                         .collect();
                     firsts.push(failed.iter().min().copied().unwrap_or(Duration::MAX));
-                    alls.push(if failed.len() >= live {
+                    alls.push(if failed.len() >= live.len() {
                         failed.iter().max().copied().unwrap_or(Duration::MAX)
                     } else {
                         Duration::MAX
                     });
                 }
-                false_positives += cluster.false_positives().len();
-                suspicions += cluster
-                    .nodes
-                    .iter()
-                    .map(|n| n.core.stats().suspicions)
-                    .sum::<u64>();
+                let report = cluster.finish().report;
+                false_positives += report.false_positive_marks;
+                suspicions += report.suspicions_raised;
             }
             firsts.sort();
             alls.sort();

@@ -3,6 +3,7 @@
 /// Why [`crate::Producer::push`] dropped a datagram. The drop is already
 /// counted in [`crate::Stats::dropped`]; the caller need not do anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Full {
     /// The queue already holds [`crate::Limits::max_messages`] datagrams.
     #[error("queue full: {limit} datagrams already queued")]

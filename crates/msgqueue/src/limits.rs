@@ -6,6 +6,7 @@
 /// A datagram that would take the queue past either bound is dropped and
 /// counted; the datagrams already queued are kept (the newest one loses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// The most payload bytes queued at once (source addresses not counted).
     pub max_bytes: usize,
@@ -14,6 +15,14 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// At most `max_bytes` payload bytes and `max_messages` datagrams.
+    pub const fn new(max_bytes: usize, max_messages: usize) -> Limits {
+        Limits {
+            max_bytes,
+            max_messages,
+        }
+    }
+
     /// The default byte bound: 4 MiB, about 3,000 full-size datagrams.
     pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
     /// The default message bound.

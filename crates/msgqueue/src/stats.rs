@@ -2,6 +2,7 @@
 
 /// A snapshot of a queue's counters, from [`crate::Consumer::stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Datagrams accepted by producers.
     pub pushed: u64,

@@ -102,10 +102,7 @@ fn below_the_bounds_nothing_is_lost() {
 
 #[test]
 fn above_the_message_bound_drops_are_counted_exactly() {
-    let limits = Limits {
-        max_bytes: usize::MAX,
-        max_messages: 2_500,
-    };
+    let limits = Limits::new(usize::MAX, 2_500);
     let (producer, mut consumer) = channel(limits);
     let accepted = fill_while_parked(&producer, 1_000);
     let oks = accepted.iter().flatten().filter(|&&ok| ok).count();
@@ -133,10 +130,7 @@ fn above_the_byte_bound_drops_are_counted_exactly() {
         b.len()
     };
     let all_bytes: usize = (0..per_producer).map(size).sum::<usize>() * PRODUCERS;
-    let limits = Limits {
-        max_bytes: all_bytes / 2,
-        max_messages: usize::MAX,
-    };
+    let limits = Limits::new(all_bytes / 2, usize::MAX);
     let (producer, mut consumer) = channel(limits);
     let accepted = fill_while_parked(&producer, per_producer);
     let queued: usize = accepted
@@ -172,10 +166,7 @@ fn above_the_byte_bound_drops_are_counted_exactly() {
 fn concurrent_producers_and_consumer_lose_nothing_unaccounted() {
     let per_producer = 20_000u32;
     // Small bounds, so that drops happen while the consumer runs.
-    let limits = Limits {
-        max_bytes: 16 * 1024,
-        max_messages: 64,
-    };
+    let limits = Limits::new(16 * 1024, 64);
     let (producer, mut consumer) = channel(limits);
     let finished = AtomicUsize::new(0);
     let watchdog = Instant::now() + Duration::from_secs(120);

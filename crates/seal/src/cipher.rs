@@ -12,6 +12,7 @@ use crate::packet::{FIXED_HEADER_LEN, TAG_LEN};
 /// default [`Cipher::preferred`]. So a cluster may mix machines with and
 /// without AES instructions, each sealing with what is fast for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Cipher {
     /// XChaCha20-Poly1305 under the cluster key itself, 24-byte nonce
     /// (format 1, the first format: packets of earlier builds open).

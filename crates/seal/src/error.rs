@@ -15,6 +15,7 @@ use crate::packet::MAX_LABEL_LEN;
 /// are not here: they are [`OpenError`](crate::OpenError), counted per
 /// cause.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SealError {
     /// Key text that is not standard, padded base64.
     #[error("bad key: not base64 ({detail})")]

@@ -5,6 +5,7 @@
 /// Each cause has a stable snake_case [`name`](OpenError::name) for stats
 /// output, and a counter in [`Stats`](crate::Stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// Shorter than its cipher's [overhead](crate::Cipher::overhead) (45
     /// bytes at the least): not a sealed packet.

@@ -31,6 +31,7 @@ pub const DEFAULT_MAX_ENTRIES: usize = 65_536;
 
 /// Tuning of a [`Sealer`]'s freshness and replay checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SealerConfig {
     /// A packet whose timestamp is further than this from our clock, in
     /// either direction, is refused as [`OpenError::Stale`](crate::OpenError::Stale).
@@ -43,6 +44,17 @@ pub struct SealerConfig {
     /// `window / 2`. The cache holds at most five generations, 10 to 20
     /// bytes per entry (about 6 MiB at the default).
     pub max_entries: usize,
+}
+
+impl SealerConfig {
+    /// A `window` either way and `max_entries` nonces per replay-cache
+    /// generation.
+    pub const fn new(window: Duration, max_entries: usize) -> SealerConfig {
+        SealerConfig {
+            window,
+            max_entries,
+        }
+    }
 }
 
 impl Default for SealerConfig {

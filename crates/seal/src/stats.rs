@@ -6,6 +6,7 @@ use crate::open_error::OpenError;
 
 /// A snapshot of a [`Sealer`](crate::Sealer)'s counters since it was made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Packets sealed.
     pub sealed: u64,

@@ -246,10 +246,7 @@ fn the_window_is_configurable(cipher: Cipher) {
     let sealer = Sealer::new(
         Keyring::new(key(1)),
         DEFAULT_LABEL,
-        SealerConfig {
-            window: Duration::from_secs(5),
-            ..SealerConfig::default()
-        },
+        SealerConfig::new(Duration::from_secs(5), SealerConfig::default().max_entries),
     )
     .unwrap()
     .sealing_with(cipher);
@@ -283,10 +280,7 @@ fn a_full_replay_cache_refuses_until_it_rotates(cipher: Cipher) {
     let sealer = Sealer::new(
         Keyring::new(key(1)),
         DEFAULT_LABEL,
-        SealerConfig {
-            window: Duration::from_secs(10),
-            max_entries: 3,
-        },
+        SealerConfig::new(Duration::from_secs(10), 3),
     )
     .unwrap()
     .sealing_with(cipher);

@@ -15,6 +15,7 @@ use crate::SimError;
 /// The kinds of timed action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ActionKind {
     /// The nodes stop: no delivery, no timer.
     Crash,
@@ -43,6 +44,7 @@ pub enum ActionKind {
 /// One timed action as written in a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ActionSpec {
     /// When, from the start of the run.
     #[serde(with = "humantime_serde")]
@@ -107,6 +109,7 @@ fn is_zero(n: &usize) -> bool {
 
 /// An action with its nodes resolved for one run.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Action {
     /// Crash these slots.
     Crash(Vec<usize>),

@@ -1,9 +1,11 @@
 //! The `rumor-sim` command line: flags, or a scenario file with flags on top.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use rumor_membership::{Config, DetectorRegistry};
 
 use crate::foca_node::FocaPreset;
@@ -24,6 +26,7 @@ use crate::{SimError, event_log};
     subcommand_negates_reqs = true,
     args_conflicts_with_subcommands = true
 )]
+#[non_exhaustive]
 pub struct Cli {
     /// `sweep`: a grid of runs (see `rumor-sim sweep --help`).
     #[command(subcommand)]
@@ -31,8 +34,9 @@ pub struct Cli {
     /// Cluster size.
     #[arg(long, value_name = "N", required_unless_present = "scenario")]
     pub nodes: Option<usize>,
-    /// Failure detector: gossip, swim, phi, all-to-all (the example plugin),
-    /// or foca (the foca crate's SWIM, driven on the same clock and network).
+    /// Failure detector: gossip, swim, phi, any other the binary registered
+    /// (see the README), or foca (the foca crate's SWIM, driven on the same
+    /// clock and network).
     #[arg(long, value_name = "NAME", required_unless_present = "scenario")]
     pub detector: Option<String>,
     /// foca: the preset its configuration starts from (default lan).
@@ -110,6 +114,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
+#[non_exhaustive]
 pub enum Command {
     /// A grid of runs on every core: runs.csv, summary.csv and plots.
     Sweep(SweepArgs),
@@ -186,11 +191,9 @@ impl Cli {
         let mut runs = Vec::new();
         for i in 0..scenario.runs {
             let seed = scenario.seed.wrapping_add(i);
-            let options = RunOptions {
-                record_events: i == 0 && self.events.is_some(),
-                record_members: false,
-                wall_time: !self.no_wall_time,
-            };
+            let options = RunOptions::default()
+                .with_events(i == 0 && self.events.is_some())
+                .with_wall_time(!self.no_wall_time);
             let outcome = run(&scenario, seed, registry, options)?;
             if let (Some(path), true) = (&self.events, options.record_events) {
                 std::fs::write(path, event_log::to_jsonl(&outcome.events)).map_err(|source| {
@@ -210,5 +213,42 @@ impl Cli {
         } else {
             report.to_table()
         })
+    }
+}
+
+/// The whole command line with the detectors of `registry`: parses the
+/// process's arguments, runs, prints the report. Bad flags print one line
+/// and give exit code 2; a run that cannot start prints one line and
+/// gives 1. A binary that adds detectors of its own calls this from `main`.
+pub fn cli_main(registry: &DetectorRegistry) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: the error itself, without clap's tips and usage block.
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:") && !l.starts_with("For more"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            eprintln!("rumor-sim: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    match cli.execute(registry) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rumor-sim: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// What can stop a simulation before it runs.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SimError {
     /// The scenario file could not be read.
     #[error("cannot read {path}: {source}")]

@@ -26,6 +26,7 @@ use crate::report::secs;
 
 /// How the cluster came back together after one heal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HealOutcome {
     /// When the heal came, seconds from the start.
     pub at_s: f64,

@@ -332,6 +332,11 @@ impl Ledger {
             .collect()
     }
 
+    /// The events recorded so far (none unless recording was asked for).
+    pub fn events(&self) -> &[Event] {
+        self.recorded.as_deref().unwrap_or_default()
+    }
+
     /// Every event, when recording was asked for.
     pub fn take_events(&mut self) -> Vec<Event> {
         self.recorded.take().unwrap_or_default()

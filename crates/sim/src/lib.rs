@@ -29,27 +29,33 @@
 //! use std::time::Duration;
 //! use rumor_sim::{RunOptions, Scenario, registry, run};
 //!
-//! let scenario = Scenario {
-//!     nodes: 5,
-//!     detector: Some("gossip".into()),
-//!     fail: 1,
-//!     warmup: Duration::from_secs(5),
-//!     duration: Duration::from_secs(15),
-//!     ..Scenario::default()
-//! };
+//! let mut scenario = Scenario::default();
+//! scenario.nodes = 5;
+//! scenario.detector = Some("gossip".into());
+//! scenario.fail = 1;
+//! scenario.warmup = Duration::from_secs(5);
+//! scenario.duration = Duration::from_secs(15);
 //! let outcome = run(&scenario, 7, &registry(), RunOptions::default()).unwrap();
 //! let crash = &outcome.report.crashes[0];
 //! assert!(crash.all_member_s.unwrap() < 6.0, "{crash:?}");
 //! assert_eq!(outcome.report.false_positives, 0);
 //! ```
 //!
-//! The command line is `rumor-sim` ([`Cli`]); see the crate's README for the
-//! measured figures and the commands that produced them.
+//! The same world is a library: [`Cluster`] is an in-memory cluster a
+//! caller drives step by step — run until a time or until a condition
+//! holds, crash, restart, cut, heal, pause, hand a node a message, look at
+//! views, events and counters. It is the harness of the membership core's
+//! own tests and of detectors written outside this workspace, which come in
+//! through the caller's [`rumor_membership::DetectorRegistry`].
+//!
+//! The command line is `rumor-sim` ([`Cli`], [`cli_main`]); see the crate's
+//! README for the measured figures and the commands that produced them.
 
 #![forbid(unsafe_code)]
 
 mod action;
 mod cli;
+pub mod contract;
 mod error;
 mod event_log;
 mod event_queue;
@@ -69,7 +75,7 @@ mod sweep_cli;
 mod traffic;
 
 pub use action::{Action, ActionKind, ActionSpec};
-pub use cli::Cli;
+pub use cli::{Cli, cli_main};
 pub use error::SimError;
 pub use event_log::to_jsonl as events_to_jsonl;
 pub use event_queue::EventQueue;
@@ -82,13 +88,16 @@ pub use pause::{PauseCount, PauseSpec};
 pub use report::{CrashOutcome, Drops, LeaveOutcome, RunReport, Spread, Summary};
 pub use rng::{DetRng, derive_seed};
 pub use scenario::{Bootstrap, Scenario};
-pub use simulation::{PORT, RunOptions, RunOutcome, run, slot_addr};
+pub use simulation::{
+    Cluster, ClusterBuilder, ClusterStats, PORT, RunOptions, RunOutcome, run, slot_addr,
+};
 pub use sweep_cli::SweepArgs;
 
-/// Every detector the simulator knows: the core's built-ins (`gossip`,
-/// `swim`, `phi`) and the out-of-tree example plugin (`all-to-all`).
+/// The detectors the `rumor-sim` binary knows: the core's built-ins
+/// (`gossip`, `swim`, `phi`). `foca` is the simulator's own and needs no
+/// registration. A caller with a detector of its own registers it into
+/// this registry (or any other) and passes that to [`run`], [`Cluster`] or
+/// [`cli_main`]; `examples/all-to-all` does so for its binary.
 pub fn registry() -> rumor_membership::DetectorRegistry {
-    let mut registry = rumor_membership::DetectorRegistry::with_builtins();
-    rumor_example_all_to_all::register(&mut registry);
-    registry
+    rumor_membership::DetectorRegistry::with_builtins()
 }

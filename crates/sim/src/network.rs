@@ -15,6 +15,7 @@ use crate::rng::DetRng;
 /// How the jitter on top of each link's base latency is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum JitterShape {
     /// Uniform in `[0, jitter)`.
     #[default]
@@ -26,6 +27,7 @@ pub enum JitterShape {
 /// The network's settings: the `[network]` table of a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NetworkConfig {
     /// One-way latency every message pays.
     #[serde(with = "humantime_serde")]

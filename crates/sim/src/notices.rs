@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// Notices of one run (or of many, summed), by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct NoticeCounts {
     /// Join requests sent (first joins, rejoins and bootstrap resyncs).
     pub join_asked: u64,

@@ -9,6 +9,7 @@ use crate::scenario::Scenario;
 
 /// A whole invocation: the scenario, every run, and the aggregate.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The scenario as run (its `detector` resolved).
     pub scenario: Scenario,

@@ -36,6 +36,7 @@ impl PauseCount {
 /// every `every`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[non_exhaustive]
 pub struct PauseSpec {
     /// Which nodes, by number.
     pub count: PauseCount,

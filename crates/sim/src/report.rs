@@ -14,6 +14,7 @@ pub fn secs(d: Duration) -> f64 {
 
 /// How one crash was detected.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CrashOutcome {
     /// The crashed node.
     pub node: String,
@@ -33,6 +34,7 @@ pub struct CrashOutcome {
 
 /// How one voluntary leave was seen.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LeaveOutcome {
     /// The node that left.
     pub node: String,
@@ -50,6 +52,7 @@ pub struct LeaveOutcome {
 
 /// Messages the network or the receivers did not deliver, by cause.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Drops {
     /// Receiver-side drop (`--loss`).
     pub receiver: u64,
@@ -69,6 +72,7 @@ pub struct Drops {
 
 /// Everything one run measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RunReport {
     /// The run's seed.
     pub seed: u64,
@@ -176,6 +180,7 @@ impl Spread {
 
 /// The aggregate over every run of an invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// Runs aggregated.
     pub runs: usize,

@@ -57,6 +57,7 @@ use crate::rng::{DetRng, derive_seed, stream};
 /// Everything a run needs besides its seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Scenario {
     /// Cluster size. Node 0 starts the cluster; every node is given nodes
     /// 0, 1 and 2 as introducers and seeds.
@@ -135,6 +136,7 @@ impl Default for Scenario {
 /// How the cluster forms before the faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Bootstrap {
     /// Each node joins once at its start time, through node 0 (or nodes 1
     /// and 2 when node 0 does not answer); what it learns later comes from

@@ -11,15 +11,21 @@
 //! notices (counted), and re-arms its timer from `poll_timeout`.
 
 mod actions;
+mod cluster;
 mod converged;
 mod delivery;
 mod engine;
 mod healing;
 mod join_exchange;
 mod pausing;
+mod run;
+mod wire;
+
+pub use cluster::{Cluster, ClusterBuilder, ClusterStats};
+pub use run::{RunOptions, RunOutcome, run};
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rumor_membership::{
     Config, DetectorRegistry, DetectorSettings, Event, Gossip, Membership, NodeId, ReceiverDrop,
@@ -34,11 +40,12 @@ use crate::heal_report::Heals;
 use crate::ledger::Ledger;
 use crate::network::Network;
 use crate::notices::NoticeCounts;
-use crate::report::{Drops, RunReport, secs};
-use crate::rng::{DetRng, derive_seed, stream};
-use crate::scenario::{Bootstrap, Scenario};
+use crate::report::Drops;
+use crate::rng::{derive_seed, stream};
+use crate::scenario::Scenario;
 use crate::traffic::Traffic;
 use engine::{Engine, Outgoing, Payload};
+use wire::{DatagramSizes, WireCheck};
 
 /// Node `i` listens on `10.0.0.0 + i + 1`, port [`PORT`].
 const BASE_IP: u32 = 0x0A00_0001;
@@ -60,30 +67,6 @@ pub fn slot_addr(slot: usize) -> SocketAddr {
     let ip = Ipv4Addr::from(BASE_IP + slot as u32);
     SocketAddr::V4(SocketAddrV4::new(ip, PORT))
 }
-
-/// What a run gives back besides its report.
-pub struct RunOutcome {
-    /// The measurements.
-    pub report: RunReport,
-    /// Every event every core emitted, in emission order, when
-    /// [`RunOptions::record_events`] was set.
-    pub events: Vec<Event>,
-    /// Each live node's final member list, when
-    /// [`RunOptions::record_members`] was set: `(node, members)` by slot.
-    pub members: Vec<(NodeId, Vec<rumor_membership::MemberInfo>)>,
-}
-
-/// Knobs of one run that are not part of the scenario.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RunOptions {
-    /// Keep every event (memory grows with n²: for small clusters).
-    pub record_events: bool,
-    /// Keep every live node's final member list.
-    pub record_members: bool,
-    /// Measure wall-clock time (leave off for byte-identical output).
-    pub wall_time: bool,
-}
-
 struct Process {
     /// The version the ledger knows this process by; the core's own id
     /// differs after a rejoin until the next flush catches up.
@@ -197,6 +180,10 @@ struct World<'a> {
     traffic: Traffic,
     drops: Drops,
     notices: NoticeCounts,
+    /// The codec checks of [`RunOptions::wire`], when on.
+    wire: Option<WireCheck>,
+    /// Datagrams handed to the network, and the largest.
+    datagrams: DatagramSizes,
     rejoins: u64,
     /// Suspicions raised by processes no longer running.
     suspicions_raised: u64,
@@ -208,155 +195,6 @@ struct World<'a> {
     transmits: Vec<Outgoing>,
     events: Vec<Event>,
 }
-
-/// Runs `scenario` once with `seed`, creating detectors from `registry`.
-pub fn run(
-    scenario: &Scenario,
-    seed: u64,
-    registry: &DetectorRegistry,
-    options: RunOptions,
-) -> Result<RunOutcome, SimError> {
-    scenario.validate()?;
-    let config = scenario.membership_config();
-    let engine = engine_kind(scenario, registry, &config)?;
-    let started = Instant::now();
-    let n = scenario.nodes;
-    let window_start = scenario.warmup.min(scenario.duration);
-    let mut world = World {
-        seed,
-        engine,
-        registry,
-        loss: scenario.loss,
-        loss_changes: 0,
-        leave_linger: scenario.leave_linger,
-        receive_buffer: scenario.receive_buffer,
-        pauses: 0,
-        queue: EventQueue::new(),
-        network: Network::new(
-            scenario.network.clone(),
-            derive_seed(seed, stream::NETWORK, 0),
-        ),
-        slots: (0..n)
-            .map(|slot| Slot {
-                addr: slot_addr(slot),
-                version: 0,
-                generation: 0,
-                process: None,
-                tick_at: None,
-                last_request: None,
-                paused: None,
-            })
-            .collect(),
-        introducers: (0..n.min(INTRODUCERS)).map(slot_addr).collect(),
-        plan: scenario.plan(seed),
-        ledger: Ledger::new(n, options.record_events),
-        heals: Heals::default(),
-        heal_check_armed: false,
-        traffic: Traffic::new(n, window_start),
-        drops: Drops::default(),
-        notices: NoticeCounts::default(),
-        rejoins: 0,
-        suspicions_raised: 0,
-        engine_errors: 0,
-        joins_refused: 0,
-        steps: 0,
-        now: Duration::ZERO,
-        transmits: Vec::new(),
-        events: Vec::new(),
-        config,
-    };
-    // Node 0 founds the cluster; the others start spread over the join window.
-    let mut join_rng = DetRng::new(derive_seed(seed, stream::JOIN, 0));
-    let window = scenario.join_window.as_nanos() as u64;
-    if scenario.bootstrap == Bootstrap::Converged {
-        world.form_converged();
-    } else {
-        world.queue.push(Duration::ZERO, Step::Start { slot: 0 });
-        for slot in 1..n {
-            let at = if window == 0 {
-                0
-            } else {
-                join_rng.below(window + 1)
-            };
-            world
-                .queue
-                .push(Duration::from_nanos(at), Step::Start { slot: slot as u32 });
-        }
-    }
-    if scenario.bootstrap == Bootstrap::Sync {
-        // Spread over 100 ms so the introducer is not asked N times at one instant.
-        let spread = 100_000_000u64;
-        for slot in 1..n {
-            let at = scenario.join_window + Duration::from_nanos(join_rng.below(spread));
-            world.queue.push(at, Step::Resync { slot: slot as u32 });
-        }
-    }
-    for (i, (at, _)) in world.plan.iter().enumerate() {
-        world.queue.push(*at, Step::Act(i));
-    }
-    let end = scenario.duration;
-    while world.queue.peek_time().is_some_and(|t| t <= end) {
-        let (at, step) = world.queue.pop().expect("peek_time just saw a step");
-        world.now = at;
-        world.steps += 1;
-        world.step(step);
-    }
-    world.now = end;
-    let members = if options.record_members {
-        world
-            .slots
-            .iter()
-            .filter_map(|s| s.process.as_ref())
-            .map(|p| (p.id, p.core.members()))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let running = || world.slots.iter().filter_map(|s| s.process.as_ref());
-    let suspicions_raised =
-        world.suspicions_raised + running().map(|p| p.core.suspicions_raised()).sum::<u64>();
-    let engine_errors = world.engine_errors + running().map(|p| p.core.errors()).sum::<u64>();
-    let rates = world.traffic.finish(end);
-    let counts = world.ledger.counts;
-    let report = RunReport {
-        seed,
-        crashes: world.ledger.crash_outcomes(),
-        leaves: world.ledger.leave_outcomes(),
-        heals: world.heals.finish(),
-        false_positives: world.ledger.false_positives(),
-        false_positive_marks: world.ledger.false_positive_marks(),
-        pauses: world.pauses,
-        pause_false_positives: world.ledger.pause_false_positives(),
-        pause_false_positive_marks: world.ledger.pause_false_positive_marks(),
-        partition_false_positives: world.ledger.partition_false_positives(),
-        partition_false_positive_marks: world.ledger.partition_false_positive_marks(),
-        left_marked_failed: world.ledger.left_marked_failed(),
-        full_view_s: world.ledger.full_view_at().map(secs),
-        messages_per_node_s: rates.messages_per_node_s,
-        bytes_per_node_s: rates.bytes_per_node_s,
-        max_bytes_per_node_s: rates.max_bytes_per_node_s,
-        suspicions: counts.suspected,
-        suspicions_raised,
-        engine_errors,
-        refutations: counts.alive,
-        joined_events: counts.joined,
-        removed_events: counts.removed,
-        spurious_left: counts.spurious_left,
-        unknown_member_events: counts.unknown_member,
-        rejoins: world.rejoins,
-        joins_refused: world.joins_refused,
-        notices: world.notices,
-        drops: world.drops.clone(),
-        steps: world.steps,
-        wall_time_s: options.wall_time.then(|| started.elapsed().as_secs_f64()),
-    };
-    Ok(RunOutcome {
-        report,
-        events: world.ledger.take_events(),
-        members,
-    })
-}
-
 /// What the scenario's processes run. Fails early, with the known names,
 /// when the detector is unknown, and with the key that is wrong when the
 /// configuration is not valid.
@@ -401,7 +239,6 @@ pub(crate) fn check_detector(
         .map(drop)
         .map_err(|e| SimError::Membership(e.to_string()))
 }
-
 impl World<'_> {
     fn step(&mut self, step: Step) {
         // A paused process runs nothing: its datagrams wait in its receive

@@ -15,6 +15,7 @@ use crate::sweep::{SweepOptions, SweepSpec, System, sweep};
 /// summary.csv and plots (SVG and PNG) to the output directory; a sweep
 /// started again with the same directory skips the runs already there.
 #[derive(Debug, Clone, Args)]
+#[non_exhaustive]
 pub struct SweepArgs {
     /// A TOML sweep file (see crates/sim/README.md); flags override it.
     #[arg(long, value_name = "FILE")]

@@ -9,27 +9,21 @@ use rumor_sim::{ActionKind, ActionSpec, Bootstrap, RunOptions, Scenario, registr
 const S: fn(u64) -> Duration = Duration::from_secs;
 
 fn converged(nodes: usize, detector: &str) -> Scenario {
-    Scenario {
-        nodes,
-        detector: Some(detector.into()),
-        bootstrap: Bootstrap::Converged,
-        warmup: S(2),
-        duration: S(6),
-        ..Scenario::default()
-    }
+    let mut scenario = Scenario::default();
+    scenario.nodes = nodes;
+    scenario.detector = Some(detector.into());
+    scenario.bootstrap = Bootstrap::Converged;
+    scenario.warmup = S(2);
+    scenario.duration = S(6);
+    scenario
 }
 
 #[test]
 fn converged_starts_with_full_views_and_no_joins_on_the_wire() {
-    let s = Scenario {
-        duration: Duration::from_millis(1),
-        warmup: Duration::ZERO,
-        ..converged(40, "swim")
-    };
-    let options = RunOptions {
-        record_members: true,
-        ..RunOptions::default()
-    };
+    let mut s = converged(40, "swim");
+    s.duration = Duration::from_millis(1);
+    s.warmup = Duration::ZERO;
+    let options = RunOptions::default().with_members(true);
     let out = run(&s, 3, &registry(), options).unwrap();
     let r = &out.report;
     assert_eq!(r.full_view_s, Some(0.0), "{r:?}");
@@ -46,11 +40,9 @@ fn converged_starts_with_full_views_and_no_joins_on_the_wire() {
 #[test]
 fn crashes_in_a_converged_cluster_are_detected_by_everyone() {
     for detector in ["swim", "gossip"] {
-        let s = Scenario {
-            fail: 3,
-            loss: 0.05,
-            ..converged(60, detector)
-        };
+        let mut s = converged(60, detector);
+        s.fail = 3;
+        s.loss = 0.05;
         let r = run(&s, 5, &registry(), RunOptions::default())
             .unwrap()
             .report;
@@ -69,15 +61,10 @@ fn crashes_in_a_converged_cluster_are_detected_by_everyone() {
 fn a_node_restarted_in_a_converged_cluster_rejoins_through_the_introducer() {
     let crash = ActionSpec::new(S(2), ActionKind::Crash, vec![7]);
     let restart = ActionSpec::new(S(5), ActionKind::Restart, vec![]);
-    let s = Scenario {
-        duration: S(10),
-        actions: vec![crash, restart],
-        ..converged(20, "swim")
-    };
-    let options = RunOptions {
-        record_members: true,
-        ..RunOptions::default()
-    };
+    let mut s = converged(20, "swim");
+    s.duration = S(10);
+    s.actions = vec![crash, restart];
+    let options = RunOptions::default().with_members(true);
     let out = run(&s, 9, &registry(), options).unwrap();
     assert_eq!(out.report.joins_refused, 0);
     let restarted = out

@@ -18,16 +18,14 @@ fn json(scenario: &Scenario, seeds: std::ops::Range<u64>) -> String {
 
 #[test]
 fn library_runs_replay_byte_for_byte() {
-    let s = Scenario {
-        nodes: 12,
-        detector: Some("swim".into()),
-        fail: 2,
-        leave: 1,
-        loss: 0.1,
-        warmup: Duration::from_secs(4),
-        duration: Duration::from_secs(12),
-        ..Scenario::default()
-    };
+    let mut s = Scenario::default();
+    s.nodes = 12;
+    s.detector = Some("swim".into());
+    s.fail = 2;
+    s.leave = 1;
+    s.loss = 0.1;
+    s.warmup = Duration::from_secs(4);
+    s.duration = Duration::from_secs(12);
     let a = json(&s, 5..7);
     let b = json(&s, 5..7);
     assert_eq!(a, b);

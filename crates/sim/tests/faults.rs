@@ -10,22 +10,17 @@ use rumor_sim::{ActionKind, ActionSpec, RunOptions, RunOutcome, Scenario, regist
 const S: fn(u64) -> Duration = Duration::from_secs;
 
 fn base(actions: Vec<ActionSpec>) -> Scenario {
-    Scenario {
-        nodes: 10,
-        detector: Some("gossip".into()),
-        warmup: S(5),
-        duration: S(15),
-        actions,
-        ..Scenario::default()
-    }
+    let mut scenario = Scenario::default();
+    scenario.nodes = 10;
+    scenario.detector = Some("gossip".into());
+    scenario.warmup = S(5);
+    scenario.duration = S(15);
+    scenario.actions = actions;
+    scenario
 }
 
 fn simulate(s: &Scenario) -> RunOutcome {
-    let options = RunOptions {
-        record_events: false,
-        record_members: true,
-        wall_time: false,
-    };
+    let options = RunOptions::default().with_members(true);
     run(s, 11, &registry(), options).expect("valid scenario")
 }
 
@@ -97,10 +92,8 @@ fn a_one_way_partition_blocks_one_direction_only() {
 fn a_restarted_node_comes_back_under_a_new_version() {
     let crash = ActionSpec::new(S(5), ActionKind::Crash, vec![4]);
     let restart = ActionSpec::new(S(12), ActionKind::Restart, vec![]);
-    let s = Scenario {
-        duration: S(20),
-        ..base(vec![crash, restart])
-    };
+    let mut s = base(vec![crash, restart]);
+    s.duration = S(20);
     let outcome = simulate(&s);
     let r = &outcome.report;
     assert_eq!(r.crashes.len(), 1);
@@ -157,10 +150,8 @@ fn network_loss_drops_in_transit() {
 fn a_restarted_introducer_rejoins_through_another_node() {
     let crash = ActionSpec::new(S(5), ActionKind::Crash, vec![0]);
     let restart = ActionSpec::new(S(10), ActionKind::Restart, vec![0]);
-    let s = Scenario {
-        duration: S(16),
-        ..base(vec![crash, restart])
-    };
+    let mut s = base(vec![crash, restart]);
+    s.duration = S(16);
     let outcome = simulate(&s);
     assert_eq!(outcome.report.false_positives, 0);
     assert!(outcome.report.crashes[0].all_member_s.is_some());

@@ -11,15 +11,14 @@ use rumor_sim::{
 const S: fn(u64) -> Duration = Duration::from_secs;
 
 fn foca(nodes: usize, settings: FocaSettings) -> Scenario {
-    Scenario {
-        nodes,
-        detector: Some("foca".into()),
-        fail: 1,
-        warmup: S(8),
-        duration: S(20),
-        foca: settings,
-        ..Scenario::default()
-    }
+    let mut scenario = Scenario::default();
+    scenario.nodes = nodes;
+    scenario.detector = Some("foca".into());
+    scenario.fail = 1;
+    scenario.warmup = S(8);
+    scenario.duration = S(20);
+    scenario.foca = settings;
+    scenario
 }
 
 fn simulate(s: &Scenario, seed: u64) -> RunReport {
@@ -55,10 +54,8 @@ fn foca_lan_detects_a_crash_in_its_own_time() {
 
 #[test]
 fn matched_timing_makes_foca_as_quick_as_swim_is_configured() {
-    let matched = FocaSettings {
-        match_timing: true,
-        ..FocaSettings::default()
-    };
+    let mut matched = FocaSettings::default();
+    matched.match_timing = true;
     let r = simulate(&foca(10, matched), 3);
     let all = r.crashes[0].all_member_s.expect("seen by all");
     // Probe every 100 ms, suspicion 1.5 s (rumor's defaults).
@@ -75,19 +72,15 @@ fn matched_timing_makes_foca_as_quick_as_swim_is_configured() {
 
 #[test]
 fn the_wan_preset_and_a_scaled_period_are_slower() {
-    let wan = FocaSettings {
-        preset: FocaPreset::Wan,
-        ..FocaSettings::default()
-    };
+    let mut wan = FocaSettings::default();
+    wan.preset = FocaPreset::Wan;
     let mut s = foca(10, wan);
     s.duration = S(60);
     let r = simulate(&s, 3);
     let first = r.crashes[0].first_detection_s.expect("detected");
     assert!(first > 25.0, "wan suspicion is 30 s: {r:?}");
-    let half = FocaSettings {
-        probe_period: Some(Duration::from_millis(500)),
-        ..FocaSettings::default()
-    };
+    let mut half = FocaSettings::default();
+    half.probe_period = Some(Duration::from_millis(500));
     let r = simulate(&foca(10, half), 3);
     let first = r.crashes[0].first_detection_s.expect("detected");
     assert!((2.0..4.5).contains(&first), "suspicion 2 s: {r:?}");

@@ -25,10 +25,7 @@ fn scenario(name: &str, detector: &str) -> Scenario {
 }
 
 fn simulate(s: &Scenario, seed: u64) -> RunOutcome {
-    let options = RunOptions {
-        record_members: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default().with_members(true);
     run(s, seed, &registry(), options).expect("the scenario is valid")
 }
 

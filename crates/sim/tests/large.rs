@@ -10,18 +10,16 @@ use rumor_sim::{Bootstrap, RunOptions, Scenario, registry, run};
 
 #[test]
 fn thousand_nodes_swim() {
-    let s = Scenario {
-        nodes: 1000,
-        detector: Some("swim".into()),
-        fail: 3,
-        // Joins spread over one second, then one member-list sync with the
-        // introducer, so the crashes hit a cluster where everyone knows everyone.
-        join_window: Duration::from_secs(1),
-        bootstrap: Bootstrap::Sync,
-        warmup: Duration::from_secs(4),
-        duration: Duration::from_secs(11),
-        ..Scenario::default()
-    };
+    let mut s = Scenario::default();
+    s.nodes = 1000;
+    s.detector = Some("swim".into());
+    s.fail = 3;
+    // Joins spread over one second, then one member-list sync with the
+    // introducer, so the crashes hit a cluster where everyone knows everyone.
+    s.join_window = Duration::from_secs(1);
+    s.bootstrap = Bootstrap::Sync;
+    s.warmup = Duration::from_secs(4);
+    s.duration = Duration::from_secs(11);
     let r = run(&s, 1, &registry(), RunOptions::default())
         .unwrap()
         .report;

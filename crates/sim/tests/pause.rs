@@ -14,22 +14,18 @@ const S: fn(u64) -> Duration = Duration::from_secs;
 fn paused(detector: &str, lasting: Duration) -> Scenario {
     let mut pause = ActionSpec::new(S(5), ActionKind::Pause, vec![4]);
     pause.lasting = Some(lasting);
-    Scenario {
-        nodes: 10,
-        detector: Some(detector.into()),
-        bootstrap: Bootstrap::Converged,
-        warmup: S(5),
-        duration: S(20),
-        actions: vec![pause],
-        ..Scenario::default()
-    }
+    let mut scenario = Scenario::default();
+    scenario.nodes = 10;
+    scenario.detector = Some(detector.into());
+    scenario.bootstrap = Bootstrap::Converged;
+    scenario.warmup = S(5);
+    scenario.duration = S(20);
+    scenario.actions = vec![pause];
+    scenario
 }
 
 fn simulate(s: &Scenario) -> RunOutcome {
-    let options = RunOptions {
-        record_events: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::default().with_events(true);
     run(s, 4, &registry(), options).expect("valid scenario")
 }
 
@@ -98,10 +94,9 @@ fn pause_actions_parse_and_repeat() {
     )
     .unwrap();
     s.validate().unwrap();
-    let outcome = simulate(&Scenario {
-        detector: Some("swim".into()),
-        ..s.clone()
-    });
+    let mut swim = s.clone();
+    swim.detector = Some("swim".into());
+    let outcome = simulate(&swim);
     // Three timed pauses, and one every 5 s from warm-up (10 s) to 30 s.
     assert_eq!(outcome.report.pauses, 3 + 4);
     for bad in [

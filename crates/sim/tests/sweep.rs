@@ -12,26 +12,22 @@ use rumor_sim::sweep::{RUNS_HEADER, SweepOptions, SweepSpec, System, parse_runs,
 fn small(seeds: u64) -> SweepSpec {
     let mut swim = System::named("swim");
     swim.periods = vec![Duration::from_millis(100), Duration::from_millis(300)];
-    SweepSpec {
-        systems: vec![swim, System::named("foca")],
-        nodes: vec![6, 12],
-        loss: vec![0.0, 0.1],
-        pause: vec!["none".into(), "1:300ms:2s".into()],
-        seeds,
-        duration: Duration::from_secs(14),
-        warmup: Duration::from_secs(4),
-        fail: 1,
-        ..SweepSpec::default()
-    }
+    let mut sweep_spec = SweepSpec::default();
+    sweep_spec.systems = vec![swim, System::named("foca")];
+    sweep_spec.nodes = vec![6, 12];
+    sweep_spec.loss = vec![0.0, 0.1];
+    sweep_spec.pause = vec!["none".into(), "1:300ms:2s".into()];
+    sweep_spec.seeds = seeds;
+    sweep_spec.duration = Duration::from_secs(14);
+    sweep_spec.warmup = Duration::from_secs(4);
+    sweep_spec.fail = 1;
+    sweep_spec
 }
 
 fn options(out: &Path, plots: bool) -> SweepOptions {
-    SweepOptions {
-        out: out.to_owned(),
-        threads: 2,
-        plots,
-        progress: false,
-    }
+    let mut options = SweepOptions::new(out.to_owned(), 2);
+    options.plots = plots;
+    options
 }
 
 fn rows(out: &Path) -> Vec<rumor_sim::sweep::RunRow> {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 /// What can go wrong sending a request or reading its answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// Connecting, writing or reading failed (refused, reset, timed out).
     #[error("{0}")]

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 /// The limits themselves.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct SourceLimits {
     /// Connections one IP may hold open at once.
     pub connections_per_source: usize,

@@ -36,6 +36,7 @@ const FIRST_CONNECTION: usize = 2;
 
 /// The limits and keys of a [`TcpService`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     /// Largest frame accepted; a longer length prefix is refused unread.
     pub max_frame: usize,

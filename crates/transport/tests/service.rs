@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumor_seal::{Keyring, Sealer, SealerConfig, generate_key};
-use rumor_transport::{Delivery, ServiceConfig, SourceLimits, TcpService, TransportError, request};
+use rumor_transport::{Delivery, ServiceConfig, TcpService, TransportError, request};
 use rumor_wire::{Control, Envelope, Message, NodeId, Version};
 
 /// A service on `ip` that answers member queries with an empty list.
@@ -54,10 +54,8 @@ fn connect_from(from: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
 fn with_a_keyring_only_sealed_requests_are_served_and_answers_are_sealed() {
     let key = generate_key().unwrap();
     let ours = Arc::new(sealer(key.clone(), "prod"));
-    let config = ServiceConfig {
-        sealer: Some(Arc::clone(&ours)),
-        ..ServiceConfig::default()
-    };
+    let mut config = ServiceConfig::default();
+    config.sealer = Some(Arc::clone(&ours));
     let (service, addr) = service("127.0.0.1", config);
     let timeout = Duration::from_secs(2);
     // Sealed under the cluster key: answered, and the answer opens.
@@ -83,10 +81,8 @@ fn with_a_keyring_only_sealed_requests_are_served_and_answers_are_sealed() {
 
 #[test]
 fn a_flood_of_silent_connections_from_one_source_does_not_starve_another() {
-    let config = ServiceConfig {
-        read_timeout: Duration::from_secs(5),
-        ..ServiceConfig::default()
-    };
+    let mut config = ServiceConfig::default();
+    config.read_timeout = Duration::from_secs(5);
     let (service, addr) = service("127.0.0.1", config);
     let attacker: IpAddr = "127.0.0.66".parse().unwrap();
     // 500 connections that never say a word, as fast as they can be made.
@@ -118,10 +114,8 @@ fn a_flood_of_silent_connections_from_one_source_does_not_starve_another() {
 
 #[test]
 fn trickling_clients_are_cut_at_the_deadline_and_oversized_prefixes_refused_unread() {
-    let config = ServiceConfig {
-        read_timeout: Duration::from_millis(300),
-        ..ServiceConfig::default()
-    };
+    let mut config = ServiceConfig::default();
+    config.read_timeout = Duration::from_millis(300);
     let (service, addr) = service("127.0.0.1", config);
     // Claims a 16 MiB frame: refused at the prefix.
     let mut huge = TcpStream::connect(addr).unwrap();
@@ -154,14 +148,9 @@ fn trickling_clients_are_cut_at_the_deadline_and_oversized_prefixes_refused_unre
 
 #[test]
 fn a_source_that_asks_too_often_is_metered_and_others_are_not() {
-    let config = ServiceConfig {
-        limits: SourceLimits {
-            requests_per_second: 5.0,
-            burst: 10.0,
-            ..SourceLimits::default()
-        },
-        ..ServiceConfig::default()
-    };
+    let mut config = ServiceConfig::default();
+    config.limits.requests_per_second = 5.0;
+    config.limits.burst = 10.0;
     let (service, addr) = service("127.0.0.1", config);
     let noisy: IpAddr = "127.0.0.77".parse().unwrap();
     let mut answered = 0;

@@ -68,14 +68,13 @@ pub fn fetch_events_sealed(
     let query = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
+    let mut flags = GrepFlags::default();
+    flags.fixed_strings = true;
+    flags.line_number = true;
     let request = DgrepRequest {
         query,
         patterns: vec![EVENT_PATTERN.to_string()],
-        flags: GrepFlags {
-            fixed_strings: true,
-            line_number: true,
-            ..GrepFlags::default()
-        },
+        flags,
     };
     let mut lines = LinesByFile::new();
     let left = deadline

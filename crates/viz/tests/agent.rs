@@ -85,17 +85,9 @@ fn fake_agent(
                             );
                         }
                     }
-                    answer(
-                        Dgrep::Done(DgrepDone {
-                            query: query.query,
-                            node: me,
-                            counts: Vec::new(),
-                            bytes_searched: 0,
-                            elapsed_ms: 1,
-                            error: None,
-                        })
-                        .into(),
-                    );
+                    let mut done = DgrepDone::new(query.query, me);
+                    done.elapsed_ms = 1;
+                    answer(Dgrep::Done(done).into());
                 }
                 other => panic!("unexpected request {other:?}"),
             }

@@ -15,19 +15,14 @@ const NODES: usize = 1000;
 
 /// A converged 1,000-node swim cluster, three nodes crashing at 2 s.
 fn simulated_log(dir: &std::path::Path) {
-    let scenario = Scenario {
-        nodes: NODES,
-        detector: Some("swim".into()),
-        fail: 3,
-        bootstrap: Bootstrap::Converged,
-        warmup: Duration::from_secs(2),
-        duration: Duration::from_secs(7),
-        ..Scenario::default()
-    };
-    let options = RunOptions {
-        record_events: true,
-        ..RunOptions::default()
-    };
+    let mut scenario = Scenario::default();
+    scenario.nodes = NODES;
+    scenario.detector = Some("swim".into());
+    scenario.fail = 3;
+    scenario.bootstrap = Bootstrap::Converged;
+    scenario.warmup = Duration::from_secs(2);
+    scenario.duration = Duration::from_secs(7);
+    let options = RunOptions::default().with_events(true);
     let outcome = run(&scenario, 1, &registry(), options).expect("valid scenario");
     assert!(
         outcome

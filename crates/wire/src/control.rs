@@ -13,6 +13,7 @@ use crate::{EventRecord, Incarnation, MemberState, NodeId};
 /// What a `rumor monitor` stream carries: the events whose kind and member
 /// pass both filters (an empty filter passes everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MonitorRequest {
     /// Event kinds (`joined`, `suspected`, ...) to pass.
     pub kinds: Vec<String>,
@@ -26,6 +27,7 @@ pub struct MonitorRequest {
 
 /// An agent's answer to [`Control::InfoQuery`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AgentInfo {
     /// The answering agent.
     pub node: NodeId,
@@ -40,6 +42,21 @@ pub struct AgentInfo {
     /// Counters and gauges by name (members by state, datagrams, drops,
     /// suspicions, probes...).
     pub counters: Vec<(String, u64)>,
+}
+
+impl AgentInfo {
+    /// The answer of `node`, running program `version` with `detector`;
+    /// no configuration text and no counters yet.
+    pub fn new(node: NodeId, version: String, detector: String, joined: bool) -> AgentInfo {
+        AgentInfo {
+            node,
+            version,
+            detector,
+            joined,
+            config: String::new(),
+            counters: Vec::new(),
+        }
+    }
 }
 
 /// One step of a member's history as an agent saw it (`rumor why`).
@@ -75,6 +92,7 @@ pub struct WhyAnswer {
 /// A change to a cluster's keyring, or a request to list it. Keys travel
 /// as base64 text, always inside a sealed frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum KeyOp {
     /// List the keys.
     List,

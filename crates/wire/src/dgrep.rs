@@ -9,6 +9,7 @@ use crate::NodeId;
 /// never a path or a command: each agent searches only the files it was
 /// configured to serve.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GrepFlags {
     /// `-i`: case-insensitive.
     pub ignore_case: bool,
@@ -86,6 +87,7 @@ pub struct FileCount {
 
 /// The last reply of one agent to a dgrep query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DgrepDone {
     /// The query this answers.
     pub query: u64,
@@ -99,6 +101,21 @@ pub struct DgrepDone {
     pub elapsed_ms: u64,
     /// Why the agent could not search (bad pattern, oversized request...), if so.
     pub error: Option<String>,
+}
+
+impl DgrepDone {
+    /// The end of `node`'s answer to `query`, before any count: no file,
+    /// nothing searched, no error. Set the fields that apply.
+    pub fn new(query: u64, node: NodeId) -> DgrepDone {
+        DgrepDone {
+            query,
+            node,
+            counts: Vec::new(),
+            bytes_searched: 0,
+            elapsed_ms: 0,
+            error: None,
+        }
+    }
 }
 
 /// A dgrep query or one of its answers.

@@ -2,6 +2,7 @@
 
 /// What can go wrong turning bytes into messages and back.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// A `IP:PORT#VERSION` string that does not parse.
     #[error("bad node id {input:?}: {why}")]

@@ -32,6 +32,7 @@ pub struct MemberUpdate {
 
 /// What a refused joiner should do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum JoinRetry {
     /// Ask another member: this one is leaving, rejoining itself, full, or
     /// cannot admit the joiner at its address.

@@ -18,6 +18,17 @@
 //!
 //! What this crate is not: a detector anyone should run on a large cluster.
 //!
+//! Its tests run it in the simulator's in-memory harness
+//! (`rumor_sim::Cluster`) and hold it to the contract the built-in
+//! detectors meet (`rumor_sim::contract`); its binary
+//! `rumor-sim-all-to-all` is the simulator's command line with it
+//! registered:
+//!
+//! ```sh
+//! cargo run --release -p rumor-example-all-to-all --bin rumor-sim-all-to-all -- \
+//!     --nodes 10 --detector all-to-all --fail 1 --seeds 20
+//! ```
+//!
 //! ```
 //! use rumor_membership::{Config, DetectorRegistry, DetectorSettings};
 //!

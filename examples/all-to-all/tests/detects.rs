@@ -1,82 +1,37 @@
-//! Runs the plugin in a tiny lock-step loop: five cores, messages delivered
-//! after 1 ms, one crash.
+//! The plugin in the simulator's in-memory harness ([`rumor_sim::Cluster`]),
+//! registered into the caller's registry like any out-of-tree detector: it
+//! detects a crash and nothing else, and it meets the contract every
+//! built-in detector is held to ([`rumor_sim::contract`]).
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use rumor_membership::{
-    Config, DetectorRegistry, DetectorSettings, EventKind, Gossip, Membership, NodeId, Time,
-    Version,
-};
+use rumor_membership::{DetectorRegistry, EventKind};
+use rumor_sim::{Cluster, contract};
 
-fn node(i: usize) -> NodeId {
-    NodeId::new(
-        SocketAddr::from(([127, 0, 0, 1], 5000 + i as u16)),
-        Version(1),
-    )
-}
+static REGISTRY: LazyLock<DetectorRegistry> = LazyLock::new(|| {
+    let mut registry = rumor_sim::registry();
+    rumor_example_all_to_all::register(&mut registry);
+    registry
+});
+
+const NAME: &str = rumor_example_all_to_all::NAME;
 
 #[test]
 fn all_to_all_detects_a_crash_and_nothing_else() {
-    let mut registry = DetectorRegistry::with_builtins();
-    rumor_example_all_to_all::register(&mut registry);
-    let config = Config::default();
-    let mut nodes: Vec<Membership> = (0..5)
-        .map(|i| {
-            let detector = registry
-                .create("all-to-all", &DetectorSettings::new(&config))
-                .unwrap();
-            Membership::new(node(i), config.clone(), detector, i as u64, Time::ZERO)
-                .expect("a valid configuration")
-        })
-        .collect();
-    for i in 1..5 {
-        nodes[i].join(Time::ZERO, vec![node(0).addr]);
-        let request = nodes[i].poll_message().expect("a join request");
-        let Gossip::JoinRequest {
-            node: joiner,
-            nonce,
-        } = request.message
-        else {
-            panic!("the first transmit of a joiner is its join request")
-        };
-        let answer = nodes[0].handle_join_request(Time::ZERO, joiner, nonce);
-        nodes[i].handle(Time::ZERO, node(0).addr, answer);
-    }
-    let mut crashed = [false; 5];
-    let mut in_flight: VecDeque<(Time, usize, SocketAddr, Gossip)> = VecDeque::new();
-    let mut events = Vec::new();
-    let step = Duration::from_millis(1);
-    let mut now = Time::ZERO;
-    while now < Duration::from_secs(6) {
-        now += step;
-        if now == Duration::from_secs(3) {
-            crashed[2] = true;
-        }
-        while in_flight.front().is_some_and(|(at, ..)| *at <= now) {
-            let (_, to, from, message) = in_flight.pop_front().unwrap();
-            if !crashed[to] {
-                nodes[to].handle(now, from, message);
-            }
-        }
-        for i in 0..5 {
-            if crashed[i] {
-                continue;
-            }
-            if nodes[i].poll_timeout().is_some_and(|t| t <= now) {
-                nodes[i].tick(now);
-            }
-            while let Some(t) = nodes[i].poll_message() {
-                let to = (t.to.port() - 5000) as usize;
-                in_flight.push_back((now + step, to, node(i).addr, t.message));
-            }
-            while let Some(e) = nodes[i].poll_event() {
-                events.push(e);
-            }
-        }
-    }
-    let failed: Vec<_> = events
+    let mut cluster = Cluster::builder(5)
+        .detector(NAME)
+        .join_window(Duration::from_millis(50))
+        .wire(true)
+        .build(&REGISTRY)
+        .expect("all-to-all is registered");
+    cluster.run_until(Duration::from_secs(3));
+    assert!(cluster.is_full_membership());
+    let victim = cluster.id(2).expect("node 2 runs");
+    cluster.crash(2);
+    cluster.run_until(Duration::from_secs(6));
+    let failed: Vec<_> = cluster
+        .events()
         .iter()
         .filter(|e| e.kind == EventKind::Failed)
         .collect();
@@ -88,7 +43,7 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
     assert!(
         failed
             .iter()
-            .all(|e| e.member == node(2) && &*e.detector == "all-to-all")
+            .all(|e| e.member == victim && &*e.detector == NAME)
     );
     assert!(
         failed
@@ -96,4 +51,31 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
             .all(|e| e.at <= Duration::from_secs(3) + Duration::from_millis(2500)),
         "{failed:?}"
     );
+    let stats = cluster.stats();
+    assert_eq!((stats.wire_errors, stats.drops.oversized), (0, 0));
+}
+
+#[test]
+fn every_node_sees_the_other_nine_join() {
+    contract::joins(&REGISTRY, NAME).unwrap();
+}
+
+#[test]
+fn one_crash() {
+    contract::crashes(&REGISTRY, NAME, 1, 0.0).unwrap();
+}
+
+#[test]
+fn five_of_ten_crash_at_once() {
+    contract::crashes(&REGISTRY, NAME, 5, 0.0).unwrap();
+}
+
+#[test]
+fn one_crash_with_ten_percent_drop() {
+    contract::crashes(&REGISTRY, NAME, 1, 0.1).unwrap();
+}
+
+#[test]
+fn a_leave_shows_as_left_everywhere() {
+    contract::leave(&REGISTRY, NAME).unwrap();
 }

@@ -69,14 +69,14 @@ impl Driver {
                 }
             }
             Control::InfoQuery => {
-                let info = AgentInfo {
-                    node: me,
-                    version: env!("CARGO_PKG_VERSION").to_string(),
-                    detector: self.settings.detector.clone(),
-                    joined: !self.membership.is_joining() && self.leave_by.is_none(),
-                    config: self.settings.to_toml(),
-                    counters: self.snapshot().counters(),
-                };
+                let mut info = AgentInfo::new(
+                    me,
+                    env!("CARGO_PKG_VERSION").to_string(),
+                    self.settings.detector.clone(),
+                    !self.membership.is_joining() && self.leave_by.is_none(),
+                );
+                info.config = self.settings.to_toml();
+                info.counters = self.snapshot().counters();
                 self.outbox.reply(reply, Control::Info(info));
             }
             Control::JoinCommand { .. } if !local => self.outbox.reply(reply, refuse("join")),

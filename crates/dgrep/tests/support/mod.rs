@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rumor_dgrep::{ServeConfig, answer};
 use rumor_seal::Sealer;
-use rumor_transport::{Delivery, Exchange, Reply, ServiceConfig, SourceLimits, TcpService};
+use rumor_transport::{Delivery, Exchange, Reply, ServiceConfig, TcpService};
 use rumor_wire::{
     Control, Dgrep, DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, NodeId,
     Version,
@@ -39,16 +39,12 @@ pub enum Behaviour {
 /// under `sealer` if given, without per-source limits (every test asks from
 /// 127.0.0.1, many times a second).
 pub fn service_config(sealer: Option<Arc<Sealer>>) -> ServiceConfig {
-    ServiceConfig {
-        sealer,
-        limits: SourceLimits {
-            connections_per_source: 4096,
-            requests_per_second: 1e9,
-            burst: 1e9,
-            ..SourceLimits::default()
-        },
-        ..ServiceConfig::default()
-    }
+    let mut config = ServiceConfig::default();
+    config.sealer = sealer;
+    config.limits.connections_per_source = 4096;
+    config.limits.requests_per_second = 1e9;
+    config.limits.burst = 1e9;
+    config
 }
 
 /// Starts one stand-in agent per config, all listing each other as alive.

@@ -16,6 +16,7 @@ const RUMOR_DISSEMINATION_PER_DECADE: Duration = Duration::from_millis(500);
 /// foca's configuration presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum FocaPreset {
     /// `foca::Config::new_lan(n)`: probe every 1 s, 500 ms round trip,
     /// suspicion 4 s · max(1, log10 n), gossip to 3 members every 200 ms.
@@ -30,6 +31,7 @@ pub enum FocaPreset {
 /// when the detector is `foca`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FocaSettings {
     /// The preset everything starts from (built for the run's cluster size).
     pub preset: FocaPreset,

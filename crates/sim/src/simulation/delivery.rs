@@ -45,7 +45,10 @@ impl World<'_> {
             self.events = events;
             return;
         };
-        transmits.extend(std::iter::from_fn(|| p.core.poll_outgoing()));
+        let mut wire = self.wire.as_mut();
+        transmits.extend(std::iter::from_fn(|| {
+            p.core.poll_outgoing(wire.as_deref_mut())
+        }));
         events.extend(std::iter::from_fn(|| p.core.poll_event()));
         p.core.drain_notices(&mut self.notices);
         let current = p.core.id();
@@ -122,15 +125,16 @@ impl World<'_> {
             self.request(src, transmit);
             return;
         }
-        let Some(dst) = self.slot_of(transmit.to) else {
-            self.drops.unroutable += 1;
-            return;
-        };
         let bytes = transmit.len;
+        self.datagrams.on_datagram(bytes);
         if bytes > self.config.datagram_limit {
             self.drops.oversized += 1;
             return;
         }
+        let Some(dst) = self.slot_of(transmit.to) else {
+            self.drops.unroutable += 1;
+            return;
+        };
         if self.traffic.counting(self.now) {
             self.traffic.on_send(src, bytes);
         }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use rumor_membership::{Channel, Event, Gossip, MemberInfo, Membership, NodeId, Outbound, Time};
 
+use super::wire::WireCheck;
 use crate::foca_node::FocaNode;
 use crate::notices::NoticeCounts;
 
@@ -60,6 +61,14 @@ impl Engine {
         }
     }
 
+    /// The rumor core, if this is one, to look at.
+    pub fn rumor_ref(&self) -> Option<&Membership> {
+        match self {
+            Engine::Rumor(m) => Some(m),
+            Engine::Foca(_) => None,
+        }
+    }
+
     pub fn join(&mut self, now: Time, introducers: Vec<SocketAddr>) {
         match self {
             Engine::Rumor(m) => m.join(now, introducers),
@@ -98,9 +107,14 @@ impl Engine {
         }
     }
 
-    pub fn poll_outgoing(&mut self) -> Option<Outgoing> {
+    /// The next message to send; a rumor core's through `wire`'s codec
+    /// checks when the run asks for them.
+    pub fn poll_outgoing(&mut self, wire: Option<&mut WireCheck>) -> Option<Outgoing> {
         match self {
-            Engine::Rumor(m) => m.poll_message().map(Outgoing::from),
+            Engine::Rumor(m) => match wire {
+                Some(wire) => wire.next(m),
+                None => m.poll_message().map(Outgoing::from),
+            },
             Engine::Foca(f) => f.poll_datagram().map(|(to, data)| Outgoing {
                 to,
                 channel: Channel::Datagram,

@@ -36,7 +36,7 @@ impl World<'_> {
     /// Whether every running node that has not left lists exactly the
     /// current versions of all of them as live (alive or suspected), and
     /// nothing else.
-    fn full_membership(&self) -> bool {
+    pub(super) fn full_membership(&self) -> bool {
         let cores: Vec<_> = self
             .slots
             .iter()

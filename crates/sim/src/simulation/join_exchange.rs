@@ -112,6 +112,23 @@ impl World<'_> {
         let Message::Gossip(answer) = envelope.body else {
             return; // a join answer is always gossip
         };
+        let answer = match &mut self.wire {
+            Some(wire) => match wire.round_trip(to, answer) {
+                Some(answer) => answer,
+                // The asker reads nothing it can use: its wait times out.
+                None => {
+                    let failed = Step::Unreachable {
+                        slot: requester as u32,
+                        generation,
+                        to,
+                        nonce,
+                    };
+                    self.queue.push(now + STREAM_TIMEOUT, failed);
+                    return;
+                }
+            },
+            None => answer,
+        };
         match self.network.answer(target, requester) {
             Ok(delay) => self.queue.push(
                 now + delay,

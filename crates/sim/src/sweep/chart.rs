@@ -15,6 +15,7 @@ use crate::SimError;
 const SIZE: (u32, u32) = (760, 480);
 
 /// What a chart shows.
+#[non_exhaustive]
 pub struct Chart {
     /// The title line.
     pub title: String,

@@ -6,7 +6,7 @@
 //! again with the same output directory runs only the cells whose rows are
 //! missing. At the end `summary.csv` (and `summary.md`, the same as a
 //! Markdown table) aggregates every cell of the grid over its seeds, and
-//! the plots are drawn from the rows (see [`plots`]).
+//! the plots are drawn from the rows (see the `plots` module).
 
 mod chart;
 mod plots;
@@ -30,6 +30,7 @@ pub use spec::{Cell, SweepSpec, System};
 
 /// How a sweep runs, beside what it runs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SweepOptions {
     /// The output directory (created if missing).
     pub out: PathBuf,
@@ -41,8 +42,22 @@ pub struct SweepOptions {
     pub progress: bool,
 }
 
+impl SweepOptions {
+    /// Writes into `out` with `threads` workers, plots drawn, no progress
+    /// bar.
+    pub fn new(out: PathBuf, threads: usize) -> SweepOptions {
+        SweepOptions {
+            out,
+            threads,
+            plots: true,
+            progress: false,
+        }
+    }
+}
+
 /// What a sweep did.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SweepOutcome {
     /// Cells of the grid.
     pub cells: usize,
@@ -154,10 +169,7 @@ fn run_cells(
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(cell) = todo.get(i) else { break };
-                    let options = RunOptions {
-                        wall_time: true,
-                        ..RunOptions::default()
-                    };
+                    let options = RunOptions::default().with_wall_time(true);
                     let outcome = run(&cell.scenario, cell.seed, registry, options);
                     if tx.send((i, outcome.map(|o| o.report))).is_err() {
                         break;

@@ -27,6 +27,7 @@ bytes_per_node_s,ip_bytes_per_node_s,wall_s";
 
 /// One row of `runs.csv`, as written and as read back.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RunRow {
     /// The first six columns, joined by commas.
     pub key: String,
@@ -183,6 +184,7 @@ fn parse_row(line: &str) -> Result<RunRow, String> {
 
 /// One cell of the grid over its seeds.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CellSummary {
     /// System label.
     pub system: String,

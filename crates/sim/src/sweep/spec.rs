@@ -39,6 +39,7 @@ use crate::scenario::{Bootstrap, Scenario, one_line};
 /// it is run at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct System {
     /// The name its rows and plot series carry.
     pub label: String,
@@ -90,6 +91,7 @@ impl System {
 /// A sweep: every combination of its lists, each seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SweepSpec {
     /// Where rows, summaries and plots go, unless `--out` says otherwise
     /// (relative to the working directory).
@@ -141,6 +143,7 @@ impl Default for SweepSpec {
 
 /// One run of a sweep.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Cell {
     /// The system's label.
     pub system: String,

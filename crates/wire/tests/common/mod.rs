@@ -44,16 +44,18 @@ pub fn flags() -> impl Strategy<Value = GrepFlags> {
         option::of(any::<u64>()),
         option::of(any::<(u64, u64)>()),
     )
-        .prop_map(|(b, max_count, context)| GrepFlags {
-            ignore_case: b[0],
-            invert: b[1],
-            count: b[2],
-            line_number: b[3],
-            fixed_strings: b[4],
-            word: b[5],
-            line: b[6],
-            max_count,
-            context,
+        .prop_map(|(b, max_count, context)| {
+            let mut flags = GrepFlags::default();
+            flags.ignore_case = b[0];
+            flags.invert = b[1];
+            flags.count = b[2];
+            flags.line_number = b[3];
+            flags.fixed_strings = b[4];
+            flags.word = b[5];
+            flags.line = b[6];
+            flags.max_count = max_count;
+            flags.context = context;
+            flags
         })
 }
 
@@ -147,17 +149,15 @@ pub fn message() -> impl Strategy<Value = Message> {
             option::of(".{0,30}")
         )
             .prop_map(|(query, node, counts, bytes_searched, elapsed_ms, error)| {
-                Dgrep::Done(DgrepDone {
-                    query,
-                    node,
-                    counts: counts
-                        .into_iter()
-                        .map(|(file, count)| FileCount { file, count })
-                        .collect(),
-                    bytes_searched,
-                    elapsed_ms,
-                    error,
-                })
+                let mut done = DgrepDone::new(query, node);
+                done.counts = counts
+                    .into_iter()
+                    .map(|(file, count)| FileCount { file, count })
+                    .collect();
+                done.bytes_searched = bytes_searched;
+                done.elapsed_ms = elapsed_ms;
+                done.error = error;
+                Dgrep::Done(done)
             })
             .prop_map(Message::from),
         Just(Control::MemberQuery).prop_map(Message::from),

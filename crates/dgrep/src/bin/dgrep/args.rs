@@ -270,24 +270,23 @@ impl Args {
                 .collect::<Result<_, _>>()
                 .map_err(|e| e.to_string())?
         };
-        let flags = GrepFlags {
-            ignore_case: self.ignore_case,
-            invert: self.invert_match,
-            count: mode.counts_only(),
-            // Context needs the numbers to tell where a group ends.
-            line_number: self.line_number || context,
-            fixed_strings: fixed,
-            word: self.word_regexp,
-            line: self.line_regexp,
-            // -l, -L and -q need only know whether a file has a line.
-            max_count: match mode {
-                Mode::Quiet | Mode::FilesWithMatches | Mode::FilesWithoutMatch => {
-                    Some(self.max_count.map_or(1, |m| m.min(1)))
-                }
-                Mode::Lines | Mode::Count => self.max_count,
-            },
-            context: (context && (before, after) != (0, 0)).then_some((before, after)),
+        let mut flags = GrepFlags::default();
+        flags.ignore_case = self.ignore_case;
+        flags.invert = self.invert_match;
+        flags.count = mode.counts_only();
+        // Context needs the numbers to tell where a group ends.
+        flags.line_number = self.line_number || context;
+        flags.fixed_strings = fixed;
+        flags.word = self.word_regexp;
+        flags.line = self.line_regexp;
+        // -l, -L and -q need only know whether a file has a line.
+        flags.max_count = match mode {
+            Mode::Quiet | Mode::FilesWithMatches | Mode::FilesWithoutMatch => {
+                Some(self.max_count.map_or(1, |m| m.min(1)))
+            }
+            Mode::Lines | Mode::Count => self.max_count,
         };
+        flags.context = (context && (before, after) != (0, 0)).then_some((before, after));
         let matcher = LineMatcher::check(&given, &patterns, &flags).map_err(|e| e.to_string())?;
         let when = match self.color {
             None | Some(ColorArg::Never) => When::Never,
