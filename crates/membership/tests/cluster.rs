@@ -275,6 +275,7 @@ fn a_suspicion_is_refuted_with_a_higher_incarnation() {
                 state: MemberState::Suspect,
                 incarnation: rumor_membership::Incarnation(0),
             }],
+            extras: Default::default(),
         };
         cluster.inject(1, addr(3), rumor);
         cluster.run_for(Duration::from_secs(3));
@@ -344,6 +345,7 @@ fn a_restart_under_a_new_version_supersedes_the_old_one() {
         let stale = Gossip::Updates {
             sender: old,
             updates: vec![],
+            extras: Default::default(),
         };
         cluster.inject(0, old.addr, stale);
         assert!(
@@ -373,6 +375,7 @@ fn a_node_declared_failed_must_rejoin() {
                 state: MemberState::Failed,
                 incarnation: rumor_membership::Incarnation(0),
             }],
+            extras: Default::default(),
         };
         cluster.inject(1, addr(0), verdict);
         assert_eq!(cluster.nodes[1].core.stats().rejoins, 1, "{detector}");
@@ -390,6 +393,7 @@ fn a_node_declared_failed_must_rejoin() {
                     state: MemberState::Failed,
                     incarnation: rumor_membership::Incarnation(0),
                 }],
+                extras: Default::default(),
             },
         );
         cluster.inject(
@@ -402,6 +406,7 @@ fn a_node_declared_failed_must_rejoin() {
                     state: MemberState::Alive,
                     incarnation: rumor_membership::Incarnation(9),
                 }],
+                extras: Default::default(),
             },
         );
         let state = cluster.nodes[0]
@@ -437,6 +442,7 @@ fn a_node_that_keeps_talking_after_being_failed_is_told_to_rejoin() {
                         state: MemberState::Failed,
                         incarnation: rumor_membership::Incarnation(0),
                     }],
+                    extras: Default::default(),
                 },
             );
         }
@@ -477,6 +483,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
                     sender,
                     payload: garbage,
                     updates: Vec::new(),
+                    extras: Default::default(),
                 },
             );
         }
@@ -488,6 +495,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
                 sender,
                 payload: vec![1, 2, 3],
                 updates: Vec::new(),
+                extras: Default::default(),
             },
         );
         let stats = cluster.nodes[0].core.stats();

@@ -103,7 +103,7 @@ proptest! {
         for input in inputs {
             match input {
                 Input::Updates(sender, updates) => {
-                    core.handle(now, sender.addr, Gossip::Updates { sender, updates })
+                    core.handle(now, sender.addr, Gossip::Updates { sender, updates, extras: Default::default() })
                 }
                 Input::Leave(n, inc) => core.handle(
                     now,
@@ -119,7 +119,7 @@ proptest! {
                     now,
                     sender.addr,
                     Gossip::Detector { detector: detector.to_string(), sender, payload,
-    updates: Vec::new(),
+    updates: Vec::new(), extras: Default::default(),
 },
                 ),
                 Input::Advance(ms) => {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Control, Dgrep, Gossip};
 
 /// The protocol version this build speaks; carried in every [`Envelope`].
-pub const PROTOCOL_VERSION: u8 = 4;
+pub const PROTOCOL_VERSION: u8 = 5;
 
 /// What travels in one datagram or one TCP frame.
 ///

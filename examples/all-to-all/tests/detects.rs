@@ -37,6 +37,7 @@ fn all_to_all_detects_a_crash_and_nothing_else() {
         let Gossip::JoinRequest {
             node: joiner,
             nonce,
+            ..
         } = request.message
         else {
             panic!("the first transmit of a joiner is its join request")

@@ -168,6 +168,7 @@ impl Cluster {
                 introducer: cluster.id(introducer),
                 nonce,
                 members: everyone.clone(),
+                extras: Default::default(),
             };
             cluster.nodes[i]
                 .core
@@ -288,13 +289,14 @@ impl Cluster {
         let target = self
             .index_of(to)
             .filter(|&t| !self.nodes[t].crashed && !self.blocked.contains(&(i, t)));
-        let (Some(t), Gossip::JoinRequest { node, nonce }) = (target, &message) else {
+        let (Some(t), Gossip::JoinRequest { .. }) = (target, &message) else {
             self.in_flight(self.now + LATENCY, i, InFlight::Unreachable(to));
             return;
         };
         let answer = self.nodes[t]
             .core
-            .handle_join_request(self.now + LATENCY, *node, *nonce);
+            .handle_request(self.now + LATENCY, message)
+            .expect("a join request is answered");
         self.drain(t);
         let back = if self.blocked.contains(&(t, i)) {
             InFlight::Unreachable(to)
