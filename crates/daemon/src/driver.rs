@@ -469,6 +469,12 @@ impl Driver {
         while let Some(notice) = self.membership.poll_notice() {
             self.note(notice);
         }
+        while let Some(broadcast) = self.membership.poll_broadcast() {
+            // One line whatever the bytes: escaped, quoted.
+            let text = String::from_utf8_lossy(&broadcast.payload);
+            let (origin, seq) = (broadcast.origin, broadcast.seq);
+            tracing::info!("broadcast #{seq} from {origin}: {text:?}");
+        }
         self.me = self.membership.id();
     }
 

@@ -40,6 +40,9 @@ pub struct AgentInfo {
     /// Counters and gauges by name (members by state, datagrams, drops,
     /// suspicions, probes...).
     pub counters: Vec<(String, u64)>,
+    /// Its own metadata (tags).
+    #[serde(default)]
+    pub metadata: Metadata,
 }
 
 /// One step of a member's history as an agent saw it (`rumor why`).
