@@ -11,7 +11,7 @@
 //!
 //! The news a message carries is the list of updates (one `bin`, always
 //! there) and, when there are any, the extras beside it (members' metadata
-//! and user broadcasts, a second `bin`, absent when empty): [`Room::split`]
+//! and user broadcasts, a second `bin`, absent when empty): [`split`]
 //! turns the bytes both take into a budget of records.
 
 use rumor_wire::{Envelope, Extras, Gossip, NodeId, bin_header_len, encoded_len};
