@@ -172,6 +172,41 @@ mod tests {
     }
 
     #[test]
+    fn updates_and_extras_within_the_split_fit_the_datagram() {
+        use rumor_wire::UserBroadcast;
+        for (limit, overhead) in [(1400, 0), (1400, 57), (600, 57), (512, 0)] {
+            let room = Room::new(me(), "gossip", limit, overhead);
+            for payload in [0, 10, 200] {
+                let budget = split(room.news_after_payload(payload), true);
+                let update = MemberUpdate {
+                    node: me(),
+                    state: MemberState::Alive,
+                    incarnation: Incarnation(u64::MAX),
+                };
+                // One update, and one broadcast filling the rest exactly
+                // (the arithmetic only: receivers refuse over 512 bytes).
+                let empty = UserBroadcast::new(me(), u64::MAX, Vec::new()).record_len();
+                let Some(bytes) = budget.checked_sub(update_len(&update) + empty) else {
+                    continue;
+                };
+                let broadcast = UserBroadcast::new(me(), u64::MAX, vec![7; bytes]);
+                let message = Gossip::Detector {
+                    detector: "gossip".into(),
+                    sender: me(),
+                    payload: vec![0xaa; payload],
+                    updates: vec![update],
+                    extras: Extras::from_parts(Vec::new(), vec![broadcast]),
+                };
+                let len = encoded_len(&Envelope::new(me().addr, message));
+                assert!(
+                    len <= limit - overhead,
+                    "{limit}/{overhead}/{payload}: {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn fitting_accounts_for_the_bin_header() {
         assert_eq!(fitting(2), 0);
         assert_eq!(fitting(257), 255);
