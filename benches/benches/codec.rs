@@ -50,6 +50,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
                     sender: node(0),
                     payload: vec![0x5a; 16],
                     updates: Vec::new(),
+                    extras: Default::default(),
                 },
             ),
         ),
@@ -60,6 +61,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
                 Gossip::Updates {
                     sender: node(0),
                     updates: members(64),
+                    extras: Default::default(),
                 },
             ),
         ),
@@ -71,6 +73,7 @@ fn messages() -> Vec<(&'static str, Envelope)> {
                     introducer: node(0),
                     nonce: 0x5eed,
                     members: members(1000),
+                    extras: Default::default(),
                 },
             ),
         ),

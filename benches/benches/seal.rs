@@ -47,6 +47,7 @@ fn updates(count: u32) -> Envelope {
                     incarnation: Incarnation(u64::from(i % 7)),
                 })
                 .collect(),
+            extras: Default::default(),
         },
     )
 }

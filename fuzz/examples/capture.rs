@@ -131,7 +131,7 @@ fn capture(exe: &Path, setup: Setup, keyring: &Path, work: &Path) -> Result<Capt
     let udp = UdpSocket::bind(me.addr)?;
     udp.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut captured = Capture::default();
-    let join = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 7 });
+    let join = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 7, extras: Default::default() });
     captured
         .exchanges
         .push(("join", exchange(addrs[0], &join, sealer)?));
@@ -149,6 +149,7 @@ fn capture(exe: &Path, setup: Setup, keyring: &Path, work: &Path) -> Result<Capt
         Gossip::Updates {
             sender: me,
             updates: Vec::new(),
+            extras: Default::default(),
         },
     );
     let mut plain = vec![0u8; rumor_wire::DEFAULT_DATAGRAM_LIMIT];

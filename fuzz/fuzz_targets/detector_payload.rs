@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         sender,
         payload: payload.to_vec(),
         updates: Vec::new(),
+        extras: Default::default(),
     };
     harness.deliver(rumor_wire::Envelope::new(sender.addr, message));
     let (steps, step) = schedule(*selector);

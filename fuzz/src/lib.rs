@@ -215,6 +215,7 @@ impl Harness {
             Gossip::Updates {
                 sender,
                 updates: vec![update],
+                extras: Default::default(),
             },
         );
         self.drain();
@@ -233,8 +234,11 @@ impl Harness {
             return;
         };
         match body {
-            Gossip::JoinRequest { node, nonce } => {
-                let answer = self.core.handle_join_request(self.now, node, nonce);
+            request @ Gossip::JoinRequest { .. } => {
+                let answer = self
+                    .core
+                    .handle_request(self.now, request)
+                    .expect("a join request is answered");
                 assert!(
                     matches!(
                         answer,

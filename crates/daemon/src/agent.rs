@@ -133,6 +133,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
             "join_command",
             "force_leave",
             "why_query",
+            "broadcast",
         ]);
         TcpService::spawn(tcp, config, Arc::new(handler))
             .map_err(|e| DaemonError::io("cannot start the TCP service", e))?
@@ -238,8 +239,8 @@ fn create_detector(
     Ok(registry.create(&settings.detector, &detector_settings)?)
 }
 
-/// The membership core for `me` with the agent's settings, seeded from its
-/// identity; every datagram leaves room for the seal.
+/// The membership core for `me` with the agent's settings and tags, seeded
+/// from its identity; every datagram leaves room for the seal.
 pub(crate) fn new_membership(
     registry: &DetectorRegistry,
     settings: &AgentSettings,
@@ -252,6 +253,7 @@ pub(crate) fn new_membership(
         .config(settings.membership.clone())
         .seed(seed)
         .packet_overhead(settings.packet_overhead)
+        .metadata(settings.metadata.clone())
         .start(now)?)
 }
 

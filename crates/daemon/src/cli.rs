@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::cli_client::{
-    AgentTarget, ForceLeaveArgs, Format, InfoArgs, JoinArgs, MembersArgs, MonitorArgs, Status,
-    WhyArgs,
+    AgentTarget, BroadcastArgs, ForceLeaveArgs, Format, InfoArgs, JoinArgs, MembersArgs,
+    MonitorArgs, Status, WhyArgs,
 };
 
 /// The agent's default address, also the well-known introducer port.
@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a member: join (or start) a cluster and keep its member list.
-    Agent(AgentArgs),
+    Agent(Box<AgentArgs>),
     /// Print a running agent's member list.
     Members(MembersArgs),
     /// Stream a running agent's membership events live.
@@ -44,6 +44,9 @@ pub enum Command {
     Why(WhyArgs),
     /// Ask a running agent on this host to leave the cluster gracefully.
     Leave(LeaveArgs),
+    /// Send a message to every member of the cluster, through a running
+    /// agent on this host: each agent writes it to its agent.log.
+    Broadcast(BroadcastArgs),
     /// Print a new random cluster key (32 bytes, base64) for a keyring file.
     Keygen,
     /// List or change the keyring of every live member, through one agent.
@@ -97,6 +100,11 @@ pub struct AgentArgs {
     /// 500k, 1048576); agent.log.1 to .3 are kept.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub log_max_size: Option<u64>,
+    /// A tag of this member, KEY=VALUE (repeatable): every member learns
+    /// it, `rumor members` shows it and filters by it. At most 512 bytes in
+    /// all (each tag counts 3 bytes besides its key and value).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tag: Vec<(String, String)>,
     /// Where events.jsonl and agent.log go
     /// [default: $XDG_STATE_HOME/rumor/IP-PORT or ~/.local/state/rumor/IP-PORT].
     #[arg(long, value_name = "DIR")]
@@ -114,7 +122,7 @@ pub struct AgentArgs {
     /// TOML config file: every flag as a key (bind, advertise, join,
     /// data_dir, detector, drop_rate, grep_path, keyring, cluster_label,
     /// join_timeout, udp_recv_buffer, metrics_addr, log_max_size, quiet),
-    /// the core's knobs in a
+    /// the tags in a `[tags]` table, the core's knobs in a
     /// `[timing]` section, a detector's own in `[detectors.NAME]`; flags
     /// override it.
     #[arg(long, value_name = "FILE")]
@@ -413,6 +421,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         Some(0) | None => Err(bad()),
         Some(bytes) => Ok(bytes),
     }
+}
+
+/// Parses a tag, `KEY=VALUE` (split at the first `=`; the value may be
+/// empty), saying what is wrong in one line.
+pub fn parse_tag(s: &str) -> Result<(String, String), String> {
+    let bad = |why: &str| format!("bad tag {s:?}: {why} (expected KEY=VALUE, e.g. role=web)");
+    let (key, value) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
+    if key.is_empty() {
+        return Err(bad("empty key"));
+    }
+    if key.len() > rumor_wire::METADATA_KEY_LIMIT {
+        return Err(bad("a key of more than 255 bytes"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(bad("a control character"));
+    }
+    Ok((key.to_string(), value.to_string()))
 }
 
 /// Parses a humantime duration (`1.5s`, `250ms`), saying what is wrong in one line.

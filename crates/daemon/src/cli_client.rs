@@ -1,12 +1,14 @@
 //! The command lines of the commands that ask a running agent: `members`,
-//! `monitor`, `info`, `join`, `force-leave`, `why`.
+//! `monitor`, `info`, `join`, `force-leave`, `why`, `broadcast`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::{ClientKeys, DEFAULT_AGENT, parse_addr, parse_duration, parse_host_port};
+use crate::cli::{
+    ClientKeys, DEFAULT_AGENT, parse_addr, parse_duration, parse_host_port, parse_tag,
+};
 
 /// The agent a command asks, and how.
 #[derive(Debug, Args, Clone)]
@@ -56,7 +58,7 @@ pub struct MembersArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Same as --format json (an array of {node, state, incarnation}).
+    /// Same as --format json (an array of {node, state, incarnation, tags}).
     #[arg(long)]
     pub json: bool,
     /// Only members in these states (repeatable, or comma-separated).
@@ -65,6 +67,9 @@ pub struct MembersArgs {
     /// Only members whose `IP:PORT#VERSION` matches this regular expression.
     #[arg(long, value_name = "REGEX")]
     pub name: Option<String>,
+    /// Only members with this tag, KEY=VALUE (repeatable: every one).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tag: Vec<(String, String)>,
 }
 
 /// `rumor monitor`.
@@ -143,6 +148,20 @@ pub struct WhyArgs {
     #[arg(value_name = "MEMBER")]
     pub member: String,
     /// The agent whose view to explain.
+    #[command(flatten)]
+    pub target: AgentTarget,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// `rumor broadcast`.
+#[derive(Debug, Args)]
+pub struct BroadcastArgs {
+    /// The message: text, at most 512 bytes.
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+    /// The agent (it must run on this host, or be reached through a tunnel).
     #[command(flatten)]
     pub target: AgentTarget,
     /// Output format.

@@ -1,6 +1,7 @@
 //! The client commands that ask a running agent: `members`, `monitor`,
-//! `info`, `join`, `force-leave` and `why`. Each request goes on a
-//! connection of its own and is answered on it; every failure is one line.
+//! `info`, `join`, `force-leave`, `why` and `broadcast`. Each request goes
+//! on a connection of its own and is answered on it; every failure is one
+//! line.
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,7 +10,8 @@ use rumor_wire::{Control, Envelope, MemberState, Message, MonitorRequest};
 
 use crate::DaemonError;
 use crate::cli_client::{
-    AgentTarget, ForceLeaveArgs, Format, InfoArgs, JoinArgs, MembersArgs, MonitorArgs, WhyArgs,
+    AgentTarget, BroadcastArgs, ForceLeaveArgs, Format, InfoArgs, JoinArgs, MembersArgs,
+    MonitorArgs, WhyArgs,
 };
 use crate::control::{self, client_sealer};
 use crate::views;
@@ -36,7 +38,7 @@ pub fn members(args: &MembersArgs) -> Result<(), DaemonError> {
     let t = &args.target;
     let sealer = client_sealer(&t.keys)?;
     let (me, members) = control::query_members(t.agent, sealer.as_deref(), t.timeout)?;
-    let members = views::filter_members(members, &args.status, name.as_ref());
+    let members = views::filter_members(members, &args.status, name.as_ref(), &args.tag);
     if args.json || args.format == Format::Json {
         say(format!("{}\n", views::members_json(&members)))
     } else {
@@ -73,6 +75,23 @@ pub fn force_leave(args: &ForceLeaveArgs) -> Result<(), DaemonError> {
     let request = Control::ForceLeave {
         member: args.node.clone(),
     };
+    let message = control::command(t.agent, request, sealer.as_deref(), t.timeout)?;
+    done(args.format, t, &message, None)
+}
+
+/// `rumor broadcast`: asks the agent to send TEXT to every member.
+pub fn broadcast(args: &BroadcastArgs) -> Result<(), DaemonError> {
+    let payload = args.text.as_bytes().to_vec();
+    let limit = rumor_wire::BROADCAST_LIMIT;
+    if payload.len() > limit {
+        return Err(DaemonError::Usage(format!(
+            "the broadcast is {} bytes, over the {limit}-byte limit",
+            payload.len()
+        )));
+    }
+    let t = &args.target;
+    let sealer = client_sealer(&t.keys)?;
+    let request = Control::Broadcast { payload };
     let message = control::command(t.agent, request, sealer.as_deref(), t.timeout)?;
     done(args.format, t, &message, None)
 }

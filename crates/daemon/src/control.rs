@@ -1,5 +1,5 @@
 //! The requests of `rumor members`, `leave`, `info`, `join`,
-//! `force-leave`, `why` and `monitor` to a running agent: each on a
+//! `force-leave`, `why`, `broadcast` and `monitor` to a running agent: each on a
 //! connection of its own, whose answers come back on that same connection
 //! (so they work through a tunnel, a forwarder or NAT), sealed under the
 //! cluster's keyring when it has one.

@@ -395,8 +395,8 @@ impl Driver {
         } = delivery;
         let me = self.membership.id();
         match envelope.body {
-            Message::Gossip(Gossip::JoinRequest { node, nonce }) => {
-                self.on_join_request(now, node, nonce, reply);
+            Message::Gossip(request @ Gossip::JoinRequest { .. }) => {
+                self.on_join_request(now, request, reply);
             }
             Message::Control(control) => self.on_control(now, peer, control, reply),
             Message::Dgrep(Dgrep::Request(request)) => {
@@ -413,8 +413,11 @@ impl Driver {
         }
     }
 
-    fn on_join_request(&mut self, now: Time, node: NodeId, nonce: u64, reply: Reply) {
+    fn on_join_request(&mut self, now: Time, request: Gossip, reply: Reply) {
         let me = self.membership.id();
+        let Gossip::JoinRequest { node, nonce, .. } = request else {
+            return;
+        };
         let answer = if self.leave_by.is_some() {
             Gossip::JoinRefused {
                 nonce,
@@ -422,7 +425,10 @@ impl Driver {
                 retry: JoinRetry::Elsewhere,
             }
         } else {
-            self.membership.handle_join_request(now, node, nonce)
+            match self.membership.handle_request(now, request) {
+                Some(answer) => answer,
+                None => return,
+            }
         };
         match &answer {
             Gossip::JoinResponse { members, .. } => {
@@ -462,6 +468,12 @@ impl Driver {
         }
         while let Some(notice) = self.membership.poll_notice() {
             self.note(notice);
+        }
+        while let Some(broadcast) = self.membership.poll_broadcast() {
+            // One line whatever the bytes: escaped, quoted.
+            let text = String::from_utf8_lossy(&broadcast.payload);
+            let (origin, seq) = (broadcast.origin, broadcast.seq);
+            tracing::info!("broadcast #{seq} from {origin}: {text:?}");
         }
         self.me = self.membership.id();
     }

@@ -212,7 +212,14 @@ fn capture(
 ) -> Result<Vec<Vec<u8>>, DaemonError> {
     let udp = UdpSocket::bind(spy).map_err(|e| DaemonError::io("cannot bind the spy", e))?;
     let me = NodeId::new(spy, Version(rumor_seal::unix_millis()));
-    let request = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 1 });
+    let request = Envelope::new(
+        me.addr,
+        Gossip::JoinRequest {
+            node: me,
+            nonce: 1,
+            extras: Default::default(),
+        },
+    );
     rumor_transport::request(agent, &request, sealer, Duration::from_secs(3))
         .map_err(|e| DaemonError::Cluster(format!("the spy could not join: {e}")))?;
     udp.set_read_timeout(Some(Duration::from_secs(5)))

@@ -8,8 +8,8 @@
 //! fire-and-forget, and writes every membership event to `events.jsonl`
 //! ([`event_log`], the schema of docs/events.md) and `agent.log`, and
 //! serves Prometheus metrics ([`metrics`]). `rumor members`, `leave`,
-//! `monitor`, `info`, `join`, `force-leave` and `why` talk to a running
-//! agent ([`control`], [`commands`]); `rumor demo`
+//! `monitor`, `info`, `join`, `force-leave`, `why` and `broadcast` talk to
+//! a running agent ([`control`], [`commands`]); `rumor demo`
 //! shows a crash being detected ([`demo`]); the benchmarks measure detection
 //! times and resource use ([`bench`](mod@bench)); [`cluster`] runs agent processes for
 //! all of them and for the multi-process tests.

@@ -59,6 +59,7 @@ fn run(cli: Cli) -> Result<(), DaemonError> {
         Command::Join(args) => commands::join(&args),
         Command::ForceLeave(args) => commands::force_leave(&args),
         Command::Why(args) => commands::why(&args),
+        Command::Broadcast(args) => commands::broadcast(&args),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { dir } => {
             for page in completions::man_pages(&dir)? {

@@ -36,6 +36,7 @@ pub struct Metrics {
     members: Family<Labels, Gauge>,
     events: Family<Labels, Counter>,
     drops: Family<Labels, Counter>,
+    broadcasts: Family<Labels, Counter>,
     latency: Histogram,
     joined: Gauge,
     datagrams_in: Counter,
@@ -53,6 +54,7 @@ pub struct Metrics {
     rejoins: Counter,
     anti_entropy: Counter,
     repairs: Counter,
+    metadata_updates: Counter,
     tcp_requests: Counter,
     /// When each member currently suspected here was suspected (ms).
     suspected_at: Mutex<HashMap<NodeId, u64>>,
@@ -71,12 +73,14 @@ impl Metrics {
         let members = Family::<Labels, Gauge>::default();
         let events = Family::<Labels, Counter>::default();
         let drops = Family::<Labels, Counter>::default();
+        let broadcasts = Family::<Labels, Counter>::default();
         let latency = Histogram::new(LATENCY_BUCKETS);
         let m = Metrics {
             registry: Registry::default(),
             members,
             events,
             drops,
+            broadcasts,
             latency,
             joined: Gauge::default(),
             datagrams_in: Counter::default(),
@@ -94,6 +98,7 @@ impl Metrics {
             rejoins: Counter::default(),
             anti_entropy: Counter::default(),
             repairs: Counter::default(),
+            metadata_updates: Counter::default(),
             tcp_requests: Counter::default(),
             suspected_at: Mutex::new(HashMap::new()),
         };
@@ -202,6 +207,16 @@ impl Metrics {
             m.repairs.clone(),
         );
         r.register(
+            "rumor_broadcasts",
+            "User broadcasts, by kind: sent (by this agent), received (from others, each once), duplicate (heard again), dropped (a bounded queue was full)",
+            m.broadcasts.clone(),
+        );
+        r.register(
+            "rumor_metadata_updates",
+            "Members' tags learnt or replaced by newer ones from news",
+            m.metadata_updates.clone(),
+        );
+        r.register(
             "rumor_tcp_requests",
             "Requests the TCP service handed to the agent (joins, control, dgrep)",
             m.tcp_requests.clone(),
@@ -260,6 +275,14 @@ impl Metrics {
         ] {
             set(&self.drops.get_or_create(&[("cause", cause)]), n);
         }
+        for (kind, n) in [
+            ("sent", c.broadcasts_sent),
+            ("received", c.broadcasts_received),
+            ("duplicate", c.broadcast_duplicates),
+            ("dropped", c.broadcasts_dropped),
+        ] {
+            set(&self.broadcasts.get_or_create(&[("kind", kind)]), n);
+        }
         self.joined.set(i64::from(snapshot.joined));
         self.queue_depth.set(snapshot.queue_depth as i64);
         self.health.set(i64::from(snapshot.local_health));
@@ -277,6 +300,7 @@ impl Metrics {
             (&self.rejoins, c.rejoins),
             (&self.anti_entropy, c.anti_entropy),
             (&self.repairs, c.digest_repairs),
+            (&self.metadata_updates, c.metadata_updates),
             (&self.tcp_requests, snapshot.service.delivered),
         ] {
             set(counter, n);

@@ -1,11 +1,12 @@
 //! An agent's settings: the config file, then the flags over it, checked.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumor_membership::Config;
+use rumor_membership::{Config, Metadata, MetadataError};
 use rumor_seal::{Keyring, Sealer, SealerConfig};
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,8 @@ pub struct AgentSettings {
     /// Bytes the sealer adds to every datagram (0 in the clear): declared
     /// to the core, which keeps every datagram within the limit with them.
     pub packet_overhead: usize,
+    /// This member's tags (`--tag`, `[tags]`): its metadata.
+    pub metadata: Metadata,
 }
 
 impl AgentSettings {
@@ -145,6 +148,7 @@ impl AgentSettings {
             .cloned();
         let mut grep_paths = file.grep_path;
         grep_paths.extend(args.grep_path.iter().cloned());
+        let metadata = tags(file.tags, &args.tag)?;
         Ok(AgentSettings {
             bind,
             bind_name,
@@ -175,6 +179,7 @@ impl AgentSettings {
             sealer,
             keyring_path,
             packet_overhead,
+            metadata,
         })
     }
 
@@ -196,6 +201,11 @@ impl AgentSettings {
             join_timeout: Some(self.join_timeout),
             udp_recv_buffer: Some(self.udp_recv_buffer),
             quiet: Some(self.quiet),
+            tags: self
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             timing: self.membership.clone(),
             detectors: match &self.detector_section {
                 Some(section) => {
@@ -246,10 +256,34 @@ pub struct AgentFile {
     pub udp_recv_buffer: Option<usize>,
     /// `--quiet`.
     pub quiet: Option<bool>,
+    /// `--tag`, every one: `KEY = "VALUE"`.
+    pub tags: BTreeMap<String, String>,
     /// The membership core's knobs (`rumor_membership::Config`).
     pub timing: Config,
     /// `[detectors.NAME]`: a detector's own settings.
     pub detectors: toml::Table,
+}
+
+/// The tags of the file with those of `--tag` over them, as the member's
+/// metadata: one line naming what is wrong (a tag's key, or the total
+/// over 512 bytes).
+fn tags(
+    file: BTreeMap<String, String>,
+    flags: &[(String, String)],
+) -> Result<Metadata, DaemonError> {
+    let mut all = file;
+    all.extend(flags.iter().cloned());
+    for (key, value) in &all {
+        crate::cli::parse_tag(&format!("{key}={value}")).map_err(DaemonError::Usage)?;
+    }
+    Metadata::from_pairs(all).map_err(|e| {
+        DaemonError::Usage(match e {
+            MetadataError::TooLarge { size, limit } => format!(
+                "bad tags: they take {size} bytes, over the {limit}-byte limit (a tag counts its key, its value and 3 bytes)"
+            ),
+            other => format!("bad tags: {other}"),
+        })
+    })
 }
 
 /// Reads the agent's TOML config file, with a one-line error naming the
@@ -357,6 +391,39 @@ mod tests {
         std::fs::write(&again, s.to_toml()).unwrap();
         let t = parse(&["--config", again.to_str().unwrap()]).unwrap();
         assert_eq!(t.to_toml(), s.to_toml());
+    }
+
+    #[test]
+    fn tags_come_from_the_file_with_the_flags_over_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tags.toml");
+        std::fs::write(&file, "[tags]\nrole = \"web\"\nzone = \"a\"\n").unwrap();
+        let s = parse(&[
+            "--bind",
+            "127.0.0.1:3000",
+            "--config",
+            file.to_str().unwrap(),
+            "--tag",
+            "zone=b",
+            "--tag",
+            "rack=7=x",
+        ])
+        .unwrap();
+        let tags: Vec<(&str, &str)> = s.metadata.iter().collect();
+        assert_eq!(tags, [("rack", "7=x"), ("role", "web"), ("zone", "b")]);
+        let again = dir.path().join("again.toml");
+        std::fs::write(&again, s.to_toml()).unwrap();
+        let t = parse(&["--config", again.to_str().unwrap()]).unwrap();
+        assert_eq!(t.metadata, s.metadata);
+        std::fs::write(&file, "[tags]\n\"\" = \"web\"\n").unwrap();
+        let err = parse(&[
+            "--bind",
+            "127.0.0.1:3000",
+            "--config",
+            file.to_str().unwrap(),
+        ]);
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("empty key") && !err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl Snapshot {
         let c = &self.core;
         let d = &self.driver;
         let s = &self.service;
-        let figures: [(&str, u64); 27] = [
+        let figures: [(&str, u64); 32] = [
             ("datagrams_received", d.datagrams),
             ("datagrams_sent", d.sent),
             ("bytes_received", d.bytes_in),
@@ -105,6 +105,11 @@ impl Snapshot {
             ("rejoins", c.rejoins),
             ("reconnect_attempts", c.reconnect_attempts),
             ("stalls", c.stalls),
+            ("metadata_updates", c.metadata_updates),
+            ("broadcasts_sent", c.broadcasts_sent),
+            ("broadcasts_received", c.broadcasts_received),
+            ("broadcast_duplicates", c.broadcast_duplicates),
+            ("broadcasts_dropped", c.broadcasts_dropped),
             ("local_health", u64::from(self.local_health)),
             ("tcp_accepted", s.accepted),
             ("tcp_requests", s.delivered),

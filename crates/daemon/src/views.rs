@@ -4,7 +4,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use rumor_membership::EventRecord;
-use rumor_wire::{AgentInfo, MemberInfo, MemberState, NodeId, WhyAnswer};
+use rumor_wire::{AgentInfo, MemberInfo, MemberState, Metadata, NodeId, WhyAnswer};
 use serde::Serialize;
 
 use crate::cli_client::Status;
@@ -19,12 +19,13 @@ pub fn state_name(state: MemberState) -> &'static str {
     }
 }
 
-/// The members whose state is one of `status` (all when empty) and whose
-/// id matches `name` (all when none).
+/// The members whose state is one of `status` (all when empty), whose id
+/// matches `name` (all when none), and that have every one of `tags`.
 pub fn filter_members(
     members: Vec<MemberInfo>,
     status: &[Status],
     name: Option<&regex::Regex>,
+    tags: &[(String, String)],
 ) -> Vec<MemberInfo> {
     let wanted = |state: MemberState| {
         status.is_empty()
@@ -38,21 +39,35 @@ pub fn filter_members(
                 )
             })
     };
+    let tagged = |m: &Metadata| tags.iter().all(|(k, v)| m.get(k) == Some(v.as_str()));
     members
         .into_iter()
         .filter(|m| wanted(m.state) && name.is_none_or(|re| re.is_match(&m.node.to_string())))
+        .filter(|m| tagged(&m.metadata))
         .collect()
 }
 
+/// A member's tags as `rumor members` and `rumor info` print them:
+/// `key=value` pairs separated by commas, `-` for none.
+pub fn tags_text(metadata: &Metadata) -> String {
+    if metadata.is_empty() {
+        "-".to_string()
+    } else {
+        metadata.to_string()
+    }
+}
+
 #[derive(Serialize)]
-struct MemberJson {
+struct MemberJson<'a> {
     node: String,
     state: &'static str,
     incarnation: u64,
+    tags: &'a Metadata,
 }
 
 /// The member list as `rumor members --format json` prints it: an array of
-/// `{"node", "state", "incarnation"}` objects.
+/// `{"node", "state", "incarnation", "tags"}` objects, `tags` an object of
+/// strings.
 pub fn members_json(members: &[MemberInfo]) -> String {
     let rows: Vec<MemberJson> = members
         .iter()
@@ -60,6 +75,7 @@ pub fn members_json(members: &[MemberInfo]) -> String {
             node: m.node.to_string(),
             state: state_name(m.state),
             incarnation: m.incarnation.0,
+            tags: &m.metadata,
         })
         .collect();
     serde_json::to_string_pretty(&rows).expect("a Vec of plain structs always serializes")
@@ -75,14 +91,18 @@ pub fn members_table(me: NodeId, members: &[MemberInfo]) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
-    let mut out = format!("{:<width$}  {:<9}  {}\n", "NODE", "STATE", "INCARNATION");
+    let mut out = format!(
+        "{:<width$}  {:<9}  {:<11}  {}\n",
+        "NODE", "STATE", "INCARNATION", "TAGS"
+    );
     for m in &members {
         let mark = if m.node == me { "  (this agent)" } else { "" };
         out.push_str(&format!(
-            "{:<width$}  {:<9}  {}{mark}\n",
+            "{:<width$}  {:<9}  {:<11}  {}{mark}\n",
             m.node.to_string(),
             state_name(m.state),
-            m.incarnation
+            m.incarnation,
+            tags_text(&m.metadata)
         ));
     }
     let alive = members
@@ -116,6 +136,7 @@ struct InfoJson<'a> {
     version: &'a str,
     detector: &'a str,
     joined: bool,
+    tags: &'a Metadata,
     counters: serde_json::Map<String, serde_json::Value>,
     config: &'a str,
 }
@@ -133,6 +154,7 @@ pub fn info_json(info: &AgentInfo) -> String {
         version: &info.version,
         detector: &info.detector,
         joined: info.joined,
+        tags: &info.metadata,
         counters,
         config: &info.config,
     })
@@ -142,11 +164,12 @@ pub fn info_json(info: &AgentInfo) -> String {
 /// `rumor info` for people.
 pub fn info_text(info: &AgentInfo) -> String {
     let mut out = format!(
-        "node      {}\nversion   {}\ndetector  {}\njoined    {}\n\ncounters:\n",
+        "node      {}\nversion   {}\ndetector  {}\njoined    {}\ntags      {}\n\ncounters:\n",
         info.node,
         info.version,
         info.detector,
-        if info.joined { "yes" } else { "no" }
+        if info.joined { "yes" } else { "no" },
+        tags_text(&info.metadata)
     );
     let width = info
         .counters

@@ -28,6 +28,7 @@ fn bad_clients_do_not_stop_joins() {
         Gossip::Updates {
             sender: me,
             updates: vec![],
+            extras: Default::default(),
         },
     );
     let gossip_over_tcp =

@@ -176,7 +176,14 @@ fn capture(agent: SocketAddr, udp: &UdpSocket, ring: &Sealer, count: usize) -> V
         udp.local_addr().unwrap(),
         Version(rumor_seal::unix_millis()),
     );
-    let request = Envelope::new(me.addr, Gossip::JoinRequest { node: me, nonce: 7 });
+    let request = Envelope::new(
+        me.addr,
+        Gossip::JoinRequest {
+            node: me,
+            nonce: 7,
+            extras: Default::default(),
+        },
+    );
     let answer =
         rumor_transport::request(agent, &request, Some(ring), Duration::from_secs(2)).unwrap();
     assert!(matches!(
@@ -249,6 +256,7 @@ fn forged_replayed_and_other_cluster_traffic_never_reaches_the_core() {
         Gossip::Updates {
             sender: NodeId::new(addr(net, 8, port), Version(1)),
             updates: vec![],
+            extras: Default::default(),
         },
     );
     plain(&forged, &mut body, 1400).unwrap();
@@ -348,6 +356,7 @@ fn in_the_clear_no_forged_packet_stops_an_agent() {
                     NodeId::new(about.addr, Version(u64::MAX)),
                     MemberState::Alive,
                 )],
+                extras: Default::default(),
             },
         );
     }
@@ -404,6 +413,7 @@ fn in_the_clear_no_forged_packet_stops_an_agent() {
         Gossip::Updates {
             sender: fake,
             updates: vec![update(b, MemberState::Failed)],
+            extras: Default::default(),
         },
     );
     forge(
@@ -471,6 +481,7 @@ fn a_refused_rejoin_is_retried_elsewhere_and_never_ends_the_agent() {
         Gossip::Updates {
             sender: fake,
             updates: vec![update(b, MemberState::Failed)],
+            extras: Default::default(),
         },
     );
     let all: Vec<usize> = (0..3).collect();
@@ -526,6 +537,7 @@ fn a_flood_of_forged_members_stays_under_the_cap_and_fails_away() {
             Gossip::Updates {
                 sender: fake,
                 updates,
+                extras: Default::default(),
             },
         );
     }

@@ -9,8 +9,9 @@
 //! of the list took minutes to reach every gap.
 //!
 //! The list is split into buckets by address hash; a bucket's summary is the
-//! XOR of its members' fingerprints (address, version, live or not), kept up
-//! to date on every change (see the member list). A cluster of n members
+//! XOR of its members' fingerprints (address, version, live or not, and the
+//! stamp of a live member's metadata), kept up to date on every change (see
+//! the member list). A cluster of n members
 //! uses about n/4 buckets (a power of two, at most 1,024), so a differing
 //! bucket costs about four entries to send; a digest carries at most 256
 //! summaries, folded to 32 bits (1 KiB), a rotating window when there are
@@ -24,10 +25,14 @@
 //! window (1 KiB at 1,000 members, every `sync_interval`), the steady
 //! state now costs a root.
 
-use rumor_wire::{Gossip, MemberUpdate, NodeId, update_len};
+use rumor_wire::{Extras, Gossip, MemberUpdate, NodeId, update_len};
 
-use crate::Time;
+use std::net::SocketAddr;
+
 use crate::member_list::{DIGEST_BUCKETS, MemberList};
+use crate::node::Node;
+use crate::room::split;
+use crate::{Time, metadata};
 
 /// Summaries per digest message: 256 × 4 bytes, well within a datagram.
 pub(crate) const DIGEST_WINDOW: usize = 256;
@@ -60,11 +65,12 @@ pub(crate) enum Answer {
     /// buckets: the answer is this node's own digest of its next window,
     /// which the sender answers as any digest.
     Expand,
-    /// The members of the differing buckets (possibly none), and unless the
-    /// digest was a reply, this node's own digest of the same buckets when
-    /// any differed.
+    /// The members of the differing buckets (possibly none) with the
+    /// metadata of the live ones, and unless the digest was a reply, this
+    /// node's own digest of the same buckets when any differed.
     Repair {
         updates: Vec<MemberUpdate>,
+        extras: Extras,
         digest: Option<Gossip>,
     },
 }
@@ -130,14 +136,14 @@ impl AntiEntropy {
     }
 
     /// Answers a digest: this node's members of every bucket whose summary
-    /// differs from the sender's, within `budget` bytes of update records
-    /// (the next digest covers what did not fit), then, unless the digest
-    /// is a reply, this node's own digest of the same buckets so the sender
-    /// repairs this node too.
+    /// differs from the sender's, with the metadata of the live ones, within
+    /// `news` bytes of news (the next digest covers what did not fit), then,
+    /// unless the digest is a reply, this node's own digest of the same
+    /// buckets so the sender repairs this node too.
     pub(crate) fn answer(
         list: &MemberList,
         me: NodeId,
-        budget: usize,
+        news: usize,
         reply: bool,
         buckets: u32,
         first: u32,
@@ -157,16 +163,19 @@ impl AntiEntropy {
             return if wire_summary(list.bucket_summary(1, 0)) == summaries {
                 Answer::Repair {
                     updates: Vec::new(),
+                    extras: Extras::new(),
                     digest: None,
                 }
             } else {
                 Answer::Expand
             };
         }
+        let budget = split(news, list.has_metadata());
         let mut used = 0;
         let mut full = false;
         let mut differ = false;
         let mut updates = Vec::new();
+        let mut extras = Extras::new();
         for (i, theirs) in summaries.chunks_exact(SUMMARY_BYTES).enumerate() {
             let bucket = first + i;
             if wire_summary(list.bucket_summary(buckets, bucket)) == theirs {
@@ -175,13 +184,21 @@ impl AntiEntropy {
             differ = true;
             list.bucket_members(buckets, bucket, |member| {
                 let update = member.update();
-                let size = update_len(&update);
+                let record = metadata::record_for(list, &update);
+                let size = update_len(&update) + record.as_ref().map_or(0, |r| r.record_len());
+                if size > budget {
+                    // Fits no datagram of this node: never holds the rest up.
+                    return true;
+                }
                 if used + size > budget {
                     full = true;
                     return false;
                 }
                 used += size;
                 updates.push(update);
+                if let Some(record) = record {
+                    extras.push_metadata(record);
+                }
                 true
             });
             if full {
@@ -189,8 +206,44 @@ impl AntiEntropy {
             }
         }
         let digest = (differ && !reply).then(|| digest(list, me, buckets, first, count, true));
-        Answer::Repair { updates, digest }
+        Answer::Repair {
+            updates,
+            extras,
+            digest,
+        }
     }
+}
+
+/// Answers a digest from `from` (`reply`, `buckets`, `first`, its
+/// summaries) with news of `list` within `news` bytes, and this node's own
+/// digest: counted, and queued on `node`. Returns whether the digest was a
+/// root that differs, which the caller answers with its own window digest.
+#[must_use]
+pub(crate) fn answer_digest(
+    list: &MemberList,
+    node: &mut Node,
+    news: usize,
+    from: SocketAddr,
+    (reply, buckets, first, summaries): (bool, u32, u32, &[u8]),
+) -> bool {
+    match AntiEntropy::answer(list, node.me(), news, reply, buckets, first, summaries) {
+        Answer::Expand => return true,
+        Answer::Malformed => node.stats_mut().malformed_digests += 1,
+        Answer::Repair {
+            updates,
+            extras,
+            digest,
+        } => {
+            if !updates.is_empty() {
+                node.stats_mut().digest_repairs += 1;
+                node.send_news(from, updates, extras);
+            }
+            if let Some(digest) = digest {
+                node.send(from, digest);
+            }
+        }
+    }
+    false
 }
 
 /// A digest of buckets `first..first + count` of `buckets`.
@@ -226,5 +279,64 @@ mod tests {
         assert_eq!(digest_buckets(1_000), 256);
         assert_eq!(digest_buckets(10_000), DIGEST_BUCKETS);
         assert_eq!(digest_buckets(1_000_000), DIGEST_BUCKETS);
+    }
+
+    fn id(port: u16) -> NodeId {
+        format!("10.0.0.1:{port}#1").parse().unwrap()
+    }
+
+    /// The same three members, the third with metadata `tags` set at
+    /// incarnation `at`, if any.
+    fn list(tags: Option<(u64, &str)>) -> MemberList {
+        use rumor_wire::{Incarnation, MemberState, Metadata};
+        let mut list = MemberList::new(id(1), Time::ZERO);
+        for port in [2, 3] {
+            list.insert(id(port), MemberState::Alive, Incarnation(2), Time::ZERO);
+        }
+        if let Some((at, role)) = tags {
+            let metadata = Metadata::from_pairs([("role", role)]).unwrap();
+            list.set_metadata(&id(3), Incarnation(at), metadata);
+        }
+        list
+    }
+
+    /// `asker`'s digest of its whole list, answered by `holder`.
+    fn exchange(asker: &MemberList, holder: &MemberList) -> (Vec<MemberUpdate>, Extras) {
+        let Gossip::Digest {
+            buckets,
+            first,
+            summaries,
+            ..
+        } = AntiEntropy::new(Time::ZERO).digest(asker, id(1), 1400)
+        else {
+            unreachable!("a digest")
+        };
+        let answer = AntiEntropy::answer(holder, id(2), 1300, false, buckets, first, &summaries);
+        let Answer::Repair {
+            updates, extras, ..
+        } = answer
+        else {
+            unreachable!("a valid digest")
+        };
+        (updates, extras)
+    }
+
+    #[test]
+    fn a_difference_in_metadata_is_found_and_repaired_with_its_record() {
+        let (updates, extras) = exchange(&list(None), &list(None));
+        assert!(updates.is_empty() && extras.is_empty(), "same lists agree");
+        let (updates, extras) = exchange(&list(Some((1, "web"))), &list(Some((1, "web"))));
+        assert!(
+            updates.is_empty() && extras.is_empty(),
+            "same metadata agrees"
+        );
+        for asker in [list(None), list(Some((1, "web")))] {
+            let (updates, extras) = exchange(&asker, &list(Some((2, "db"))));
+            assert!(updates.iter().any(|u| u.node == id(3)));
+            assert_eq!(extras.metadata().len(), 1);
+            let record = &extras.metadata()[0];
+            assert_eq!((record.node, record.incarnation.0), (id(3), 2));
+            assert_eq!(record.metadata.get("role"), Some("db"));
+        }
     }
 }

@@ -3,14 +3,18 @@
 
 use std::sync::Arc;
 
-use rumor_wire::NodeId;
+use rumor_wire::{Metadata, NodeId};
 
+use crate::admission::Gate;
 use crate::core::Core;
+use crate::metadata;
 use crate::provenance::Provenance;
-use crate::{Config, FailureDetector, Membership, Time};
+use crate::room::Room;
+use crate::{Admission, Config, FailureDetector, Membership, Time};
 
 /// How a [`Membership`] starts: its configuration, its seed, what the
-/// driver adds to every datagram, and how many members' histories it keeps.
+/// driver adds to every datagram, how many members' histories it keeps,
+/// its metadata and its admission check.
 pub struct Builder {
     me: NodeId,
     detector: Box<dyn FailureDetector>,
@@ -18,6 +22,8 @@ pub struct Builder {
     seed: u64,
     packet_overhead: usize,
     provenance: usize,
+    metadata: Metadata,
+    admission: Option<Box<dyn Admission>>,
 }
 
 impl Builder {
@@ -30,6 +36,8 @@ impl Builder {
             seed: 0,
             packet_overhead: 0,
             provenance: Provenance::DEFAULT_MEMBERS,
+            metadata: Metadata::new(),
+            admission: None,
         }
     }
 
@@ -60,6 +68,21 @@ impl Builder {
         self
     }
 
+    /// This node's metadata from the start (default none): its join
+    /// requests carry it, so the cluster learns it with the join. See
+    /// [`Membership::set_metadata`] to change it later.
+    pub fn metadata(mut self, metadata: Metadata) -> Builder {
+        self.metadata = metadata;
+        self
+    }
+
+    /// The check this node runs, as an introducer, on every join request
+    /// (default: none, every joiner is admitted). See [`Admission`].
+    pub fn admission(mut self, check: impl Admission + 'static) -> Builder {
+        self.admission = Some(Box::new(check));
+        self
+    }
+
     /// Checks the configuration and starts the node, alone in its own
     /// cluster, at `now`.
     pub fn start(self, now: Time) -> Result<Membership, crate::MembershipError> {
@@ -75,6 +98,18 @@ impl Builder {
             });
         }
         let name: Arc<str> = Arc::from(self.detector.name());
+        let room = Room::new(
+            self.me,
+            &name,
+            self.config.datagram_limit,
+            self.packet_overhead,
+        );
+        if self.metadata.encoded_len() > metadata::own_limit(self.me, &room) {
+            return Err(crate::MembershipError::InvalidConfig {
+                key: "metadata",
+                problem: "does not fit this node's datagrams (datagram_limit less the driver's packet overhead)",
+            });
+        }
         let core = Core::new(
             self.me,
             self.config,
@@ -82,6 +117,7 @@ impl Builder {
             self.seed,
             self.packet_overhead,
             self.provenance,
+            (self.metadata, Gate::new(self.admission)),
             now,
         );
         Ok(Membership::start(core, self.detector))
@@ -96,6 +132,8 @@ impl std::fmt::Debug for Builder {
             .field("seed", &self.seed)
             .field("packet_overhead", &self.packet_overhead)
             .field("provenance", &self.provenance)
+            .field("metadata", &self.metadata)
+            .field("admission", &self.admission.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -8,18 +8,24 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rumor_wire::{Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, NodeId};
+use rumor_wire::{
+    Extras, Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Metadata,
+    NodeId, UserBroadcast,
+};
 
-use crate::anti_entropy::{Answer, AntiEntropy};
+use crate::admission::Gate;
+use crate::anti_entropy::AntiEntropy;
+use crate::broadcasts::{BroadcastError, Broadcasts};
 use crate::detector::MemberChange;
 use crate::force_leave::{self, ForceLeaveError};
 use crate::lifecycle::{Lifecycle, Rejoin};
+use crate::metadata::SetMetadataError;
 use crate::node::Node;
-use crate::provenance::{Clue, DetectorNote, Trace};
+use crate::provenance::{self, DetectorNote, Trace};
 use crate::room::Room;
 use crate::view::View;
 use crate::{Config, Event, EventKind, Notice, Outbound, Stats, Time, Transmit};
-use crate::{healing, joins};
+use crate::{healing, joins, metadata, piggyback};
 
 /// Everything but the detector; the detector sees it through a
 /// [`crate::DetectorContext`].
@@ -30,6 +36,10 @@ pub(crate) struct Core {
     anti_entropy: AntiEntropy,
     /// What fits in a datagram.
     room: Room,
+    /// User broadcasts to pass on, seen, and waiting for the program.
+    broadcasts: Broadcasts,
+    /// The program's admission check of joiners.
+    gate: Gate,
     /// The deadline this node last asked its driver for: a call much later
     /// than that means this node was not running.
     expected: Option<Time>,
@@ -37,7 +47,9 @@ pub(crate) struct Core {
 
 impl Core {
     /// Node `me` alone in its own cluster at `now`, keeping the histories
-    /// of at most `provenance` members; emits `joined` for itself.
+    /// of at most `provenance` members, with `metadata` and the admission
+    /// check `gate`; emits `joined` for itself.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         me: NodeId,
         config: Config,
@@ -45,10 +57,15 @@ impl Core {
         seed: u64,
         packet_overhead: usize,
         provenance: usize,
+        start: (Metadata, Gate),
         now: Time,
     ) -> Core {
         let room = Room::new(me, &detector, config.datagram_limit, packet_overhead);
         let (mut node, first_sync) = Node::new(me, config, detector, seed, provenance, now);
+        let (metadata, gate) = start;
+        if !metadata.is_empty() {
+            node.set_own_metadata(Some((Incarnation(0), metadata)));
+        }
         let view = View::new(me, &node);
         node.emit(EventKind::Joined, me, Incarnation(0));
         Core {
@@ -56,6 +73,8 @@ impl Core {
             view,
             anti_entropy: AntiEntropy::new(first_sync),
             room,
+            broadcasts: Broadcasts::default(),
+            gate,
             expected: None,
         }
     }
@@ -134,18 +153,40 @@ impl Core {
         self.view.list().live_at(index)
     }
 
-    /// Every member, sorted by id.
+    /// Every member, sorted by id, with its metadata.
     pub(crate) fn members(&self) -> Vec<MemberInfo> {
-        self.view
-            .list()
-            .iter_sorted()
-            .into_iter()
-            .map(|m| MemberInfo {
-                node: m.id,
-                state: m.state,
-                incarnation: m.incarnation,
-            })
-            .collect()
+        metadata::members(self.view.list())
+    }
+
+    /// One member, with its metadata.
+    pub(crate) fn member(&self, id: &NodeId) -> Option<MemberInfo> {
+        metadata::member(self.view.list(), id)
+    }
+
+    /// This node's own metadata.
+    pub(crate) fn own_metadata(&self) -> Metadata {
+        let own = self.node.own_metadata();
+        own.map(|(_, m)| m.clone()).unwrap_or_default()
+    }
+
+    /// Sets this node's own metadata (see `Membership::set_metadata`).
+    pub(crate) fn set_metadata(&mut self, metadata: Metadata) -> Result<(), SetMetadataError> {
+        metadata::set_own(&mut self.view, &mut self.node, metadata, &self.room)
+    }
+
+    /// Queues a user broadcast (see `Membership::broadcast`).
+    pub(crate) fn broadcast(&mut self, payload: Vec<u8>) -> Result<u64, BroadcastError> {
+        self.broadcasts.send(&mut self.node, payload, &self.room)
+    }
+
+    /// The next user broadcast for the program.
+    pub(crate) fn pop_broadcast(&mut self) -> Option<UserBroadcast> {
+        self.broadcasts.pop()
+    }
+
+    /// Installs the program's admission check.
+    pub(crate) fn set_gate(&mut self, gate: Gate) {
+        self.gate = gate;
     }
 
     /// Room for a detector payload within the datagram.
@@ -153,10 +194,15 @@ impl Core {
         self.room.payload()
     }
 
-    /// Bytes of news waiting to be piggybacked, up to one message's worth.
+    /// Bytes of news waiting to be piggybacked, up to one message's worth
+    /// (user broadcasts included).
     pub(crate) fn news_bytes(&self) -> usize {
         let most = self.node.config().max_piggyback.get();
-        self.view.news_bytes(most)
+        let news = self.view.news_bytes(most);
+        if self.broadcasts.is_idle() {
+            return news;
+        }
+        (news + self.broadcasts.queued_bytes()).min(self.room.news())
     }
 
     pub(crate) fn suspicion_timeout(&self) -> std::time::Duration {
@@ -177,35 +223,9 @@ impl Core {
         self.node.stats_mut().absurd_updates += n;
     }
 
-    /// What the detector reported: counted, and kept where it explains a
-    /// suspicion (see [`crate::provenance`]).
+    /// What the detector reported (see [`provenance::detector_note`]).
     pub(crate) fn detector_note(&mut self, note: DetectorNote) {
-        match note {
-            DetectorNote::Probe => self.node.stats_mut().probes += 1,
-            DetectorNote::IndirectProbe { helpers } => {
-                self.node.stats_mut().indirect_probes += u64::from(helpers)
-            }
-            DetectorNote::Unanswered {
-                target,
-                direct,
-                indirect,
-                nacks,
-            } => {
-                // A probe of a member already declared gone explains nothing.
-                let listed = self.view.list().get(&target);
-                let Some(incarnation) = listed.filter(|m| m.is_live()).map(|m| m.incarnation)
-                else {
-                    return;
-                };
-                let clue = Clue::ProbeUnanswered {
-                    direct,
-                    indirect,
-                    nacks,
-                };
-                self.node.trace(target, incarnation, clue);
-            }
-            DetectorNote::LocalHealth(score) => self.node.set_local_health(score),
-        }
+        provenance::detector_note(self.view.list(), &mut self.node, note);
     }
 
     /// `member`'s recent history as this node saw it, oldest first.
@@ -246,21 +266,29 @@ impl Core {
     /// The next outgoing message, encoded into `buf`.
     pub(crate) fn next_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
         let Core {
-            node, view, room, ..
+            node,
+            view,
+            room,
+            broadcasts,
+            ..
         } = self;
-        let knobs = piggyback_knobs(node.config());
-        let mut piggyback = |budget| piggyback(view, knobs, budget);
-        node.next_transmit(buf, room, &mut piggyback)
+        let knobs = piggyback::knobs(node.config());
+        let mut fill = |news| piggyback::fill(view, broadcasts, knobs, news);
+        node.next_transmit(buf, room, &mut fill)
     }
 
     /// The next outgoing message as a value.
     pub(crate) fn next_message(&mut self) -> Option<Outbound> {
         let Core {
-            node, view, room, ..
+            node,
+            view,
+            room,
+            broadcasts,
+            ..
         } = self;
-        let knobs = piggyback_knobs(node.config());
-        let mut piggyback = |budget| piggyback(view, knobs, budget);
-        node.next_message(room, &mut piggyback)
+        let knobs = piggyback::knobs(node.config());
+        let mut fill = |news| piggyback::fill(view, broadcasts, knobs, news);
+        node.next_message(room, &mut fill)
     }
 
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
@@ -303,6 +331,32 @@ impl Core {
         self.view.apply(&mut self.node, update, from);
     }
 
+    /// The updates and extras of a message `sender` sent from `from`: the
+    /// sender checked (see [`healing::check_sender`]), then, unless it does
+    /// not count or this node left and `active` is asked, the news applied
+    /// (members' metadata beside the updates, user broadcasts to hand on).
+    /// Returns whether it was.
+    pub(crate) fn receive_news(
+        &mut self,
+        (sender, from): (NodeId, SocketAddr),
+        updates: Vec<MemberUpdate>,
+        extras: Extras,
+        active: bool,
+    ) -> bool {
+        let (records, broadcasts) = extras.into_parts();
+        let known = metadata::listed(&self.view, &records);
+        if !self.check_sender(sender, from) || (active && self.node.lifecycle().has_left()) {
+            return false;
+        }
+        let (view, node) = (&mut self.view, &mut self.node);
+        metadata::apply_news(view, node, updates, (records, known), Some(from));
+        if !broadcasts.is_empty() && !self.node.lifecycle().has_left() {
+            let stats = self.node.stats_mut();
+            self.broadcasts.receive(broadcasts, stats);
+        }
+        true
+    }
+
     /// Checks the sender of a message (see [`healing::check_sender`]).
     pub(crate) fn check_sender(&mut self, sender: NodeId, from: SocketAddr) -> bool {
         healing::check_sender(&mut self.view, &mut self.node, sender, from)
@@ -337,33 +391,14 @@ impl Core {
         first: u32,
         summaries: &[u8],
     ) {
-        let (me, budget) = (self.node.me(), self.room.updates());
-        let answer = AntiEntropy::answer(
-            self.view.list(),
-            me,
-            budget,
-            reply,
-            buckets,
-            first,
-            summaries,
-        );
-        match answer {
-            Answer::Malformed => self.node.stats_mut().malformed_digests += 1,
-            Answer::Expand => {
-                let digest = self
-                    .anti_entropy
-                    .digest(self.view.list(), me, self.room.datagram());
-                self.node.send(from, digest);
-            }
-            Answer::Repair { updates, digest } => {
-                if !updates.is_empty() {
-                    self.node.stats_mut().digest_repairs += 1;
-                    self.node.send_updates(from, updates);
-                }
-                if let Some(digest) = digest {
-                    self.node.send(from, digest);
-                }
-            }
+        let (list, news) = (self.view.list(), self.room.news());
+        let digest = (reply, buckets, first, summaries);
+        if crate::anti_entropy::answer_digest(list, &mut self.node, news, from, digest) {
+            let me = self.node.me();
+            let digest = self
+                .anti_entropy
+                .digest(self.view.list(), me, self.room.datagram());
+            self.node.send(from, digest);
         }
     }
 
@@ -432,13 +467,19 @@ impl Core {
     }
 
     /// Introducer side of a join (see [`joins::admit`]).
-    pub(crate) fn admit(&mut self, joiner: NodeId, nonce: u64) -> Result<(), Gossip> {
-        joins::admit(&mut self.view, &mut self.node, joiner, nonce)
+    pub(crate) fn admit(
+        &mut self,
+        joiner: NodeId,
+        nonce: u64,
+        extras: Extras,
+    ) -> Result<(), Gossip> {
+        let (view, node, gate) = (&mut self.view, &mut self.node, &mut self.gate);
+        joins::admit(view, node, gate, joiner, nonce, extras)
     }
 
     /// The answer to an admitted join: the member list.
     pub(crate) fn join_response(&self, nonce: u64) -> Gossip {
-        joins::response(&self.view, &self.node, nonce)
+        joins::response(&self.view, &self.node, &self.broadcasts, nonce)
     }
 
     /// A join response from `from` (see [`joins::on_response`]).
@@ -448,15 +489,14 @@ impl Core {
         introducer: NodeId,
         nonce: u64,
         members: Vec<MemberUpdate>,
+        extras: Extras,
     ) {
-        joins::on_response(
-            &mut self.view,
-            &mut self.node,
-            from,
-            introducer,
-            nonce,
-            members,
-        );
+        let (view, node) = (&mut self.view, &mut self.node);
+        let broadcasts = joins::on_response(view, node, from, introducer, nonce, members, extras);
+        if !broadcasts.is_empty() {
+            let stats = self.node.stats_mut();
+            self.broadcasts.receive(broadcasts, stats);
+        }
     }
 
     /// A join refusal from `from`: ask elsewhere, or again under a newer
@@ -564,16 +604,4 @@ impl Core {
             .flatten()
             .min()
     }
-}
-
-/// The dissemination knobs: retransmit multiplier and most news per message.
-fn piggyback_knobs(config: &Config) -> (u32, usize) {
-    (config.retransmit_mult.get(), config.max_piggyback.get())
-}
-
-/// News for a detector message with `budget` bytes of room.
-fn piggyback(view: &mut View, (mult, most): (u32, usize), budget: usize) -> Vec<MemberUpdate> {
-    let live = view.list().live_count();
-    view.dissemination()
-        .piggyback(budget, None, mult, most, live)
 }

@@ -191,12 +191,28 @@ impl Dissemination {
         max_piggyback: usize,
         live: usize,
     ) -> Vec<MemberUpdate> {
+        self.piggyback_sized(budget, skip, mult, max_piggyback, live, |_| 0)
+            .0
+    }
+
+    /// [`Dissemination::piggyback`] where each change takes `extra(update)`
+    /// bytes more than its record (the metadata sent beside it); returns
+    /// the bytes taken too.
+    pub(crate) fn piggyback_sized(
+        &mut self,
+        budget: usize,
+        skip: Option<&NodeId>,
+        mult: u32,
+        max_piggyback: usize,
+        live: usize,
+        extra: impl Fn(&MemberUpdate) -> usize,
+    ) -> (Vec<MemberUpdate>, usize) {
         let limit = retransmit_limit(mult, live);
         let most = max_piggyback.max(self.len() / 8);
         // Sized once: a record takes at least 24 bytes.
         let mut out = Vec::with_capacity(most.min(self.len()).min(budget / 24));
-        self.take(budget, most, limit, skip, &mut out);
-        out
+        let used = self.take_sized(budget, most, limit, skip, &mut out, extra);
+        (out, used)
     }
 
     /// Bytes of news waiting to be piggybacked, up to what one message
@@ -217,11 +233,8 @@ impl Dissemination {
         self.index.contains_key(member)
     }
 
-    /// Picks up to `max_entries` changes whose records (as a list of
-    /// updates is encoded: [`rumor_wire::update_len`] each, the list's own
-    /// header not included) fit in `budget` bytes; counts one transmit for
-    /// each and drops those that reached `limit` transmits. Appends to `out`
-    /// and returns the bytes of records taken.
+    /// [`Dissemination::take_sized`] with nothing beside the records.
+    #[cfg(test)]
     pub(crate) fn take(
         &mut self,
         budget: usize,
@@ -229,6 +242,24 @@ impl Dissemination {
         limit: u32,
         skip: Option<&NodeId>,
         out: &mut Vec<MemberUpdate>,
+    ) -> usize {
+        self.take_sized(budget, max_entries, limit, skip, out, |_| 0)
+    }
+
+    /// Picks up to `max_entries` changes whose records (as a list of
+    /// updates is encoded: [`rumor_wire::update_len`] each, the list's own
+    /// header not included), each with the `extra(update)` bytes sent
+    /// beside it, fit in `budget` bytes; counts one transmit for each and
+    /// drops those that reached `limit` transmits. Appends to `out` and
+    /// returns the bytes taken.
+    fn take_sized(
+        &mut self,
+        budget: usize,
+        max_entries: usize,
+        limit: u32,
+        skip: Option<&NodeId>,
+        out: &mut Vec<MemberUpdate>,
+        extra: impl Fn(&MemberUpdate) -> usize,
     ) -> usize {
         let mut used = 0;
         let mut picked = 0;
@@ -249,12 +280,13 @@ impl Dissemination {
                 self.held.push(key);
                 continue;
             }
-            if used + entry.size as usize > budget {
+            let size = entry.size as usize + extra(&entry.update);
+            if used + size > budget {
                 misses += 1;
                 self.held.push(key);
                 continue;
             }
-            used += entry.size as usize;
+            used += size;
             out.push(entry.update);
             picked += 1;
             entry.transmits += 1;

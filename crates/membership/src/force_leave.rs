@@ -105,6 +105,7 @@ mod tests {
         let updates = Gossip::Updates {
             sender: from,
             updates: vec![update],
+            extras: Default::default(),
         };
         core.handle(Time::ZERO, from.addr, updates);
     }

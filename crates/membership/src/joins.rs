@@ -7,15 +7,18 @@
 
 use std::net::SocketAddr;
 
-use rumor_wire::{Gossip, Incarnation, JoinRetry, MemberUpdate, NodeId, Version};
+use rumor_wire::{
+    Extras, Gossip, Incarnation, JoinRetry, MemberUpdate, Metadata, NodeId, Version, update_len,
+};
 
-use crate::healing;
+use crate::admission::Gate;
+use crate::broadcasts::Broadcasts;
 use crate::member_list::Standing;
 use crate::node::Node;
-use crate::own_entry;
 use crate::room::Room;
 use crate::view::View;
 use crate::{Notice, Time};
+use crate::{healing, metadata, own_entry};
 
 /// Most members a leaving node tells directly; the rest learn by gossip.
 const LEAVE_DIRECT: usize = 64;
@@ -44,6 +47,7 @@ pub(crate) fn step(node: &mut Node) {
         let request = Gossip::JoinRequest {
             node: node.me(),
             nonce,
+            extras: node.own_extras(),
         };
         node.request(to, request);
     }
@@ -57,13 +61,16 @@ pub(crate) fn unreachable(node: &mut Node, to: SocketAddr) {
     }
 }
 
-/// Introducer side of a join: records the joiner (notes left for the
-/// detector) or says why not.
+/// Introducer side of a join: records the joiner with its metadata (notes
+/// left for the detector) or says why not; the program's admission check
+/// has its say first.
 pub(crate) fn admit(
     view: &mut View,
     node: &mut Node,
+    gate: &mut Gate,
     joiner: NodeId,
     nonce: u64,
+    extras: Extras,
 ) -> Result<(), Gossip> {
     let me = node.me();
     let refuse = |reason: String, retry: JoinRetry| Gossip::JoinRefused {
@@ -85,6 +92,38 @@ pub(crate) fn admit(
         );
         return Err(refuse(reason, JoinRetry::Elsewhere));
     }
+    let own = extras.into_parts().0.into_iter().find(|r| r.node == joiner);
+    let empty = Metadata::new();
+    let tags = own.as_ref().map_or(&empty, |r| &r.metadata);
+    if let Err(why) = gate.admit(&joiner, tags) {
+        node.stats_mut().admission_refusals += 1;
+        let reason = format!("{me} does not admit {joiner}: {why}");
+        return Err(refuse(reason, JoinRetry::Elsewhere));
+    }
+    // A joiner listed already (its answer was lost) may bring new metadata.
+    let listed = view.list().get(&joiner).is_some();
+    let admitted = admit_listed(view, node, joiner, nonce);
+    if admitted.is_ok()
+        && let Some(record) = own
+    {
+        metadata::accept(view, node, record, listed);
+    }
+    admitted
+}
+
+/// [`admit`] once the joiner passed the checks that do not need the list.
+fn admit_listed(
+    view: &mut View,
+    node: &mut Node,
+    joiner: NodeId,
+    nonce: u64,
+) -> Result<(), Gossip> {
+    let me = node.me();
+    let refuse = |reason: String, retry: JoinRetry| Gossip::JoinRefused {
+        nonce,
+        reason,
+        retry,
+    };
     match view.list().lookup(&joiner) {
         (Standing::Gone, _) => {
             let newest = view.list().newest_version_at(&joiner.addr);
@@ -111,18 +150,39 @@ pub(crate) fn admit(
     }
 }
 
-/// The answer to an admitted join: the member list.
-pub(crate) fn response(view: &View, node: &Node, nonce: u64) -> Gossip {
+/// The answer to an admitted join: the member list, the metadata of its
+/// live members that have any, and the user broadcasts still being passed
+/// on, within `join_response_limit`.
+pub(crate) fn response(view: &View, node: &Node, broadcasts: &Broadcasts, nonce: u64) -> Gossip {
     let budget = node.config().join_response_limit.saturating_sub(64);
+    let members = view.list().join_response(budget);
+    // The list's header, its records, and the extras' header at its largest.
+    let used = 5 + members.iter().map(update_len).sum::<usize>() + 5;
+    let mut room = budget.saturating_sub(used);
+    let mut take = |len: usize| {
+        let fits = len <= room;
+        room -= if fits { len } else { 0 };
+        fits
+    };
+    let mut records = Vec::new();
+    if view.list().has_metadata() {
+        let all = members
+            .iter()
+            .filter_map(|u| metadata::record_for(view.list(), u));
+        records = all.filter(|r| take(r.record_len())).collect();
+    }
+    let pending = broadcasts.pending().filter(|b| take(b.record_len()));
+    let pending = pending.cloned().collect();
     Gossip::JoinResponse {
         introducer: node.me(),
         nonce,
-        members: view.list().join_response(budget),
+        members,
+        extras: Extras::from_parts(records, pending),
     }
 }
 
 /// A join response from `from`: admitted, if it answers the request this
-/// node waits for.
+/// node waits for. Returns the broadcasts it carried.
 pub(crate) fn on_response(
     view: &mut View,
     node: &mut Node,
@@ -130,10 +190,11 @@ pub(crate) fn on_response(
     introducer: NodeId,
     nonce: u64,
     members: Vec<MemberUpdate>,
-) {
+    extras: Extras,
+) -> Vec<rumor_wire::UserBroadcast> {
     if !node.awaits(from, nonce) || introducer.addr != from {
         node.stats_mut().unsolicited_join_answers += 1;
-        return;
+        return Vec::new();
     }
     node.admitted();
     let listed = members.len();
@@ -142,9 +203,8 @@ pub(crate) fn on_response(
     view.reserve(members.len());
     // One `joined` event and one note per new member: grown once.
     node.reserve_journal(members.len());
-    for update in members {
-        view.apply(node, update, None);
-    }
+    let (records, broadcasts) = extras.into_parts();
+    metadata::apply_news(view, node, members, (records, Vec::new()), None);
     view.set_quiet(false);
     let me = node.me();
     let mine = view.list().get(&me).expect("this node is always listed");
@@ -154,6 +214,7 @@ pub(crate) fn on_response(
         members: listed,
     };
     node.notice(notice);
+    broadcasts
 }
 
 /// A join refusal from `from`: counted, and the version to renew to if

@@ -17,7 +17,12 @@
 //! The core owns the member list (keyed by [`NodeId`], with incarnation
 //! numbers and the alive → suspected → failed → removed and alive → left →
 //! removed states), dissemination, anti-entropy (a push-pull of bucket
-//! digests, [`Gossip::Digest`]), joins, leaves and events. A
+//! digests, [`Gossip::Digest`]), joins, leaves and events. It also carries
+//! what the embedding program adds: each member's [`Metadata`] (a small
+//! map of text, [`Membership::set_metadata`], readable in
+//! [`Membership::members`]), user broadcasts delivered once to every
+//! member ([`Membership::broadcast`], [`Membership::poll_broadcast`]), and
+//! a check of joiners ([`Admission`]). A
 //! [`FailureDetector`] plugin, picked by name from a [`DetectorRegistry`],
 //! watches members and reports opinions; it carries its own messages as the
 //! opaque payload of [`Gossip::Detector`]. Built in: `gossip` (default),
@@ -50,8 +55,8 @@
 //! let request = b.poll_transmit(&mut buf).unwrap();
 //! assert_eq!((request.to, request.channel), (a_id.addr, Channel::Request));
 //! let envelope = rumor_wire::decode(&buf).unwrap();
-//! let Message::Gossip(Gossip::JoinRequest { node, nonce }) = envelope.body else { unreachable!() };
-//! let answer = a.handle_join_request(now, node, nonce);
+//! let Message::Gossip(request) = envelope.body else { unreachable!() };
+//! let answer = a.handle_request(now, request).expect("a join request is answered");
 //! b.handle(now, a_id.addr, answer);
 //!
 //! let joined: Vec<_> = std::iter::from_fn(|| b.poll_event())
@@ -65,7 +70,9 @@
 
 #![forbid(unsafe_code)]
 
+mod admission;
 mod anti_entropy;
+mod broadcasts;
 mod builder;
 mod config;
 mod core;
@@ -84,11 +91,13 @@ mod journal;
 mod lifecycle;
 mod member_list;
 mod membership;
+mod metadata;
 mod node;
 mod notice;
 mod outbox;
 mod own_entry;
 pub mod payload;
+mod piggyback;
 mod plausibility;
 mod provenance;
 mod receiver_drop;
@@ -103,6 +112,8 @@ mod timers;
 mod transmit;
 mod view;
 
+pub use admission::Admission;
+pub use broadcasts::{BROADCAST_QUEUE, BroadcastError};
 pub use builder::Builder;
 pub use config::Config;
 pub use detector::{
@@ -113,11 +124,14 @@ pub use error::MembershipError;
 pub use event::{Event, EventKind, EventRecord, record_kind};
 pub use force_leave::ForceLeaveError;
 pub use membership::Membership;
+pub use metadata::SetMetadataError;
 pub use notice::{Notice, RejoinCause};
 pub use provenance::{Accuser, Clue, DetectorNote, RING as PROVENANCE_RING, Trace, Verdict};
 pub use receiver_drop::ReceiverDrop;
 pub use rumor_wire::{
-    Gossip, Incarnation, JoinRetry, MemberInfo, MemberState, MemberUpdate, Message, NodeId, Version,
+    BROADCAST_LIMIT, Extras, Gossip, Incarnation, JoinRetry, METADATA_LIMIT, MemberInfo,
+    MemberMetadata, MemberState, MemberUpdate, Message, Metadata, MetadataError, NodeId,
+    UserBroadcast, Version,
 };
 pub use stats::Stats;
 pub use transmit::{Channel, Outbound, Transmit};

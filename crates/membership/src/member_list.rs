@@ -9,11 +9,13 @@
 //! be gone, so a failed or left member never comes back under the same
 //! version, even after removal), an indexed set of live members for O(1)
 //! uniform random choice (their slots; slots move when the table grows or
-//! an entry shifts back into a hole, and the set moves with them), and a
-//! summary per anti-entropy bucket ([`Summaries`]).
+//! an entry shifts back into a hole, and the set moves with them), a
+//! summary per anti-entropy bucket ([`Summaries`]), and the metadata of
+//! members that have any ([`MetadataStore`]).
 
 mod digest;
 mod entry;
+mod metadata;
 mod sampling;
 mod table;
 #[cfg(test)]
@@ -22,13 +24,14 @@ mod tests;
 use std::net::{SocketAddr, SocketAddrV6};
 
 use rand::Rng;
-use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
+use rumor_wire::{Incarnation, MemberState, MemberUpdate, Metadata, NodeId, Version};
 
 use crate::Time;
 pub(crate) use digest::DIGEST_BUCKETS;
 use digest::Summaries;
 pub(crate) use entry::Member;
 use entry::{Entry, NOT_LIVE, hash, is_live};
+use metadata::MetadataStore;
 pub(crate) use sampling::IndexedSet;
 use sampling::choose_distinct;
 use table::Table;
@@ -67,6 +70,7 @@ pub(crate) struct MemberList {
     /// Slots of live members other than this node.
     live: Vec<u32>,
     summaries: Summaries,
+    metadata: MetadataStore,
     next_change: u32,
 }
 
@@ -81,6 +85,7 @@ impl MemberList {
             tombstones: Map::default(),
             live: Vec::new(),
             summaries: Summaries::new(),
+            metadata: MetadataStore::default(),
             next_change: 0,
         };
         list.insert(me, MemberState::Alive, Incarnation(0), now);
@@ -193,8 +198,9 @@ impl MemberList {
         if grew {
             self.relink_live();
         }
+        let meta = self.metadata.stamp(&id);
         self.summaries
-            .toggle(hash(&id.addr), id.version, is_live(state));
+            .toggle(hash(&id.addr), id.version, is_live(state), meta);
         if id != self.me && is_live(state) {
             self.live_insert(slot);
         }
@@ -252,9 +258,9 @@ impl MemberList {
         entry.changed = changed;
         let live = entry.is_live();
         if live != was_live {
-            let addr_hash = hash(&id.addr);
-            self.summaries.toggle(addr_hash, id.version, was_live);
-            self.summaries.toggle(addr_hash, id.version, live);
+            let (addr_hash, meta) = (hash(&id.addr), self.metadata.stamp(id));
+            self.summaries.toggle(addr_hash, id.version, was_live, meta);
+            self.summaries.toggle(addr_hash, id.version, live, meta);
         }
         if *id != me {
             if live {
@@ -279,13 +285,47 @@ impl MemberList {
             }
         });
         let member = entry.view(&self.v6);
+        let meta = self.metadata.stamp(id);
         self.summaries
-            .toggle(hash(&id.addr), id.version, entry.is_live());
+            .toggle(hash(&id.addr), id.version, entry.is_live(), meta);
+        self.metadata.remove(id);
         if entry.v6 {
             self.v6_free.push(entry.ip);
         }
         self.bury(id);
         Some(member)
+    }
+
+    /// `id`'s metadata and the incarnation at which it set it, if it has
+    /// any.
+    pub(crate) fn metadata(&self, id: &NodeId) -> Option<(Incarnation, &Metadata)> {
+        self.metadata.get(id)
+    }
+
+    /// Whether any member has metadata.
+    pub(crate) fn has_metadata(&self) -> bool {
+        !self.metadata.is_empty()
+    }
+
+    /// Sets the metadata of listed member `id`, set at incarnation `at`
+    /// (its bucket's summary follows, while it is live). False, changing
+    /// nothing, when `id` is not listed.
+    pub(crate) fn set_metadata(
+        &mut self,
+        id: &NodeId,
+        at: Incarnation,
+        metadata: Metadata,
+    ) -> bool {
+        let Some(member) = self.get(id) else {
+            return false;
+        };
+        if member.is_live() {
+            let (addr_hash, old) = (hash(&id.addr), self.metadata.stamp(id));
+            self.summaries.toggle(addr_hash, id.version, true, old);
+            self.summaries.toggle(addr_hash, id.version, true, Some(at));
+        }
+        self.metadata.set(*id, at, metadata);
+        true
     }
 
     /// Records `id` as gone.

@@ -6,12 +6,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_wire::{Gossip, MemberInfo, MemberState, MemberUpdate, NodeId};
+use rumor_wire::{Extras, Gossip, MemberInfo, MemberState, MemberUpdate, Metadata, NodeId};
 
+use crate::admission::Gate;
 use crate::builder::Builder;
 use crate::core::Core;
 use crate::detector::{DetectorContext, FailureDetector, MemberChange};
-use crate::{Config, Event, Notice, Outbound, Stats, Time, Trace, Transmit};
+use crate::{
+    Admission, BroadcastError, Config, Event, Notice, Outbound, SetMetadataError, Stats, Time,
+    Trace, Transmit, UserBroadcast,
+};
 
 /// How late past the deadline it asked for a node may be called before it
 /// counts itself stalled (a stopped process, a GC pause, a starved CPU).
@@ -135,15 +139,39 @@ impl Membership {
         self.core.unreachable(to);
     }
 
+    /// A request that came over a stream (a [`Gossip::JoinRequest`]):
+    /// the answer the driver sends back on the same stream, if any (see
+    /// [`Membership::handle_join_request`]). Other messages are counted as
+    /// unexpected and get no answer.
+    pub fn handle_request(&mut self, now: Time, request: Gossip) -> Option<Gossip> {
+        match request {
+            Gossip::JoinRequest {
+                node,
+                nonce,
+                extras,
+            } => Some(self.answer_join(now, node, nonce, extras)),
+            _ => {
+                self.core.set_now(now);
+                self.core.stats_mut().unexpected += 1;
+                None
+            }
+        }
+    }
+
     /// Introducer side of a join (the request came over a stream): records
     /// and disseminates the join and returns the answer, which the driver
     /// sends back on the same stream: a `JoinResponse` with the member list
     /// (newest changes first, bounded by `Config::join_response_limit`), or
     /// a `JoinRefused` saying what the joiner should do next. Both echo
-    /// `nonce`.
+    /// `nonce`. A joiner without metadata; [`Membership::handle_request`]
+    /// takes the request whole.
     pub fn handle_join_request(&mut self, now: Time, joiner: NodeId, nonce: u64) -> Gossip {
+        self.answer_join(now, joiner, nonce, Extras::new())
+    }
+
+    fn answer_join(&mut self, now: Time, joiner: NodeId, nonce: u64, extras: Extras) -> Gossip {
         self.core.set_now(now);
-        if let Err(refusal) = self.core.admit(joiner, nonce) {
+        if let Err(refusal) = self.core.admit(joiner, nonce, extras) {
             return refusal;
         }
         self.flush_notes();
@@ -203,7 +231,10 @@ impl Membership {
                 introducer,
                 nonce,
                 members,
-            } => self.core.on_join_response(from, introducer, nonce, members),
+                extras,
+            } => self
+                .core
+                .on_join_response(from, introducer, nonce, members, extras),
             Gossip::JoinRefused {
                 nonce,
                 reason,
@@ -229,12 +260,13 @@ impl Membership {
                     self.core.apply(left, Some(from));
                 }
             }
-            Gossip::Updates { sender, updates } => {
-                if self.core.check_sender(sender, from) {
-                    for update in updates {
-                        self.core.apply(update, Some(from));
-                    }
-                }
+            Gossip::Updates {
+                sender,
+                updates,
+                extras,
+            } => {
+                self.core
+                    .receive_news((sender, from), updates, extras, false);
             }
             Gossip::Digest {
                 sender,
@@ -252,16 +284,17 @@ impl Membership {
                 sender,
                 payload,
                 updates,
+                extras,
             } => {
                 if *detector != **self.core.detector_name() {
                     self.core.stats_mut().foreign_detector += 1;
-                } else if self.core.check_sender(sender, from) && !self.core.lifecycle().has_left()
+                } else if self
+                    .core
+                    .receive_news((sender, from), updates, extras, true)
                 {
-                    // The news the sender's core piggybacked, before the
-                    // detector sees the payload (it may be about the sender).
-                    for update in updates {
-                        self.core.apply(update, Some(from));
-                    }
+                    // The news the sender's core piggybacked went in before
+                    // the detector sees the payload (it may be about the
+                    // sender).
                     self.flush_notes();
                     if !self.core.lifecycle().is_active() {
                         self.settle();
@@ -342,10 +375,65 @@ impl Membership {
         self.core.leave();
     }
 
-    /// Every known member, itself included, with state and incarnation,
-    /// sorted by id.
+    /// Every known member, itself included, with state, incarnation and
+    /// metadata, sorted by id.
     pub fn members(&self) -> Vec<MemberInfo> {
         self.core.members()
+    }
+
+    /// One member as this node lists it, with its metadata.
+    pub fn member(&self, id: &NodeId) -> Option<MemberInfo> {
+        self.core.member(id)
+    }
+
+    /// This node's own metadata.
+    pub fn metadata(&self) -> Metadata {
+        self.core.own_metadata()
+    }
+
+    /// Sets this node's metadata (at most [`crate::METADATA_LIMIT`] bytes
+    /// encoded, which [`Metadata`] enforces). It takes a new incarnation,
+    /// so the change travels as news of this node alive with the metadata
+    /// beside it, and every member (one that joins later included) learns
+    /// it; they see a [`Notice::MetadataChanged`]. Setting what it holds
+    /// already changes nothing. Refused after a leave, and when the
+    /// metadata does not fit this node's datagrams (only with a
+    /// `datagram_limit` near its minimum).
+    pub fn set_metadata(&mut self, now: Time, metadata: Metadata) -> Result<(), SetMetadataError> {
+        self.core.set_now(now);
+        let result = self.core.set_metadata(metadata);
+        self.settle();
+        result
+    }
+
+    /// Sends `payload` to every member: piggybacked on this node's
+    /// messages and passed on by every member that hears it, each handing
+    /// it to its program once through [`Membership::poll_broadcast`] (this
+    /// node's own included). At most [`crate::BROADCAST_LIMIT`] bytes, and
+    /// at most [`crate::BROADCAST_QUEUE`] of this node's broadcasts still
+    /// being sent at once; beyond either, refused. Delivery is best
+    /// effort, like gossip: every member reached while the broadcast is
+    /// retransmitted (λ·log n times by each) gets it, a member that joins
+    /// meanwhile included. Returns its sequence number.
+    pub fn broadcast(
+        &mut self,
+        now: Time,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<u64, BroadcastError> {
+        self.core.set_now(now);
+        self.core.broadcast(payload.into())
+    }
+
+    /// The next user broadcast to hand to the program, if any: each one
+    /// once, in the order received.
+    pub fn poll_broadcast(&mut self) -> Option<UserBroadcast> {
+        self.core.pop_broadcast()
+    }
+
+    /// Installs the check this node runs, as an introducer, on every join
+    /// request (replacing any; see [`Admission`]).
+    pub fn set_admission(&mut self, check: impl Admission + 'static) {
+        self.core.set_gate(Gate::new(Some(Box::new(check))));
     }
 
     /// Number of live (alive or suspected) members, itself included.
@@ -485,6 +573,7 @@ pub(crate) fn admit(
         introducer,
         nonce,
         members,
+        extras: Extras::new(),
     };
     core.handle(now, introducer.addr, answer);
 }

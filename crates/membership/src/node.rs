@@ -10,12 +10,14 @@ use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rumor_wire::{Gossip, Incarnation, MemberUpdate, NodeId, Version};
+use rumor_wire::{
+    Extras, Gossip, Incarnation, MemberMetadata, MemberUpdate, Metadata, NodeId, Version,
+};
 
 use crate::detector::MemberChange;
 use crate::journal::Journal;
 use crate::lifecycle::{Lifecycle, Rejoin};
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Piggyback};
 use crate::plausibility::Plausibility;
 use crate::provenance::{Clue, Provenance, Trace};
 use crate::reconnect::Reconnect;
@@ -42,6 +44,9 @@ pub(crate) struct Node {
     /// The newest version of this node's own address seen anywhere.
     newest_own_version: Version,
     plausible: Plausibility,
+    /// This node's own metadata and the incarnation it was set at, if it
+    /// has any (its join requests carry it; a new version keeps it).
+    own_metadata: Option<(Incarnation, Metadata)>,
 }
 
 impl Node {
@@ -79,6 +84,7 @@ impl Node {
             reconnect,
             newest_own_version: me.version,
             plausible: Plausibility::new(me.version, now),
+            own_metadata: None,
         };
         (node, first_sync)
     }
@@ -121,6 +127,26 @@ impl Node {
     /// The detector's name, as events carry it.
     pub(crate) fn detector_name(&self) -> &Arc<str> {
         self.journal.detector()
+    }
+
+    /// This node's own metadata and the incarnation it was set at.
+    pub(crate) fn own_metadata(&self) -> Option<(Incarnation, &Metadata)> {
+        self.own_metadata.as_ref().map(|(at, m)| (*at, m))
+    }
+
+    /// This node's own metadata is now this.
+    pub(crate) fn set_own_metadata(&mut self, metadata: Option<(Incarnation, Metadata)>) {
+        self.own_metadata = metadata;
+    }
+
+    /// What this node's join requests carry: its own metadata, if any.
+    pub(crate) fn own_extras(&self) -> Extras {
+        let mut extras = Extras::new();
+        if let Some((at, metadata)) = &self.own_metadata {
+            let record = MemberMetadata::new(self.me, *at, metadata.clone());
+            extras.push_metadata(record);
+        }
+        extras
     }
 
     // ----- the journal ------------------------------------------------------
@@ -210,7 +236,7 @@ impl Node {
         &mut self,
         buf: &mut Vec<u8>,
         room: &Room,
-        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+        piggyback: &mut Piggyback<'_>,
     ) -> Option<Transmit> {
         let name = self.journal.detector();
         self.outbox
@@ -221,7 +247,7 @@ impl Node {
     pub(crate) fn next_message(
         &mut self,
         room: &Room,
-        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+        piggyback: &mut Piggyback<'_>,
     ) -> Option<Outbound> {
         let name = self.journal.detector();
         self.outbox
@@ -230,9 +256,15 @@ impl Node {
 
     /// Queues an `Updates` datagram.
     pub(crate) fn send_updates(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>) {
+        self.send_news(to, updates, Extras::new());
+    }
+
+    /// Queues an `Updates` datagram with extras beside the updates.
+    pub(crate) fn send_news(&mut self, to: SocketAddr, updates: Vec<MemberUpdate>, extras: Extras) {
         let message = Gossip::Updates {
             sender: self.me,
             updates,
+            extras,
         };
         self.send(to, message);
     }
@@ -380,6 +412,11 @@ impl Node {
         let newest = self.me.version.max(self.newest_own_version).max(at_least);
         let me = NodeId::new(self.me.addr, Version(newest.0.saturating_add(1)));
         self.me = me;
+        // A new version starts at incarnation 0, its metadata with it.
+        let metadata = self.own_metadata.take().map(|(_, m)| m);
+        self.own_metadata = metadata
+            .filter(|m| !m.is_empty())
+            .map(|m| (Incarnation(0), m));
         self.newest_own_version = me.version;
         self.journal.set_observer(me);
         self.journal.clear_notes();

@@ -1,10 +1,11 @@
-//! Notices: what the core tells its driver about its own standing (joins,
-//! refusals, rejoins), beside the membership events of the event log.
-//! Drivers log them; they change nothing in the member list.
+//! Notices: what the core tells its driver beside the membership events of
+//! the event log: its own standing (joins, refusals, rejoins) and changes
+//! of members' metadata. Drivers log them; they change nothing in the
+//! member list.
 
 use std::net::SocketAddr;
 
-use rumor_wire::NodeId;
+use rumor_wire::{Metadata, NodeId};
 
 /// Why a member rejoins under a new version.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +54,8 @@ impl std::fmt::Display for RejoinCause {
     }
 }
 
-/// Something the driver may want to log about this node's own standing.
+/// Something the driver may want to log: this node's own standing, or a
+/// member's new metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Notice {
@@ -106,6 +108,14 @@ pub enum Notice {
         /// Live members in this node's view.
         our_view: u32,
     },
+    /// A known member set new metadata (a member learnt with its metadata
+    /// has its `joined` event instead).
+    MetadataChanged {
+        /// The member.
+        member: NodeId,
+        /// Its metadata now (empty: it cleared it).
+        metadata: Metadata,
+    },
 }
 
 impl std::fmt::Display for Notice {
@@ -138,6 +148,12 @@ impl std::fmt::Display for Notice {
                 f,
                 "{peer} holds this node dead, but our view ({our_view} live) outweighs its ({its_view} live): told it to rejoin"
             ),
+            Notice::MetadataChanged { member, metadata } if metadata.is_empty() => {
+                write!(f, "{member} cleared its metadata")
+            }
+            Notice::MetadataChanged { member, metadata } => {
+                write!(f, "{member} set its metadata to {metadata}")
+            }
         }
     }
 }

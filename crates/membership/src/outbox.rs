@@ -6,11 +6,15 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use rumor_wire::{Envelope, Gossip, MemberUpdate, NodeId};
+use rumor_wire::{Envelope, Extras, Gossip, MemberUpdate, NodeId};
 
 use crate::journal::shrink_idle;
 use crate::room::Room;
 use crate::{Channel, Outbound, Stats, Transmit};
+
+/// What fills a detector message after its payload: the updates and extras
+/// for the given bytes of news (see [`Room::news_after_payload`]).
+pub(crate) type Piggyback<'a> = dyn FnMut(usize) -> (Vec<MemberUpdate>, Extras) + 'a;
 
 /// What an outgoing message is made of.
 #[derive(Debug)]
@@ -55,13 +59,13 @@ impl Outbox {
     }
 
     /// The next message, complete: a detector's payload is wrapped with the
-    /// news `piggyback` gives for the bytes of updates left after it.
+    /// news `piggyback` gives for the bytes of news left after it.
     fn next(
         &mut self,
         me: NodeId,
         detector: &str,
         room: &Room,
-        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+        piggyback: &mut Piggyback<'_>,
     ) -> Option<(SocketAddr, Gossip, Channel)> {
         let Some(Outgoing { to, body, channel }) = self.queue.pop_front() else {
             shrink_idle(&mut self.queue);
@@ -70,12 +74,13 @@ impl Outbox {
         let message = match body {
             Body::Message(message) => message,
             Body::Detector(payload) => {
-                let updates = piggyback(room.updates_after_payload(payload.len()));
+                let (updates, extras) = piggyback(room.news_after_payload(payload.len()));
                 Gossip::Detector {
                     detector: detector.to_string(),
                     sender: me,
                     payload,
                     updates,
+                    extras,
                 }
             }
         };
@@ -91,7 +96,7 @@ impl Outbox {
         detector: &str,
         room: &Room,
         stats: &mut Stats,
-        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+        piggyback: &mut Piggyback<'_>,
     ) -> Option<Transmit> {
         while let Some((to, message, channel)) = self.next(me, detector, room, piggyback) {
             buf.clear();
@@ -120,7 +125,7 @@ impl Outbox {
         detector: &str,
         room: &Room,
         stats: &mut Stats,
-        piggyback: &mut dyn FnMut(usize) -> Vec<MemberUpdate>,
+        piggyback: &mut Piggyback<'_>,
     ) -> Option<Outbound> {
         while let Some((to, message, channel)) = self.next(me, detector, room, piggyback) {
             let envelope = Envelope::new(me.addr, message);

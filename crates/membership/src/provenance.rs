@@ -28,6 +28,8 @@ use std::time::Duration;
 use rumor_wire::{Incarnation, NodeId};
 
 use crate::Time;
+use crate::member_list::MemberList;
+use crate::node::Node;
 
 /// Steps kept per member; older ones are dropped first.
 pub const RING: usize = 16;
@@ -268,6 +270,36 @@ impl Provenance {
     /// from now on).
     pub(crate) fn set_local_health(&mut self, score: u32) {
         self.health = score;
+    }
+}
+
+/// What the detector reported: counted, and kept where it explains a
+/// suspicion of a member `list` holds live.
+pub(crate) fn detector_note(list: &MemberList, node: &mut Node, note: DetectorNote) {
+    match note {
+        DetectorNote::Probe => node.stats_mut().probes += 1,
+        DetectorNote::IndirectProbe { helpers } => {
+            node.stats_mut().indirect_probes += u64::from(helpers)
+        }
+        DetectorNote::Unanswered {
+            target,
+            direct,
+            indirect,
+            nacks,
+        } => {
+            // A probe of a member already declared gone explains nothing.
+            let listed = list.get(&target);
+            let Some(incarnation) = listed.filter(|m| m.is_live()).map(|m| m.incarnation) else {
+                return;
+            };
+            let clue = Clue::ProbeUnanswered {
+                direct,
+                indirect,
+                nacks,
+            };
+            node.trace(target, incarnation, clue);
+        }
+        DetectorNote::LocalHealth(score) => node.set_local_health(score),
     }
 }
 

@@ -8,8 +8,13 @@
 //! many bytes of piggybacked updates fit after a payload of a given size.
 //! Nothing downstream guesses: detectors get the exact room, and every
 //! message is encoded once, when the driver polls for it.
+//!
+//! The news a message carries is the list of updates (one `bin`, always
+//! there) and, when there are any, the extras beside it (members' metadata
+//! and user broadcasts, a second `bin`, absent when empty): [`split`]
+//! turns the bytes both take into a budget of records.
 
-use rumor_wire::{Envelope, Gossip, NodeId, bin_header_len, encoded_len};
+use rumor_wire::{Envelope, Extras, Gossip, NodeId, bin_header_len, encoded_len};
 
 /// The byte budgets of one node's datagrams.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +46,7 @@ impl Room {
                 sender: me,
                 payload: Vec::new(),
                 updates: Vec::new(),
+                extras: Extras::new(),
             },
         ));
         let updates_base = encoded_len(&Envelope::new(
@@ -48,6 +54,7 @@ impl Room {
             Gossip::Updates {
                 sender: me,
                 updates: Vec::new(),
+                extras: Extras::new(),
             },
         ));
         Room {
@@ -67,17 +74,40 @@ impl Room {
         fitting(self.datagram.saturating_sub(self.detector_base - EMPTY_BIN))
     }
 
-    /// Bytes of update records that fit after a payload of `payload` bytes.
-    pub(crate) fn updates_after_payload(&self, payload: usize) -> usize {
-        // The base holds an empty payload and an empty list: take both out,
-        // put the payload in, and leave the list's header to `fitting`.
+    /// Bytes left for the news (the list of updates and any extras, their
+    /// headers included) after a payload of `payload` bytes.
+    pub(crate) fn news_after_payload(&self, payload: usize) -> usize {
+        // The base holds an empty payload and an empty list: take both out
+        // and put the payload in.
         let used = self.detector_base - 2 * EMPTY_BIN + bin_header_len(payload) + payload;
-        fitting(self.datagram.saturating_sub(used))
+        self.datagram.saturating_sub(used)
+    }
+
+    /// Bytes for the news of an `Updates` message.
+    pub(crate) fn news(&self) -> usize {
+        self.datagram.saturating_sub(self.updates_base - EMPTY_BIN)
+    }
+
+    /// Bytes of update records that fit after a payload of `payload` bytes.
+    #[cfg(test)]
+    pub(crate) fn updates_after_payload(&self, payload: usize) -> usize {
+        fitting(self.news_after_payload(payload))
     }
 
     /// Bytes of update records that fit in an `Updates` message.
     pub(crate) fn updates(&self) -> usize {
-        fitting(self.datagram.saturating_sub(self.updates_base - EMPTY_BIN))
+        fitting(self.news())
+    }
+}
+
+/// The bytes of records that fit in `news` bytes of news: update records
+/// alone when there are no extras (exactly as many as fit), else update
+/// and extras records together (both headers at their largest set aside).
+pub(crate) fn split(news: usize, extras: bool) -> usize {
+    if extras {
+        news.saturating_sub(2 * bin_header_len(news))
+    } else {
+        fitting(news)
     }
 }
 
@@ -114,6 +144,7 @@ mod tests {
                     sender: me(),
                     payload: vec![0xaa; payload],
                     updates: vec![update; updates],
+                    extras: Extras::new(),
                 };
                 encoded_len(&Envelope::new(me().addr, message)) <= limit - overhead
             };
@@ -135,6 +166,41 @@ mod tests {
                 assert!(
                     !fits(payload, k + 1),
                     "{limit}/{overhead}: room for one more"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn updates_and_extras_within_the_split_fit_the_datagram() {
+        use rumor_wire::UserBroadcast;
+        for (limit, overhead) in [(1400, 0), (1400, 57), (600, 57), (512, 0)] {
+            let room = Room::new(me(), "gossip", limit, overhead);
+            for payload in [0, 10, 200] {
+                let budget = split(room.news_after_payload(payload), true);
+                let update = MemberUpdate {
+                    node: me(),
+                    state: MemberState::Alive,
+                    incarnation: Incarnation(u64::MAX),
+                };
+                // One update, and one broadcast filling the rest exactly
+                // (the arithmetic only: receivers refuse over 512 bytes).
+                let empty = UserBroadcast::new(me(), u64::MAX, Vec::new()).record_len();
+                let Some(bytes) = budget.checked_sub(update_len(&update) + empty) else {
+                    continue;
+                };
+                let broadcast = UserBroadcast::new(me(), u64::MAX, vec![7; bytes]);
+                let message = Gossip::Detector {
+                    detector: "gossip".into(),
+                    sender: me(),
+                    payload: vec![0xaa; payload],
+                    updates: vec![update],
+                    extras: Extras::from_parts(Vec::new(), vec![broadcast]),
+                };
+                let len = encoded_len(&Envelope::new(me().addr, message));
+                assert!(
+                    len <= limit - overhead,
+                    "{limit}/{overhead}/{payload}: {len}"
                 );
             }
         }

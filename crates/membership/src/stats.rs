@@ -75,4 +75,19 @@ pub struct Stats {
     /// (it was stopped or starved); its suspicions were held open and its
     /// detector discounted the gap.
     pub stalls: u64,
+    /// Members' metadata learnt or replaced by newer metadata from news.
+    pub metadata_updates: u64,
+    /// User broadcasts this node sent ([`crate::Membership::broadcast`]).
+    pub broadcasts_sent: u64,
+    /// User broadcasts of other members received here for the first time
+    /// (each handed to the program once).
+    pub broadcasts_received: u64,
+    /// User broadcasts heard again (or older than their origin's window of
+    /// 64), not handed to the program again.
+    pub broadcast_duplicates: u64,
+    /// User broadcasts dropped because a bounded queue was full: not
+    /// passed on, or not kept for a program that did not poll them.
+    pub broadcasts_dropped: u64,
+    /// Join requests the program's admission check refused.
+    pub admission_refusals: u64,
 }

@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 
-use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId};
+use rumor_wire::{Incarnation, MemberState, MemberUpdate, Metadata, NodeId};
 
 use crate::detector::MemberChange;
 use crate::dissemination::{Dissemination, retransmit_limit};
@@ -37,10 +37,14 @@ pub(crate) struct View {
 }
 
 impl View {
-    /// A view holding only `me`, alive.
+    /// A view holding only `me`, alive, with its metadata.
     pub(crate) fn new(me: NodeId, node: &Node) -> View {
+        let mut list = MemberList::new(me, node.now());
+        if let Some((at, metadata)) = node.own_metadata() {
+            list.set_metadata(&me, at, metadata.clone());
+        }
         View {
-            list: MemberList::new(me, node.now()),
+            list,
             suspicions: Suspicions::new(node.config()),
             removals: Removals::default(),
             dissemination: Dissemination::default(),
@@ -54,9 +58,14 @@ impl View {
         &self.list
     }
 
-    /// The dissemination queue.
-    pub(crate) fn dissemination(&mut self) -> &mut Dissemination {
-        &mut self.dissemination
+    /// The dissemination queue, and the list it tells of.
+    pub(crate) fn dissemination(&mut self) -> (&mut Dissemination, &MemberList) {
+        (&mut self.dissemination, &self.list)
+    }
+
+    /// Sets a listed member's metadata (see [`crate::metadata`]).
+    pub(crate) fn set_metadata(&mut self, id: &NodeId, at: Incarnation, metadata: Metadata) {
+        self.list.set_metadata(id, at, metadata);
     }
 
     /// Bytes of news waiting, up to what one message carries.

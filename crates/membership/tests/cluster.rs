@@ -274,6 +274,7 @@ fn a_suspicion_is_refuted_with_a_higher_incarnation() {
         let rumor = Gossip::Updates {
             sender: id(&cluster, 3),
             updates: vec![update(target, MemberState::Suspect, 0)],
+            extras: Default::default(),
         };
         assert!(cluster.inject(1, cluster.addr(3), rumor));
         cluster.run_for(Duration::from_secs(3));
@@ -333,6 +334,7 @@ fn a_restart_under_a_new_version_supersedes_the_old_one() {
         let stale = Gossip::Updates {
             sender: old,
             updates: vec![],
+            extras: Default::default(),
         };
         assert!(cluster.inject(0, old.addr, stale));
         assert!(!cluster.members(0).iter().any(|m| m.node == old));
@@ -353,6 +355,7 @@ fn a_node_declared_failed_must_rejoin() {
         let verdict = Gossip::Updates {
             sender: id(&cluster, 0),
             updates: vec![update(target, MemberState::Failed, 0)],
+            extras: Default::default(),
         };
         assert!(cluster.inject(1, cluster.addr(0), verdict));
         assert_eq!(core(&cluster, 1).stats().rejoins, 1, "{detector}");
@@ -366,6 +369,7 @@ fn a_node_declared_failed_must_rejoin() {
         let failed = Gossip::Updates {
             sender: id(&cluster, 2),
             updates: vec![update(target, MemberState::Failed, 0)],
+            extras: Default::default(),
         };
         assert!(cluster.inject(0, cluster.addr(2), failed));
         let state_at_0 = |cluster: &Cluster| {
@@ -383,6 +387,7 @@ fn a_node_declared_failed_must_rejoin() {
         let alive_again = Gossip::Updates {
             sender: target,
             updates: vec![update(target, MemberState::Alive, 9)],
+            extras: Default::default(),
         };
         assert!(cluster.inject(0, cluster.addr(1), alive_again));
         assert_eq!(
@@ -418,6 +423,7 @@ fn a_node_that_keeps_talking_after_being_failed_is_told_to_rejoin() {
             let verdict = Gossip::Updates {
                 sender: id(&cluster, 0),
                 updates: vec![update(target, MemberState::Failed, 0)],
+                extras: Default::default(),
             };
             assert!(cluster.inject(o, cluster.addr(0), verdict));
         }
@@ -456,6 +462,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
                 sender,
                 payload: garbage,
                 updates: Vec::new(),
+                extras: Default::default(),
             };
             assert!(cluster.inject(0, from, message));
         }
@@ -464,6 +471,7 @@ fn malformed_detector_payloads_are_counted_and_dropped() {
             sender,
             payload: vec![1, 2, 3],
             updates: Vec::new(),
+            extras: Default::default(),
         };
         assert!(cluster.inject(0, from, foreign));
         let stats = core(&cluster, 0).stats();

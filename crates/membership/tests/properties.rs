@@ -124,7 +124,15 @@ fn check(detector: &str, inputs: &[Input]) -> Result<(), TestCaseError> {
                     })
                     .collect();
                 let sender = at(*sender);
-                cluster.inject(0, sender.addr, Gossip::Updates { sender, updates });
+                cluster.inject(
+                    0,
+                    sender.addr,
+                    Gossip::Updates {
+                        sender,
+                        updates,
+                        extras: Default::default(),
+                    },
+                );
             }
             Input::Leave(n, inc) => {
                 let node = at(*n);
@@ -152,6 +160,7 @@ fn check(detector: &str, inputs: &[Input]) -> Result<(), TestCaseError> {
                     sender,
                     payload: payload.clone(),
                     updates: Vec::new(),
+                    extras: Default::default(),
                 };
                 cluster.inject(0, sender.addr, message);
             }

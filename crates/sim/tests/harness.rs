@@ -94,6 +94,7 @@ fn faults_act_the_moment_they_are_called() {
         Gossip::Updates {
             sender: cluster.id(0).unwrap(),
             updates: vec![],
+            extras: Default::default(),
         }
     ));
     assert!(cluster.with_core(3, |_, _| ()).is_none());
@@ -161,6 +162,7 @@ fn a_caller_reaches_into_a_core_as_its_driver() {
             state: MemberState::Suspect,
             incarnation: rumor_membership::Incarnation(0),
         }],
+        extras: Default::default(),
     };
     assert!(cluster.inject(0, cluster.addr(1), rumor));
     let state = |c: &Cluster, slot: usize| {

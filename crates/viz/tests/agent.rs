@@ -112,11 +112,7 @@ fn fetches_every_live_members_event_log() {
         SocketAddr::from(([127, 0, 0, 1], 1)),
         rumor_wire::Version(1),
     );
-    let info = |node, state| MemberInfo {
-        node,
-        state,
-        incarnation: Incarnation(0),
-    };
+    let info = |node, state| MemberInfo::new(node, state, Incarnation(0));
     let members = vec![
         info(a, MemberState::Alive),
         info(b, MemberState::Suspect),
@@ -181,11 +177,7 @@ fn a_keyed_cluster_is_fetched_with_its_keyring_only() {
     let keyring = Keyring::from_keys([generate_key().unwrap()]).unwrap();
     let sealer = Arc::new(Sealer::new(keyring, DEFAULT_LABEL, SealerConfig::default()).unwrap());
     let (listener, a) = bind();
-    let members = vec![MemberInfo {
-        node: a,
-        state: MemberState::Alive,
-        incarnation: Incarnation(0),
-    }];
+    let members = vec![MemberInfo::new(a, MemberState::Alive, Incarnation(0))];
     let lines = vec![grep_line("events.jsonl", 1, line(1_000, a, "joined", a))];
     // Three connections: the unsealed member query (dropped), then the
     // sealed member query and dgrep request.

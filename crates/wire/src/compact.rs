@@ -25,12 +25,13 @@ use serde::ser::Serializer;
 use crate::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
 
 const NODE_V4: usize = 1 + 4 + 2 + 8;
-const NODE_V6: usize = 1 + 16 + 2 + 8;
+/// The longest encoded node id (IPv6).
+pub(crate) const NODE_V6: usize = 1 + 16 + 2 + 8;
 const UPDATE_TAIL: usize = 1 + 8;
 /// The longest record; lists up to this many bytes are encoded on the stack.
 const STACK_BYTES: usize = 4096;
 
-fn put_node(out: &mut [u8], node: &NodeId) -> usize {
+pub(crate) fn put_node(out: &mut [u8], node: &NodeId) -> usize {
     let (mut at, port) = match node.addr.ip() {
         IpAddr::V4(ip) => {
             out[0] = 4;
@@ -49,7 +50,7 @@ fn put_node(out: &mut [u8], node: &NodeId) -> usize {
     at + 8
 }
 
-fn u64_at(bytes: &[u8]) -> u64 {
+pub(crate) fn u64_at(bytes: &[u8]) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(&bytes[..8]);
     u64::from_be_bytes(word)
@@ -73,10 +74,19 @@ fn take_addr(bytes: &[u8]) -> Option<(SocketAddr, usize)> {
 }
 
 /// Parses one node id from the front of `bytes`, returning it and its length.
-fn take_node(bytes: &[u8]) -> Option<(NodeId, usize)> {
+pub(crate) fn take_node(bytes: &[u8]) -> Option<(NodeId, usize)> {
     let (addr, at) = take_addr(bytes)?;
     let version = bytes.get(at..at + 8)?;
     Some((NodeId::new(addr, Version(u64_at(version))), at + 8))
+}
+
+/// The encoded size of `node`'s id: 15 bytes for IPv4, 27 for IPv6.
+pub(crate) fn node_len(node: &NodeId) -> usize {
+    if node.addr.is_ipv4() {
+        NODE_V4
+    } else {
+        NODE_V6
+    }
 }
 
 fn state_code(state: MemberState) -> u8 {

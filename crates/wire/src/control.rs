@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EventRecord, Incarnation, MemberState, NodeId};
+use crate::{EventRecord, Incarnation, MemberState, Metadata, NodeId};
 
 /// What a `rumor monitor` stream carries: the events whose kind and member
 /// pass both filters (an empty filter passes everything).
@@ -42,6 +42,9 @@ pub struct AgentInfo {
     /// Counters and gauges by name (members by state, datagrams, drops,
     /// suspicions, probes...).
     pub counters: Vec<(String, u64)>,
+    /// Its own metadata (tags).
+    #[serde(default)]
+    pub metadata: Metadata,
 }
 
 impl AgentInfo {
@@ -55,6 +58,7 @@ impl AgentInfo {
             joined,
             config: String::new(),
             counters: Vec::new(),
+            metadata: Metadata::default(),
         }
     }
 }
@@ -123,6 +127,7 @@ pub struct KeysAnswer {
 
 /// One member as reported to `rumor members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MemberInfo {
     /// The member.
     pub node: NodeId,
@@ -130,6 +135,27 @@ pub struct MemberInfo {
     pub state: MemberState,
     /// Its incarnation as the answering agent sees it.
     pub incarnation: Incarnation,
+    /// Its metadata as the answering agent knows it (empty if none).
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+impl MemberInfo {
+    /// `node` in `state` at `incarnation`, without metadata.
+    pub fn new(node: NodeId, state: MemberState, incarnation: Incarnation) -> MemberInfo {
+        MemberInfo {
+            node,
+            state,
+            incarnation,
+            metadata: Metadata::new(),
+        }
+    }
+
+    /// The same member with `metadata`.
+    pub fn with_metadata(mut self, metadata: Metadata) -> MemberInfo {
+        self.metadata = metadata;
+        self
+    }
 }
 
 /// A control request or its answer.
@@ -196,6 +222,14 @@ pub enum Control {
     },
     /// The answer to [`Control::WhyQuery`].
     Why(WhyAnswer),
+    /// Ask an agent to send a user broadcast to every member of its
+    /// cluster (accepted from its own host only); answered with
+    /// [`Control::Done`].
+    Broadcast {
+        /// The bytes, at most [`crate::BROADCAST_LIMIT`].
+        #[serde(with = "serde_bytes")]
+        payload: Vec<u8>,
+    },
 }
 
 impl Control {
@@ -217,6 +251,7 @@ impl Control {
             Control::Done { .. } => "done",
             Control::WhyQuery { .. } => "why_query",
             Control::Why(_) => "why",
+            Control::Broadcast { .. } => "broadcast",
         }
     }
 }
@@ -250,6 +285,16 @@ mod tests {
             },
             Control::ForceLeave {
                 member: "127.0.0.2:3000".into(),
+            },
+            Control::Broadcast {
+                payload: b"deploy 42".to_vec(),
+            },
+            Control::MemberList {
+                node,
+                members: vec![
+                    MemberInfo::new(node, MemberState::Alive, Incarnation(2))
+                        .with_metadata(Metadata::from_pairs([("role", "web")]).unwrap()),
+                ],
             },
             Control::Why(WhyAnswer {
                 node,

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Incarnation, NodeId};
+use crate::{Extras, Incarnation, NodeId};
 
 /// A member's state as one node sees it, as disseminated on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,6 +60,14 @@ pub enum Gossip {
         /// A random number the answer must echo: the joiner accepts only the
         /// answer to the request it is waiting for.
         nonce: u64,
+        /// The joiner's own metadata, if it has any (its only record; what
+        /// an introducer's admission check sees). Left out when empty.
+        #[serde(
+            default,
+            skip_serializing_if = "Extras::is_empty",
+            with = "crate::extras::compact"
+        )]
+        extras: Extras,
     },
     /// The introducer admits the newcomer and hands it the member list.
     #[serde(rename = "js")]
@@ -71,6 +79,15 @@ pub enum Gossip {
         /// Every member the introducer knows, with state and incarnation.
         #[serde(with = "crate::compact::updates")]
         members: Vec<MemberUpdate>,
+        /// The metadata of listed members that have any, and the user
+        /// broadcasts the introducer is still passing on. Left out when
+        /// empty.
+        #[serde(
+            default,
+            skip_serializing_if = "Extras::is_empty",
+            with = "crate::extras::compact"
+        )]
+        extras: Extras,
     },
     /// The introducer refuses the join (for instance, a version not newer
     /// than one already declared failed).
@@ -117,6 +134,14 @@ pub enum Gossip {
         /// The changes, newest first.
         #[serde(with = "crate::compact::updates")]
         updates: Vec<MemberUpdate>,
+        /// Metadata of members these updates are about, and user
+        /// broadcasts. Left out when empty.
+        #[serde(
+            default,
+            skip_serializing_if = "Extras::is_empty",
+            with = "crate::extras::compact"
+        )]
+        extras: Extras,
     },
     /// A failure detector's own protocol message, opaque to everyone else.
     #[serde(rename = "d")]
@@ -132,6 +157,14 @@ pub enum Gossip {
         /// payload left (detectors never see them).
         #[serde(with = "crate::compact::updates")]
         updates: Vec<MemberUpdate>,
+        /// Metadata of members these updates are about, and user
+        /// broadcasts, piggybacked likewise. Left out when empty.
+        #[serde(
+            default,
+            skip_serializing_if = "Extras::is_empty",
+            with = "crate::extras::compact"
+        )]
+        extras: Extras,
     },
     /// Anti-entropy: a summary of part of the sender's member list. The
     /// receiver compares it with its own and sends back, as

@@ -24,6 +24,7 @@ fn big_update(n: usize) -> Envelope {
         Gossip::Updates {
             sender: me(),
             updates,
+            extras: Extras::new(),
         },
     )
 }
@@ -146,6 +147,7 @@ fn ping_sized_message_fits_easily() {
             sender: me(),
             payload: vec![1, 2, 3, 4, 5, 6, 7, 8],
             updates: Vec::new(),
+            extras: Extras::new(),
         },
     );
     let mut buf = [0u8; DEFAULT_DATAGRAM_LIMIT];

@@ -1,23 +1,28 @@
 //! A complete rumor member in one async program: the sans-I/O core of
 //! `rumor-membership` driven by tokio's UDP socket, TCP streams and timers.
-//! It joins a cluster of `rumor agent`s, prints every membership event, and
-//! leaves gracefully on Ctrl-C or SIGTERM (or after `--for SECS`).
+//! It joins a cluster of `rumor agent`s with its tags (metadata), sends one
+//! broadcast to every member once admitted, prints every membership event,
+//! notice and broadcast, and leaves gracefully on Ctrl-C or SIGTERM (or
+//! after `--for SECS`).
 //!
 //! ```text
-//! tokio-agent --bind 127.0.0.1:7100 --join 127.0.0.1:7000 [--detector gossip] [--for 30]
+//! tokio-agent --bind 127.0.0.1:7100 --join 127.0.0.1:7000 [--tag role=web]… [--broadcast TEXT] [--detector gossip] [--for 30]
 //! ```
 //!
 //! The whole contract with the core is five calls: `handle` what arrives,
 //! `tick` at `poll_timeout`, send what `poll_transmit` hands out the way its
 //! channel says (a datagram, or a request on a new TCP stream whose answer
-//! goes back to `handle`), and print what `poll_event` reports. The cluster
-//! must speak in the clear (no `--keyring`) and run the same detector.
+//! goes back to `handle`), and print what `poll_event`, `poll_notice` and
+//! `poll_broadcast` report. The cluster must speak in the clear (no
+//! `--keyring`) and run the same detector.
 
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumor_membership::{
-    Channel, Config, DetectorRegistry, DetectorSettings, Gossip, Membership, NodeId, Version,
+    Channel, Config, DetectorRegistry, DetectorSettings, Gossip, Membership, Metadata, NodeId,
+    Version,
 };
 use rumor_wire::{DEFAULT_MAX_FRAME, Envelope, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,6 +39,8 @@ const LINGER: Duration = Duration::from_millis(500);
 struct Args {
     bind: SocketAddr,
     join: Vec<SocketAddr>,
+    tags: Metadata,
+    broadcast: Option<String>,
     detector: String,
     run_for: Option<Duration>,
 }
@@ -48,6 +55,8 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         bind: "127.0.0.1:7100".parse().expect("literal address"),
         join: Vec::new(),
+        tags: Metadata::new(),
+        broadcast: None,
         detector: "gossip".into(),
         run_for: None,
     };
@@ -58,12 +67,17 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--bind" => args.bind = addr(value()?)?,
             "--join" => args.join.push(addr(value()?)?),
+            "--tag" => {
+                let tag = value()?;
+                let pair = tag.split_once('=').ok_or("--tag takes KEY=VALUE")?;
+                args.tags
+                    .insert(pair.0, pair.1)
+                    .map_err(|e| format!("--tag {tag}: {e}"))?;
+            }
+            "--broadcast" => args.broadcast = Some(value()?),
             "--detector" => args.detector = value()?,
             "--for" => {
-                let secs = value()?;
-                let secs: u64 = secs
-                    .parse()
-                    .map_err(|_| format!("--for: not seconds: {secs}"))?;
+                let secs = value()?.parse().map_err(|_| "--for takes seconds")?;
                 args.run_for = Some(Duration::from_secs(secs));
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -74,11 +88,7 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let result = match parse_args() {
-        Ok(args) => run(args).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
+    if let Err(e) = async { run(parse_args()?).await }.await {
         eprintln!("tokio-agent: {e}");
         std::process::exit(1);
     }
@@ -103,8 +113,10 @@ async fn run(args: Args) -> Result<(), String> {
     let mut core = Membership::builder(me, detector)
         .config(config)
         .seed(unix_ms)
+        .metadata(args.tags)
         .start(now())
         .map_err(|e| e.to_string())?;
+    let mut broadcast = args.broadcast;
     println!("started {me}");
     if !args.join.is_empty() {
         core.join(now(), args.join.clone());
@@ -140,6 +152,17 @@ async fn run(args: Args) -> Result<(), String> {
         }
         while let Some(notice) = core.poll_notice() {
             println!("notice: {notice}");
+        }
+        while let Some(b) = core.poll_broadcast() {
+            let text = String::from_utf8_lossy(&b.payload);
+            println!("broadcast from {}: {text}", b.origin);
+        }
+        // Once admitted, the broadcast goes out piggybacked on the gossip.
+        if !core.is_joining()
+            && let Some(text) = broadcast.take()
+        {
+            core.broadcast(now(), text).map_err(|e| e.to_string())?;
+            continue;
         }
         if leave_by.is_some_and(|at| Instant::now() >= at) {
             println!("left");
@@ -179,28 +202,21 @@ fn leave(core: &mut Membership, now: Duration) -> Instant {
 /// One request on a new TCP stream: a 4-byte big-endian length and the
 /// encoded envelope out, one frame back, checked against the frame limit
 /// before anything is allocated for it.
-async fn request(to: SocketAddr, envelope: &[u8]) -> Result<Gossip, String> {
-    let mut stream = TcpStream::connect(to).await.map_err(|e| e.to_string())?;
-    let len = u32::try_from(envelope.len()).map_err(|e| e.to_string())?;
-    stream
-        .write_all(&len.to_be_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(envelope)
-        .await
-        .map_err(|e| e.to_string())?;
-    let len = stream.read_u32().await.map_err(|e| e.to_string())? as usize;
+async fn request(to: SocketAddr, envelope: &[u8]) -> io::Result<Gossip> {
+    let mut stream = TcpStream::connect(to).await?;
+    // The core encodes every request within the frame limit (32 bits).
+    let len = (envelope.len() as u32).to_be_bytes();
+    stream.write_all(&len).await?;
+    stream.write_all(envelope).await?;
+    let len = stream.read_u32().await? as usize;
     if len > DEFAULT_MAX_FRAME {
-        return Err(format!("a {len}-byte answer is over the frame limit"));
+        let why = format!("a {len}-byte answer is over the frame limit");
+        return Err(io::Error::other(why));
     }
     let mut body = vec![0; len];
-    stream
-        .read_exact(&mut body)
-        .await
-        .map_err(|e| e.to_string())?;
-    match rumor_wire::decode(&body).map_err(|e| e.to_string())?.body {
+    stream.read_exact(&mut body).await?;
+    match rumor_wire::decode(&body).map_err(io::Error::other)?.body {
         Message::Gossip(message) => Ok(message),
-        other => Err(format!("answered with a {} message", other.kind())),
+        other => Err(io::Error::other(format!("a {} answer", other.kind()))),
     }
 }

@@ -1,8 +1,9 @@
 //! Operators' requests, answered on the request's own connection: the
 //! member list, a graceful leave, keyring changes, a live event stream,
 //! the agent's information, a merge with another cluster, forcing a failed
-//! member out, and a member's history. Commands that change the agent or
-//! the cluster are taken from the agent's own host only.
+//! member out, a member's history, and a user broadcast. Commands that
+//! change the agent or the cluster are taken from the agent's own host
+//! only.
 
 use std::net::SocketAddr;
 
@@ -77,6 +78,7 @@ impl Driver {
                 );
                 info.config = self.settings.to_toml();
                 info.counters = self.snapshot().counters();
+                info.metadata = self.membership.metadata();
                 self.outbox.reply(reply, Control::Info(info));
             }
             Control::JoinCommand { .. } if !local => self.outbox.reply(reply, refuse("join")),
@@ -118,6 +120,23 @@ impl Driver {
                         Err(e) => Control::Error {
                             reason: format!("cannot force {id} out: {e}"),
                         },
+                    },
+                };
+                self.outbox.reply(reply, answer);
+            }
+            Control::Broadcast { .. } if !local => self.outbox.reply(reply, refuse("broadcast")),
+            Control::Broadcast { payload } => {
+                let size = payload.len();
+                let answer = match self.membership.broadcast(now, payload) {
+                    Ok(seq) => {
+                        tracing::info!("broadcast #{seq} ({size} bytes) sent, asked by {peer}");
+                        Control::Done {
+                            node: me,
+                            message: format!("broadcast #{seq} of {me} sent ({size} bytes)"),
+                        }
+                    }
+                    Err(e) => Control::Error {
+                        reason: format!("cannot broadcast: {e}"),
                     },
                 };
                 self.outbox.reply(reply, answer);

@@ -69,11 +69,10 @@ pub fn start_keyed_cluster(
                 .expect("bound listener has an address"),
             version: Version(1_763_899_990_000 + i as u64),
         };
-        members.lock().unwrap().push(MemberInfo {
-            node: id,
-            state: MemberState::Alive,
-            incarnation: Default::default(),
-        });
+        members
+            .lock()
+            .unwrap()
+            .push(MemberInfo::new(id, MemberState::Alive, Default::default()));
         let members = members.clone();
         let config = Arc::new(config);
         let handler = move |d: Delivery| {

@@ -9,7 +9,7 @@
 //! the fold shows at the next digest to another member, whose bucket
 //! differs in other bits).
 
-use rumor_wire::Version;
+use rumor_wire::{Incarnation, Version};
 
 use super::entry::mix;
 
@@ -31,15 +31,29 @@ pub(super) fn bucket_of(addr_hash: u64, buckets: usize) -> usize {
 }
 
 /// What a member contributes to its bucket's summary: a 64-bit mix of its
-/// address hash, its version and whether it is live, folded to 32 bits.
-/// Summaries are the XOR of their members' fingerprints, so a change
-/// updates them in O(1) and two lists agree on a bucket when they hold the
-/// same members in the same liveness (suspicions and incarnations aside:
-/// gossip settles those).
-pub(super) fn fingerprint(addr_hash: u64, version: Version, live: bool) -> u32 {
+/// address hash, its version, whether it is live and, for a live member
+/// with metadata, the incarnation at which it set that metadata (`meta`),
+/// folded to 32 bits. Summaries are the XOR of their members'
+/// fingerprints, so a change updates them in O(1) and two lists agree on a
+/// bucket when they hold the same members in the same liveness with the
+/// same metadata (suspicions and incarnations aside: gossip settles
+/// those). A member without metadata contributes what it did before
+/// metadata existed.
+pub(super) fn fingerprint(
+    addr_hash: u64,
+    version: Version,
+    live: bool,
+    meta: Option<Incarnation>,
+) -> u32 {
+    let meta = match meta {
+        // Odd multiplier, and never zero: a stamp always shows.
+        Some(at) if live => at.0.wrapping_add(1).wrapping_mul(0xe703_7ed1_a0b4_28db),
+        _ => 0,
+    };
     let mixed = mix(addr_hash
         ^ version.0.rotate_left(23)
-        ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f));
+        ^ u64::from(live).wrapping_mul(0xa076_1d64_78bd_642f)
+        ^ meta);
     (mixed ^ (mixed >> 32)) as u32
 }
 
@@ -57,8 +71,15 @@ impl Summaries {
     }
 
     /// Adds or takes away (XOR) a member's fingerprint in its bucket.
-    pub(super) fn toggle(&mut self, addr_hash: u64, version: Version, live: bool) {
-        self.finest[bucket_of(addr_hash, DIGEST_BUCKETS)] ^= fingerprint(addr_hash, version, live);
+    pub(super) fn toggle(
+        &mut self,
+        addr_hash: u64,
+        version: Version,
+        live: bool,
+        meta: Option<Incarnation>,
+    ) {
+        self.finest[bucket_of(addr_hash, DIGEST_BUCKETS)] ^=
+            fingerprint(addr_hash, version, live, meta);
     }
 
     /// The summary of `bucket` when the hash space is split into `buckets`

@@ -3,7 +3,7 @@ use std::net::SocketAddrV6;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rumor_wire::{Incarnation, MemberState, MemberUpdate, NodeId, Version};
+use rumor_wire::{Incarnation, MemberState, MemberUpdate, Metadata, NodeId, Version};
 
 use super::digest::{DIGEST_BITS, bucket_of, fingerprint};
 use super::entry::{Entry, hash, is_live};
@@ -155,7 +155,7 @@ proptest::proptest! {
             let everyone = model.values().copied().chain([(me, MemberState::Alive, Incarnation(0))]);
             for (node, state, _) in everyone {
                 let h = hash(&node.addr);
-                digests[bucket_of(h, DIGEST_BUCKETS)] ^= fingerprint(h, node.version, is_live(state));
+                digests[bucket_of(h, DIGEST_BUCKETS)] ^= fingerprint(h, node.version, is_live(state), None);
             }
             proptest::prop_assert!(list.summaries.finest() == digests, "bucket summaries drifted");
             assert_consistent(&list);
@@ -355,7 +355,8 @@ fn scanned(list: &MemberList, buckets: usize, bucket: usize) -> (Vec<NodeId>, u3
         let h = hash(&m.id.addr);
         if bucket_of(h, buckets) == bucket {
             ids.push(m.id);
-            summary ^= fingerprint(h, m.id.version, m.is_live());
+            let meta = list.metadata(&m.id).map(|(at, _)| at);
+            summary ^= fingerprint(h, m.id.version, m.is_live(), meta);
         }
     }
     (ids, summary)
@@ -366,6 +367,10 @@ fn bucket_summaries_and_members_agree_with_a_full_scan() {
     let mut list = MemberList::new(id(60_000, 1), Time::ZERO);
     for p in 0..1_500 {
         list.insert(id(p, 1), MemberState::Alive, Incarnation(0), Time::ZERO);
+    }
+    for p in (0..1_500).step_by(5) {
+        let at = Incarnation(u64::from(p % 3));
+        list.set_metadata(&id(p, 1), at, tags(&p.to_string()));
     }
     for p in (0..1_500).step_by(7) {
         list.set_state(&id(p, 1), MemberState::Failed, Incarnation(0), Time::ZERO);
@@ -403,6 +408,27 @@ fn bucket_summaries_and_members_agree_with_a_full_scan() {
     assert_eq!(list.bucket_summary(1, 0), before);
     list.set_state(&id(1, 1), MemberState::Failed, Incarnation(0), Time::ZERO);
     assert_ne!(list.bucket_summary(1, 0), before);
+    // New metadata of a live member changes its summary, by its stamp; a
+    // failed member's metadata counts for nothing.
+    let before = list.bucket_summary(1, 0);
+    assert!(list.set_metadata(&id(2, 1), Incarnation(4), tags("a")));
+    assert_ne!(list.bucket_summary(1, 0), before);
+    assert!(list.set_metadata(&id(7, 1), Incarnation(4), tags("b")));
+    assert_eq!(scanned(&list, 1, 0).1, list.bucket_summary(1, 0));
+    assert!(
+        !list.set_metadata(&id(11, 1), Incarnation(4), tags("c")),
+        "removed"
+    );
+    list.remove(&id(2, 1));
+    assert!(
+        list.metadata(&id(2, 1)).is_none(),
+        "forgotten with the member"
+    );
+    assert_eq!(scanned(&list, 1, 0).1, list.bucket_summary(1, 0));
+}
+
+fn tags(value: &str) -> Metadata {
+    Metadata::from_pairs([("n", value)]).unwrap()
 }
 
 #[test]

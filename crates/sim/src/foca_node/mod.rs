@@ -189,24 +189,21 @@ impl FocaNode {
 
     /// Every member foca lists, and itself, as rumor's cores list them.
     pub fn members(&self) -> Vec<MemberInfo> {
-        let me = MemberInfo {
-            node: self.id(),
-            state: if self.left {
-                MemberState::Left
-            } else {
-                MemberState::Alive
-            },
-            incarnation: Incarnation(0),
+        let state = if self.left {
+            MemberState::Left
+        } else {
+            MemberState::Alive
         };
+        let me = MemberInfo::new(self.id(), state, Incarnation(0));
         std::iter::once(me)
-            .chain(self.foca.iter_membership_state().map(|m| MemberInfo {
-                node: m.id().node(),
-                state: match m.state() {
+            .chain(self.foca.iter_membership_state().map(|m| {
+                let state = match m.state() {
                     State::Alive => MemberState::Alive,
                     State::Suspect => MemberState::Suspect,
                     State::Down => MemberState::Failed,
-                },
-                incarnation: Incarnation(u64::from(m.incarnation())),
+                };
+                let incarnation = Incarnation(u64::from(m.incarnation()));
+                MemberInfo::new(m.id().node(), state, incarnation)
             }))
             .collect()
     }

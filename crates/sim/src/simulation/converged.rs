@@ -90,6 +90,7 @@ impl World<'_> {
             introducer,
             nonce,
             members,
+            extras: Default::default(),
         };
         prototype.handle(now, introducer.addr, answer);
         assert!(!prototype.is_joining(), "the prototype was admitted");

@@ -31,7 +31,7 @@ impl World<'_> {
             self.traffic.on_send(src, transmit.len);
         }
         let generation = self.slots[src].generation;
-        let Payload::Rumor(Gossip::JoinRequest { node, nonce }) = transmit.payload else {
+        let Payload::Rumor(Gossip::JoinRequest { node, nonce, .. }) = transmit.payload else {
             // Only join requests travel as requests; the simulator has no
             // target to ask about any other kind, so it goes nowhere.
             self.drops.unroutable += 1;

@@ -38,6 +38,37 @@ pub fn update() -> impl Strategy<Value = MemberUpdate> {
     })
 }
 
+pub fn metadata() -> impl Strategy<Value = Metadata> {
+    vec(("[a-z]{1,8}", ".{0,12}"), 0..6).prop_map(|pairs| {
+        Metadata::from_pairs(pairs).expect("six short pairs fit the metadata limit")
+    })
+}
+
+pub fn extras() -> impl Strategy<Value = Extras> {
+    (
+        vec((node_id(), any::<u64>(), metadata()), 0..3),
+        vec(
+            (
+                node_id(),
+                any::<u64>(),
+                vec(any::<u8>(), 0..=BROADCAST_LIMIT),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(|(metadata, broadcasts)| {
+            let metadata = metadata
+                .into_iter()
+                .map(|(node, i, m)| MemberMetadata::new(node, Incarnation(i), m))
+                .collect();
+            let broadcasts = broadcasts
+                .into_iter()
+                .map(|(origin, seq, payload)| UserBroadcast::new(origin, seq, payload))
+                .collect();
+            Extras::from_parts(metadata, broadcasts)
+        })
+}
+
 pub fn flags() -> impl Strategy<Value = GrepFlags> {
     (
         any::<[bool; 7]>(),
@@ -61,15 +92,20 @@ pub fn flags() -> impl Strategy<Value = GrepFlags> {
 
 pub fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (node_id(), any::<u64>())
-            .prop_map(|(node, nonce)| Gossip::JoinRequest { node, nonce })
+        (node_id(), any::<u64>(), extras())
+            .prop_map(|(node, nonce, extras)| Gossip::JoinRequest {
+                node,
+                nonce,
+                extras
+            })
             .prop_map(Message::from),
-        (node_id(), any::<u64>(), vec(update(), 0..40))
-            .prop_map(|(introducer, nonce, members)| {
+        (node_id(), any::<u64>(), vec(update(), 0..40), extras())
+            .prop_map(|(introducer, nonce, members, extras)| {
                 Gossip::JoinResponse {
                     introducer,
                     nonce,
                     members,
+                    extras,
                 }
             })
             .prop_map(Message::from),
@@ -99,15 +135,28 @@ pub fn message() -> impl Strategy<Value = Message> {
                 incarnation: Incarnation(i)
             })
             .prop_map(Message::from),
-        (node_id(), vec(update(), 0..40))
-            .prop_map(|(sender, updates)| Gossip::Updates { sender, updates })
-            .prop_map(Message::from),
-        ("[a-z]{1,12}", node_id(), vec(any::<u8>(), 0..200))
-            .prop_map(|(detector, sender, payload)| Gossip::Detector {
-                detector,
+        (node_id(), vec(update(), 0..40), extras())
+            .prop_map(|(sender, updates, extras)| Gossip::Updates {
                 sender,
-                payload,
-                updates: Vec::new(),
+                updates,
+                extras
+            })
+            .prop_map(Message::from),
+        (
+            "[a-z]{1,12}",
+            node_id(),
+            vec(any::<u8>(), 0..200),
+            vec(update(), 0..4),
+            extras()
+        )
+            .prop_map(|(detector, sender, payload, updates, extras)| {
+                Gossip::Detector {
+                    detector,
+                    sender,
+                    payload,
+                    updates,
+                    extras,
+                }
             })
             .prop_map(Message::from),
         (any::<u64>(), vec(".{0,30}", 0..4), flags())
@@ -161,18 +210,17 @@ pub fn message() -> impl Strategy<Value = Message> {
             })
             .prop_map(Message::from),
         Just(Control::MemberQuery).prop_map(Message::from),
-        (node_id(), vec(update(), 0..20))
+        (node_id(), vec((update(), metadata()), 0..20))
             .prop_map(|(node, ms)| Control::MemberList {
                 node,
                 members: ms
                     .into_iter()
-                    .map(|u| MemberInfo {
-                        node: u.node,
-                        state: u.state,
-                        incarnation: u.incarnation
-                    })
+                    .map(|(u, m)| MemberInfo::new(u.node, u.state, u.incarnation).with_metadata(m))
                     .collect(),
             })
+            .prop_map(Message::from),
+        vec(any::<u8>(), 0..=BROADCAST_LIMIT)
+            .prop_map(|payload| Control::Broadcast { payload })
             .prop_map(Message::from),
         Just(Control::LeaveCommand).prop_map(Message::from),
         ".{0,40}"

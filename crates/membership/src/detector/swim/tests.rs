@@ -24,6 +24,7 @@ fn send(core: &mut Membership, now: Time, from: NodeId, message: &SwimMessage) {
             sender: from,
             payload: payload::encode(message),
             updates: Vec::new(),
+            extras: Default::default(),
         },
     );
 }
@@ -170,6 +171,7 @@ fn tell(core: &mut Membership, now: Time, update: rumor_wire::MemberUpdate) {
         Gossip::Updates {
             sender: id(2),
             updates: vec![update],
+            extras: Default::default(),
         },
     );
 }

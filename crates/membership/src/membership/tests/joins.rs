@@ -7,7 +7,7 @@ use super::transitions::*;
 pub(super) fn join_requests(core: &mut Membership) -> Vec<(SocketAddr, u64, NodeId)> {
     std::iter::from_fn(|| core.poll_message())
         .filter_map(|t| match t.message {
-            Gossip::JoinRequest { node, nonce } => {
+            Gossip::JoinRequest { node, nonce, .. } => {
                 assert_eq!(t.channel, Channel::Request);
                 Some((t.to, nonce, node))
             }
@@ -134,6 +134,7 @@ fn join_answers_count_only_from_the_member_asked_for_this_request() {
             state: MemberState::Alive,
             incarnation: Incarnation(0),
         }],
+        extras: Default::default(),
     };
     joiner.handle(Time::ZERO, introducer.addr, answer.clone());
     assert!(!joiner.is_joining());

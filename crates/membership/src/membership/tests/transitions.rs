@@ -33,6 +33,7 @@ pub(super) fn tell(core: &mut Membership, now: Time, updates: &[(NodeId, MemberS
         Gossip::Updates {
             sender: id(9, 1),
             updates,
+            extras: Default::default(),
         },
     );
 }
@@ -141,6 +142,7 @@ fn a_suspect_answering_its_last_chance_is_not_declared_failed() {
             state: MemberState::Alive,
             incarnation: Incarnation(1),
         }],
+        extras: Default::default(),
     };
     core.handle(timeout + Duration::from_millis(2), x.addr, answer);
     advance(&mut core, timeout + timeout / 4 + Duration::from_millis(1));
