@@ -271,12 +271,19 @@ impl Swim {
         let now = ctx.now();
         let timeout = self.probe_timeout(ctx);
         let period_end = self.next_period.unwrap_or(now);
+        // Planned from the deadline, not from when the timer fired: a
+        // driver's timers fire a little late, and the plan must not
+        // depend on it.
+        let due = match self.probe.as_ref().map(|p| p.phase) {
+            Some(Phase::Direct(due)) => due,
+            _ => now,
+        };
         // The indirect probe after the retry gets at least half a timeout
         // (with the defaults, 100 ms periods and 40 ms timeouts: 20 ms,
         // many round trips on a LAN).
-        if now + timeout + timeout / 2 <= period_end {
+        if due + timeout + timeout / 2 <= period_end {
             if let Some(probe) = self.probe.as_mut() {
-                probe.phase = Phase::Retry(now + timeout);
+                probe.phase = Phase::Retry(due + timeout);
             }
             self.ping_again(ctx);
         } else {

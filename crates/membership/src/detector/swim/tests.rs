@@ -287,3 +287,36 @@ fn a_lost_ping_is_retried_directly_before_any_helper_is_asked() {
         config.indirect_probes
     );
 }
+
+#[test]
+fn the_retry_does_not_depend_on_the_timer_firing_on_time() {
+    // A driver whose timers fire 3 ms late still retries directly first.
+    let mut core = swim_core();
+    join(&mut core, 2..7);
+    let mut now = Time::ZERO;
+    let mut pinged_at = None;
+    let mut first_req = None;
+    let mut pings = 0;
+    while now < Duration::from_secs(1) && first_req.is_none() {
+        now = core.poll_timeout().map_or(now, |t| t.max(now)) + Duration::from_millis(3);
+        core.tick(now);
+        for (_, m) in swim_transmits(&mut core) {
+            match m {
+                SwimMessage::Ping { .. } => {
+                    pings += 1;
+                    pinged_at.get_or_insert(now);
+                }
+                SwimMessage::PingReq { .. } => {
+                    first_req.get_or_insert(now);
+                }
+                _ => {}
+            }
+        }
+    }
+    let (start, req) = (pinged_at.unwrap(), first_req.expect("helpers in the end"));
+    assert_eq!(pings, 2, "the ping and its retry before any helper");
+    assert!(
+        req - start >= Config::default().probe_timeout * 2,
+        "{start:?} {req:?}"
+    );
+}
