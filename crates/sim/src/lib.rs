@@ -43,8 +43,10 @@
 //!
 //! The same world is a library: [`Cluster`] is an in-memory cluster a
 //! caller drives step by step — run until a time or until a condition
-//! holds, crash, restart, cut, heal, pause, hand a node a message, look at
-//! views, events and counters. It is the harness of the membership core's
+//! holds, start a node held back, crash, restart, cut, heal, pause, hand a
+//! node a message or call its core, look at views, events, notices and
+//! counters; its builder sets nodes up as a program would (metadata, an
+//! admission check). It is the harness of the membership core's
 //! own tests and of detectors written outside this workspace, which come in
 //! through the caller's [`rumor_membership::DetectorRegistry`].
 //!

@@ -8,7 +8,8 @@
 //! holds deliveries, timers, join exchanges and scenario actions; the loop
 //! pops the earliest, hands it to the core it concerns, then drains that
 //! core's transmits (through the [`Network`]), events (into the ledger) and
-//! notices (counted), and re-arms its timer from `poll_timeout`.
+//! notices (counted, and kept per slot when asked), and re-arms its timer
+//! from `poll_timeout`.
 
 mod actions;
 mod cluster;
@@ -19,6 +20,7 @@ mod healing;
 mod join_exchange;
 mod pausing;
 mod run;
+mod setup;
 mod wire;
 
 pub use cluster::{Cluster, ClusterBuilder, ClusterStats};
@@ -28,8 +30,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use rumor_membership::{
-    Config, DetectorRegistry, DetectorSettings, Event, Gossip, Membership, NodeId, ReceiverDrop,
-    Time, Version,
+    Config, DetectorRegistry, DetectorSettings, Event, Extras, Gossip, Membership, NodeId, Notice,
+    ReceiverDrop, Time, Version,
 };
 
 use crate::SimError;
@@ -45,6 +47,7 @@ use crate::rng::{derive_seed, stream};
 use crate::scenario::Scenario;
 use crate::traffic::Traffic;
 use engine::{Engine, Outgoing, Payload};
+use setup::NodeSetup;
 use wire::{DatagramSizes, WireCheck};
 
 /// Node `i` listens on `10.0.0.0 + i + 1`, port [`PORT`].
@@ -92,6 +95,9 @@ struct Slot {
     last_request: Option<(SocketAddr, u64)>,
     /// Set while the process is paused.
     paused: Option<Box<pausing::Paused>>,
+    /// Every notice its processes gave, in order, when
+    /// [`RunOptions::record_notices`] is set.
+    notices: Vec<Notice>,
 }
 
 enum Step {
@@ -105,6 +111,8 @@ enum Step {
         generation: u64,
         node: NodeId,
         nonce: u64,
+        /// The joiner's metadata, as its request carries it.
+        extras: Extras,
     },
     /// The answer to a join request reaches the process that asked.
     Answer {
@@ -194,6 +202,10 @@ struct World<'a> {
     now: Time,
     transmits: Vec<Outgoing>,
     events: Vec<Event>,
+    /// Whether notices are kept per slot besides being counted.
+    record_notices: bool,
+    /// What the cluster's builder adds to the nodes (nothing in a plain run).
+    setup: NodeSetup,
 }
 /// What the scenario's processes run. Fails early, with the known names,
 /// when the detector is unknown, and with the key that is wrong when the
@@ -262,11 +274,15 @@ impl World<'_> {
                 generation,
                 node,
                 nonce,
+                extras,
             } => self.answer_request(
                 target as usize,
                 (requester as usize, generation),
-                node,
-                nonce,
+                Gossip::JoinRequest {
+                    node,
+                    nonce,
+                    extras,
+                },
             ),
             Step::Answer {
                 to,
@@ -372,10 +388,20 @@ impl World<'_> {
                     .registry
                     .create(detector, &DetectorSettings::new(&self.config))
                     .expect("the detector was created once at the start of the run");
-                let mut core = Membership::new(id, self.config.clone(), detector, core_seed, now)
-                    .expect("the configuration was checked at the start of the run");
+                let mut builder = Membership::builder(id, detector)
+                    .config(self.config.clone())
+                    .seed(core_seed);
+                if let Some(metadata) = self.setup.metadata.get(&slot) {
+                    builder = builder.metadata(metadata.clone());
+                }
+                let mut core = builder
+                    .start(now)
+                    .expect("the configuration and metadata were checked at the start of the run");
                 // The agent's --join list: where to go back to when the view collapses.
                 core.set_seeds(self.introducers.clone());
+                for call in &self.setup.calls {
+                    call(slot, &mut core, now);
+                }
                 Engine::Rumor(Box::new(core))
             }
             EngineKind::Foca(config) => {

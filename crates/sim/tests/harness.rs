@@ -225,3 +225,137 @@ fn detectors_come_from_the_callers_registry() {
     assert!(cluster.is_full_membership());
     assert!(cluster.events().iter().all(|e| &*e.detector == "gossip"));
 }
+
+#[test]
+fn the_builder_sets_nodes_up_as_a_program_would() {
+    use rumor_membership::{Metadata, NodeId, Notice};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let registry = registry();
+    let tags = |role: &str| Metadata::from_pairs([("role", role)]).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let mut cluster = Cluster::builder(4)
+        .detector("swim")
+        .seed(6)
+        .wire(true)
+        .metadata(0, tags("web"))
+        .metadata(2, tags("db"))
+        .metadata(3, tags("web"))
+        .start_later(&[2, 3])
+        .setup(move |_, core, _| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            core.set_admission(|_: &NodeId, m: &Metadata| match m.get("role") {
+                Some("db") => Err("no databases".to_owned()),
+                _ => Ok(()),
+            });
+        })
+        .build(&registry)
+        .unwrap();
+    cluster.run_for(S(3));
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        2,
+        "one call per core started"
+    );
+    assert_eq!(cluster.live_slots(), [0, 1], "nodes 2 and 3 wait");
+    assert!(cluster.is_full_membership());
+    // Node 1 learnt node 0's metadata from the join; every notice is kept.
+    let zero = cluster.id(0).unwrap();
+    let info = cluster.core(1).unwrap().member(&zero).unwrap();
+    assert_eq!(info.metadata, tags("web"));
+    assert!(
+        cluster
+            .notices(1)
+            .iter()
+            .any(|n| matches!(n, Notice::Joined { .. })),
+        "{:?}",
+        cluster.notices(1)
+    );
+    assert_eq!(cluster.stats().notices.joined, 1);
+
+    // The join request carries the joiner's metadata to the check.
+    assert!(cluster.start(2));
+    assert!(!cluster.start(2), "it runs already");
+    assert!(cluster.start(3));
+    assert_eq!(calls.load(Ordering::Relaxed), 4);
+    cluster.run_for(S(2));
+    assert!(cluster.core(2).unwrap().is_joining(), "refused everywhere");
+    let refused = cluster
+        .notices(2)
+        .iter()
+        .filter(
+            |n| matches!(n, Notice::JoinRefused { reason, .. } if reason.ends_with("no databases")),
+        )
+        .count();
+    assert!(refused > 0, "{:?}", cluster.notices(2));
+    assert!(!cluster.core(3).unwrap().is_joining());
+    let three = cluster.id(3).unwrap();
+    let info = cluster.core(0).unwrap().member(&three).unwrap();
+    assert_eq!(info.metadata, tags("web"));
+    // A restart starts with the slot's metadata, and the calls run again.
+    cluster.restart(3);
+    assert_eq!(calls.load(Ordering::Relaxed), 5);
+    assert_eq!(cluster.core(3).unwrap().metadata(), tags("web"));
+    assert_eq!(cluster.stats().wire_errors, 0);
+}
+
+#[test]
+fn nodes_held_back_leave_the_others_as_they_were() {
+    let registry = registry();
+    let build = |later: &[usize]| {
+        let mut cluster = Cluster::builder(5)
+            .seed(9)
+            .start_later(later)
+            .build(&registry)
+            .unwrap();
+        cluster.run_for(S(3));
+        cluster
+    };
+    let all = build(&[]);
+    let some = build(&[1, 3]);
+    for slot in [0, 2, 4] {
+        assert_eq!(all.id(slot), some.id(slot), "node {slot} started as before");
+    }
+    assert_eq!(some.id(1), None);
+    assert!(some.is_full_membership());
+    assert!(some.notices(0).is_empty(), "the founder asked nobody");
+    // Without the builder's default, nothing is kept (and all is counted).
+    let plain = Cluster::builder(3)
+        .options(RunOptions::default())
+        .build(&registry)
+        .map(|mut c| {
+            c.run_for(S(3));
+            c
+        })
+        .unwrap();
+    assert!((0..3).all(|slot| plain.notices(slot).is_empty()));
+    assert_eq!(plain.stats().notices.joined, 2);
+}
+
+#[test]
+fn the_builder_refuses_what_cannot_run() {
+    let registry = registry();
+    let tags = rumor_membership::Metadata::from_pairs([("role", "web")]).unwrap();
+    let invalid = |builder: rumor_sim::ClusterBuilder| match builder.build(&registry) {
+        Err(e) => e,
+        Ok(_) => panic!("built"),
+    };
+    let err = invalid(Cluster::builder(3).start_later(&[0]));
+    assert!(matches!(err, SimError::Invalid(_)), "{err}");
+    let err = invalid(Cluster::builder(3).start_later(&[3]));
+    assert!(matches!(err, SimError::Invalid(_)), "{err}");
+    let err = invalid(Cluster::builder(3).metadata(5, tags.clone()));
+    assert!(matches!(err, SimError::Invalid(_)), "{err}");
+    let err = invalid(Cluster::builder(3).detector("foca").metadata(1, tags));
+    assert!(matches!(err, SimError::Invalid(_)), "{err}");
+    let config = rumor_membership::Config {
+        datagram_limit: 512,
+        ..Default::default()
+    };
+    let big = rumor_membership::Metadata::from_pairs([("blob", "x".repeat(500))]).unwrap();
+    let err = invalid(Cluster::builder(3).config(config).metadata(1, big));
+    assert!(matches!(err, SimError::Membership(_)), "{err}");
+    assert!(err.to_string().contains("metadata of node 1"), "{err}");
+}

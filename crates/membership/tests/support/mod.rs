@@ -11,7 +11,7 @@ use std::time::Duration;
 use rumor_membership::{
     DetectorRegistry, Event, EventKind, Incarnation, MemberState, MemberUpdate, Membership, NodeId,
 };
-use rumor_sim::Cluster;
+use rumor_sim::{Cluster, ClusterBuilder};
 
 pub const DETECTORS: &[&str] = &["gossip", "swim", "phi"];
 
@@ -39,16 +39,27 @@ pub fn cluster_with(
     seed: u64,
     linger: Duration,
 ) -> Cluster<'static> {
+    cluster_built(n, detector, loss, seed, |b| b.leave_linger(linger))
+}
+
+/// As [`cluster`], the builder passed through `more` first: a
+/// configuration, nodes' metadata, calls on each new core, nodes held
+/// back to start later.
+pub fn cluster_built(
+    n: usize,
+    detector: &str,
+    loss: f64,
+    seed: u64,
+    more: impl FnOnce(ClusterBuilder) -> ClusterBuilder,
+) -> Cluster<'static> {
     let window = Duration::from_millis(10) * (n as u32 - 1);
-    let mut cluster = Cluster::builder(n)
+    let builder = Cluster::builder(n)
         .detector(detector)
         .loss(loss)
         .seed(seed)
         .join_window(window)
-        .leave_linger(linger)
-        .wire(true)
-        .build(&REGISTRY)
-        .expect("a valid cluster");
+        .wire(true);
+    let mut cluster = more(builder).build(&REGISTRY).expect("a valid cluster");
     cluster.run_until(window);
     cluster
 }

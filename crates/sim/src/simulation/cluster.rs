@@ -6,20 +6,26 @@
 //! A cluster is a [`Scenario`]'s world on the virtual clock: its nodes
 //! start as the scenario says and its timed actions stay on the agenda.
 //! Between two calls that advance the clock the caller may act at once
-//! (crash, restart, leave, cut, heal, pause, change the loss), hand a node
-//! a message of its own making, reach into a node's core, and look at
-//! views, events and counters. Detectors come from the caller's
-//! [`DetectorRegistry`], so a detector defined outside this workspace runs
-//! here like a built-in.
+//! (start a node held back, crash, restart, leave, cut, heal, pause,
+//! change the loss), hand a node a message of its own making, reach into a
+//! node's core, and look at views, events, notices and counters. Its
+//! builder can also do for the nodes what a program embedding the core
+//! does before it starts its node (metadata, an admission check, any call
+//! on the new core), and hold nodes back to join a running cluster later.
+//! Detectors come from the caller's [`DetectorRegistry`], so a detector
+//! defined outside this workspace runs here like a built-in.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumor_membership::{
-    Config, DetectorRegistry, Event, Gossip, MemberInfo, MemberState, Membership, NodeId, Time,
+    Config, DetectorRegistry, Event, Gossip, MemberInfo, MemberState, Membership, Metadata, NodeId,
+    Notice, Time,
 };
 
 use super::engine::Payload;
+use super::setup::NodeSetup;
 use super::{RunOptions, RunOutcome, World};
 use crate::SimError;
 use crate::action::{Action, ActionSpec};
@@ -83,7 +89,7 @@ pub struct ClusterStats {
 
 impl<'r> Cluster<'r> {
     /// A builder for a cluster of `nodes` nodes: the defaults of
-    /// [`Scenario`], seed 1, every event recorded.
+    /// [`Scenario`], seed 1, every event and every notice recorded.
     pub fn builder(nodes: usize) -> ClusterBuilder {
         ClusterBuilder {
             scenario: Scenario {
@@ -91,7 +97,8 @@ impl<'r> Cluster<'r> {
                 ..Scenario::default()
             },
             seed: 1,
-            options: RunOptions::default().with_events(true),
+            options: RunOptions::default().with_events(true).with_notices(true),
+            setup: NodeSetup::default(),
         }
     }
 
@@ -104,9 +111,20 @@ impl<'r> Cluster<'r> {
         registry: &'r DetectorRegistry,
         options: RunOptions,
     ) -> Result<Cluster<'r>, SimError> {
+        Cluster::with_setup(scenario, seed, registry, options, NodeSetup::default())
+    }
+
+    /// As [`Cluster::new`], with what a builder adds to the nodes.
+    fn with_setup(
+        scenario: &Scenario,
+        seed: u64,
+        registry: &'r DetectorRegistry,
+        options: RunOptions,
+        setup: NodeSetup,
+    ) -> Result<Cluster<'r>, SimError> {
         let started = Instant::now();
         Ok(Cluster {
-            world: World::new(scenario, seed, registry, options)?,
+            world: World::new(scenario, seed, registry, options, setup)?,
             options,
             started,
         })
@@ -173,6 +191,18 @@ impl<'r> Cluster<'r> {
     /// Plays `action` now. Actions name slots: one out of range panics.
     pub fn act(&mut self, action: Action) {
         self.world.act(action);
+    }
+
+    /// Starts a process in the empty `slot` (one held back by
+    /// [`ClusterBuilder::start_later`], or whose process crashed or
+    /// stopped), under a new version; it joins through the introducers as
+    /// every node does. False, and nothing done, when one runs there.
+    pub fn start(&mut self, slot: usize) -> bool {
+        if self.is_running(slot) {
+            return false;
+        }
+        self.world.start(slot);
+        true
     }
 
     /// The process in `slot` stops without a word.
@@ -267,8 +297,25 @@ impl<'r> Cluster<'r> {
 
     /// Calls `f` with the rumor core in `slot` and the virtual time, as
     /// its driver would, then carries out what the core queued (messages,
-    /// events, a new version, its timer). `None` when nothing runs there
-    /// or the process is not a rumor core.
+    /// events, notices, a new version, its timer). `None` when nothing
+    /// runs there or the process is not a rumor core.
+    ///
+    /// The simulator never takes the user broadcasts a core received:
+    /// they wait for the caller, as for a program, and this is how to
+    /// drain them:
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use rumor_membership::UserBroadcast;
+    /// # let registry = rumor_membership::DetectorRegistry::with_builtins();
+    /// # let mut cluster = rumor_sim::Cluster::builder(3).seed(2).build(&registry).unwrap();
+    /// cluster.run_for(Duration::from_secs(3));
+    /// cluster.with_core(0, |core, now| core.broadcast(now, b"hello".to_vec()));
+    /// cluster.run_for(Duration::from_secs(2));
+    /// let got: Option<Vec<UserBroadcast>> =
+    ///     cluster.with_core(2, |core, _| std::iter::from_fn(|| core.poll_broadcast()).collect());
+    /// assert_eq!(got.unwrap()[0].payload, b"hello");
+    /// ```
     pub fn with_core<R>(
         &mut self,
         slot: usize,
@@ -344,6 +391,15 @@ impl<'r> Cluster<'r> {
         self.world.ledger.events()
     }
 
+    /// Every notice the processes in `slot` gave so far (restarts
+    /// included), in order: joins asked, admitted and refused, rejoins,
+    /// members' new metadata. Empty unless [`RunOptions::record_notices`]
+    /// is set, as the builder sets it; [`ClusterStats::notices`] counts
+    /// them either way.
+    pub fn notices(&self, slot: usize) -> &[Notice] {
+        &self.world.slots[slot].notices
+    }
+
     /// Whether the cluster is one full membership: every running node
     /// that has not left lists exactly the current versions of all of
     /// them as live (alive or suspected), and nothing else live. Nodes yet
@@ -393,12 +449,15 @@ impl<'r> Cluster<'r> {
 }
 
 /// How a [`Cluster`] starts: a [`Scenario`] (nodes, detector, network,
-/// faults on a timetable), a seed and [`RunOptions`].
+/// faults on a timetable), a seed and [`RunOptions`]; and, beyond what a
+/// scenario says, the nodes' metadata, calls on each new core and nodes
+/// held back to start later.
 #[derive(Debug, Clone)]
 pub struct ClusterBuilder {
     scenario: Scenario,
     seed: u64,
     options: RunOptions,
+    setup: NodeSetup,
 }
 
 impl ClusterBuilder {
@@ -479,8 +538,59 @@ impl ClusterBuilder {
         self
     }
 
+    /// Every process of `slot` (restarts included) starts with
+    /// `metadata`, as an agent started with tags: its join request
+    /// carries it. A later call for the same slot replaces it. `build`
+    /// fails on a slot out of range, on metadata the configuration's
+    /// datagrams cannot carry, and with foca, which carries none.
+    pub fn metadata(mut self, slot: usize, metadata: Metadata) -> ClusterBuilder {
+        self.setup.metadata.insert(slot, metadata);
+        self
+    }
+
+    /// Calls `setup` with the slot, the core and the virtual time on every
+    /// rumor core as it is created (restarts included), before it joins or
+    /// takes the converged view: what a program does to its node before it
+    /// starts it, such as installing an admission check. What the core
+    /// queues goes out with its first messages. Several calls run in the
+    /// order given; foca processes are left as they are.
+    ///
+    /// ```
+    /// # use rumor_membership::{Metadata, NodeId};
+    /// # let registry = rumor_membership::DetectorRegistry::with_builtins();
+    /// let web = Metadata::from_pairs([("role", "web")]).unwrap();
+    /// let cluster = rumor_sim::Cluster::builder(3)
+    ///     .metadata(1, web.clone())
+    ///     .metadata(2, web)
+    ///     .setup(|_slot, core, _now| {
+    ///         core.set_admission(|_: &NodeId, m: &Metadata| match m.get("role") {
+    ///             Some("web") => Ok(()),
+    ///             _ => Err("web servers only".to_owned()),
+    ///         })
+    ///     })
+    ///     .build(&registry)
+    ///     .unwrap();
+    /// ```
+    pub fn setup(
+        mut self,
+        setup: impl Fn(usize, &mut Membership, Time) + Send + Sync + 'static,
+    ) -> ClusterBuilder {
+        self.setup.calls.push(Arc::new(setup));
+        self
+    }
+
+    /// Leaves `slots` empty when the cluster starts: each starts when the
+    /// caller calls [`Cluster::start`], a new node joining a running
+    /// cluster. The other nodes start when they would without it. `build`
+    /// fails on a slot out of range and on slot 0, which founds the
+    /// cluster.
+    pub fn start_later(mut self, slots: &[usize]) -> ClusterBuilder {
+        self.setup.later.extend(slots);
+        self
+    }
+
     /// What the run keeps and checks (the builder's default records
-    /// events).
+    /// events and notices).
     pub fn options(mut self, options: RunOptions) -> ClusterBuilder {
         self.options = options;
         self
@@ -494,6 +604,12 @@ impl ClusterBuilder {
 
     /// The cluster, its clock at zero, detectors created from `registry`.
     pub fn build(self, registry: &DetectorRegistry) -> Result<Cluster<'_>, SimError> {
-        Cluster::new(&self.scenario, self.seed, registry, self.options)
+        Cluster::with_setup(
+            &self.scenario,
+            self.seed,
+            registry,
+            self.options,
+            self.setup,
+        )
     }
 }

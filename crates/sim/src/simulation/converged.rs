@@ -15,10 +15,12 @@ impl World<'_> {
     /// member list, one memory copy per node where n join answers of n
     /// members would take n² lookups. Nothing is news, so the bootstrap
     /// records no `joined` events; the ledger counts the full view reached
-    /// now.
+    /// now. Slots the cluster's builder holds back stay empty.
     pub(super) fn form_converged(&mut self) {
         for slot in 0..self.slots.len() {
-            self.spawn(slot);
+            if !self.setup.later.contains(&slot) {
+                self.spawn(slot);
+            }
         }
         let ids: Vec<NodeId> = self
             .slots

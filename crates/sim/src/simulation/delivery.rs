@@ -33,8 +33,9 @@ impl World<'_> {
     }
 
     /// Drains the core in `slot`: transmits into the network, events into
-    /// the ledger, notices into their counts; catches up with a new version
-    /// the core took; re-arms its timer.
+    /// the ledger, notices into their counts (and the slot's log, when
+    /// kept); catches up with a new version the core took; re-arms its
+    /// timer.
     pub(super) fn flush(&mut self, slot: usize, ticked: bool) {
         let now = self.now;
         let mut transmits = std::mem::take(&mut self.transmits);
@@ -50,7 +51,8 @@ impl World<'_> {
             p.core.poll_outgoing(wire.as_deref_mut())
         }));
         events.extend(std::iter::from_fn(|| p.core.poll_event()));
-        p.core.drain_notices(&mut self.notices);
+        let log = self.record_notices.then_some(&mut s.notices);
+        p.core.drain_notices(&mut self.notices, log);
         let current = p.core.id();
         let renewed = (current != p.id).then(|| std::mem::replace(&mut p.id, current));
         let rejoins = p.core.rejoins() - p.rejoins;

@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use rumor_membership::{Channel, Event, Gossip, MemberInfo, Membership, NodeId, Outbound, Time};
+use rumor_membership::{
+    Channel, Event, Gossip, MemberInfo, Membership, NodeId, Notice, Outbound, Time,
+};
 
 use super::wire::WireCheck;
 use crate::foca_node::FocaNode;
@@ -131,11 +133,15 @@ impl Engine {
         }
     }
 
-    /// Counts the notices waiting (rumor's cores only give any).
-    pub fn drain_notices(&mut self, counts: &mut NoticeCounts) {
+    /// Counts the notices waiting (rumor's cores only give any) and, given
+    /// a log, keeps them there.
+    pub fn drain_notices(&mut self, counts: &mut NoticeCounts, mut log: Option<&mut Vec<Notice>>) {
         if let Engine::Rumor(m) = self {
             while let Some(notice) = m.poll_notice() {
                 counts.count(&notice);
+                if let Some(log) = log.as_deref_mut() {
+                    log.push(notice);
+                }
             }
         }
     }

@@ -2,17 +2,18 @@
 //!
 //! A core's [`Channel::Request`](rumor_membership::Channel::Request) opens
 //! a stream to its target: the request arrives after connection set-up, the
-//! target's core answers with `handle_join_request`, and the answer comes
-//! back on the same stream to the asking core's `handle`, never lost. A
-//! target that is down refuses the connection, which the asker learns one
-//! round trip later; a target behind a partition never answers, which the
-//! asker learns when its connection attempt times out ([`STREAM_TIMEOUT`]).
-//! Either way its core hears `handle_unreachable` and moves on by itself.
+//! target's core answers with `handle_request` (the request whole, the
+//! joiner's metadata with it), and the answer comes back on the same
+//! stream to the asking core's `handle`, never lost. A target that is down
+//! refuses the connection, which the asker learns one round trip later; a
+//! target behind a partition never answers, which the asker learns when
+//! its connection attempt times out ([`STREAM_TIMEOUT`]). Either way its
+//! core hears `handle_unreachable` and moves on by itself.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rumor_membership::{Gossip, NodeId};
+use rumor_membership::Gossip;
 use rumor_wire::{Envelope, Message, encoded_len};
 
 use super::engine::{Outgoing, Payload};
@@ -31,7 +32,12 @@ impl World<'_> {
             self.traffic.on_send(src, transmit.len);
         }
         let generation = self.slots[src].generation;
-        let Payload::Rumor(Gossip::JoinRequest { node, nonce, .. }) = transmit.payload else {
+        let Payload::Rumor(Gossip::JoinRequest {
+            node,
+            nonce,
+            extras,
+        }) = transmit.payload
+        else {
             // Only join requests travel as requests; the simulator has no
             // target to ask about any other kind, so it goes nowhere.
             self.drops.unroutable += 1;
@@ -67,20 +73,23 @@ impl World<'_> {
                     generation,
                     node,
                     nonce,
+                    extras,
                 },
             ),
         }
     }
 
-    /// A join request from `node` (the process `generation` of
-    /// `requester`) reaches `target`.
+    /// A join request (from the process `generation` of `requester`)
+    /// reaches `target`.
     pub(super) fn answer_request(
         &mut self,
         target: usize,
         (requester, generation): (usize, u64),
-        node: NodeId,
-        nonce: u64,
+        request: Gossip,
     ) {
+        let Gossip::JoinRequest { nonce, .. } = request else {
+            unreachable!("only join requests travel as requests")
+        };
         let now = self.now;
         let to = slot_addr(target);
         let Some(core) = self.slots[target]
@@ -103,7 +112,9 @@ impl World<'_> {
             self.queue.push(now + reset, failed);
             return;
         };
-        let answer = core.handle_join_request(now, node, nonce);
+        let answer = core
+            .handle_request(now, request)
+            .expect("a join request is answered");
         self.flush(target, false);
         let envelope = Envelope::new(to, answer);
         if self.traffic.counting(now) {

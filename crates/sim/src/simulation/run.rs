@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rumor_membership::{DetectorRegistry, Event, NodeId, Time};
 
 use super::wire::{DatagramSizes, WireCheck};
-use super::{Cluster, INTRODUCERS, Slot, Step, World, engine_kind, slot_addr};
+use super::{Cluster, INTRODUCERS, NodeSetup, Slot, Step, World, engine_kind, slot_addr};
 use crate::SimError;
 use crate::event_queue::EventQueue;
 use crate::heal_report::Heals;
@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub record_members: bool,
     /// Measure wall-clock time (leave off for byte-identical output).
     pub wall_time: bool,
+    /// Keep every notice the cores give, by slot, for
+    /// [`Cluster::notices`] (they are counted either way).
+    pub record_notices: bool,
     /// Carry every rumor message as bytes through the real codec: each
     /// transmit is drained with `Membership::poll_transmit`, checked (its
     /// length as the core counted it, decodable with `rumor_wire`, sent
@@ -63,6 +66,12 @@ impl RunOptions {
     /// With [`RunOptions::record_events`] set to `on`.
     pub fn with_events(mut self, on: bool) -> RunOptions {
         self.record_events = on;
+        self
+    }
+
+    /// With [`RunOptions::record_notices`] set to `on`.
+    pub fn with_notices(mut self, on: bool) -> RunOptions {
+        self.record_notices = on;
         self
     }
 
@@ -101,16 +110,19 @@ pub fn run(
 impl<'a> World<'a> {
     /// The world of one run, its first steps on the agenda: the nodes'
     /// starts (or the converged cluster), the bootstrap's resyncs and the
-    /// scenario's timed actions.
+    /// scenario's timed actions; `setup` adds to the nodes what a cluster's
+    /// builder asked for (slots it holds back get no start).
     pub(super) fn new(
         scenario: &Scenario,
         seed: u64,
         registry: &'a DetectorRegistry,
         options: RunOptions,
+        setup: NodeSetup,
     ) -> Result<World<'a>, SimError> {
         scenario.validate()?;
         let config = scenario.membership_config();
         let engine = engine_kind(scenario, registry, &config)?;
+        setup.validate(scenario.nodes, &engine, registry, &config)?;
         let n = scenario.nodes;
         let window_start = scenario.warmup.min(scenario.duration);
         let mut world = World {
@@ -136,6 +148,7 @@ impl<'a> World<'a> {
                     tick_at: None,
                     last_request: None,
                     paused: None,
+                    notices: Vec::new(),
                 })
                 .collect(),
             introducers: (0..n.min(INTRODUCERS)).map(slot_addr).collect(),
@@ -156,6 +169,8 @@ impl<'a> World<'a> {
             now: Duration::ZERO,
             transmits: Vec::new(),
             events: Vec::new(),
+            record_notices: options.record_notices,
+            setup,
             config,
         };
         // Node 0 founds the cluster; the others start spread over the join window.
@@ -171,9 +186,13 @@ impl<'a> World<'a> {
                 } else {
                     join_rng.below(window + 1)
                 };
-                world
-                    .queue
-                    .push(Duration::from_nanos(at), Step::Start { slot: slot as u32 });
+                // A slot held back draws its time all the same, so the
+                // others start when they would without it.
+                if !world.setup.later.contains(&slot) {
+                    world
+                        .queue
+                        .push(Duration::from_nanos(at), Step::Start { slot: slot as u32 });
+                }
             }
         }
         if scenario.bootstrap == Bootstrap::Sync {
@@ -181,7 +200,9 @@ impl<'a> World<'a> {
             let spread = 100_000_000u64;
             for slot in 1..n {
                 let at = scenario.join_window + Duration::from_nanos(join_rng.below(spread));
-                world.queue.push(at, Step::Resync { slot: slot as u32 });
+                if !world.setup.later.contains(&slot) {
+                    world.queue.push(at, Step::Resync { slot: slot as u32 });
+                }
             }
         }
         for (i, (at, _)) in world.plan.iter().enumerate() {
