@@ -15,7 +15,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rumor_seal::Sealer;
-use rumor_wire::{Control, DgrepDone, DgrepRequest, Envelope, MemberState, Message, NodeId};
+use rumor_wire::{
+    Control, DgrepDone, DgrepRequest, Envelope, MemberState, Message, Metadata, NodeId,
+};
 
 use crate::keyring::explain;
 use crate::member_answer::{Event, ask_member};
@@ -35,6 +37,19 @@ pub fn live_members(
     sealer: Option<&Sealer>,
     timeout: Duration,
 ) -> Result<Vec<NodeId>, DgrepError> {
+    Ok(live_members_tagged(agent, sealer, timeout)?
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// As [`live_members`], each member with its tags (metadata) as `agent`
+/// knows them, for `--members TAG=VALUE`.
+pub fn live_members_tagged(
+    agent: SocketAddr,
+    sealer: Option<&Sealer>,
+    timeout: Duration,
+) -> Result<Vec<(NodeId, Metadata)>, DgrepError> {
     let fail = |why: String| DgrepError::MemberList { agent, why };
     // The client listens nowhere; answers come back on the connection.
     let query = Envelope::new(agent, Control::MemberQuery);
@@ -44,7 +59,7 @@ pub fn live_members(
         Message::Control(Control::MemberList { members, .. }) => Ok(members
             .into_iter()
             .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
-            .map(|m| m.node)
+            .map(|m| (m.node, m.metadata))
             .collect()),
         Message::Control(Control::Error { reason }) => Err(fail(reason)),
         other => Err(fail(format!("unexpected {} reply", other.kind()))),

@@ -4,19 +4,20 @@
 //! `IP:PORT#VERSION` (one member, as dgrep prints it), `IP:PORT` (whatever
 //! version lives at that address), or `IP` (every member on that host; IPv6
 //! with or without brackets). Several values, or one value with commas,
-//! select every member any of them names. `TAG=VALUE` is the syntax for
-//! selecting by member metadata, which members do not carry yet: it is
-//! refused with one line rather than matching nothing.
+//! select every member any of them names. `TAG=VALUE` selects by member
+//! metadata (an agent's `--tag`): every member whose tag `TAG` is `VALUE`.
 
 use std::net::{IpAddr, SocketAddr};
 
-use rumor_wire::NodeId;
+use rumor_wire::{Metadata, NodeId};
 
 use crate::DgrepError;
 
 /// What one `--members` name selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Selector {
+    /// `TAG=VALUE`: every member whose metadata has that tag and value.
+    Tag(String, String),
     /// `IP:PORT#VERSION`: that member.
     Id(NodeId),
     /// `IP:PORT`: the member at that address.
@@ -26,11 +27,12 @@ enum Selector {
 }
 
 impl Selector {
-    fn selects(self, member: &NodeId) -> bool {
+    fn selects(&self, member: &NodeId, tags: &Metadata) -> bool {
         match self {
-            Selector::Id(id) => *member == id,
-            Selector::Addr(addr) => member.addr == addr,
-            Selector::Host(ip) => member.addr.ip() == ip,
+            Selector::Tag(key, value) => tags.get(key) == Some(value.as_str()),
+            Selector::Id(id) => member == id,
+            Selector::Addr(addr) => member.addr == *addr,
+            Selector::Host(ip) => member.addr.ip() == *ip,
         }
     }
 }
@@ -44,7 +46,7 @@ pub struct MemberFilter {
 
 impl MemberFilter {
     /// Reads `--members` values; `None` if there are none (ask every live
-    /// member). A name that is neither an address nor a tag, or a tag, is an
+    /// member). A name that is neither an address nor `TAG=VALUE` is an
     /// error naming it.
     pub fn parse(values: &[String]) -> Result<Option<MemberFilter>, DgrepError> {
         let mut names = Vec::new();
@@ -54,18 +56,18 @@ impl MemberFilter {
         Ok((!names.is_empty()).then_some(MemberFilter { names }))
     }
 
-    /// The members of `live` some name selects, in `live`'s order, and the
-    /// names that select none of them.
-    pub fn select(&self, live: &[NodeId]) -> (Vec<NodeId>, Vec<String>) {
+    /// The members of `live` (each with its tags) some name selects, in
+    /// `live`'s order, and the names that select none of them.
+    pub fn select(&self, live: &[(NodeId, Metadata)]) -> (Vec<NodeId>, Vec<String>) {
         let chosen = live
             .iter()
-            .filter(|m| self.names.iter().any(|(_, s)| s.selects(m)))
-            .copied()
+            .filter(|(m, tags)| self.names.iter().any(|(_, s)| s.selects(m, tags)))
+            .map(|(m, _)| *m)
             .collect();
         let unmatched = self
             .names
             .iter()
-            .filter(|(_, s)| !live.iter().any(|m| s.selects(m)))
+            .filter(|(_, s)| !live.iter().any(|(m, tags)| s.selects(m, tags)))
             .map(|(name, _)| name.clone())
             .collect();
         (chosen, unmatched)
@@ -73,11 +75,13 @@ impl MemberFilter {
 }
 
 fn selector(name: &str) -> Result<Selector, DgrepError> {
-    if let Some((tag, _)) = name.split_once('=') {
-        return Err(DgrepError::Usage(format!(
-            "--members {name}: member tags are not available yet (members carry no {tag:?} \
-             metadata); name members by IP:PORT#VERSION, IP:PORT or IP"
-        )));
+    if let Some((tag, value)) = name.split_once('=') {
+        if tag.is_empty() {
+            return Err(DgrepError::Usage(format!(
+                "--members {name:?}: a tag needs a name before '=' (TAG=VALUE)"
+            )));
+        }
+        return Ok(Selector::Tag(tag.to_owned(), value.to_owned()));
     }
     if let Ok(id) = name.parse::<NodeId>() {
         return Ok(Selector::Id(id));
@@ -106,6 +110,11 @@ mod tests {
     }
 
     fn pick(values: &[&str], live: &[NodeId]) -> (Vec<NodeId>, Vec<String>) {
+        let tagged: Vec<(NodeId, Metadata)> = live.iter().map(|m| (*m, Metadata::new())).collect();
+        pick_tagged(values, &tagged)
+    }
+
+    fn pick_tagged(values: &[&str], live: &[(NodeId, Metadata)]) -> (Vec<NodeId>, Vec<String>) {
         let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         MemberFilter::parse(&values).unwrap().unwrap().select(live)
     }
@@ -144,12 +153,33 @@ mod tests {
     }
 
     #[test]
-    fn tags_and_nonsense_are_refused_in_one_line() {
+    fn selects_by_tag_beside_addresses() {
+        let ids = ids(&["10.0.0.1:3000#5", "10.0.0.2:3000#6", "10.0.0.3:3000#7"]);
+        let tags = |role: &str| Metadata::from_pairs([("role", role.to_string())]).unwrap();
+        let live = vec![
+            (ids[0], tags("db")),
+            (ids[1], tags("web")),
+            (ids[2], Metadata::new()),
+        ];
+        assert_eq!(pick_tagged(&["role=db"], &live).0, [ids[0]]);
+        assert_eq!(
+            pick_tagged(&["role=web", "10.0.0.3"], &live).0,
+            [ids[1], ids[2]]
+        );
+        let (chosen, unmatched) = pick_tagged(&["role=cache", "zone=a"], &live);
+        assert!(chosen.is_empty());
+        assert_eq!(unmatched, ["role=cache", "zone=a"]);
+        // An empty value selects members whose tag is set and empty.
+        assert!(pick_tagged(&["role="], &live).0.is_empty());
+    }
+
+    #[test]
+    fn nonsense_is_refused_in_one_line() {
         assert_eq!(MemberFilter::parse(&[]).unwrap(), None);
-        let tag = MemberFilter::parse(&["role=db".into()])
+        let tag = MemberFilter::parse(&["=db".into()])
             .unwrap_err()
             .to_string();
-        assert!(tag.contains("member tags are not available yet"), "{tag}");
+        assert!(tag.contains("a tag needs a name"), "{tag}");
         assert_eq!(tag.lines().count(), 1);
         let bad = MemberFilter::parse(&["db-1".into()])
             .unwrap_err()

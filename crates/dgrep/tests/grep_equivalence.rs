@@ -434,15 +434,34 @@ fn members_chooses_whom_to_ask() {
         );
         assert_eq!(by_node(&out.stdout).len(), 1);
     }
-    // Tags: not yet, in one line, before anything is asked.
-    let out = run_dgrep(agent, &["--members", "role=db", "PANIC"]);
+    // By tag: node 2 is the only `role=db`; with an address beside it.
+    let out = run_dgrep(agent, &["-c", "PANIC", "--members", "role=db"]);
+    let got = by_node(&out.stdout);
+    assert_eq!(got.keys().cloned().collect::<Vec<_>>(), [two.to_string()]);
+    let out = run_dgrep(agent, &["-c", "PANIC", "--members", "n=3,role=db"]);
+    let mut want = [two.to_string(), three.to_string()];
+    want.sort();
+    assert_eq!(
+        by_node(&out.stdout).keys().cloned().collect::<Vec<_>>(),
+        want
+    );
+    // A tag no member has is named like a stale address; the rest answer.
+    let out = run_dgrep(
+        agent,
+        &["-c", "PANIC", "--members", "role=cache", "--members", "n=3"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("--members role=cache: no live member matches"),
+        "{stderr}"
+    );
+    assert_eq!(by_node(&out.stdout).len(), 1);
+    // A tag without a name: one line, before anything is asked.
+    let out = run_dgrep(agent, &["--members", "=db", "PANIC"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("member tags are not available yet"),
-        "{stderr}"
-    );
     let out = run_dgrep(agent, &["--members", "db-1", "PANIC"]);
     assert_eq!(out.status.code(), Some(2));
 }

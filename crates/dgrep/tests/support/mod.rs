@@ -17,8 +17,8 @@ use rumor_dgrep::{ServeConfig, answer};
 use rumor_seal::Sealer;
 use rumor_transport::{Delivery, Exchange, Reply, ServiceConfig, TcpService};
 use rumor_wire::{
-    Control, Dgrep, DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, NodeId,
-    Version,
+    Control, Dgrep, DgrepChunk, Envelope, GrepLine, MemberInfo, MemberState, Message, Metadata,
+    NodeId, Version,
 };
 
 /// How a test node answers a dgrep request.
@@ -69,10 +69,15 @@ pub fn start_keyed_cluster(
                 .expect("bound listener has an address"),
             version: Version(1_763_899_990_000 + i as u64),
         };
+        // Tags as agents started with `--tag role=… --tag n=…` carry them:
+        // node 2 is the `db`, the others `web`.
+        let role = if i == 2 { "db" } else { "web" };
+        let tags = Metadata::from_pairs([("role", role.to_string()), ("n", i.to_string())])
+            .expect("two short tags fit");
         members
             .lock()
             .unwrap()
-            .push(MemberInfo::new(id, MemberState::Alive, Default::default()));
+            .push(MemberInfo::new(id, MemberState::Alive, Default::default()).with_metadata(tags));
         let members = members.clone();
         let config = Arc::new(config);
         let handler = move |d: Delivery| {

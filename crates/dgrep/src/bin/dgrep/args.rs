@@ -136,8 +136,8 @@ pub struct Args {
     )]
     color: Option<ColorArg>,
     /// Ask only these members: IP:PORT#VERSION, IP:PORT, or IP (every
-    /// member on that host); repeat or separate with commas. TAG=VALUE
-    /// (member metadata) is not available yet.
+    /// member on that host), or TAG=VALUE (members whose tag, from
+    /// `rumor agent --tag`, has that value); repeat or separate with commas.
     #[arg(long, value_name = "NAME")]
     members: Vec<String>,
     /// Order of the lines: as they arrive, or merged across members by the

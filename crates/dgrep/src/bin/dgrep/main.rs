@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use args::{Args, Plan};
 use clap::Parser;
-use rumor_dgrep::client::{Flow, fan_out_with, live_members};
+use rumor_dgrep::client::{Flow, fan_out_with, live_members_tagged};
 use rumor_dgrep::output::{Mode, Output};
 use rumor_dgrep::report::{Printer, Status};
 use rumor_dgrep::time_order::TimeOrder;
@@ -31,11 +31,11 @@ fn main() -> ExitCode {
 fn run(plan: Plan) -> Result<Status, String> {
     let sealer =
         client_sealer(plan.keyring.as_deref(), &plan.cluster_label).map_err(|e| e.to_string())?;
-    let live =
-        live_members(plan.agent, sealer.as_ref(), plan.timeout).map_err(|e| e.to_string())?;
+    let live = live_members_tagged(plan.agent, sealer.as_ref(), plan.timeout)
+        .map_err(|e| e.to_string())?;
     let (members, unmatched) = match &plan.members {
         Some(filter) => filter.select(&live),
-        None => (live, Vec::new()),
+        None => (live.into_iter().map(|(m, _)| m).collect(), Vec::new()),
     };
     if plan.messages.problems {
         for name in &unmatched {
