@@ -4,12 +4,12 @@
 //! Threads: the main thread reads the UDP socket itself, so a datagram
 //! costs one wake-up; the TCP service ([`rumor_transport::TcpService`]) and
 //! the requester threads put requests and answers in an inbound channel and
-//! ring the main thread's [`Waker`]. The main thread waits in one `ppoll`
-//! on the socket and the waker until something arrives or the core's next
-//! deadline, drives the core, sends its datagrams with `send_to` (sealed
-//! under the keyring when there is one), hands its requests to the
-//! requester threads and its answers to the writer threads, and writes its
-//! events. It never waits on a connection.
+//! ring the main thread's [`Waker`]. The main thread waits in one
+//! `epoll_wait` on the socket and the waker until something arrives or the
+//! core's next deadline, drives the core, sends its datagrams with
+//! `send_to` (sealed under the keyring when there is one), hands its
+//! requests to the requester threads and its answers to the writer
+//! threads, and writes its events. It never waits on a connection.
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -271,6 +271,9 @@ impl Driver {
                 }
             }
             self.check_first_join(now)?;
+            if self.udp_paused_until.is_some_and(|until| until <= now) {
+                self.udp_paused_until = None;
+            }
             // Sleep until the next deadline, a datagram or a ring: an idle
             // agent wakes only for its own timers and once per datagram.
             let mut next = self.membership.poll_timeout();
@@ -279,9 +282,6 @@ impl Driver {
                 .flatten()
             {
                 next = Some(next.map_or(at, |n| n.min(at)));
-            }
-            if self.udp_paused_until.is_some_and(|until| until <= now) {
-                self.udp_paused_until = None;
             }
             wait_point
                 .watch_udp(&self.udp, self.udp_paused_until.is_none())

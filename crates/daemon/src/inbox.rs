@@ -1,10 +1,10 @@
 //! What the agent's main thread receives besides datagrams, and how the
 //! other threads wake it.
 //!
-//! The main thread has one wait point: a `ppoll(2)` on the UDP socket and on
-//! the eventfd of a [`Waker`]. Datagrams are read from the socket by the
-//! main thread itself, so a datagram costs one wake-up, not a hand-over
-//! between two threads. Requests accepted by the TCP service (with the
+//! The main thread has one wait point: an `epoll_wait(2)` on the UDP
+//! socket and on the eventfd of a [`Waker`]. Datagrams are read from the
+//! socket by the main thread itself, so a datagram costs one wake-up, not
+//! a hand-over between two threads. Requests accepted by the TCP service (with the
 //! connection to answer on), the answers to the agent's own requests, and
 //! the other notices below travel through an [`Inbound`] channel; whoever
 //! puts something there, and the signal watcher, then rings the waker.
