@@ -1,31 +1,30 @@
 //! `rumor agent`: one member of a cluster, driving the sans-I/O membership
 //! core with real sockets, threads and clocks.
 //!
-//! Threads: the UDP listener pushes datagrams into one [`rumor_msgqueue`]
-//! queue; the TCP service ([`rumor_transport::TcpService`]) and the
-//! requester threads put requests and answers in an inbound channel beside
-//! it and wake the main thread through the queue. The main thread waits on
-//! the queue until something arrives or the core's next deadline, drives
-//! the core, sends its datagrams with `send_to` (sealed under the keyring
-//! when there is one), hands its requests to the requester threads and its
-//! answers to the writer threads, and writes its events. It never waits on
-//! a connection.
+//! Threads: the main thread reads the UDP socket itself, so a datagram
+//! costs one wake-up; the TCP service ([`rumor_transport::TcpService`]) and
+//! the requester threads put requests and answers in an inbound channel and
+//! ring the main thread's [`Waker`]. The main thread waits in one
+//! `epoll_wait` on the socket and the waker until something arrives or the
+//! core's next deadline, drives the core, sends its datagrams with
+//! `send_to` (sealed under the keyring when there is one), hands its
+//! requests to the requester threads and its answers to the writer
+//! threads, and writes its events. It never waits on a connection.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rumor_dgrep::ServeConfig;
 use rumor_membership::{DetectorRegistry, DetectorSettings, Membership, Time};
-use rumor_msgqueue::Limits;
 use rumor_transport::{ServiceConfig, TcpService};
 use rumor_wire::{NodeId, Version};
 
 use crate::dgrep_server::DgrepServer;
 use crate::driver::Driver;
 use crate::event_log::EventLog;
-use crate::inbox::{Inbound, Wake, Waker};
+use crate::inbox::{Inbound, Signalled, Waker};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::requester::Requester;
@@ -81,24 +80,23 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         tracing::warn!("{line}");
     }
 
-    let (producer, consumer) = rumor_msgqueue::channel(Limits::default());
-    let waker = Waker::new(producer.clone());
+    let waker =
+        Waker::new().map_err(|e| DaemonError::io("cannot create the wake-up eventfd", e))?;
 
     // Before any other thread exists, so all of them inherit the blocked mask.
-    let shutdown = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(Signalled::default());
     {
-        let shutdown = Arc::clone(&shutdown);
-        let producer = producer.clone();
+        let signalled = Arc::clone(&signalled);
+        let waker = waker.clone();
         signals::watch(move |signal| {
-            let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
             if signal == nix::sys::signal::Signal::SIGHUP {
                 tracing::info!("received {signal}: reopening the log files");
-                let _ = producer.push(nowhere, &Wake::Reopen.entry());
-                return;
+                signalled.reopen.store(true, Ordering::SeqCst);
+            } else {
+                tracing::info!("received {signal}: leaving the cluster");
+                signalled.leave.store(true, Ordering::SeqCst);
             }
-            tracing::info!("received {signal}: leaving the cluster");
-            shutdown.store(true, Ordering::SeqCst);
-            let _ = producer.push(nowhere, &Wake::Shutdown.entry());
+            waker.wake();
         })
         .map_err(|e| DaemonError::io("cannot watch for signals", e))?;
     }
@@ -138,14 +136,6 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         TcpService::spawn(tcp, config, Arc::new(handler))
             .map_err(|e| DaemonError::io("cannot start the TCP service", e))?
     };
-    sockets::spawn_udp_listener(
-        udp.try_clone()
-            .map_err(|e| DaemonError::io("cannot share the UDP socket", e))?,
-        producer.clone(),
-        settings.membership.datagram_limit,
-    )
-    .map_err(|e| DaemonError::io("cannot start the UDP listener", e))?;
-
     let started_unix_ms = unix_ms();
     let metrics = match settings.metrics_addr {
         Some(addr) => {
@@ -201,11 +191,12 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         outbox,
         requester,
         inbound,
-        shutdown,
+        waker,
+        signalled,
         dgrep,
     );
     driver.attach(service, log, metrics);
-    let result = driver.run(consumer);
+    let result = driver.run();
     driver.log_final_counts();
     if let Err(e) = &result {
         tracing::error!(target: "rumor::exit", "{e}");

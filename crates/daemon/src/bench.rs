@@ -405,6 +405,7 @@ pub fn scale(args: &crate::cli::BenchScaleArgs) -> Result<(), DaemonError> {
         port: args.port,
         net: args.net,
         dir: args.dir.clone(),
+        agent_config: args.config.clone(),
     };
     let report = crate::scale::run(&config)?;
     if args.json {

@@ -342,6 +342,10 @@ pub struct BenchScaleArgs {
     /// How long idle CPU and memory are sampled.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
     pub idle_sample: Duration,
+    /// A config file every agent runs with (its `[timing]` section sets the
+    /// core's knobs, e.g. a longer `probe_interval`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Port every agent listens on.
     #[arg(long, default_value_t = 7800)]
     pub port: u16,

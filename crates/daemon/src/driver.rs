@@ -1,14 +1,17 @@
 //! The agent's main thread: one loop that waits for datagrams, requests and
 //! deadlines, drives the membership core, and carries out what it says.
+//! It reads the UDP socket itself, so a datagram costs one wake-up.
 //! Operators' requests are answered in [`control`].
 
 mod control;
 mod report;
+mod wait_point;
 mod why;
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
@@ -21,7 +24,7 @@ use rumor_wire::{Dgrep, Gossip, JoinRetry, Message, NodeId};
 use crate::DaemonError;
 use crate::dgrep_server::DgrepServer;
 use crate::event_log::EventLog;
-use crate::inbox::{self, Entry, Inbound, Wake};
+use crate::inbox::{Inbound, Signalled, Waker};
 use crate::keys::KeyService;
 use crate::log_file::LogFile;
 use crate::metrics::Metrics;
@@ -31,8 +34,18 @@ use crate::requester::Requester;
 use crate::settings::AgentSettings;
 use crate::snapshot::{MemberCounts, Snapshot};
 
+use self::wait_point::WaitPoint;
+
 /// How often a line of counters goes to agent.log.
 const STATS_EVERY: Duration = Duration::from_secs(60);
+/// The longest wait when nothing at all is due.
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
+/// Datagrams read in one turn at most: under a flood, timers, requests and
+/// signals are still served between turns (the rest wait in the socket).
+const RECEIVE_BATCH: usize = 64;
+/// How long the socket is left unread after a receive error other than
+/// "nothing ready", so a lasting error cannot turn the loop into a spin.
+const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
 /// Counters of the driver itself (the core, the queue, the TCP service and
 /// the sealer keep their own).
@@ -67,7 +80,13 @@ pub(crate) struct Driver {
     me: NodeId,
     epoch: Instant,
     epoch_unix_ms: u64,
+    /// The gossip socket (non-blocking): read and written by this thread only.
     udp: UdpSocket,
+    /// Receiving buffer: one byte over the datagram limit, so an oversized
+    /// datagram shows as longer than the limit and fails to decode.
+    received: Vec<u8>,
+    /// Set after a receive error: the socket is not watched until then.
+    udp_paused_until: Option<Time>,
     /// Encoding buffer of outgoing datagrams, and the sealed copy.
     plain: Vec<u8>,
     sealed: Vec<u8>,
@@ -76,6 +95,10 @@ pub(crate) struct Driver {
     outbox: Outbox,
     requester: Requester,
     inbound: Receiver<Inbound>,
+    /// Rung by whoever puts something in `inbound` or raises a flag in
+    /// `signalled`.
+    waker: Waker,
+    signalled: Arc<Signalled>,
     events: EventLog,
     drop: ReceiverDrop,
     stats: DriverStats,
@@ -88,7 +111,6 @@ pub(crate) struct Driver {
     /// The reason of the latest join refusal, for the exit line.
     last_refusal: Option<String>,
     leave_by: Option<Time>,
-    shutdown: Arc<AtomicBool>,
     dgrep: DgrepServer,
     keys: KeyService,
     /// The TCP service, for its counters.
@@ -99,10 +121,6 @@ pub(crate) struct Driver {
     metrics: Option<Arc<Metrics>>,
     /// `rumor monitor` streams.
     monitors: Monitors,
-    /// Queue entries taken so far (the queue counts those pushed).
-    taken: u64,
-    /// The queue's counters as last read.
-    queue: rumor_msgqueue::Stats,
     /// The introducers' addresses (looked up when named by host).
     introducers: Vec<SocketAddr>,
 }
@@ -118,7 +136,8 @@ impl Driver {
         outbox: Outbox,
         requester: Requester,
         inbound: Receiver<Inbound>,
-        shutdown: Arc<AtomicBool>,
+        waker: Waker,
+        signalled: Arc<Signalled>,
         dgrep: DgrepServer,
     ) -> Driver {
         let me = membership.id();
@@ -136,11 +155,11 @@ impl Driver {
             log: None,
             metrics: None,
             monitors: Monitors::default(),
-            taken: 0,
-            queue: rumor_msgqueue::Stats::default(),
             introducers: Vec::new(),
             keys,
             drop: ReceiverDrop::new(settings.drop_rate, me.version.0 ^ 0x5eed),
+            received: vec![0; settings.membership.datagram_limit + 1],
+            udp_paused_until: None,
             plain: Vec::with_capacity(settings.membership.datagram_limit),
             sealed: Vec::with_capacity(settings.membership.datagram_limit),
             opened: Vec::with_capacity(settings.membership.datagram_limit),
@@ -152,13 +171,14 @@ impl Driver {
             outbox,
             requester,
             inbound,
+            waker,
+            signalled,
             events,
             stats: DriverStats::default(),
             first_join_until,
             awaiting_introducers,
             last_refusal: None,
             leave_by: None,
-            shutdown,
             dgrep,
             settings,
         }
@@ -184,14 +204,15 @@ impl Driver {
     /// The agent's figures now.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let members = MemberCounts::of(self.membership.members().into_iter().map(|m| m.state));
+        let queue = crate::sockets::receive_queue(&self.udp).unwrap_or_default();
         Snapshot {
             node: self.membership.id(),
             joined: !self.membership.is_joining() && self.leave_by.is_none(),
             members,
             core: self.membership.stats().clone(),
             driver: self.stats,
-            queue_depth: self.queue.pushed.saturating_sub(self.taken),
-            queue_full: self.queue.dropped,
+            queue_depth: queue.waiting_bytes,
+            queue_full: queue.drops,
             local_health: self.membership.local_health(),
             service: self.service.as_ref().map(|s| s.stats()).unwrap_or_default(),
         }
@@ -232,18 +253,17 @@ impl Driver {
         }
     }
 
-    pub(crate) fn run(
-        &mut self,
-        mut consumer: rumor_msgqueue::Consumer,
-    ) -> Result<(), DaemonError> {
-        let mut next_report = Instant::now() + STATS_EVERY;
+    pub(crate) fn run(&mut self) -> Result<(), DaemonError> {
+        let mut wait_point = WaitPoint::new(&self.udp, &self.waker)
+            .map_err(|e| DaemonError::io("cannot set up the main thread's wait", e))?;
+        let mut next_report = self.now() + STATS_EVERY;
         loop {
             self.flush_outputs();
-            if Instant::now() >= next_report {
-                self.report(&consumer);
+            let now = self.now();
+            if now >= next_report {
+                self.report();
                 next_report += STATS_EVERY;
             }
-            let now = self.now();
             if let Some(by) = self.leave_by {
                 if now >= by {
                     tracing::info!("left the cluster");
@@ -251,56 +271,86 @@ impl Driver {
                 }
             }
             self.check_first_join(now)?;
-            // Sleep until the core's next deadline or something arrives:
-            // an idle agent wakes only for its own timers.
+            if self.udp_paused_until.is_some_and(|until| until <= now) {
+                self.udp_paused_until = None;
+            }
+            // Sleep until the next deadline, a datagram or a ring: an idle
+            // agent wakes only for its own timers and once per datagram.
             let mut next = self.membership.poll_timeout();
-            for at in [self.leave_by, self.first_join_until].into_iter().flatten() {
+            for at in [self.leave_by, self.first_join_until, self.udp_paused_until]
+                .into_iter()
+                .flatten()
+            {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
-            let wait = next.map_or(Duration::from_secs(3600), |t| t.saturating_sub(now));
-            if !wait.is_zero() {
-                consumer.wait(wait);
+            wait_point
+                .watch_udp(&self.udp, self.udp_paused_until.is_none())
+                .map_err(|e| DaemonError::io("cannot watch the UDP socket", e))?;
+            let wait = next.map_or(IDLE_WAIT, |t| t.saturating_sub(now));
+            let ready = wait_point
+                .wait(wait)
+                .map_err(|e| DaemonError::io("cannot wait for datagrams", e))?;
+            let mut now = self.now();
+            if ready.datagrams {
+                self.receive(now);
             }
-            let batch = consumer.swap();
-            let now = self.now();
-            for (_, entry) in batch.iter() {
-                self.taken += 1;
-                match inbox::parse(entry) {
-                    Entry::Udp(bytes) => self.on_datagram(now, bytes),
-                    // Wake-ups only: the inbound channel and the shutdown
-                    // flag are looked at below, every turn.
-                    Entry::Control(Wake::Inbound | Wake::Shutdown) => {}
-                    Entry::Control(Wake::Reopen) => self.reopen_logs(),
-                    Entry::Unknown => self.stats.malformed += 1,
-                }
-            }
-            drop(batch);
-            if !self.inbound.is_empty() {
-                self.queue = consumer.stats();
-            }
-            while let Ok(inbound) = self.inbound.try_recv() {
-                let now = self.now();
-                match inbound {
-                    Inbound::Request(delivery) => self.on_request(now, delivery),
-                    Inbound::Answer { from, message } => self.membership.handle(now, from, message),
-                    Inbound::Unreachable(to) => self.membership.handle_unreachable(now, to),
-                    Inbound::Snapshot(to) => {
-                        self.flush_outputs();
-                        let _ = to.try_send(self.snapshot());
+            if ready.rung {
+                self.on_ring();
+                if self.signalled.leave.swap(false, Ordering::SeqCst) {
+                    if self.leave_by.is_some() {
+                        tracing::info!("second signal: stopping without waiting");
+                        return Ok(());
                     }
-                    Inbound::Introducers(addrs) => self.on_introducers(now, addrs),
+                    now = self.now();
+                    self.leave(now);
                 }
+                now = self.now();
             }
-            if self.shutdown.swap(false, Ordering::SeqCst) {
-                if self.leave_by.is_some() {
-                    tracing::info!("second signal: stopping without waiting");
-                    return Ok(());
-                }
-                self.leave(now);
-            }
-            let now = self.now();
             if self.membership.poll_timeout().is_some_and(|t| t <= now) {
                 self.membership.tick(now);
+            }
+        }
+    }
+
+    /// Reads the datagrams ready on the socket, [`RECEIVE_BATCH`] at most
+    /// (the rest wait for the next turn), and hands each to the core.
+    fn receive(&mut self, now: Time) {
+        let mut buf = std::mem::take(&mut self.received);
+        for _ in 0..RECEIVE_BATCH {
+            match self.udp.recv_from(&mut buf) {
+                Ok((len, _)) => self.on_datagram(now, &buf[..len]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!("udp receive failed: {e}");
+                    self.udp_paused_until = Some(now + RECEIVE_ERROR_PAUSE);
+                    break;
+                }
+            }
+        }
+        self.received = buf;
+    }
+
+    /// The waker rang: SIGHUP's flag, then everything in the inbound
+    /// channel. (The leave flag is the caller's: it may end the loop.)
+    fn on_ring(&mut self) {
+        // First: whatever was put in before a ring this answer absorbs is
+        // visible from here on.
+        self.waker.answer();
+        if self.signalled.reopen.swap(false, Ordering::SeqCst) {
+            self.reopen_logs();
+        }
+        while let Ok(inbound) = self.inbound.try_recv() {
+            let now = self.now();
+            match inbound {
+                Inbound::Request(delivery) => self.on_request(now, delivery),
+                Inbound::Answer { from, message } => self.membership.handle(now, from, message),
+                Inbound::Unreachable(to) => self.membership.handle_unreachable(now, to),
+                Inbound::Snapshot(to) => {
+                    self.flush_outputs();
+                    let _ = to.try_send(self.snapshot());
+                }
+                Inbound::Introducers(addrs) => self.on_introducers(now, addrs),
             }
         }
     }

@@ -1,10 +1,10 @@
 //! The rumor agent and its tools: the `rumor` binary's library.
 //!
 //! `rumor agent` turns the sans-I/O membership core ([`rumor_membership`])
-//! into a process on real sockets: a UDP listener thread and the TCP service
-//! ([`rumor_transport::TcpService`]) feed the main thread's [`rumor_msgqueue`]
-//! queue and its inbound channel; the
-//! main thread drains it, drives the core and its timers, sends datagrams
+//! into a process on real sockets: the main thread reads the UDP socket
+//! itself, the TCP service ([`rumor_transport::TcpService`]) feeds its
+//! inbound channel ([`inbox`]), and the main thread, woken by either or by
+//! its next deadline, drives the core and its timers, sends datagrams
 //! fire-and-forget, and writes every membership event to `events.jsonl`
 //! ([`event_log`], the schema of docs/events.md) and `agent.log`, and
 //! serves Prometheus metrics ([`metrics`]). `rumor members`, `leave`,

@@ -158,7 +158,7 @@ impl Metrics {
         );
         r.register(
             "rumor_queue_depth",
-            "Datagrams waiting in the queue for the main thread",
+            "Bytes waiting in the UDP socket's receive buffer, as the kernel counts them",
             m.queue_depth.clone(),
         );
         r.register(

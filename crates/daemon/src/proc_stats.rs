@@ -34,6 +34,30 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     })
 }
 
+/// Voluntary context switches of every thread of process `pid` so far: how
+/// often its threads went to sleep, so one per wake-up. `None` if the
+/// process is gone.
+pub fn wakeups(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        // A thread may end between the listing and the read: it counts 0.
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        total += voluntary_switches(&status).unwrap_or(0);
+    }
+    Some(total)
+}
+
+/// The `voluntary_ctxt_switches` line of a `/proc/PID/task/TID/status` file.
+fn voluntary_switches(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
 /// utime + stime (fields 14 and 15) of a `/proc/PID/stat` line. The command
 /// name (field 2) may hold spaces, so fields are counted after its closing paren.
 fn cpu_ticks(stat: &str) -> Option<u64> {
@@ -53,6 +77,16 @@ mod tests {
     fn parses_stat_with_spaces_in_the_name() {
         let line = "1234 (my (odd) prog) S 1 1234 1234 0 -1 4194560 100 0 0 0 37 5 0 0 20 0 3 0 100 1000 200";
         assert_eq!(cpu_ticks(line), Some(42));
+    }
+
+    #[test]
+    fn reads_the_voluntary_switches_of_a_status_file() {
+        let status =
+            "Name:\tudp\nvoluntary_ctxt_switches:\t1234\nnonvoluntary_ctxt_switches:\t56\n";
+        assert_eq!(voluntary_switches(status), Some(1234));
+        assert_eq!(voluntary_switches("Name:\tudp\n"), None);
+        assert!(wakeups(std::process::id()).is_some());
+        assert_eq!(wakeups(u32::MAX), None);
     }
 
     #[test]

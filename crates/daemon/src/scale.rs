@@ -42,6 +42,8 @@ pub struct ScaleConfig {
     pub net: u8,
     /// Where the data directories go (a temporary directory if `None`).
     pub dir: Option<PathBuf>,
+    /// A config file every agent runs with (`--config`).
+    pub agent_config: Option<PathBuf>,
 }
 
 /// The figures.
@@ -53,6 +55,9 @@ pub struct ScaleReport {
     pub idle_cpu_mean_percent: f64,
     /// See `idle_cpu_mean_percent`.
     pub idle_cpu_max_percent: f64,
+    /// Mean wake-ups per agent per second while idle (voluntary context
+    /// switches of all its threads).
+    pub idle_wakeups_per_second: f64,
     /// Mean and largest resident memory per agent, KiB.
     pub rss_mean_kib: u64,
     /// See `rss_mean_kib`.
@@ -89,7 +94,14 @@ pub fn run(config: &ScaleConfig) -> Result<ScaleReport, DaemonError> {
     cluster.leave_on_signal()?;
     let addrs: Vec<SocketAddr> = (0..config.nodes).map(|i| addr_of(config, i)).collect();
     let started = Instant::now();
-    let args = ["--detector", config.detector.as_str()];
+    let agent_config = config
+        .agent_config
+        .as_ref()
+        .map(|c| c.display().to_string());
+    let mut args = vec!["--detector", config.detector.as_str()];
+    if let Some(file) = &agent_config {
+        args.extend(["--config", file.as_str()]);
+    }
     for (i, addr) in addrs.iter().enumerate() {
         cluster.add(&format!("a{i}"), *addr, &addrs[..i.min(3)], &args)?;
         // A few at a time, so the introducers are not asked by hundreds at once.
@@ -114,29 +126,43 @@ pub fn run(config: &ScaleConfig) -> Result<ScaleReport, DaemonError> {
 
     // Idle CPU and memory.
     let pids: Vec<u32> = cluster.agents.iter().filter_map(|a| a.pid()).collect();
-    let before: BTreeMap<u32, u64> = pids
+    let before: BTreeMap<u32, (u64, u64)> = pids
         .iter()
-        .filter_map(|&p| proc_stats::sample(p).map(|s| (p, s.cpu_ticks)))
+        .filter_map(|&p| {
+            Some((
+                p,
+                (proc_stats::sample(p)?.cpu_ticks, proc_stats::wakeups(p)?),
+            ))
+        })
         .collect();
     let sample_start = Instant::now();
     std::thread::sleep(config.idle_sample);
     let seconds = sample_start.elapsed().as_secs_f64();
     let mut cpu = Vec::new();
     let mut rss = Vec::new();
+    let mut wakeups = Vec::new();
     for &pid in &pids {
-        if let (Some(b), Some(a)) = (before.get(&pid), proc_stats::sample(pid)) {
-            cpu.push((a.cpu_ticks - b) as f64 / TICKS_PER_SECOND / seconds * 100.0);
-            rss.push(a.rss_kib);
-        }
+        let (Some(&(ticks, woken)), Some(a), Some(w)) = (
+            before.get(&pid),
+            proc_stats::sample(pid),
+            proc_stats::wakeups(pid),
+        ) else {
+            continue;
+        };
+        cpu.push((a.cpu_ticks - ticks) as f64 / TICKS_PER_SECOND / seconds * 100.0);
+        rss.push(a.rss_kib);
+        wakeups.push(w.saturating_sub(woken) as f64 / seconds);
     }
     report.idle_cpu_mean_percent = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
     report.idle_cpu_max_percent = cpu.iter().copied().fold(0.0, f64::max);
     report.rss_mean_kib = rss.iter().sum::<u64>() / rss.len().max(1) as u64;
     report.rss_max_kib = rss.iter().copied().max().unwrap_or(0);
+    report.idle_wakeups_per_second = wakeups.iter().sum::<f64>() / wakeups.len().max(1) as f64;
     println!(
-        "  idle over {seconds:.0} s: CPU per agent mean {:.3} %, max {:.3} % of a core; RSS mean {} KiB, max {} KiB",
+        "  idle over {seconds:.0} s: CPU per agent mean {:.3} %, max {:.3} % of a core; {:.1} wake-ups a second; RSS mean {} KiB, max {} KiB",
         report.idle_cpu_mean_percent,
         report.idle_cpu_max_percent,
+        report.idle_wakeups_per_second,
         report.rss_mean_kib,
         report.rss_max_kib
     );

@@ -60,9 +60,10 @@ pub struct Snapshot {
     pub core: Stats,
     /// The main thread's datagram counters.
     pub driver: DriverStats,
-    /// Datagrams waiting in the queue for the main thread.
+    /// Bytes waiting in the UDP socket's receive buffer for the main
+    /// thread, as the kernel counts them (with each datagram's overhead).
     pub queue_depth: u64,
-    /// Datagrams the queue dropped because it was full.
+    /// Datagrams the kernel dropped because that buffer was full.
     pub queue_full: u64,
     /// The detector's local health score (0 is healthy).
     pub local_health: u32,

@@ -1,5 +1,5 @@
-//! rumor-msgqueue: the double-buffered queue between an agent's UDP listener
-//! and its main loop.
+//! rumor-msgqueue: a double-buffered datagram queue between receiver
+//! threads and one main loop.
 //!
 //! Producers (listener threads) copy each datagram and its source address
 //! into the *back* buffer under a short [`parking_lot`] lock. The single
@@ -19,9 +19,10 @@
 //! The consumer can [`Consumer::wait`] with a timeout, since the main loop
 //! also has timers to serve. Producers signal only when the back buffer goes
 //! from empty to non-empty while the consumer sleeps, so a busy stream costs
-//! at most one notification per batch, not one per datagram; and the
-//! consumer watches a flag for a few microseconds before it sleeps, so under
-//! load it is usually caught awake and no system call is needed at all.
+//! at most one notification per batch, not one per datagram; and a
+//! consumer that finds the queued flag raised returns without taking the
+//! lock, so under load no system call is needed at all. It never spins:
+//! with nothing queued it sleeps on the condition variable.
 //!
 //! # What it is not
 //!
@@ -32,6 +33,12 @@
 //!   an item is not acceptable.
 //! - Not for long-lived data: a batch is valid until it is dropped; decode or
 //!   copy what must outlive it (the member list lives in the membership core).
+//! - Not free for a mostly idle receiver: a datagram handed to a sleeping
+//!   consumer wakes two threads (the receiver, then the consumer). Where
+//!   the main loop is quick, reading the socket on the loop's own thread
+//!   costs one wake-up instead; `rumor agent` does that (its README has
+//!   the measurements). The queue pays off where the main loop may be slow
+//!   and bursts must be taken off the socket meanwhile.
 //!
 //! # Example
 //!

@@ -7,14 +7,14 @@ use super::Driver;
 
 impl Driver {
     /// One line of counters, every [`STATS_EVERY`], for operators.
-    pub(super) fn report(&self, consumer: &rumor_msgqueue::Consumer) {
+    pub(super) fn report(&self) {
         let members = self.membership.members();
         let alive = members
             .iter()
             .filter(|m| m.state == MemberState::Alive)
             .count();
         let core = self.membership.stats();
-        let queue = consumer.stats();
+        let queue = crate::sockets::receive_queue(&self.udp).unwrap_or_default();
         let d = &self.stats;
         if let Some(sealer) = &self.settings.sealer {
             let refused: Vec<String> = sealer
@@ -36,7 +36,7 @@ impl Driver {
             d.unauthenticated,
             d.malformed,
             d.wrong_kind,
-            queue.dropped,
+            queue.drops,
             d.sent,
             d.send_errors,
             core.suspicions,
