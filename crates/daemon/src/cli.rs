@@ -1,4 +1,5 @@
-//! The `rumor` command line, as DESIGN.md specifies it.
+//! The `rumor` command line (its commands and flags are documented in the
+//! README and `crates/daemon/README.md`; the layers in `docs/architecture.md`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

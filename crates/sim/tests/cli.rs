@@ -1,4 +1,4 @@
-//! The command line: the DESIGN.md flags work, bad flags give one line and a
+//! The command line: the documented flags work, bad flags give one line and a
 //! non-zero exit, scenario files are read.
 
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! window or rendered headless to PNG.
 //!
 //! The input is the event log every agent writes (`DATA_DIR/events.jsonl`,
-//! one JSON object per line; see DESIGN.md), from any number of agents,
+//! one JSON object per line; see `docs/events.md`), from any number of agents,
 //! merged by time. The pieces, each in its own file:
 //!
 //! - [`input`]: reading logs (files or directories) and reporting malformed lines;
