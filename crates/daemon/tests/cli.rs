@@ -5,15 +5,10 @@ mod common;
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{RUMOR, addr, form};
+use common::{addr, form, rumor};
 use rumor_daemon::cluster::wait_for;
-
-fn rumor(args: &[&str]) -> Output {
-    Command::new(RUMOR).args(args).output().expect("rumor runs")
-}
 
 /// Runs `rumor args`, expects failure with exactly one line on stderr
 /// containing `expect`, and returns that line.

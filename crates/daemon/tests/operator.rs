@@ -9,28 +9,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{RUMOR, addr, await_all_see_all, form};
+use common::{RUMOR, addr, await_all_see_all, form, ok, rumor};
 use rumor_daemon::cluster::{LocalCluster, wait_for};
 use rumor_daemon::event_log::EventRecord;
 use rumor_wire::NodeId;
-
-fn rumor(args: &[&str]) -> Output {
-    Command::new(RUMOR).args(args).output().expect("rumor runs")
-}
-
-/// Runs `rumor args`, expects success, returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = rumor(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
 
 /// Runs `rumor args`, expects failure with one line on stderr holding `expect`.
 fn one_line_error(args: &[&str], expect: &str) {

@@ -10,20 +10,16 @@ mod common;
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{RUMOR, addr, await_all_see_all, dump, form, keyring_file};
+use common::{RUMOR, addr, await_all_see_all, dump, form, keyring_file, rumor};
 use rumor_daemon::cluster::{LocalCluster, wait_for};
 use rumor_seal::{Cipher, Keyring, OVERHEAD, Sealer, SealerConfig};
 use rumor_wire::{
     Envelope, Gossip, Incarnation, JoinRetry, MemberState, MemberUpdate, Message, NodeId, Version,
 };
-
-fn rumor(args: &[&str]) -> Output {
-    Command::new(RUMOR).args(args).output().expect("rumor runs")
-}
 
 fn ok(out: &Output) -> String {
     assert!(

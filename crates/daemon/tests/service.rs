@@ -7,17 +7,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{RUMOR, form};
+use common::{RUMOR, form, rumor};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rumor_daemon::cluster::wait_for;
-
-fn rumor(args: &[&str]) -> Output {
-    Command::new(RUMOR).args(args).output().expect("rumor runs")
-}
 
 fn one_line_error(args: &[&str], expect: &str) {
     let out = rumor(args);

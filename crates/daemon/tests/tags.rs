@@ -6,26 +6,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{RUMOR, addr};
+use common::{RUMOR, addr, ok, rumor};
 use rumor_daemon::cluster::wait_for;
-
-fn rumor(args: &[&str]) -> Output {
-    Command::new(RUMOR).args(args).output().expect("rumor runs")
-}
-
-/// Runs `rumor args`, expects success, returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = rumor(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
 
 /// Runs `rumor args`, expects failure with one line on stderr holding `expect`.
 fn one_line_error(args: &[&str], expect: &str) {

@@ -14,6 +14,25 @@ use rumor_wire::NodeId;
 /// The `rumor` binary under test.
 pub const RUMOR: &str = env!("CARGO_BIN_EXE_rumor");
 
+/// Runs `rumor args` to the end.
+pub fn rumor(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(RUMOR)
+        .args(args)
+        .output()
+        .expect("rumor runs")
+}
+
+/// Runs `rumor args`, expects success, returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = rumor(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// `127.0.NET.(1+i):PORT`: each test picks its own NET and PORT.
 pub fn addr(net: u8, i: usize, port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::new(127, 0, net, 1 + i as u8), port))
