@@ -110,14 +110,19 @@ mod tests {
         core.handle(Time::ZERO, from.addr, updates);
     }
 
-    #[test]
-    fn hearsay_is_traced_and_a_failed_member_is_forced_out() {
+    /// A core at `id(1)` running `gossip` with the default configuration.
+    fn gossip_core() -> Membership {
         let config = Config::default();
         let registry = DetectorRegistry::with_builtins();
         let gossip = registry
             .create("gossip", &DetectorSettings::new(&config))
             .unwrap();
-        let mut core = Membership::new(id(1), config, gossip, 1, Time::ZERO).unwrap();
+        Membership::new(id(1), config, gossip, 1, Time::ZERO).unwrap()
+    }
+
+    #[test]
+    fn hearsay_is_traced_and_a_failed_member_is_forced_out() {
+        let mut core = gossip_core();
         let (b, x) = (id(2), id(3));
         tell(&mut core, b, x, MemberState::Alive);
         tell(&mut core, b, x, MemberState::Suspect);
@@ -162,12 +167,7 @@ mod tests {
 
     #[test]
     fn a_suspected_member_is_forced_out_at_once() {
-        let config = Config::default();
-        let registry = DetectorRegistry::with_builtins();
-        let gossip = registry
-            .create("gossip", &DetectorSettings::new(&config))
-            .unwrap();
-        let mut core = Membership::new(id(1), config, gossip, 1, Time::ZERO).unwrap();
+        let mut core = gossip_core();
         let (b, x) = (id(2), id(3));
         tell(&mut core, b, x, MemberState::Alive);
         tell(&mut core, b, x, MemberState::Suspect);
