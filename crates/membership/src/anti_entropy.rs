@@ -125,6 +125,49 @@ impl AntiEntropy {
         digest(list, me, buckets, first, window, false)
     }
 
+    /// Sends `to` a digest of the next window of buckets.
+    pub(crate) fn send_window(
+        &mut self,
+        list: &MemberList,
+        node: &mut Node,
+        datagram: usize,
+        to: SocketAddr,
+    ) {
+        let digest = self.digest(list, node.me(), datagram);
+        node.send(to, digest);
+    }
+
+    /// Answers a digest from `from` (`reply`, `buckets`, `first`, its
+    /// summaries) with news of `list` within `news` bytes and this node's
+    /// own digest (a window of its own when the digest was a root that
+    /// differs): counted, and queued on `node`.
+    pub(crate) fn answer_from(
+        &mut self,
+        list: &MemberList,
+        node: &mut Node,
+        (news, datagram): (usize, usize),
+        from: SocketAddr,
+        (reply, buckets, first, summaries): (bool, u32, u32, &[u8]),
+    ) {
+        match AntiEntropy::answer(list, node.me(), news, reply, buckets, first, summaries) {
+            Answer::Expand => self.send_window(list, node, datagram, from),
+            Answer::Malformed => node.stats_mut().malformed_digests += 1,
+            Answer::Repair {
+                updates,
+                extras,
+                digest,
+            } => {
+                if !updates.is_empty() {
+                    node.stats_mut().digest_repairs += 1;
+                    node.send_news(from, updates, extras);
+                }
+                if let Some(digest) = digest {
+                    node.send(from, digest);
+                }
+            }
+        }
+    }
+
     /// The smallest digest there is, one summary of the whole list (about
     /// 40 bytes, where a full window is up to a kilobyte): the periodic
     /// sync, and a reconnect attempt. A member whose list agrees answers
@@ -212,38 +255,6 @@ impl AntiEntropy {
             digest,
         }
     }
-}
-
-/// Answers a digest from `from` (`reply`, `buckets`, `first`, its
-/// summaries) with news of `list` within `news` bytes, and this node's own
-/// digest: counted, and queued on `node`. Returns whether the digest was a
-/// root that differs, which the caller answers with its own window digest.
-#[must_use]
-pub(crate) fn answer_digest(
-    list: &MemberList,
-    node: &mut Node,
-    news: usize,
-    from: SocketAddr,
-    (reply, buckets, first, summaries): (bool, u32, u32, &[u8]),
-) -> bool {
-    match AntiEntropy::answer(list, node.me(), news, reply, buckets, first, summaries) {
-        Answer::Expand => return true,
-        Answer::Malformed => node.stats_mut().malformed_digests += 1,
-        Answer::Repair {
-            updates,
-            extras,
-            digest,
-        } => {
-            if !updates.is_empty() {
-                node.stats_mut().digest_repairs += 1;
-                node.send_news(from, updates, extras);
-            }
-            if let Some(digest) = digest {
-                node.send(from, digest);
-            }
-        }
-    }
-    false
 }
 
 /// A digest of buckets `first..first + count` of `buckets`.

@@ -265,30 +265,24 @@ impl Core {
 
     /// The next outgoing message, encoded into `buf`.
     pub(crate) fn next_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
-        let Core {
-            node,
-            view,
-            room,
-            broadcasts,
-            ..
-        } = self;
-        let knobs = piggyback::knobs(node.config());
-        let mut fill = |news| piggyback::fill(view, broadcasts, knobs, news);
-        node.next_transmit(buf, room, &mut fill)
+        self.with_piggyback(|node, room, fill| node.next_transmit(buf, room, fill))
     }
 
     /// The next outgoing message as a value.
     pub(crate) fn next_message(&mut self) -> Option<Outbound> {
-        let Core {
-            node,
-            view,
-            room,
-            broadcasts,
-            ..
-        } = self;
-        let knobs = piggyback::knobs(node.config());
+        self.with_piggyback(|node, room, fill| node.next_message(room, fill))
+    }
+
+    /// Hands `f` the node, the room and what fills a detector message's
+    /// piggyback from the view and the broadcasts.
+    fn with_piggyback<R>(
+        &mut self,
+        f: impl FnOnce(&mut Node, &Room, &mut crate::outbox::Piggyback<'_>) -> R,
+    ) -> R {
+        let knobs = piggyback::knobs(self.node.config());
+        let (view, broadcasts) = (&mut self.view, &mut self.broadcasts);
         let mut fill = |news| piggyback::fill(view, broadcasts, knobs, news);
-        node.next_message(room, &mut fill)
+        f(&mut self.node, &self.room, &mut fill)
     }
 
     pub(crate) fn pop_event(&mut self) -> Option<Event> {
@@ -391,25 +385,20 @@ impl Core {
         first: u32,
         summaries: &[u8],
     ) {
-        let (list, news) = (self.view.list(), self.room.news());
+        let room = (self.room.news(), self.room.datagram());
         let digest = (reply, buckets, first, summaries);
-        if crate::anti_entropy::answer_digest(list, &mut self.node, news, from, digest) {
-            let me = self.node.me();
-            let digest = self
-                .anti_entropy
-                .digest(self.view.list(), me, self.room.datagram());
-            self.node.send(from, digest);
-        }
+        let list = self.view.list();
+        self.anti_entropy
+            .answer_from(list, &mut self.node, room, from, digest);
     }
 
     /// Sends `to` a digest of the next window of buckets (an anti-entropy
     /// exchange this node starts, counted).
     pub(crate) fn digest_to(&mut self, to: SocketAddr) {
         self.node.stats_mut().anti_entropy += 1;
-        let digest =
-            self.anti_entropy
-                .digest(self.view.list(), self.node.me(), self.room.datagram());
-        self.node.send(to, digest);
+        let list = self.view.list();
+        self.anti_entropy
+            .send_window(list, &mut self.node, self.room.datagram(), to);
     }
 
     // ----- time ------------------------------------------------------------------
@@ -432,19 +421,22 @@ impl Core {
             self.view
                 .list()
                 .choose_live(self.node.rng(), 1, &[], &mut target);
+            // A root first: most of the time both lists agree.
             if let Some(to) = target.first() {
-                // A root first: most of the time both lists agree.
                 self.node.stats_mut().anti_entropy += 1;
-                let root = AntiEntropy::root(self.view.list(), self.node.me());
-                self.node.send(to.addr, root);
+                self.send_root(to.addr);
             }
         }
-        let live = self.live_count();
-        if let Some(to) = self.node.reconnect_due(live) {
+        if let Some(to) = self.node.reconnect_due(self.live_count()) {
             self.node.stats_mut().reconnect_attempts += 1;
-            let knock = AntiEntropy::root(self.view.list(), self.node.me());
-            self.node.send(to, knock);
+            self.send_root(to);
         }
+    }
+
+    /// A root (one summary of the whole list) to `to`.
+    fn send_root(&mut self, to: SocketAddr) {
+        self.node
+            .send(to, AntiEntropy::root(self.view.list(), self.node.me()));
     }
 
     // ----- joins, leaves, new versions ------------------------------------------
