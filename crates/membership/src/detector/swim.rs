@@ -21,6 +21,10 @@
 //! the target is suspected, and the core declares it failed unless it
 //! refutes with a higher incarnation in time.
 //!
+//! Periods end on a fixed grid; a node awake anyway for a SWIM message late
+//! in a period whose probe was answered starts the next one early, saving
+//! the timer's wake-up without changing the probe rate.
+//!
 //! Membership changes ride piggybacked on every message, each at most
 //! λ·log n times (see the dissemination queue), so the load per node is
 //! constant in the cluster size. Missed acks and nacks, and having to
@@ -106,6 +110,15 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
 /// probe order). More than this many at once (a join storm) starts a fresh
 /// round instead, which covers them all without per-member state.
 const MAX_PENDING: usize = 64;
+
+/// How much of a period, before its end, a node already awake for a SWIM
+/// message may start the next period (when the probe in flight is
+/// answered): the period after it still ends on the regular grid, so the
+/// probe rate is unchanged, and the wake-up the timer would have cost is
+/// saved. With the defaults (100 ms periods, about ten pings a second
+/// arriving at random), about half the timer wake-ups fold into a ping's.
+const EARLY_START_NUM: u32 = 3;
+const EARLY_START_DEN: u32 = 4;
 
 /// The SWIM detector.
 #[derive(Debug)]
@@ -213,8 +226,10 @@ impl Swim {
         let _ = ctx.send(to, payload::encode(&message));
     }
 
-    /// The end of a period: judge the finished probe, start the next one.
-    fn new_period(&mut self, ctx: &mut DetectorContext<'_>) {
+    /// The end of a period: judge the finished probe, start the next one,
+    /// which ends a period after `base` (the timer's firing time, or the
+    /// grid point a period started early skipped).
+    fn new_period(&mut self, ctx: &mut DetectorContext<'_>, base: Time) {
         let now = ctx.now();
         if let Some(probe) = self.probe.take() {
             if probe.acked {
@@ -244,7 +259,7 @@ impl Swim {
         // Lifeguard also allows) would slow detection most exactly when many
         // members fail at once and every prober sees failed probes.
         let period = ctx.config().probe_interval;
-        self.next_period = Some(now + period);
+        self.next_period = Some(base + period);
         let Some(target) = self.next_target(ctx) else {
             return;
         };
@@ -323,6 +338,25 @@ impl Swim {
         probe.pings += 1;
         let (target, seq) = (probe.target, probe.seq);
         self.send(ctx, target, SwimMessage::Ping { seq });
+    }
+
+    /// Awake for a message anyway: if the period ends within
+    /// [`EARLY_START_NUM`]/[`EARLY_START_DEN`] of a period and its probe
+    /// was answered (nothing is left to judge), start the next period now
+    /// instead of waking for it; the one after still ends on the grid.
+    fn start_early(&mut self, ctx: &mut DetectorContext<'_>) {
+        let Some(period_end) = self.next_period else {
+            return;
+        };
+        let now = ctx.now();
+        let window = ctx.config().probe_interval * EARLY_START_NUM / EARLY_START_DEN;
+        if now >= period_end || now + window < period_end {
+            return;
+        }
+        if self.probe.as_ref().is_some_and(|probe| !probe.acked) {
+            return;
+        }
+        self.new_period(ctx, period_end);
     }
 
     fn expire_relays(&mut self, ctx: &mut DetectorContext<'_>) {
@@ -428,6 +462,7 @@ impl FailureDetector for Swim {
                 }
             }
         }
+        self.start_early(ctx);
         Ok(())
     }
 
@@ -441,7 +476,7 @@ impl FailureDetector for Swim {
             return;
         };
         if now >= period_end {
-            self.new_period(ctx);
+            self.new_period(ctx, now);
             return;
         }
         let Some(probe) = self.probe.as_mut() else {

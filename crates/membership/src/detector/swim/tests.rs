@@ -320,3 +320,85 @@ fn the_retry_does_not_depend_on_the_timer_firing_on_time() {
         "{start:?} {req:?}"
     );
 }
+
+/// Runs `core`'s timers from `now` on, deadline by deadline, until it sends
+/// a ping of its own; returns its target and sequence number (`now` is then
+/// the time it was sent).
+fn next_own_ping(core: &mut Membership, now: &mut Time) -> (SocketAddr, u32) {
+    let limit = *now + Duration::from_secs(5);
+    loop {
+        core.tick(*now);
+        for (to, m) in swim_transmits(core) {
+            if let SwimMessage::Ping { seq } = m {
+                return (to, seq);
+            }
+        }
+        *now = core.poll_timeout().map_or(*now, |t| t.max(*now));
+        assert!(*now < limit, "no ping within 5 s");
+    }
+}
+
+fn node_at(addr: SocketAddr) -> NodeId {
+    NodeId::new(addr, Version(1))
+}
+
+#[test]
+fn a_node_awake_for_a_ping_starts_its_next_period_early_and_keeps_the_grid() {
+    let mut core = swim_core();
+    let period = Config::default().probe_interval;
+    join(&mut core, 2..7);
+    let mut now = Time::ZERO;
+    let (target, seq) = next_own_ping(&mut core, &mut now);
+    let first = now;
+    send(
+        &mut core,
+        first + Duration::from_millis(1),
+        node_at(target),
+        &SwimMessage::Ack { seq },
+    );
+    assert!(swim_transmits(&mut core).is_empty());
+
+    // A ping from a member 40 ms into the period: the probe was answered,
+    // the period ends within the early window, so the next probe goes out
+    // with the ack instead of on a timer of its own.
+    let awake = first + Duration::from_millis(40);
+    send(&mut core, awake, id(3), &SwimMessage::Ping { seq: 99 });
+    let sent = swim_transmits(&mut core);
+    assert!(
+        sent.contains(&(id(3).addr, SwimMessage::Ack { seq: 99 })),
+        "{sent:?}"
+    );
+    let early: Vec<_> = sent
+        .iter()
+        .filter_map(|(to, m)| matches!(m, SwimMessage::Ping { .. }).then_some(*to))
+        .collect();
+    assert_eq!(early.len(), 1, "the next probe starts early: {sent:?}");
+    let Some((_, SwimMessage::Ping { seq })) = sent
+        .iter()
+        .find(|(_, m)| matches!(m, SwimMessage::Ping { .. }))
+    else {
+        unreachable!()
+    };
+    send(
+        &mut core,
+        awake + Duration::from_millis(1),
+        node_at(early[0]),
+        &SwimMessage::Ack { seq: *seq },
+    );
+
+    // The period after it still ends on the grid: two periods after the
+    // first probe, not a period after the early one.
+    now = awake + Duration::from_millis(1);
+    let (target, seq) = next_own_ping(&mut core, &mut now);
+    assert_eq!(now, first + period * 2);
+
+    // A probe still unanswered is never cut short: a ping near the end of
+    // its period is only acked.
+    let late = now + period - Duration::from_millis(5);
+    send(&mut core, late, id(4), &SwimMessage::Ping { seq: 7 });
+    assert_eq!(
+        swim_transmits(&mut core),
+        vec![(id(4).addr, SwimMessage::Ack { seq: 7 })]
+    );
+    let _ = (target, seq);
+}
