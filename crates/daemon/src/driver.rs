@@ -607,6 +607,7 @@ impl Driver {
             EventKind::Failed => tracing::warn!("member {member} failed"),
             EventKind::Left => tracing::info!("member {member} left"),
             EventKind::Removed => tracing::info!("member {member} removed from the list"),
+            kind => tracing::info!("member {member}: {kind}"),
         }
     }
 }

@@ -13,9 +13,21 @@ use serde::{Deserialize, Serialize};
 /// (`"1.5s"`, `"250ms"`).
 ///
 /// Which detector reads which knob is listed on each field; the timing
-/// arithmetic behind the defaults is in `docs/protocol.md`.
+/// arithmetic behind the defaults is in `docs/protocol.md`. New knobs come
+/// with new releases, so the struct is built from [`Config::default`] (or
+/// a file) and its fields set one by one:
+///
+/// ```
+/// use std::time::Duration;
+/// use rumor_membership::Config;
+///
+/// let mut config = Config::default();
+/// config.probe_interval = Duration::from_millis(200);
+/// assert!(config.validate().is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Config {
     /// Heartbeat interval of the heartbeat detectors (`gossip`, `phi`): every
     /// interval a node raises its counter and gossips to `fanout` members.

@@ -4,6 +4,7 @@
 /// message. Network input never panics: it is counted and dropped, and this
 /// enum says why.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MembershipError {
     /// No detector is registered under this name.
     #[error("unknown failure detector {name:?} (known: {known})")]

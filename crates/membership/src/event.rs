@@ -14,6 +14,7 @@ use crate::Time;
 /// The kind of an [`Event`], named as in the event log. Ordered along a
 /// member's life: joined, suspected, alive, failed, left, removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum EventKind {
     /// A member became known (also the observer itself at start).
     Joined,
@@ -66,6 +67,7 @@ impl std::fmt::Display for EventKind {
 
 /// One membership event.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     /// When it happened, on the driver's clock.
     pub at: Time,
@@ -82,6 +84,28 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event: `observer` saw `kind` happen to `member` at `at`, with
+    /// the member's `incarnation`, running `detector`. (A driver that
+    /// runs another protocol, such as the simulator's foca nodes, makes
+    /// its events with it; a core makes its own.)
+    pub fn new(
+        at: Time,
+        observer: NodeId,
+        kind: EventKind,
+        member: NodeId,
+        incarnation: Incarnation,
+        detector: Arc<str>,
+    ) -> Event {
+        Event {
+            at,
+            observer,
+            kind,
+            member,
+            incarnation,
+            detector,
+        }
+    }
+
     /// The event as a record of `events.jsonl`; `epoch_unix_ms` is the
     /// Unix time, in milliseconds, of the driver's time zero.
     ///
@@ -91,14 +115,8 @@ impl Event {
     /// use rumor_membership::{Event, EventKind, Incarnation};
     ///
     /// let id = "127.0.0.1:4000#1".parse().unwrap();
-    /// let event = Event {
-    ///     at: Duration::from_millis(5),
-    ///     observer: id,
-    ///     kind: EventKind::Joined,
-    ///     member: id,
-    ///     incarnation: Incarnation(0),
-    ///     detector: Arc::from("swim"),
-    /// };
+    /// let at = Duration::from_millis(5);
+    /// let event = Event::new(at, id, EventKind::Joined, id, Incarnation(0), Arc::from("swim"));
     /// let record = event.record(1000);
     /// assert_eq!((record.ts_ms, record.event.as_str()), (1005, "joined"));
     /// ```

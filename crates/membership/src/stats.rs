@@ -3,6 +3,7 @@
 /// Counters of one core since it started. Bytes are encoded message bodies
 /// (the envelope adds a few bytes the driver accounts for).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Messages passed to [`crate::Membership::handle`].
     pub messages_received: u64,

@@ -151,10 +151,8 @@ fn a_change_after_start_spreads_with_one_notice_per_member() {
 fn a_member_that_missed_the_change_learns_it() {
     // One retransmit round per member: the news is told and done within a
     // few heartbeats, while node 3 hears nothing.
-    let config = Config {
-        retransmit_mult: std::num::NonZeroU32::new(1).unwrap(),
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.retransmit_mult = std::num::NonZeroU32::new(1).unwrap();
     let mut cluster = cluster_built(5, "gossip", 0.0, 13, |b| b.config(config));
     cluster.run_for(Duration::from_secs(3));
     let db = Metadata::from_pairs([("role", "db")]).unwrap();
@@ -201,10 +199,8 @@ fn a_member_rejoining_under_a_new_version_keeps_its_metadata() {
 #[test]
 fn metadata_too_large_for_the_datagrams_is_refused() {
     let me = NodeId::new(rumor_sim::slot_addr(0), Version(1));
-    let config = Config {
-        datagram_limit: 512,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.datagram_limit = 512;
     let registry = DetectorRegistry::with_builtins();
     let detector = || {
         registry
@@ -250,10 +246,8 @@ fn metadata_too_large_for_the_datagrams_is_refused() {
 #[test]
 fn large_metadata_and_broadcasts_stay_within_every_datagram() {
     for (detector, limit) in [("gossip", 1400), ("swim", 1400), ("phi", 900)] {
-        let config = Config {
-            datagram_limit: limit,
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.datagram_limit = limit;
         let mut cluster = cluster_built(8, detector, 0.05, 14, |mut b| {
             b = b.config(config);
             for i in 0..8 {

@@ -229,6 +229,8 @@ impl Ledger {
                     None => c.unknown_member += 1,
                 }
             }
+            // A kind this ledger does not know yet is recorded, not counted.
+            _ => {}
         }
         if let Some(events) = &mut self.recorded {
             events.push(event);

@@ -350,10 +350,8 @@ fn the_builder_refuses_what_cannot_run() {
     assert!(matches!(err, SimError::Invalid(_)), "{err}");
     let err = invalid(Cluster::builder(3).detector("foca").metadata(1, tags));
     assert!(matches!(err, SimError::Invalid(_)), "{err}");
-    let config = rumor_membership::Config {
-        datagram_limit: 512,
-        ..Default::default()
-    };
+    let mut config = rumor_membership::Config::default();
+    config.datagram_limit = 512;
     let big = rumor_membership::Metadata::from_pairs([("blob", "x".repeat(500))]).unwrap();
     let err = invalid(Cluster::builder(3).config(config).metadata(1, big));
     assert!(matches!(err, SimError::Membership(_)), "{err}");

@@ -90,7 +90,9 @@ impl Scene {
         }
         let live = self.started[row] && !self.dead[row];
         let cell = &mut self.views[row * self.members + member as usize];
-        let new = Status::after(kind);
+        let Some(new) = Status::after(kind) else {
+            return;
+        };
         if live {
             if let Some(old) = *cell {
                 self.tallies[member as usize][old as usize] -= 1;

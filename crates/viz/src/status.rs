@@ -28,15 +28,17 @@ impl Status {
         Status::Removed,
     ];
 
-    /// The status an event leaves its member in, for its observer.
-    pub fn after(kind: EventKind) -> Status {
-        match kind {
+    /// The status an event leaves its member in, for its observer (none
+    /// for a kind this build does not draw: the cell keeps its status).
+    pub fn after(kind: EventKind) -> Option<Status> {
+        Some(match kind {
             EventKind::Joined | EventKind::Alive => Status::Alive,
             EventKind::Suspected => Status::Suspected,
             EventKind::Failed => Status::Failed,
             EventKind::Left => Status::Left,
             EventKind::Removed => Status::Removed,
-        }
+            _ => return None,
+        })
     }
 
     /// A short label for legends and panels.

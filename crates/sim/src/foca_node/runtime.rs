@@ -127,14 +127,14 @@ impl Rt {
         if self.quiet {
             return;
         }
-        self.events.push_back(Event {
-            at: self.now,
-            observer: self.me.node(),
+        self.events.push_back(Event::new(
+            self.now,
+            self.me.node(),
             kind,
-            member: member.node(),
-            incarnation: Incarnation(0),
-            detector: Arc::clone(&self.detector),
-        });
+            member.node(),
+            Incarnation(0),
+            Arc::clone(&self.detector),
+        ));
     }
 
     /// The event the node emits for itself when it starts (or renews).

@@ -162,11 +162,9 @@ mod tests {
 
     #[test]
     fn a_timeout_as_long_as_the_period_is_refused() {
-        let rumor = Config {
-            probe_interval: Duration::from_millis(100),
-            probe_timeout: Duration::from_millis(100),
-            ..Config::default()
-        };
+        let mut rumor = Config::default();
+        rumor.probe_interval = Duration::from_millis(100);
+        rumor.probe_timeout = Duration::from_millis(100);
         let matched = FocaSettings {
             match_timing: true,
             ..FocaSettings::default()
