@@ -4,6 +4,7 @@
 //! Operators' requests are answered in [`control`].
 
 mod control;
+mod receive_batch;
 mod report;
 mod wait_point;
 mod why;
@@ -34,6 +35,7 @@ use crate::requester::Requester;
 use crate::settings::AgentSettings;
 use crate::snapshot::{MemberCounts, Snapshot};
 
+use self::receive_batch::ReceiveBatch;
 use self::wait_point::WaitPoint;
 
 /// How often a line of counters goes to agent.log.
@@ -82,9 +84,10 @@ pub(crate) struct Driver {
     epoch_unix_ms: u64,
     /// The gossip socket (non-blocking): read and written by this thread only.
     udp: UdpSocket,
-    /// Receiving buffer: one byte over the datagram limit, so an oversized
-    /// datagram shows as longer than the limit and fails to decode.
-    received: Vec<u8>,
+    /// Receiving buffers: each one byte over the datagram limit, so an
+    /// oversized datagram shows as longer than the limit and fails to
+    /// decode.
+    received: ReceiveBatch,
     /// Set after a receive error: the socket is not watched until then.
     udp_paused_until: Option<Time>,
     /// Encoding buffer of outgoing datagrams, and the sealed copy.
@@ -158,7 +161,7 @@ impl Driver {
             introducers: Vec::new(),
             keys,
             drop: ReceiverDrop::new(settings.drop_rate, me.version.0 ^ 0x5eed),
-            received: vec![0; settings.membership.datagram_limit + 1],
+            received: ReceiveBatch::new(RECEIVE_BATCH, settings.membership.datagram_limit),
             udp_paused_until: None,
             plain: Vec::with_capacity(settings.membership.datagram_limit),
             sealed: Vec::with_capacity(settings.membership.datagram_limit),
@@ -313,22 +316,23 @@ impl Driver {
     }
 
     /// Reads the datagrams ready on the socket, [`RECEIVE_BATCH`] at most
-    /// (the rest wait for the next turn), and hands each to the core.
+    /// in one system call (the rest wait for the next turn), and hands each
+    /// to the core.
     fn receive(&mut self, now: Time) {
-        let mut buf = std::mem::take(&mut self.received);
-        for _ in 0..RECEIVE_BATCH {
-            match self.udp.recv_from(&mut buf) {
-                Ok((len, _)) => self.on_datagram(now, &buf[..len]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    tracing::warn!("udp receive failed: {e}");
-                    self.udp_paused_until = Some(now + RECEIVE_ERROR_PAUSE);
-                    break;
+        let mut batch = std::mem::replace(&mut self.received, ReceiveBatch::new(0, 0));
+        match batch.read(&self.udp) {
+            Ok(n) => {
+                for i in 0..n {
+                    self.on_datagram(now, batch.datagram(i));
                 }
             }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::warn!("udp receive failed: {e}");
+                self.udp_paused_until = Some(now + RECEIVE_ERROR_PAUSE);
+            }
         }
-        self.received = buf;
+        self.received = batch;
     }
 
     /// The waker rang: SIGHUP's flag, then everything in the inbound
