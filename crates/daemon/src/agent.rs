@@ -90,7 +90,9 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         let waker = waker.clone();
         signals::watch(move |signal| {
             if signal == nix::sys::signal::Signal::SIGHUP {
-                tracing::info!("received {signal}: reopening the log files");
+                tracing::info!(
+                    "received {signal}: reopening the log files (and reading the config file again)"
+                );
                 signalled.reopen.store(true, Ordering::SeqCst);
             } else {
                 tracing::info!("received {signal}: leaving the cluster");
@@ -165,6 +167,7 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         },
         settings.data_dir.display()
     );
+    let mut resolver = None;
     if settings.join.is_empty() {
         tracing::info!("no --join given: starting a new cluster");
     } else if resolve::all_literal(&settings.join) {
@@ -174,8 +177,9 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
     } else {
         // Host names: the resolver thread looks them up (again and again)
         // and the driver joins with the first addresses found.
-        resolve::spawn(settings.join.clone(), inbound_tx.clone(), waker.clone())
+        let thread = resolve::spawn(settings.join.clone(), inbound_tx.clone(), waker.clone())
             .map_err(|e| DaemonError::io("cannot start the resolver", e))?;
+        resolver = Some(thread);
     }
 
     let dgrep = DgrepServer::new(
@@ -190,12 +194,12 @@ pub fn run(settings: AgentSettings) -> Result<(), DaemonError> {
         events,
         outbox,
         requester,
-        inbound,
+        (inbound_tx, inbound),
         waker,
         signalled,
         dgrep,
     );
-    driver.attach(service, log, metrics);
+    driver.attach(service, log, metrics, resolver);
     let result = driver.run();
     driver.log_final_counts();
     if let Err(e) = &result {

@@ -41,6 +41,13 @@ impl DgrepServer {
         }
     }
 
+    /// Searches what `config` allows from now on (a config reload); the
+    /// searches running finish under the paths they started with.
+    pub fn set_config(&mut self, config: ServeConfig) {
+        self.workers = SearchWorkers::beside_current_exe(&config).map(Arc::new);
+        self.config = Arc::new(config);
+    }
+
     /// Starts answering `request` (streamed by the search thread on `reply`,
     /// the request's own connection, as `node`). When `max` searches already
     /// run, hands `reply` back with the refusal the caller should send on it.

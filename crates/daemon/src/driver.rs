@@ -4,6 +4,7 @@
 //! Operators' requests are answered in [`control`].
 
 mod control;
+mod hangup;
 mod receive_batch;
 mod report;
 mod wait_point;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use rumor_membership::{
     Channel, Event, EventKind, Membership, Notice, ReceiverDrop, Time, Transmit,
 };
@@ -72,6 +73,10 @@ pub struct DriverStats {
     pub bytes_in: u64,
     /// Bytes of datagrams sent.
     pub bytes_out: u64,
+    /// Config files read again on SIGHUP and applied.
+    pub reloads: u64,
+    /// Config files read again on SIGHUP that did not check (not applied).
+    pub reloads_failed: u64,
 }
 
 /// The main thread's state.
@@ -126,6 +131,10 @@ pub(crate) struct Driver {
     monitors: Monitors,
     /// The introducers' addresses (looked up when named by host).
     introducers: Vec<SocketAddr>,
+    /// The thread looking the introducers' host names up, if any.
+    resolver: Option<crate::resolve::Resolver>,
+    /// Where a resolver started later puts the addresses it finds.
+    inbound_tx: Sender<Inbound>,
 }
 
 impl Driver {
@@ -138,11 +147,12 @@ impl Driver {
         events: EventLog,
         outbox: Outbox,
         requester: Requester,
-        inbound: Receiver<Inbound>,
+        inbound: (Sender<Inbound>, Receiver<Inbound>),
         waker: Waker,
         signalled: Arc<Signalled>,
         dgrep: DgrepServer,
     ) -> Driver {
+        let (inbound_tx, inbound) = inbound;
         let me = membership.id();
         let awaiting_introducers =
             !settings.join.is_empty() && !crate::resolve::all_literal(&settings.join);
@@ -159,6 +169,8 @@ impl Driver {
             metrics: None,
             monitors: Monitors::default(),
             introducers: Vec::new(),
+            resolver: None,
+            inbound_tx,
             keys,
             drop: ReceiverDrop::new(settings.drop_rate, me.version.0 ^ 0x5eed),
             received: ReceiveBatch::new(RECEIVE_BATCH, settings.membership.datagram_limit),
@@ -194,7 +206,9 @@ impl Driver {
         service: TcpService,
         log: LogFile,
         metrics: Option<Arc<Metrics>>,
+        resolver: Option<crate::resolve::Resolver>,
     ) {
+        self.resolver = resolver;
         self.service = Some(service);
         self.log = Some(log);
         self.metrics = metrics;
@@ -218,41 +232,6 @@ impl Driver {
             queue_full: queue.drops,
             local_health: self.membership.local_health(),
             service: self.service.as_ref().map(|s| s.stats()).unwrap_or_default(),
-        }
-    }
-
-    /// SIGHUP: agent.log and events.jsonl opened again at their paths.
-    fn reopen_logs(&mut self) {
-        if let Some(log) = &self.log {
-            if let Err(e) = log.reopen() {
-                tracing::error!("cannot reopen agent.log: {e}");
-            }
-        }
-        if let Err(e) = self.events.reopen() {
-            tracing::error!("cannot reopen {}: {e}", self.events.path().display());
-        }
-        tracing::info!("log files reopened");
-    }
-
-    /// The introducers' addresses, looked up again: the seeds follow them,
-    /// and a first join not admitted yet asks the new addresses.
-    fn on_introducers(&mut self, now: Time, addrs: Vec<SocketAddr>) {
-        if addrs == self.introducers {
-            return;
-        }
-        tracing::info!(
-            "introducers resolve to {}",
-            addrs
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        self.introducers = addrs.clone();
-        self.awaiting_introducers = false;
-        self.membership.set_seeds(addrs.clone());
-        if self.first_join_until.is_some() || self.membership.live_count() <= 1 {
-            self.membership.join(now, addrs);
         }
     }
 
@@ -342,7 +321,8 @@ impl Driver {
         // visible from here on.
         self.waker.answer();
         if self.signalled.reopen.swap(false, Ordering::SeqCst) {
-            self.reopen_logs();
+            let now = self.now();
+            self.on_hangup(now);
         }
         while let Ok(inbound) = self.inbound.try_recv() {
             let now = self.now();

@@ -65,6 +65,7 @@ pub mod metrics_server;
 pub mod monitor;
 pub mod outbox;
 pub mod proc_stats;
+pub mod reload;
 pub mod requester;
 pub mod resolve;
 pub mod scale;

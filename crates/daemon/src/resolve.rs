@@ -83,12 +83,33 @@ pub fn all_literal(names: &[String]) -> bool {
     names.iter().all(|n| n.parse::<SocketAddr>().is_ok())
 }
 
+/// The resolver thread's handle: hands it a new list of names (a config
+/// reload). Dropping it ends the thread at its next look.
+#[derive(Debug)]
+pub struct Resolver {
+    names: Sender<Vec<String>>,
+}
+
+impl Resolver {
+    /// Looks `names` up from now on instead of the list before, at once.
+    pub fn set_names(&self, names: Vec<String>) {
+        let _ = self.names.send(names);
+    }
+}
+
 /// Starts the resolver thread: it sends [`Inbound::Introducers`] with the
-/// first lookup that finds something and whenever the addresses change.
-pub fn spawn(names: Vec<String>, inbound: Sender<Inbound>, waker: Waker) -> std::io::Result<()> {
+/// first lookup that finds something and whenever the addresses change,
+/// and looks up at once when handed a new list.
+pub fn spawn(
+    names: Vec<String>,
+    inbound: Sender<Inbound>,
+    waker: Waker,
+) -> std::io::Result<Resolver> {
+    let (tx, rx) = crossbeam_channel::unbounded::<Vec<String>>();
     std::thread::Builder::new()
         .name("resolver".into())
         .spawn(move || {
+            let mut names = names;
             let mut last: Vec<SocketAddr> = Vec::new();
             loop {
                 let addrs = resolve_all(&names);
@@ -99,10 +120,14 @@ pub fn spawn(names: Vec<String>, inbound: Sender<Inbound>, waker: Waker) -> std:
                     waker.wake();
                     last = addrs;
                 }
-                std::thread::sleep(EVERY);
+                match rx.recv_timeout(EVERY) {
+                    Ok(new) => names = new,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+                }
             }
         })?;
-    Ok(())
+    Ok(Resolver { names: tx })
 }
 
 #[cfg(test)]

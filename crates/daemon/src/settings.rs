@@ -60,6 +60,9 @@ pub struct AgentSettings {
     pub packet_overhead: usize,
     /// This member's tags (`--tag`, `[tags]`): its metadata.
     pub metadata: Metadata,
+    /// The command line, kept when it names a config file: SIGHUP reads
+    /// the file again with the same flags over it (see `reload`).
+    pub reload_args: Option<Box<AgentArgs>>,
 }
 
 impl AgentSettings {
@@ -180,6 +183,7 @@ impl AgentSettings {
             keyring_path,
             packet_overhead,
             metadata,
+            reload_args: args.config.is_some().then(|| Box::new(args.clone())),
         })
     }
 

@@ -83,7 +83,7 @@ impl Snapshot {
         let c = &self.core;
         let d = &self.driver;
         let s = &self.service;
-        let figures: [(&str, u64); 32] = [
+        let figures: [(&str, u64); 34] = [
             ("datagrams_received", d.datagrams),
             ("datagrams_sent", d.sent),
             ("bytes_received", d.bytes_in),
@@ -94,6 +94,8 @@ impl Snapshot {
             ("dropped_wrong_kind", d.wrong_kind),
             ("dropped_queue_full", self.queue_full),
             ("dropped_receiver_drop", d.injected_drops),
+            ("config_reloads", d.reloads),
+            ("config_reloads_failed", d.reloads_failed),
             ("queue_depth", self.queue_depth),
             ("suspicions_raised", c.suspicions),
             ("suspicions_refuted", c.refutations),
