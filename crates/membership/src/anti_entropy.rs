@@ -107,6 +107,21 @@ impl AntiEntropy {
         true
     }
 
+    /// The periodic sync, when due: a root (one summary of the whole list)
+    /// to one random live member, counted. Most of the time both lists
+    /// agree and that is all.
+    pub(crate) fn sync_if_due(&mut self, list: &MemberList, node: &mut Node) {
+        if !self.due(node.now(), node.config().sync_interval) {
+            return;
+        }
+        let mut target = Vec::new();
+        list.choose_live(node.rng(), 1, &[], &mut target);
+        if let Some(to) = target.first() {
+            node.stats_mut().anti_entropy += 1;
+            node.send(to.addr, AntiEntropy::root(list, node.me()));
+        }
+    }
+
     /// Starts again from the first bucket (a new version, a new list).
     pub(crate) fn reset(&mut self) {
         self.cursor = 0;

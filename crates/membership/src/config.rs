@@ -65,6 +65,13 @@ pub struct Config {
     pub t_delete: Duration,
     /// `gossip`, `phi`: members each heartbeat round is sent to. Default 3.
     pub fanout: NonZeroUsize,
+    /// Every detector: members that urgent news (a suspicion, a refutation,
+    /// a failure, a leave) is pushed to at once, in an `Updates` datagram,
+    /// by each node that learns it, rather than waiting for the detector's
+    /// next messages to carry it; each push counts against the news'
+    /// retransmit budget like a piggyback. 0 leaves the news to the
+    /// piggyback alone. Default 3.
+    pub news_fanout: usize,
     /// The largest datagram the core produces, in bytes, envelope included.
     /// Default 1400 ([`rumor_wire::DEFAULT_DATAGRAM_LIMIT`]).
     pub datagram_limit: usize,
@@ -135,6 +142,7 @@ impl Default for Config {
             suspicion_confirmations: 3,
             t_delete: Duration::from_secs(30),
             fanout: NonZeroUsize::new(3).expect("3 is not zero"),
+            news_fanout: 3,
             datagram_limit: rumor_wire::DEFAULT_DATAGRAM_LIMIT,
             probe_interval: Duration::from_millis(100),
             probe_timeout: Duration::from_millis(40),

@@ -416,27 +416,27 @@ impl Core {
             joins::leave_gossip(&mut self.view, &mut self.node, &self.room, now);
             return;
         }
-        if self.anti_entropy.due(now, self.node.config().sync_interval) {
-            let mut target = Vec::new();
-            self.view
-                .list()
-                .choose_live(self.node.rng(), 1, &[], &mut target);
-            // A root first: most of the time both lists agree.
-            if let Some(to) = target.first() {
-                self.node.stats_mut().anti_entropy += 1;
-                self.send_root(to.addr);
-            }
-        }
+        self.anti_entropy
+            .sync_if_due(self.view.list(), &mut self.node);
         if let Some(to) = self.node.reconnect_due(self.live_count()) {
             self.node.stats_mut().reconnect_attempts += 1;
-            self.send_root(to);
+            let root = AntiEntropy::root(self.view.list(), self.node.me());
+            self.node.send(to, root);
         }
     }
 
-    /// A root (one summary of the whole list) to `to`.
-    fn send_root(&mut self, to: SocketAddr) {
-        self.node
-            .send(to, AntiEntropy::root(self.view.list(), self.node.me()));
+    /// Urgent news queued since the last look goes at once to
+    /// `news_fanout` random members (each of which does the same on first
+    /// hearing it), instead of waiting for the detector's next messages.
+    pub(crate) fn push_fresh_news(&mut self) {
+        let (queue, _) = self.view.dissemination();
+        if !queue.take_fresh() || !self.node.lifecycle().is_active() {
+            return;
+        }
+        let k = self.node.config().news_fanout;
+        for member in self.random_members(k, &[]) {
+            self.node.push_news(member.addr);
+        }
     }
 
     // ----- joins, leaves, new versions ------------------------------------------

@@ -73,6 +73,8 @@ pub(crate) struct Dissemination {
     next_seq: u64,
     /// Keys popped by `take` and not picked, to push back.
     held: Vec<Key>,
+    /// Urgent news queued since [`Dissemination::take_fresh`] last looked.
+    fresh: bool,
 }
 
 impl Dissemination {
@@ -112,10 +114,17 @@ impl Dissemination {
         }
     }
 
+    /// Whether urgent news (a suspicion, a refutation, a failure, a leave)
+    /// was queued since the last call.
+    pub(crate) fn take_fresh(&mut self) -> bool {
+        std::mem::take(&mut self.fresh)
+    }
+
     /// Queues `update` to be told, replacing any queued change about the
     /// same member.
     pub(crate) fn enqueue(&mut self, update: MemberUpdate) {
         self.next_seq += 1;
+        self.fresh |= is_urgent(&update);
         let entry = Entry {
             update,
             transmits: 0,

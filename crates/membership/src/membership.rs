@@ -497,6 +497,7 @@ impl Membership {
         if self.core.lifecycle().must_rejoin() {
             self.rejoin();
         }
+        self.core.push_fresh_news();
         let expected = self.poll_timeout();
         self.core.set_expected(expected);
     }

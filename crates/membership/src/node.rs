@@ -219,6 +219,12 @@ impl Node {
         self.outbox.push(to, message, Channel::Datagram);
     }
 
+    /// Queues an `Updates` datagram for `to` of the news still to tell
+    /// when the driver polls it.
+    pub(crate) fn push_news(&mut self, to: SocketAddr) {
+        self.outbox.push_news(to);
+    }
+
     /// Queues a request on a stream (a join request).
     pub(crate) fn request(&mut self, to: SocketAddr, message: Gossip) {
         self.outbox.push(to, message, Channel::Request);

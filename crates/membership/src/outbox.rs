@@ -23,6 +23,9 @@ enum Body {
     Message(Gossip),
     /// A detector's payload, to be wrapped with piggybacked updates.
     Detector(Vec<u8>),
+    /// An `Updates` message filled with the news current when polled; not
+    /// sent if there is none left to tell by then.
+    News,
 }
 
 /// A message waiting for the driver to poll it.
@@ -53,6 +56,14 @@ impl Outbox {
         self.queue.push_back(Outgoing { to, body, channel });
     }
 
+    /// Queues news for `to`: an `Updates` datagram of whatever news is
+    /// still to be told when the driver polls it.
+    pub(crate) fn push_news(&mut self, to: SocketAddr) {
+        let body = Body::News;
+        let channel = Channel::Datagram;
+        self.queue.push_back(Outgoing { to, body, channel });
+    }
+
     /// Drops everything not yet sent (this version is over).
     pub(crate) fn clear(&mut self) {
         self.queue.clear();
@@ -67,24 +78,37 @@ impl Outbox {
         room: &Room,
         piggyback: &mut Piggyback<'_>,
     ) -> Option<(SocketAddr, Gossip, Channel)> {
-        let Some(Outgoing { to, body, channel }) = self.queue.pop_front() else {
-            shrink_idle(&mut self.queue);
-            return None;
-        };
-        let message = match body {
-            Body::Message(message) => message,
-            Body::Detector(payload) => {
-                let (updates, extras) = piggyback(room.news_after_payload(payload.len()));
-                Gossip::Detector {
-                    detector: detector.to_string(),
-                    sender: me,
-                    payload,
-                    updates,
-                    extras,
+        loop {
+            let Some(Outgoing { to, body, channel }) = self.queue.pop_front() else {
+                shrink_idle(&mut self.queue);
+                return None;
+            };
+            let message = match body {
+                Body::Message(message) => message,
+                Body::Detector(payload) => {
+                    let (updates, extras) = piggyback(room.news_after_payload(payload.len()));
+                    Gossip::Detector {
+                        detector: detector.to_string(),
+                        sender: me,
+                        payload,
+                        updates,
+                        extras,
+                    }
                 }
-            }
-        };
-        Some((to, message, channel))
+                Body::News => {
+                    let (updates, extras) = piggyback(room.news());
+                    if updates.is_empty() && extras.is_empty() {
+                        continue;
+                    }
+                    Gossip::Updates {
+                        sender: me,
+                        updates,
+                        extras,
+                    }
+                }
+            };
+            return Some((to, message, channel));
+        }
     }
 
     /// The next message, encoded into `buf` (cleared first), counted in

@@ -1,6 +1,7 @@
 //! The core's unit tests, by subject.
 
 mod joins;
+mod news;
 mod transitions;
 mod views;
 
