@@ -7,7 +7,9 @@
 //! them (a full memory overwrites a random entry, so it keeps a sample
 //! biased to recent failures). Every `reconnect_interval`, jittered to
 //! between half and one and a half of it, the node sends one remembered
-//! address an anti-entropy digest. Whoever answers there takes it from
+//! address an anti-entropy digest; in a healthy view of `live` members,
+//! every `ceil(live / 8)` intervals, so that the cluster as a whole knocks
+//! about eight times per interval whatever its size. Whoever answers there takes it from
 //! the ordinary rules: a process that holds this node dead answers
 //! [`Gossip::Gone`](rumor_wire::Gossip::Gone), and one of the two
 //! rejoins under a new version (the smaller view yields); a new process at
@@ -23,6 +25,10 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::Time;
+
+/// Members of a healthy view knocking per `reconnect_interval`, together
+/// (each knocks `ceil(live / KNOCKERS)` times less often).
+const KNOCKERS: usize = 8;
 
 /// One remembered failure.
 #[derive(Debug, Clone, Copy)]
@@ -117,11 +123,20 @@ impl Reconnect {
         if now < self.next_attempt {
             return None;
         }
-        self.next_attempt = now + jittered(self.interval, rng);
         let window = self.window;
         self.remembered
             .retain(|r| now.saturating_sub(r.failed_at) < window);
         let in_trouble = live <= 1 || self.remembered.len() > live;
+        // A healthy view shares the knocking: each of its members knocks
+        // every interval times ceil(live / KNOCKERS), so the cluster as a
+        // whole knocks about KNOCKERS times per interval whatever its
+        // size. A view in trouble knocks at the full rate.
+        let spread = if in_trouble {
+            1
+        } else {
+            live.div_ceil(KNOCKERS).max(1) as u32
+        };
+        self.next_attempt = now + jittered(self.interval * spread, rng);
         let use_seed =
             in_trouble && !self.seeds.is_empty() && (self.remembered.is_empty() || self.seed_turn);
         self.seed_turn = !self.seed_turn;
@@ -212,5 +227,32 @@ mod tests {
         }
         assert!(seen.contains(&addr(7)));
         assert!(seen.iter().any(|a| *a != addr(7)));
+    }
+
+    #[test]
+    fn a_large_healthy_view_shares_the_knocking_and_one_in_trouble_does_not() {
+        let mut rng = SmallRng::seed_from_u64(4);
+        let mut r = reconnect(&mut rng);
+        r.remember(addr(1), Time::ZERO, &mut rng);
+        let mut t = r.deadline();
+        // 80 live members: each knocks a tenth as often (2 s × 10, jittered).
+        assert_eq!(r.due(t, 80, &mut rng), Some(addr(1)));
+        let gap = r.deadline() - t;
+        assert!(
+            gap >= Duration::from_secs(10) && gap < Duration::from_secs(30),
+            "{gap:?}"
+        );
+        // Up to eight live members knock at the full rate.
+        t = r.deadline();
+        assert_eq!(r.due(t, 8, &mut rng), Some(addr(1)));
+        let gap = r.deadline() - t;
+        assert!(
+            gap >= Duration::from_secs(1) && gap < Duration::from_secs(3),
+            "{gap:?}"
+        );
+        // Alone, however large the cluster was: the full rate.
+        t = r.deadline();
+        assert_eq!(r.due(t, 1, &mut rng), Some(addr(1)));
+        assert!(r.deadline() - t < Duration::from_secs(3));
     }
 }
