@@ -5,8 +5,10 @@ use super::transitions::*;
 
 /// A gossip core with `news_fanout` set, knowing members on ports 2..=7.
 fn core_with(news_fanout: usize) -> Membership {
-    let mut config = Config::default();
-    config.news_fanout = news_fanout;
+    let config = Config {
+        news_fanout,
+        ..Config::default()
+    };
     let detector = DetectorRegistry::with_builtins()
         .create("gossip", &DetectorSettings::new(&config))
         .unwrap();

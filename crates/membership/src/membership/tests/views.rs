@@ -176,8 +176,10 @@ pub(super) fn recorded(me: NodeId) -> Membership {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     // Two nodes talking only to each other: urgent news repaired by a
     // digest is not pushed to the members they list but do not run.
-    let mut config = Config::default();
-    config.news_fanout = 0;
+    let config = Config {
+        news_fanout: 0,
+        ..Config::default()
+    };
     Membership::new(me, config, Box::new(Recorder(seen)), 3, Time::ZERO)
         .expect("a valid configuration")
 }
