@@ -13,6 +13,7 @@
 
 mod actions;
 mod cluster;
+mod cluster_builder;
 mod converged;
 mod delivery;
 mod engine;
@@ -23,7 +24,8 @@ mod run;
 mod setup;
 mod wire;
 
-pub use cluster::{Cluster, ClusterBuilder, ClusterStats};
+pub use cluster::{Cluster, ClusterStats};
+pub use cluster_builder::ClusterBuilder;
 pub use run::{RunOptions, RunOutcome, run};
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
