@@ -45,6 +45,7 @@ mod headless;
 pub mod input;
 mod layout;
 mod marker;
+mod painter;
 pub mod palette;
 mod player;
 mod render;
