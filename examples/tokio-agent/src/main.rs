@@ -2,11 +2,10 @@
 //! `rumor-membership` driven by tokio's UDP socket, TCP streams and timers.
 //! It joins a cluster of `rumor agent`s with its tags (metadata), sends one
 //! broadcast to every member once admitted, prints every membership event,
-//! notice and broadcast, and leaves gracefully on Ctrl-C or SIGTERM (or
-//! after `--for SECS`).
+//! notice and broadcast, and leaves gracefully on Ctrl-C or SIGTERM.
 //!
 //! ```text
-//! tokio-agent --bind 127.0.0.1:7100 --join 127.0.0.1:7000 [--tag role=web]… [--broadcast TEXT] [--detector gossip] [--for 30]
+//! tokio-agent --bind 127.0.0.1:7100 --join 127.0.0.1:7000 [--tag role=web]… [--broadcast TEXT] [--detector gossip]
 //! ```
 //!
 //! The whole contract with the core is five calls: `handle` what arrives,
@@ -42,13 +41,6 @@ struct Args {
     tags: Metadata,
     broadcast: Option<String>,
     detector: String,
-    run_for: Option<Duration>,
-}
-
-/// What a request task brings back to the loop.
-enum Answer {
-    Reply(SocketAddr, Gossip),
-    Unreachable(SocketAddr),
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -58,7 +50,6 @@ fn parse_args() -> Result<Args, String> {
         tags: Metadata::new(),
         broadcast: None,
         detector: "gossip".into(),
-        run_for: None,
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
@@ -76,10 +67,6 @@ fn parse_args() -> Result<Args, String> {
             }
             "--broadcast" => args.broadcast = Some(value()?),
             "--detector" => args.detector = value()?,
-            "--for" => {
-                let secs = value()?.parse().map_err(|_| "--for takes seconds")?;
-                args.run_for = Some(Duration::from_secs(secs));
-            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -103,10 +90,8 @@ async fn run(args: Args) -> Result<(), String> {
     let detector = DetectorRegistry::with_builtins()
         .create(&args.detector, &DetectorSettings::new(&config))
         .map_err(|e| e.to_string())?;
-    let unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_millis() as u64;
+    let since_1970 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let unix_ms = since_1970.map_err(|e| e.to_string())?.as_millis() as u64;
     let me = NodeId::new(args.bind, Version(unix_ms));
     let epoch = Instant::now();
     let now = || epoch.elapsed();
@@ -122,11 +107,16 @@ async fn run(args: Args) -> Result<(), String> {
         core.join(now(), args.join.clone());
     }
 
-    let (answers_tx, mut answers) = mpsc::channel(16);
+    // Request tasks bring back an answer, or who did not answer.
+    let (answers_tx, mut answers) = mpsc::channel::<Result<(SocketAddr, Gossip), SocketAddr>>(16);
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let far = epoch + Duration::from_secs(100 * 365 * 24 * 3600);
-    let stop_at = args.run_for.map_or(far, |d| epoch + d);
     let mut leave_by: Option<Instant> = None;
+    // Ctrl-C or SIGTERM: a graceful leave, then LINGER of goodbyes.
+    let stop = async {
+        tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = terminate.recv() => {} }
+    };
+    tokio::pin!(stop);
     let (mut inbound, mut outbound) = (vec![0u8; 65_536], Vec::new());
     loop {
         // Carry out what the core said, then wait for its next deadline.
@@ -138,11 +128,9 @@ async fn run(args: Args) -> Result<(), String> {
                 _ => {
                     let (frame, tx) = (outbound[..t.len].to_vec(), answers_tx.clone());
                     tokio::spawn(async move {
-                        let answer = match timeout(REQUEST_TIMEOUT, request(t.to, &frame)).await {
-                            Ok(Ok(message)) => Answer::Reply(t.to, message),
-                            _ => Answer::Unreachable(t.to),
-                        };
-                        let _ = tx.send(answer).await;
+                        let answer = timeout(REQUEST_TIMEOUT, request(t.to, &frame)).await;
+                        let answer = answer.ok().and_then(Result::ok).map(|m| (t.to, m));
+                        let _ = tx.send(answer.ok_or(t.to)).await;
                     });
                 }
             }
@@ -181,22 +169,17 @@ async fn run(args: Args) -> Result<(), String> {
                 }
             }
             Some(answer) = answers.recv() => match answer {
-                Answer::Reply(from, message) => core.handle(now(), from, message),
-                Answer::Unreachable(to) => core.handle_unreachable(now(), to),
+                Ok((from, message)) => core.handle(now(), from, message),
+                Err(to) => core.handle_unreachable(now(), to),
             },
             _ = sleep_until(deadline) => core.tick(now()),
-            _ = tokio::signal::ctrl_c(), if leave_by.is_none() => leave_by = Some(leave(&mut core, now())),
-            _ = terminate.recv(), if leave_by.is_none() => leave_by = Some(leave(&mut core, now())),
-            _ = sleep_until(stop_at), if leave_by.is_none() => leave_by = Some(leave(&mut core, now())),
+            _ = &mut stop, if leave_by.is_none() => {
+                println!("leaving");
+                core.leave(now());
+                leave_by = Some(Instant::now() + LINGER);
+            }
         }
     }
-}
-
-/// Starts a graceful leave; returns when to stop sending goodbyes.
-fn leave(core: &mut Membership, now: Duration) -> Instant {
-    println!("leaving");
-    core.leave(now);
-    Instant::now() + LINGER
 }
 
 /// One request on a new TCP stream: a 4-byte big-endian length and the
