@@ -6,6 +6,7 @@ use std::path::PathBuf;
 /// What can stop an agent or a command. Each variant prints as one line that
 /// says what is wrong and with which input.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DaemonError {
     /// A command-line or configuration value that makes no sense.
     #[error("{0}")]

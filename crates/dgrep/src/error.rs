@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 /// What can go wrong answering or asking a dgrep query.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DgrepError {
     /// The request asks for more than this agent allows (pattern size or count).
     #[error("request refused: {0}")]

@@ -63,6 +63,7 @@ impl Default for NetworkConfig {
 
 /// Why the network did not deliver a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Cut {
     /// Lost in transit (datagrams only).
     Lost,

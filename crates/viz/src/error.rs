@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// What can go wrong while loading, fetching or drawing a replay.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VizError {
     /// A file or directory given as input could not be read.
     #[error("cannot read {path}: {source}")]
