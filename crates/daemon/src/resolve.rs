@@ -1,7 +1,7 @@
 //! Host names in `--bind` and `--join`: `HOST:PORT` as well as `IP:PORT`.
 //!
 //! The listening address is resolved once, at start. Introducers are
-//! resolved again at every attempt: a resolver thread looks them up every
+//! resolved again and again: a resolver thread looks them up every
 //! [`EVERY`] and hands the main thread the addresses whenever they change
 //! (a host name that does not resolve yet, at boot, is looked up again
 //! until it does), so an introducer that moves to another address is
