@@ -65,12 +65,12 @@ pub struct Config {
     pub t_delete: Duration,
     /// `gossip`, `phi`: members each heartbeat round is sent to. Default 3.
     pub fanout: NonZeroUsize,
-    /// Every detector: members that urgent news (a suspicion, a refutation,
-    /// a failure, a leave) is pushed to at once, in an `Updates` datagram,
-    /// by each node that learns it, rather than waiting for the detector's
-    /// next messages to carry it; each push counts against the news'
-    /// retransmit budget like a piggyback. 0 leaves the news to the
-    /// piggyback alone. Default 3.
+    /// Every detector: members that news of a failure, a leave or a
+    /// refutation is pushed to at once, in an `Updates` datagram, by each
+    /// node that learns it, rather than waiting for the detector's next
+    /// messages to carry it (suspicions ride the piggyback); each push
+    /// counts against the news' retransmit budget like a piggyback. 0
+    /// leaves all news to the piggyback. Default 3.
     pub news_fanout: usize,
     /// The largest datagram the core produces, in bytes, envelope included.
     /// Default 1400 ([`rumor_wire::DEFAULT_DATAGRAM_LIMIT`]).

@@ -425,9 +425,9 @@ impl Core {
         }
     }
 
-    /// Urgent news queued since the last look goes at once to
-    /// `news_fanout` random members (each of which does the same on first
-    /// hearing it), instead of waiting for the detector's next messages.
+    /// News of a failure, leave or refutation queued since the last look
+    /// goes at once to `news_fanout` random members (each of which does the
+    /// same on first hearing it), not waiting for the detector's messages.
     pub(crate) fn push_fresh_news(&mut self) {
         let (queue, _) = self.view.dissemination();
         if !queue.take_fresh() || !self.node.lifecycle().is_active() {

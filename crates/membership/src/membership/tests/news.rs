@@ -1,4 +1,5 @@
-//! Urgent news pushed at once to `news_fanout` members; joins are not.
+//! News of failures, leaves and refutations pushed at once to
+//! `news_fanout` members; joins and suspicions ride the piggyback.
 
 use super::prelude::*;
 use super::transitions::*;
@@ -31,29 +32,33 @@ fn pushed(core: &mut Membership, member: NodeId, state: MemberState) -> Vec<Sock
 }
 
 #[test]
-fn a_suspicion_heard_is_pushed_at_once_to_news_fanout_members_and_only_once() {
+fn a_failure_or_a_refutation_heard_is_pushed_at_once_and_only_once() {
     let mut core = core_with(3);
-    // Joins are not urgent: nothing was pushed for them.
+    // Joins are not pushed, nor suspicions: they ride the piggyback.
     assert!(pushed(&mut core, id(2, 1), MemberState::Alive).is_empty());
     let x = id(4, 1);
     tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
-    let mut to = pushed(&mut core, x, MemberState::Suspect);
+    assert!(pushed(&mut core, x, MemberState::Suspect).is_empty());
+    // Its refutation goes at once to three distinct known members.
+    tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 1)]);
+    let mut to = pushed(&mut core, x, MemberState::Alive);
     to.sort();
     to.dedup();
     assert_eq!(to.len(), 3, "{to:?}");
     assert!(to.iter().all(|a| a.port() >= 2 && a.port() <= 7), "{to:?}");
     // The same news again is not news: nothing more is pushed.
-    tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
-    assert!(pushed(&mut core, x, MemberState::Suspect).is_empty());
-    // Its refutation is, and goes out the same way.
     tell(&mut core, Time::ZERO, &[(x, MemberState::Alive, 1)]);
-    assert_eq!(pushed(&mut core, x, MemberState::Alive).len(), 3);
+    assert!(pushed(&mut core, x, MemberState::Alive).is_empty());
+    // A failure goes the same way.
+    let y = id(5, 1);
+    tell(&mut core, Time::ZERO, &[(y, MemberState::Failed, 0)]);
+    assert_eq!(pushed(&mut core, y, MemberState::Failed).len(), 3);
 }
 
 #[test]
 fn without_news_fanout_the_news_waits_for_the_piggyback() {
     let mut core = core_with(0);
     let x = id(4, 1);
-    tell(&mut core, Time::ZERO, &[(x, MemberState::Suspect, 0)]);
-    assert!(pushed(&mut core, x, MemberState::Suspect).is_empty());
+    tell(&mut core, Time::ZERO, &[(x, MemberState::Failed, 0)]);
+    assert!(pushed(&mut core, x, MemberState::Failed).is_empty());
 }
