@@ -89,8 +89,8 @@ pub struct AgentArgs {
     #[arg(long, value_name = "IP:PORT", value_parser = parse_addr)]
     pub advertise: Option<SocketAddr>,
     /// An introducer to join through; repeat for fallbacks, asked in order.
-    /// A host name is looked up again every 5 s (and at once on SIGHUP), so
-    /// an introducer that moves is still found. Without any, the
+    /// A host name is looked up again at each join attempt, every 5 s and on
+    /// SIGHUP, so an introducer that moves is still found. Without any, the
     /// agent starts a new cluster.
     #[arg(long = "join", value_name = "IP:PORT|HOST:PORT", value_parser = parse_host_port)]
     pub join: Vec<String>,

@@ -491,6 +491,10 @@ impl Driver {
     /// keyring) and sent.
     fn transmit(&mut self, transmit: Transmit, bytes: &[u8]) {
         if transmit.channel == Channel::Request {
+            // A join attempt: introducers named by host are looked up again.
+            if let Some(resolver) = &self.resolver {
+                resolver.look_up_now();
+            }
             self.requester.request(transmit.to, bytes.to_vec());
             return;
         }

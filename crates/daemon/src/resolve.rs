@@ -1,13 +1,16 @@
 //! Host names in `--bind` and `--join`: `HOST:PORT` as well as `IP:PORT`.
 //!
 //! The listening address is resolved once, at start. Introducers are
-//! resolved again and again: a resolver thread looks them up every
-//! [`EVERY`] and hands the main thread the addresses whenever they change
+//! resolved again and again: a resolver thread looks them up at each join
+//! attempt (the agent asks it), every [`EVERY`] besides, and on SIGHUP,
+//! and hands the main thread the addresses whenever they change
 //! (a host name that does not resolve yet, at boot, is looked up again
 //! until it does), so an introducer that moves to another address is
 //! still found. The main thread never waits on a lookup.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::Sender;
@@ -83,29 +86,52 @@ pub fn all_literal(names: &[String]) -> bool {
     names.iter().all(|n| n.parse::<SocketAddr>().is_ok())
 }
 
-/// The resolver thread's handle: hands it a new list of names (a config
-/// reload). Dropping it ends the thread at its next look.
+/// What the resolver thread is asked.
+#[derive(Debug)]
+enum Ask {
+    /// Look these names up from now on (a config reload).
+    Names(Vec<String>),
+    /// Look up again now (a join attempt is under way).
+    Now,
+}
+
+/// The resolver thread's handle: asks it to look up again now, or to look
+/// up a new list of names. Dropping it ends the thread at its next look.
 #[derive(Debug)]
 pub struct Resolver {
-    names: Sender<Vec<String>>,
+    asks: Sender<Ask>,
+    lookups: Arc<AtomicU64>,
 }
 
 impl Resolver {
     /// Looks `names` up from now on instead of the list before, at once.
     pub fn set_names(&self, names: Vec<String>) {
-        let _ = self.names.send(names);
+        let _ = self.asks.send(Ask::Names(names));
+    }
+
+    /// Looks the names up again at once (the agent calls it at each join
+    /// attempt, so a name that moved is followed by the next one).
+    pub fn look_up_now(&self) {
+        let _ = self.asks.send(Ask::Now);
+    }
+
+    /// Lookups of the whole list made so far.
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
     }
 }
 
 /// Starts the resolver thread: it sends [`Inbound::Introducers`] with the
 /// first lookup that finds something and whenever the addresses change,
-/// and looks up at once when handed a new list.
+/// looks up every [`EVERY`], and at once when asked.
 pub fn spawn(
     names: Vec<String>,
     inbound: Sender<Inbound>,
     waker: Waker,
 ) -> std::io::Result<Resolver> {
-    let (tx, rx) = crossbeam_channel::unbounded::<Vec<String>>();
+    let (tx, rx) = crossbeam_channel::unbounded::<Ask>();
+    let lookups = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&lookups);
     std::thread::Builder::new()
         .name("resolver".into())
         .spawn(move || {
@@ -113,6 +139,7 @@ pub fn spawn(
             let mut last: Vec<SocketAddr> = Vec::new();
             loop {
                 let addrs = resolve_all(&names);
+                counted.fetch_add(1, Ordering::Relaxed);
                 if !addrs.is_empty() && addrs != last {
                     if inbound.send(Inbound::Introducers(addrs.clone())).is_err() {
                         return;
@@ -121,13 +148,20 @@ pub fn spawn(
                     last = addrs;
                 }
                 match rx.recv_timeout(EVERY) {
-                    Ok(new) => names = new,
+                    Ok(Ask::Names(new)) => names = new,
+                    Ok(Ask::Now) => {}
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
                 }
+                // Asks that came meanwhile are answered by the next lookup.
+                while let Ok(ask) = rx.try_recv() {
+                    if let Ask::Names(new) = ask {
+                        names = new;
+                    }
+                }
             }
         })?;
-    Ok(Resolver { names: tx })
+    Ok(Resolver { asks: tx, lookups })
 }
 
 #[cfg(test)]
@@ -152,5 +186,25 @@ mod tests {
         }
         assert!(check_host_port("[::1]:3000").is_ok());
         assert!(resolve("no-such-host.invalid:3000").is_err());
+    }
+
+    #[test]
+    fn a_lookup_is_made_at_once_when_asked() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let waker = Waker::new().unwrap();
+        let resolver = spawn(vec!["localhost:4999".into()], tx, waker).unwrap();
+        // The first lookup finds localhost and hands it over.
+        let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(matches!(first, Inbound::Introducers(a) if !a.is_empty()));
+        let before = resolver.lookups();
+        // Asked, it looks up again well before its periodic EVERY.
+        resolver.look_up_now();
+        let asked = std::time::Instant::now();
+        while resolver.lookups() == before {
+            assert!(asked.elapsed() < EVERY / 2, "no lookup when asked");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Nothing changed, so nothing more is handed over.
+        assert!(rx.try_recv().is_err());
     }
 }

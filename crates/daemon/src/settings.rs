@@ -24,7 +24,7 @@ pub struct AgentSettings {
     /// names: `--advertise`, else the listening address.
     pub advertise: SocketAddr,
     /// Introducers to join through, in order, as given (`IP:PORT` or
-    /// `HOST:PORT`, looked up again every few seconds).
+    /// `HOST:PORT`, looked up again at each join attempt).
     pub join: Vec<String>,
     /// Where the Prometheus endpoint listens, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
