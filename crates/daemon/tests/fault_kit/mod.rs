@@ -207,6 +207,32 @@ pub fn failures(
         .collect()
 }
 
+/// Waits up to [`CUT`] after `cut` for `check` of the events so far to
+/// hold (a fault noticed), and returns what it found; fails the test with
+/// a diagnosis otherwise.
+pub fn await_noticed<T>(
+    lab: &NetLab,
+    cut: Mark,
+    label: &str,
+    mut check: impl FnMut(&[EventRecord]) -> Result<T, String>,
+) -> T {
+    wait_for(CUT, POLL, || check(&lab.cluster.all_events())).unwrap_or_else(|why| {
+        panic!(
+            "{label}: the cut went unnoticed: {why}\n{}",
+            diagnosis(&lab.cluster, cut)
+        )
+    })
+}
+
+/// Holds the fault until [`CUT`] after `cut`, then heals the network;
+/// the moment of the heal.
+pub fn hold_then_heal(lab: &mut NetLab, cut: Mark) -> Mark {
+    cut.sleep_until(CUT);
+    let heal = Mark::now();
+    lab.heal();
+    heal
+}
+
 /// How many distinct (observer, member) address pairs `records` hold.
 pub fn pairs(records: &[EventRecord]) -> usize {
     records

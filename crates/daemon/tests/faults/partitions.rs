@@ -32,10 +32,9 @@ fn five_five_partition_heals(detector: &str) {
 
     let cut = Mark::now();
     lab.partition(a, b);
-    let (noticed_ab, noticed_ba) = wait_for(CUT, POLL, || {
-        let events = lab.cluster.all_events();
-        let ab = failures(&events, &side_a, &side_b, cut.ms, u64::MAX);
-        let ba = failures(&events, &side_b, &side_a, cut.ms, u64::MAX);
+    let (noticed_ab, noticed_ba) = await_noticed(&lab, cut, &label, |events| {
+        let ab = failures(events, &side_a, &side_b, cut.ms, u64::MAX);
+        let ba = failures(events, &side_b, &side_a, cut.ms, u64::MAX);
         match (ab.first(), ba.first()) {
             (Some(x), Some(y)) => Ok((cut.to(x.ts_ms), cut.to(y.ts_ms))),
             _ => Err(format!(
@@ -44,16 +43,8 @@ fn five_five_partition_heals(detector: &str) {
                 ba.len()
             )),
         }
-    })
-    .unwrap_or_else(|why| {
-        panic!(
-            "{label}: the cut went unnoticed: {why}\n{}",
-            diagnosis(&lab.cluster, cut)
-        )
     });
-    cut.sleep_until(CUT);
-    let heal = Mark::now();
-    lab.heal();
+    let heal = hold_then_heal(&mut lab, cut);
 
     let events = lab.cluster.all_events();
     let ab = failures(&events, &side_a, &side_b, cut.ms, heal.ms);
@@ -108,22 +99,13 @@ fn a_one_way_partition_heals() {
 
     let cut = Mark::now();
     lab.partition_one_way(a, b);
-    let noticed = wait_for(CUT, POLL, || {
-        let events = lab.cluster.all_events();
-        match failures(&events, &side_b, &side_a, cut.ms, u64::MAX).first() {
+    let noticed = await_noticed(&lab, cut, label, |events| {
+        match failures(events, &side_b, &side_a, cut.ms, u64::MAX).first() {
             Some(r) => Ok(cut.to(r.ts_ms)),
             None => Err("5-9 declared none of 0-4 failed".to_string()),
         }
-    })
-    .unwrap_or_else(|why| {
-        panic!(
-            "{label}: the cut went unnoticed: {why}\n{}",
-            diagnosis(&lab.cluster, cut)
-        )
     });
-    cut.sleep_until(CUT);
-    let heal = Mark::now();
-    lab.heal();
+    let heal = hold_then_heal(&mut lab, cut);
     let events = lab.cluster.all_events();
     let ba = failures(&events, &side_b, &side_a, cut.ms, heal.ms);
     let ab = failures(&events, &side_a, &side_b, cut.ms, heal.ms);
@@ -162,10 +144,9 @@ fn one_host_cut_off_rejoins() {
 
     let cut = Mark::now();
     lab.isolate(lone);
-    let (noticed_by_rest, noticed_by_lone) = wait_for(CUT, POLL, || {
-        let events = lab.cluster.all_events();
-        let of_it = failures(&events, &rest, &its, cut.ms, u64::MAX);
-        let by_it = failures(&events, &its, &rest, cut.ms, u64::MAX);
+    let (noticed_by_rest, noticed_by_lone) = await_noticed(&lab, cut, label, |events| {
+        let of_it = failures(events, &rest, &its, cut.ms, u64::MAX);
+        let by_it = failures(events, &its, &rest, cut.ms, u64::MAX);
         match (of_it.first(), by_it.first()) {
             (Some(x), Some(y)) => Ok((cut.to(x.ts_ms), cut.to(y.ts_ms))),
             _ => Err(format!(
@@ -174,16 +155,8 @@ fn one_host_cut_off_rejoins() {
                 by_it.len()
             )),
         }
-    })
-    .unwrap_or_else(|why| {
-        panic!(
-            "{label}: the cut went unnoticed: {why}\n{}",
-            diagnosis(&lab.cluster, cut)
-        )
     });
-    cut.sleep_until(CUT);
-    let heal = Mark::now();
-    lab.heal();
+    let heal = hold_then_heal(&mut lab, cut);
     let (after, took) = await_heal(&mut lab, &all, cut, heal, label);
     assert_dead_stay_dead(&lab.cluster, cut, label);
     let took_new = renewed(&before, &after);
