@@ -79,11 +79,21 @@ pub struct Config {
     /// Default 100 ms.
     #[serde(with = "humantime_serde")]
     pub probe_interval: Duration,
-    /// `swim`: how long to wait for a direct ack before asking `indirect_probes`
-    /// members to probe on our behalf. Stretched by local health up to two
-    /// thirds of `probe_interval`. Default 40 ms.
+    /// `swim`: the longest wait for a direct ack before pinging again and
+    /// asking `indirect_probes` members to probe on our behalf, and the wait
+    /// for a peer whose round trips are not yet measured (see
+    /// `probe_timeout_min`). Stretched by local health up to two thirds of
+    /// `probe_interval`. Default 40 ms.
     #[serde(with = "humantime_serde")]
     pub probe_timeout: Duration,
+    /// `swim`: the shortest probe timeout. Each peer's timeout is learned
+    /// from the round trips measured to it (smoothed round trip plus four
+    /// deviations, as TCP computes its retransmission timeout), at least
+    /// this and at most `probe_timeout`; set it equal to `probe_timeout` for
+    /// one fixed timeout. The floor keeps a busy host's scheduling delays
+    /// from passing for lost datagrams. Default 20 ms.
+    #[serde(with = "humantime_serde")]
+    pub probe_timeout_min: Duration,
     /// `swim`: members asked to probe indirectly (k). Default 3.
     pub indirect_probes: usize,
     /// Every detector: each disseminated change is piggybacked at most
@@ -146,6 +156,7 @@ impl Default for Config {
             datagram_limit: rumor_wire::DEFAULT_DATAGRAM_LIMIT,
             probe_interval: Duration::from_millis(100),
             probe_timeout: Duration::from_millis(40),
+            probe_timeout_min: Duration::from_millis(20),
             indirect_probes: 3,
             retransmit_mult: NonZeroU32::new(4).expect("4 is not zero"),
             max_piggyback: NonZeroUsize::new(8).expect("8 is not zero"),
@@ -187,6 +198,9 @@ impl Config {
         }
         if self.probe_timeout >= self.probe_interval {
             return bad("probe_timeout", "must be shorter than probe_interval");
+        }
+        if self.probe_timeout_min > self.probe_timeout {
+            return bad("probe_timeout_min", "must be at most probe_timeout");
         }
         if self.datagram_limit < 512 {
             return bad("datagram_limit", "must be at least 512 bytes");
@@ -240,6 +254,12 @@ mod tests {
             ..Config::default()
         };
         assert!(timeout.validate().is_err());
+        let floor = Config {
+            probe_timeout_min: Duration::from_millis(41),
+            ..Config::default()
+        };
+        let err = floor.validate().unwrap_err().to_string();
+        assert!(err.contains("probe_timeout_min"), "{err}");
         let tiny = Config {
             datagram_limit: 100,
             ..Config::default()

@@ -17,6 +17,7 @@ mod heartbeat_table;
 mod heartbeat_tags;
 pub mod phi;
 mod registry;
+mod round_trips;
 pub mod swim;
 
 pub use context::DetectorContext;

@@ -1,25 +1,34 @@
 //! `swim`: SWIM (Das, Gupta and Motivala) with Lifeguard's local health
-//! awareness.
+//! awareness and probe timeouts learned from measured round trips.
 //!
 //! Every protocol period (`probe_interval`) a node probes one member, taken
-//! in a randomized round-robin order: each round walks the core's live list
-//! through a fresh random permutation `i ↦ (a·i + b) mod n` (a coprime to
-//! n), so every member is probed by every other within about n periods, and
-//! the detector keeps no per-member state (which matters when a simulator
-//! holds ten thousand nodes of ten thousand members). A member learned
-//! during a round is inserted at a random step of the rest of the round, as
-//! SWIM inserts newcomers at a random position of its probe list, so it is
-//! probed within the current round rather than the next. A probe is a `Ping` answered by an `Ack`. Without an ack within
-//! `probe_timeout`, the node pings the target directly once more and waits
-//! another `probe_timeout` (a lost datagram is the usual cause, and a
-//! direct round trip the cheapest second chance: two messages where the
-//! indirect probe costs twelve), when the period leaves room for that and
-//! the indirect probe after it. Still no ack: it asks `indirect_probes`
-//! random members to probe the target on its behalf (`PingReq`); they
-//! relay the target's ack, or answer `Nack` when they got none. It pings
-//! the target directly once more halfway to the end of the period. Still no ack by the end of the period:
-//! the target is suspected, and the core declares it failed unless it
-//! refutes with a higher incarnation in time.
+//! in a randomized round-robin order (see `round`), so every member is
+//! probed by every other within about n periods, and the detector keeps no
+//! per-member state beyond a bounded table of round trips (which matters
+//! when a simulator holds ten thousand nodes of ten thousand members). A
+//! member learned during a round is inserted at a random step of the rest
+//! of the round, as SWIM inserts newcomers at a random position of its
+//! probe list, so it is probed within the current round rather than the
+//! next.
+//!
+//! A probe is a `Ping` answered by an `Ack`. The timeout T for a peer is
+//! learned (see `round_trips`): its smoothed round trip plus four
+//! deviations, between `probe_timeout_min` and `probe_timeout`. Without an
+//! ack within T, the node pings the target directly once more and waits
+//! another T (a lost datagram is the usual cause, and a direct round trip
+//! the cheapest second chance: two messages where the indirect probe costs
+//! twelve), when the period leaves room for that and the indirect probe
+//! after it. Still no ack: it asks `indirect_probes` random members to
+//! probe the target on its behalf (`PingReq`); they relay the target's ack,
+//! or answer `Nack` when they got none. When every helper has answered, or
+//! their round trips and the target's have passed (and at the latest
+//! halfway to the end of the period), it pings the target directly a last
+//! time. Still no ack within T, or by the end of the period: the target is
+//! suspected, and the core declares it failed unless it refutes with a
+//! higher incarnation in time. Judging a probe as soon as its last chance
+//! has passed, rather than at the end of the period, is what learned
+//! timeouts buy: with long periods (few bytes) a crash is suspected a few
+//! round trips after its probe, not a period after it.
 //!
 //! Periods end on a fixed grid; a node awake anyway for a SWIM message late
 //! in a period whose probe was answered starts the next one early, saving
@@ -39,6 +48,7 @@ use rumor_wire::NodeId;
 use serde::{Deserialize, Serialize};
 
 use super::awareness::Awareness;
+use super::round_trips::RoundTrips;
 use super::{DetectorContext, FailureDetector, MemberChange};
 use crate::member_list::Map;
 use crate::node::jitter;
@@ -66,14 +76,19 @@ enum Phase {
     Direct(Time),
     /// Pinged a second time; waiting for either ack until the deadline.
     Retry(Time),
-    /// Ping-reqs sent; one more direct ping is due at this time, if any.
-    Indirect(Option<Time>),
+    /// Ping-reqs sent; the last direct ping is due at this time.
+    Indirect(Time),
+    /// The last direct ping sent; judged at this time (or at the end of
+    /// the period, if that comes first).
+    Last(Time),
 }
 
 #[derive(Debug, Clone)]
 struct Probe {
     target: NodeId,
     seq: u32,
+    /// When the first ping went out (round trips are measured from it).
+    sent: Time,
     phase: Phase,
     acked: bool,
     /// Direct pings sent to the target.
@@ -86,23 +101,8 @@ struct Probe {
 struct Relay {
     origin: NodeId,
     origin_seq: u32,
-}
-
-/// One round of the randomized round-robin: positions `(a·i + b) mod n`
-/// for `i` in `0..n`.
-#[derive(Debug, Clone, Copy, Default)]
-struct Round {
-    n: usize,
-    a: usize,
-    b: usize,
-    i: usize,
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
+    target: NodeId,
+    sent: Time,
 }
 
 /// Members learned during a round wait here, each at a random step of the
@@ -133,6 +133,7 @@ pub struct Swim {
     relays: Map<u32, Relay>,
     relay_deadlines: VecDeque<(Time, u32)>,
     health: Awareness,
+    round_trips: RoundTrips,
 }
 
 impl Swim {
@@ -147,6 +148,7 @@ impl Swim {
             relays: Map::default(),
             relay_deadlines: VecDeque::new(),
             health: Awareness::new(config.awareness_max),
+            round_trips: RoundTrips::default(),
         }
     }
 
@@ -160,12 +162,16 @@ impl Swim {
         self.health.score()
     }
 
-    /// The direct-ack timeout stretched by local health, leaving at least a
-    /// third of the period for the indirect probes.
-    fn probe_timeout(&self, ctx: &DetectorContext<'_>) -> Duration {
+    /// How long to wait for `peer`'s ack: its learned timeout stretched by
+    /// local health, leaving at least a third of the period for the
+    /// indirect probes.
+    fn probe_timeout(&self, ctx: &DetectorContext<'_>, peer: &NodeId) -> Duration {
         let config = ctx.config();
+        let learned =
+            self.round_trips
+                .timeout(peer, config.probe_timeout_min, config.probe_timeout);
         self.health
-            .scale(config.probe_timeout)
+            .scale(learned)
             .min(config.probe_interval * 2 / 3)
     }
 
@@ -184,7 +190,7 @@ impl Swim {
                     .pending
                     .iter()
                     .enumerate()
-                    .filter(|(_, (step, _))| *step <= self.round.i)
+                    .filter(|(_, (step, _))| *step <= self.round.step())
                     .min_by_key(|(_, (step, _))| *step)
                     .map(|(at, _)| at);
                 if let Some(at) = due {
@@ -194,12 +200,9 @@ impl Swim {
                     }
                     continue;
                 }
-                if self.round.i >= self.round.n {
+                let Some(pos) = self.round.next_position() else {
                     break;
-                }
-                let Round { n, a, b, i } = self.round;
-                self.round.i += 1;
-                let pos = ((a as u128 * i as u128 + b as u128) % n as u128) as usize;
+                };
                 if let Some(member) = ctx.live_member(pos) {
                     return Some(member);
                 }
@@ -210,13 +213,7 @@ impl Swim {
             if n == 0 {
                 return None;
             }
-            let rng = ctx.rng();
-            let mut a = rng.random_range(1..=n);
-            while gcd(a, n) != 1 {
-                a = a % n + 1;
-            }
-            let b = rng.random_range(0..n);
-            self.round = Round { n, a, b, i: 0 };
+            self.round = Round::new(n, ctx.rng());
         }
         None
     }
@@ -231,30 +228,7 @@ impl Swim {
     /// grid point a period started early skipped).
     fn new_period(&mut self, ctx: &mut DetectorContext<'_>, base: Time) {
         let now = ctx.now();
-        if let Some(probe) = self.probe.take() {
-            if probe.acked {
-                self.health.apply(-1);
-            } else {
-                // Lifeguard (as memberlist applies it): with helpers asked,
-                // each missing nack says the trouble may be ours; if every
-                // helper answered, the target is the one in trouble.
-                let delta = if probe.nacks_expected > 0 {
-                    probe.nacks_expected.saturating_sub(probe.nacks)
-                } else {
-                    1
-                };
-                self.health.apply(delta as i32);
-                let (direct, indirect) = (probe.pings, probe.nacks_expected);
-                ctx.note(DetectorNote::Unanswered {
-                    target: probe.target,
-                    direct,
-                    indirect,
-                    nacks: probe.nacks,
-                });
-                ctx.suspect(probe.target);
-            }
-            ctx.note(DetectorNote::LocalHealth(self.health.score()));
-        }
+        self.judge(ctx);
         // The period stays fixed: stretching it under local trouble (as
         // Lifeguard also allows) would slow detection most exactly when many
         // members fail at once and every prober sees failed probes.
@@ -264,10 +238,11 @@ impl Swim {
             return;
         };
         let seq = self.seq();
-        let timeout = self.probe_timeout(ctx);
+        let timeout = self.probe_timeout(ctx, &target);
         self.probe = Some(Probe {
             target,
             seq,
+            sent: now,
             phase: Phase::Direct(now + timeout),
             acked: false,
             pings: 1,
@@ -278,13 +253,46 @@ impl Swim {
         self.send(ctx, target, SwimMessage::Ping { seq });
     }
 
+    /// The probe in flight, if any, is over: an ack lowers the local health
+    /// score; none suspects the target.
+    fn judge(&mut self, ctx: &mut DetectorContext<'_>) {
+        let Some(probe) = self.probe.take() else {
+            return;
+        };
+        if probe.acked {
+            self.health.apply(-1);
+        } else {
+            // Lifeguard (as memberlist applies it): with helpers asked, each
+            // missing nack says the trouble may be ours; if every helper
+            // answered, the target is the one in trouble.
+            let delta = if probe.nacks_expected > 0 {
+                probe.nacks_expected.saturating_sub(probe.nacks)
+            } else {
+                1
+            };
+            self.health.apply(delta as i32);
+            let (direct, indirect) = (probe.pings, probe.nacks_expected);
+            ctx.note(DetectorNote::Unanswered {
+                target: probe.target,
+                direct,
+                indirect,
+                nacks: probe.nacks,
+            });
+            ctx.suspect(probe.target);
+        }
+        ctx.note(DetectorNote::LocalHealth(self.health.score()));
+    }
+
     /// No direct ack in time: ping once more and wait another timeout if
     /// the period leaves room for that and for the indirect probe after
     /// it (loss takes the cheap way out: two messages); otherwise go
     /// indirect at once.
     fn direct_timeout(&mut self, ctx: &mut DetectorContext<'_>) {
         let now = ctx.now();
-        let timeout = self.probe_timeout(ctx);
+        let Some(target) = self.probe.as_ref().map(|p| p.target) else {
+            return;
+        };
+        let timeout = self.probe_timeout(ctx, &target);
         let period_end = self.next_period.unwrap_or(now);
         // Planned from the deadline, not from when the timer fired: a
         // driver's timers fire a little late, and the plan must not
@@ -307,17 +315,28 @@ impl Swim {
     }
 
     /// Ask k members to probe the target, ping it directly now unless a
-    /// retry just did, and once more halfway to the end of the period.
+    /// retry just did, and a last time once the helpers' answers are due
+    /// (a helper's round trip and the target's), at the latest halfway to
+    /// the end of the period.
     fn go_indirect(&mut self, ctx: &mut DetectorContext<'_>, ping_now: bool) {
         let now = ctx.now();
+        let Some(target) = self.probe.as_ref().map(|p| p.target) else {
+            return;
+        };
+        let helpers = ctx.random_members(ctx.config().indirect_probes, &[target]);
+        let slowest_helper = helpers
+            .iter()
+            .map(|helper| self.probe_timeout(ctx, helper))
+            .max()
+            .unwrap_or_default();
+        let answers_due = now + slowest_helper + self.probe_timeout(ctx, &target);
+        let period_end = self.next_period.unwrap_or(now);
+        let halfway = now + period_end.saturating_sub(now) / 2;
         let Some(probe) = self.probe.as_mut() else {
             return;
         };
-        let period_end = self.next_period.unwrap_or(now);
-        let retry_at = now + period_end.saturating_sub(now) / 2;
-        probe.phase = Phase::Indirect(Some(retry_at));
-        let (target, seq) = (probe.target, probe.seq);
-        let helpers = ctx.random_members(ctx.config().indirect_probes, &[target]);
+        probe.phase = Phase::Indirect(answers_due.min(halfway));
+        let seq = probe.seq;
         probe.nacks_expected = helpers.len() as u32;
         let helpers_asked = probe.nacks_expected;
         ctx.note(DetectorNote::IndirectProbe {
@@ -329,6 +348,19 @@ impl Swim {
         if ping_now {
             self.ping_again(ctx);
         }
+    }
+
+    /// The helpers' answers are in or overdue: ping the target a last time
+    /// and judge the probe one timeout later.
+    fn last_ping(&mut self, ctx: &mut DetectorContext<'_>, due: Time) {
+        let Some(target) = self.probe.as_ref().map(|p| p.target) else {
+            return;
+        };
+        let timeout = self.probe_timeout(ctx, &target);
+        if let Some(probe) = self.probe.as_mut() {
+            probe.phase = Phase::Last(due + timeout);
+        }
+        self.ping_again(ctx);
     }
 
     fn ping_again(&mut self, ctx: &mut DetectorContext<'_>) {
@@ -399,14 +431,17 @@ impl FailureDetector for Swim {
         // A member learned during a round joins it at a random step of the
         // rest of the round, so it is probed within this round, not the
         // next (which at n members is n periods away).
-        if change == MemberChange::Joined && self.round.i < self.round.n {
+        if change == MemberChange::Joined && self.round.step() < self.round.len() {
             if self.pending.len() >= MAX_PENDING {
                 self.pending.clear();
-                self.round.i = self.round.n;
+                self.round.finish();
             } else {
-                let step = ctx.rng().random_range(self.round.i..=self.round.n);
+                let step = ctx.rng().random_range(self.round.step()..=self.round.len());
                 self.pending.push((step, member));
             }
+        }
+        if change == MemberChange::Down {
+            self.round_trips.forget(&member);
         }
     }
 
@@ -423,12 +458,15 @@ impl FailureDetector for Swim {
             }
             SwimMessage::PingReq { seq, target, .. } => {
                 let relay_seq = self.seq();
-                let deadline = ctx.now() + self.probe_timeout(ctx);
+                let now = ctx.now();
+                let deadline = now + self.probe_timeout(ctx, &target);
                 self.relays.insert(
                     relay_seq,
                     Relay {
                         origin: sender,
                         origin_seq: seq,
+                        target,
+                        sent: now,
                     },
                 );
                 self.relay_deadlines.push_back((deadline, relay_seq));
@@ -438,13 +476,22 @@ impl FailureDetector for Swim {
                 // Probes and relays draw their numbers from one counter, so
                 // an ack answers one or the other; the probe is checked
                 // first (it is at hand; the relay map is out in memory).
+                let now = ctx.now();
                 if let Some(probe) = self.probe.as_mut().filter(|p| p.seq == seq) {
                     if !probe.acked {
                         probe.acked = true;
                         let target = probe.target;
+                        // Karn's rule: after a retry the ack may answer
+                        // either ping; only a lone ping measures.
+                        if probe.pings == 1 && sender == target {
+                            self.round_trips.sample(target, now - probe.sent);
+                        }
                         ctx.alive(target);
                     }
                 } else if let Some(relay) = self.relays.remove(&seq) {
+                    if sender == relay.target {
+                        self.round_trips.sample(relay.target, now - relay.sent);
+                    }
                     self.send(
                         ctx,
                         relay.origin,
@@ -455,9 +502,15 @@ impl FailureDetector for Swim {
                 }
             }
             SwimMessage::Nack { seq, .. } => {
-                if let Some(probe) = self.probe.as_mut() {
-                    if probe.seq == seq {
-                        probe.nacks += 1;
+                if let Some(probe) = self.probe.as_mut().filter(|p| p.seq == seq) {
+                    probe.nacks += 1;
+                    // Every helper gave up: the last ping need not wait.
+                    if probe.nacks >= probe.nacks_expected
+                        && !probe.acked
+                        && matches!(probe.phase, Phase::Indirect(_))
+                    {
+                        let now = ctx.now();
+                        self.last_ping(ctx, now);
                     }
                 }
             }
@@ -488,10 +541,9 @@ impl FailureDetector for Swim {
         match probe.phase {
             Phase::Direct(deadline) if now >= deadline => self.direct_timeout(ctx),
             Phase::Retry(deadline) if now >= deadline => self.go_indirect(ctx, false),
-            Phase::Indirect(Some(retry_at)) if now >= retry_at => {
-                probe.phase = Phase::Indirect(None);
-                self.ping_again(ctx);
-            }
+            Phase::Indirect(due) if now >= due => self.last_ping(ctx, due),
+            // Its last chance passed before the period's end: judged now.
+            Phase::Last(deadline) if now >= deadline => self.judge(ctx),
             _ => {}
         }
     }
@@ -507,7 +559,9 @@ impl FailureDetector for Swim {
 
     fn next_deadline(&self) -> Option<Time> {
         let direct = self.probe.as_ref().and_then(|p| match p.phase {
-            Phase::Direct(at) | Phase::Retry(at) | Phase::Indirect(Some(at)) if !p.acked => {
+            Phase::Direct(at) | Phase::Retry(at) | Phase::Indirect(at) | Phase::Last(at)
+                if !p.acked =>
+            {
                 Some(at)
             }
             _ => None,
@@ -519,6 +573,9 @@ impl FailureDetector for Swim {
             .min()
     }
 }
+
+mod round;
+use round::Round;
 
 #[cfg(test)]
 mod tests;

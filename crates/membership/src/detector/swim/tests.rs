@@ -402,3 +402,121 @@ fn a_node_awake_for_a_ping_starts_its_next_period_early_and_keeps_the_grid() {
     );
     let _ = (target, seq);
 }
+
+/// A core with 1 s periods and a 400 ms ceiling on its probe timeout,
+/// learning timeouts down to `floor`; members on ports 2 to 6.
+fn slow_period_core(floor: Duration) -> Membership {
+    let config = Config {
+        probe_interval: Duration::from_secs(1),
+        probe_timeout: Duration::from_millis(400),
+        probe_timeout_min: floor,
+        ..Config::default()
+    };
+    let mut core = Membership::new(id(1), config.clone(), Swim::boxed(&config), 3, Time::ZERO)
+        .expect("a valid configuration");
+    join(&mut core, 2..7);
+    core
+}
+
+/// Runs `core` for `run`, every member answering each ping 2 ms later,
+/// except the member on `silent` from `silent_from` on. Returns when
+/// `silent`'s last unanswered probe began and when it was suspected.
+fn run_answering(
+    core: &mut Membership,
+    run: Duration,
+    silent: u16,
+    silent_from: Time,
+) -> (Option<Time>, Option<Time>) {
+    let rtt = Duration::from_millis(2);
+    let mut now = Time::ZERO;
+    let mut acks: Vec<(Time, NodeId, u32)> = Vec::new();
+    let mut probed = None;
+    while now < run {
+        core.tick(now);
+        for (to, m) in swim_transmits(core) {
+            if let SwimMessage::Ping { seq } = m {
+                let target = node_at(to);
+                if to == id(silent).addr && now >= silent_from {
+                    probed = probed.or(Some(now));
+                } else {
+                    acks.push((now + rtt, target, seq));
+                }
+            }
+        }
+        if let Some(at) = std::iter::from_fn(|| core.poll_event())
+            .find(|e| e.kind == crate::EventKind::Suspected && e.member == id(silent))
+            .map(|e| e.at)
+        {
+            return (probed, Some(at));
+        }
+        acks.sort_by_key(|(at, ..)| *at);
+        let next_ack = acks.first().map(|(at, ..)| *at);
+        let next = [core.poll_timeout(), next_ack]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(run);
+        now = next.max(now);
+        while acks.first().is_some_and(|(at, ..)| *at <= now) {
+            let (at, from, seq) = acks.remove(0);
+            send(core, at, from, &SwimMessage::Ack { seq });
+        }
+    }
+    (probed, None)
+}
+
+#[test]
+fn a_peer_measured_fast_is_suspected_a_few_round_trips_after_its_probe() {
+    // Learned timeouts: after ten seconds of 2 ms round trips, a member
+    // that stops answering is suspected within 100 ms of its probe, long
+    // before the 1 s period ends.
+    let silent_from = Time::ZERO + Duration::from_secs(10);
+    let mut core = slow_period_core(Duration::from_millis(5));
+    let (probed, suspected) = run_answering(&mut core, Duration::from_secs(30), 3, silent_from);
+    let (probed, suspected) = (probed.unwrap(), suspected.expect("suspected in the end"));
+    assert!(
+        suspected - probed < Duration::from_millis(100),
+        "probed at {probed:?}, suspected at {suspected:?}"
+    );
+
+    // One fixed timeout (floor = ceiling): the same silence is judged only
+    // when the period ends.
+    let mut fixed = slow_period_core(Duration::from_millis(400));
+    let (probed, suspected) = run_answering(&mut fixed, Duration::from_secs(30), 3, silent_from);
+    let (probed, suspected) = (probed.unwrap(), suspected.expect("suspected in the end"));
+    assert!(
+        suspected - probed >= Duration::from_millis(999),
+        "probed at {probed:?}, suspected at {suspected:?}"
+    );
+}
+
+#[test]
+fn nacks_from_every_helper_bring_the_last_ping_forward() {
+    let mut core = slow_period_core(Duration::from_millis(5));
+    let mut now = Time::ZERO;
+    let (target, seq) = next_own_ping(&mut core, &mut now);
+    // Nothing answers: the retry, then the helpers.
+    let mut helpers = Vec::new();
+    while helpers.is_empty() {
+        now = core.poll_timeout().unwrap().max(now);
+        core.tick(now);
+        for (to, m) in swim_transmits(&mut core) {
+            if matches!(m, SwimMessage::PingReq { .. }) {
+                helpers.push(to);
+            }
+        }
+    }
+    assert_eq!(helpers.len(), 3);
+    // Nothing was measured, so the helpers' answers are due a 400 ms
+    // ceiling away; their nacks, 1 ms later, end the wait at once.
+    let at = now + Duration::from_millis(1);
+    for (i, helper) in helpers.iter().enumerate() {
+        send(&mut core, at, node_at(*helper), &SwimMessage::Nack { seq });
+        let pings: Vec<_> = swim_transmits(&mut core)
+            .into_iter()
+            .filter(|(to, m)| *to == target && matches!(m, SwimMessage::Ping { .. }))
+            .collect();
+        let last = i + 1 == helpers.len();
+        assert_eq!(pings.len(), usize::from(last), "after nack {}", i + 1);
+    }
+}
