@@ -520,3 +520,35 @@ fn nacks_from_every_helper_bring_the_last_ping_forward() {
         assert_eq!(pings.len(), usize::from(last), "after nack {}", i + 1);
     }
 }
+
+#[test]
+fn a_period_with_room_retries_twice_before_asking_helpers() {
+    // 20 ms timeouts in a 100 ms period: pings at 0, 20 and 40 ms, helpers
+    // at 60 ms (with half a timeout to spare before the period ends).
+    let config = Config {
+        probe_timeout: Duration::from_millis(20),
+        ..Config::default()
+    };
+    let mut core = Membership::new(id(1), config.clone(), Swim::boxed(&config), 3, Time::ZERO)
+        .expect("a valid configuration");
+    join(&mut core, 2..7);
+    let mut now = Time::ZERO;
+    let (target, _) = next_own_ping(&mut core, &mut now);
+    let start = now;
+    let mut pings = vec![Duration::ZERO];
+    let mut first_req = None;
+    while first_req.is_none() {
+        now = core.poll_timeout().unwrap().max(now);
+        core.tick(now);
+        for (to, m) in swim_transmits(&mut core) {
+            match m {
+                SwimMessage::Ping { .. } if to == target => pings.push(now - start),
+                SwimMessage::PingReq { .. } => first_req = first_req.or(Some(now - start)),
+                _ => {}
+            }
+        }
+    }
+    let ms = Duration::from_millis;
+    assert_eq!(pings, [ms(0), ms(20), ms(40)]);
+    assert_eq!(first_req, Some(ms(60)));
+}
