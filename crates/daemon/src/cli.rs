@@ -146,7 +146,7 @@ pub struct AgentArgs {
     /// clusters sharing a key do not mix (with --keyring) [default: rumor].
     #[arg(long, value_name = "NAME")]
     pub cluster_label: Option<String>,
-    /// Heartbeat interval (gossip, phi), e.g. 100ms.
+    /// Heartbeat interval (gossip, phi), e.g. 200ms.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub heartbeat: Option<Duration>,
     /// Time without a heartbeat before a member is suspected (gossip).

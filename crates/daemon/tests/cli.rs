@@ -379,7 +379,7 @@ fn bench_detect_reports_traffic_per_agent_and_applies_a_config() {
     let config = dir.path().join("slow.toml");
     std::fs::write(
         &config,
-        "[timing]\nheartbeat = \"400ms\"\nt_fail = \"2s\"\n",
+        "[timing]\nheartbeat = \"800ms\"\nt_fail = \"4s\"\n",
     )
     .unwrap();
     let slow = run("56", "7056", Some(&config));
@@ -387,6 +387,6 @@ fn bench_detect_reports_traffic_per_agent_and_applies_a_config() {
     let median = |v: &[f64]| v[v.len() / 2];
     assert!(
         median(&slow_datagrams) < median(&datagrams) / 2.0,
-        "heartbeat 400 ms: {slow_datagrams:?} datagrams/s against {datagrams:?} at 100 ms"
+        "heartbeat 800 ms: {slow_datagrams:?} datagrams/s against {datagrams:?} at 200 ms"
     );
 }

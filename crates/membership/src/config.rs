@@ -31,11 +31,13 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Heartbeat interval of the heartbeat detectors (`gossip`, `phi`): every
     /// interval a node raises its counter and gossips to `fanout` members.
-    /// Default 100 ms.
+    /// Default 200 ms (a late member is asked directly before it is
+    /// suspected, so slower heartbeats do not mean slower detection).
     #[serde(with = "humantime_serde")]
     pub heartbeat: Duration,
     /// `gossip`: a member whose heartbeat counter has not risen for this long
-    /// is suspected. Default 500 ms.
+    /// is asked for a heartbeat, twice `probe_timeout_min` apart, and
+    /// suspected if neither ask brings one. Default 500 ms.
     #[serde(with = "humantime_serde")]
     pub t_fail: Duration,
     /// Every detector: how long a suspected member has to refute the
@@ -145,7 +147,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            heartbeat: Duration::from_millis(100),
+            heartbeat: Duration::from_millis(200),
             t_fail: Duration::from_millis(500),
             t_suspect: Duration::from_millis(1500),
             suspicion_max_mult: NonZeroU32::new(1).expect("1 is not zero"),

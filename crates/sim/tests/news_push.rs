@@ -68,8 +68,11 @@ fn pushed_failures_reach_nearly_everyone_within_a_few_hops_of_the_first_detectio
             piggybacked_prompt < 0.5,
             "seed {seed}: {piggybacked_prompt:.2}"
         );
+        // Probes judged a few round trips after they fail leave the
+        // piggyback less to catch up: the slowest spread still shrinks by
+        // a third or more.
         assert!(
-            piggybacked > 2.0 * pushed,
+            piggybacked > 1.5 * pushed,
             "seed {seed}: slowest spread {piggybacked:.3} s without pushes, {pushed:.3} s with"
         );
     }

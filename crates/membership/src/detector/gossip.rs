@@ -1,6 +1,8 @@
 //! `gossip`, the default detector: heartbeating with a fixed silence. A
 //! member whose counter has not risen for `t_fail` (or the silence floor
-//! of large clusters, if longer) is suspected; the core declares it failed
+//! of large clusters, if longer) is asked for a heartbeat, and suspected if
+//! it does not answer (see [`Heartbeat`](super::heartbeat::Heartbeat)); the
+//! core declares it failed
 //! unless it refutes within the suspicion timeout. See
 //! [`Heartbeat`](super::heartbeat::Heartbeat) for how heartbeats travel.
 
@@ -26,6 +28,10 @@ impl Verdict for Silence {
 
     fn is_late(&self, _history: &(), silence: Duration, floor: Duration, config: &Config) -> bool {
         silence >= config.t_fail.max(floor)
+    }
+
+    fn late_after(&self, _history: &(), floor: Duration, config: &Config) -> Option<Duration> {
+        Some(config.t_fail.max(floor))
     }
 }
 

@@ -12,6 +12,14 @@
 //! suspicion: in large clusters tables travel in slices, and a given
 //! member's counter reaches an observer only now and then (see
 //! `HeartbeatTable::silence_floor`).
+//!
+//! A late member is not suspected at once: it is asked directly for a
+//! heartbeat (a message with `ask` set, which it answers at once with a
+//! fresh counter), and again after `probe_timeout_min`; only if neither
+//! ask brings a rise within `probe_timeout_min` is it suspected. A live
+//! member whose counter merely went unseen costs two datagrams instead of
+//! a suspicion and its refutation, which lets heartbeats go out less often
+//! for the same detection time.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -20,7 +28,7 @@ use rand::Rng;
 use rumor_wire::{MemberState, NodeId, encoded_len};
 use serde::{Deserialize, Serialize};
 
-use super::heartbeat_table::{Beat, HeartbeatTable};
+use super::heartbeat_table::{Beat, Confirm, HeartbeatTable};
 use super::heartbeat_tags;
 use super::{DetectorContext, FailureDetector, MemberChange};
 use crate::{Config, MembershipError, Time, payload};
@@ -37,7 +45,15 @@ pub(crate) struct HeartbeatMessage {
     /// Others' counters by full identity: members whose tag another member
     /// in the sender's table shares.
     pub(crate) named: Vec<(NodeId, u64)>,
+    /// The sender heard no rise of the receiver's counter for a while:
+    /// answer at once with a fresh one. Left out of the encoding when
+    /// false, so that ordinary heartbeats keep their size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) ask: bool,
 }
+
+/// Asks sent to a late member before it is suspected.
+const ASKS: u32 = 2;
 
 /// When a member's silence becomes a suspicion.
 pub trait Verdict: Debug + Send + 'static {
@@ -62,6 +78,20 @@ pub trait Verdict: Debug + Send + 'static {
         floor: Duration,
         config: &Config,
     ) -> bool;
+
+    /// The silence after which [`Verdict::is_late`] will say late, if the
+    /// rule knows it in advance: the detector then checks at that moment
+    /// rather than at its next heartbeat. `None` (the default): checked at
+    /// heartbeats only.
+    fn late_after(
+        &self,
+        history: &Self::History,
+        floor: Duration,
+        config: &Config,
+    ) -> Option<Duration> {
+        let _ = (history, floor, config);
+        None
+    }
 }
 
 /// The heartbeat detector with verdict rule `V`.
@@ -70,6 +100,9 @@ pub struct Heartbeat<V: Verdict> {
     verdict: V,
     table: HeartbeatTable<V::History>,
     next_beat: Option<Time>,
+    /// When a member next turns late, or a late one is due another ask or
+    /// its suspicion.
+    next_check: Option<Time>,
 }
 
 impl<V: Verdict> Heartbeat<V> {
@@ -79,13 +112,14 @@ impl<V: Verdict> Heartbeat<V> {
             verdict,
             table: HeartbeatTable::new(),
             next_beat: None,
+            next_check: None,
         }
     }
 
     /// Builds one message for one target: this node's counter and a slice
     /// of others' that leaves room for the news the core piggybacks (at
     /// most half the datagram).
-    fn message(&mut self, ctx: &DetectorContext<'_>) -> Vec<u8> {
+    fn message(&mut self, ctx: &DetectorContext<'_>, ask: bool) -> Vec<u8> {
         let limit = ctx.payload_limit();
         let own = self.table.own();
         // The header with its largest length prefixes: a `bin 32` for the
@@ -99,6 +133,7 @@ impl<V: Verdict> Heartbeat<V> {
             .saturating_sub(header);
         let mut message = HeartbeatMessage {
             own,
+            ask,
             ..HeartbeatMessage::default()
         };
         self.table
@@ -120,6 +155,7 @@ impl<V: Verdict> Heartbeat<V> {
             .get_mut(&member)
             .expect("observe found the member");
         let was_suspected = beat.suspected;
+        beat.confirm = None;
         if !was_suspected {
             self.verdict
                 .rose(&mut beat.extra, now.saturating_sub(previous), ctx.config());
@@ -130,19 +166,61 @@ impl<V: Verdict> Heartbeat<V> {
         }
     }
 
+    /// Finds the late members: asks each for a heartbeat, asks again, and
+    /// suspects it once every ask went unanswered; notes when to look next.
     fn check(&mut self, ctx: &mut DetectorContext<'_>) {
         let now = ctx.now();
         let config = ctx.config();
+        let wait = config.probe_timeout_min;
         let floor = self
             .table
             .silence_floor(config.heartbeat, config.fanout.get());
+        let mut ask = Vec::new();
         let mut late = Vec::new();
+        let mut next: Option<Time> = None;
         for (id, beat) in self.table.iter_mut() {
-            let silence = now.saturating_sub(beat.last_rise);
-            if !beat.suspected && self.verdict.is_late(&beat.extra, silence, floor, config) {
-                beat.suspected = true;
-                late.push(*id);
+            if beat.suspected {
+                continue;
             }
+            let silence = now.saturating_sub(beat.last_rise);
+            if !self.verdict.is_late(&beat.extra, silence, floor, config) {
+                beat.confirm = None;
+                if let Some(after) = self.verdict.late_after(&beat.extra, floor, config) {
+                    let at = beat.last_rise + after;
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
+                continue;
+            }
+            match beat.confirm.as_mut() {
+                None => {
+                    beat.confirm = Some(Confirm {
+                        asks: 1,
+                        next: now + wait,
+                    });
+                    ask.push(*id);
+                }
+                Some(confirm) if now >= confirm.next => {
+                    if confirm.asks < ASKS {
+                        confirm.asks += 1;
+                        confirm.next = now + wait;
+                        ask.push(*id);
+                    } else {
+                        beat.confirm = None;
+                        beat.suspected = true;
+                        late.push(*id);
+                    }
+                }
+                Some(_) => {}
+            }
+            if let Some(confirm) = beat.confirm {
+                next = Some(next.map_or(confirm.next, |n| n.min(confirm.next)));
+            }
+        }
+        self.next_check = next;
+        ask.sort();
+        for id in ask {
+            let payload = self.message(ctx, true);
+            let _ = ctx.send(id, payload);
         }
         late.sort();
         for id in late {
@@ -190,6 +268,12 @@ impl<V: Verdict> FailureDetector for Heartbeat<V> {
         for (member, counter) in message.named {
             self.heard(ctx, member, counter);
         }
+        if message.ask {
+            // A fresh counter, so that the answer is a rise.
+            self.table.beat();
+            let payload = self.message(ctx, false);
+            let _ = ctx.send(sender, payload);
+        }
         let implausible = self.table.take_implausible();
         if implausible > 0 {
             ctx.count_implausible(implausible);
@@ -206,13 +290,16 @@ impl<V: Verdict> FailureDetector for Heartbeat<V> {
             return;
         };
         if now < due {
+            if self.next_check.is_some_and(|at| now >= at) {
+                self.check(ctx);
+            }
             return;
         }
         self.next_beat = Some(now + period);
         self.table.beat();
         let targets = ctx.random_members(ctx.config().fanout.get(), &[]);
         for to in targets {
-            let payload = self.message(ctx);
+            let payload = self.message(ctx, false);
             // Built within payload_limit; an error here is counted by the core.
             let _ = ctx.send(to, payload);
         }
@@ -220,7 +307,10 @@ impl<V: Verdict> FailureDetector for Heartbeat<V> {
     }
 
     fn next_deadline(&self) -> Option<Time> {
-        self.next_beat
+        [self.next_beat, self.next_check]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn stalled(&mut self, ctx: &mut DetectorContext<'_>, gap: Duration) {
@@ -236,6 +326,152 @@ mod tests {
 
     use super::*;
     use crate::detector::heartbeat_table::HeartbeatTable;
+
+    fn id(port: u16) -> NodeId {
+        NodeId::new(SocketAddr::from(([127, 0, 0, 1], port)), Version(1))
+    }
+
+    /// A `gossip` core on port 1 that knows the members on ports 2 to 5.
+    fn gossip_core() -> crate::Membership {
+        let config = Config::default();
+        let mut core = crate::Membership::new(
+            id(1),
+            config,
+            super::super::gossip::detector(),
+            3,
+            Time::ZERO,
+        )
+        .expect("a valid configuration");
+        let members = (2..6)
+            .map(|port| rumor_wire::MemberUpdate {
+                node: id(port),
+                state: MemberState::Alive,
+                incarnation: rumor_wire::Incarnation(0),
+            })
+            .collect();
+        crate::membership::admit(&mut core, Time::ZERO, id(2), members);
+        core
+    }
+
+    fn heartbeat(core: &mut crate::Membership, now: Time, from: NodeId, own: u64, ask: bool) {
+        let message = HeartbeatMessage {
+            own,
+            ask,
+            ..HeartbeatMessage::default()
+        };
+        core.handle(
+            now,
+            from.addr,
+            rumor_wire::Gossip::Detector {
+                detector: "gossip".to_string(),
+                sender: from,
+                payload: payload::encode(&message),
+                updates: Vec::new(),
+                extras: Default::default(),
+            },
+        );
+    }
+
+    /// The heartbeat messages `core` sent, by destination.
+    fn sent(core: &mut crate::Membership) -> Vec<(SocketAddr, HeartbeatMessage)> {
+        std::iter::from_fn(|| core.poll_message())
+            .filter_map(|out| match out.message {
+                rumor_wire::Gossip::Detector { payload, .. } => {
+                    Some((out.to, payload::decode("gossip", &payload).unwrap()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs `core` for a second in 10 ms steps: the members on ports 2, 4
+    /// and 5 beat every 100 ms; the one on port 3 never does, but answers
+    /// each ask at once if `answers`. Returns when asks went to port 3 and
+    /// when it was suspected.
+    fn run_with_a_silent_member(answers: bool) -> (Vec<Time>, Option<Time>) {
+        let mut core = gossip_core();
+        let (mut asks, mut suspected) = (Vec::new(), None);
+        let mut counter = 0;
+        let mut now = Time::ZERO;
+        while now < Time::from_millis(1_000) {
+            now += Duration::from_millis(10);
+            if now.as_millis() % 100 == 0 {
+                counter += 1;
+                for port in [2, 4, 5] {
+                    heartbeat(&mut core, now, id(port), counter, false);
+                }
+            }
+            core.tick(now);
+            for (to, message) in sent(&mut core) {
+                assert!(!message.ask || to == id(3).addr, "asked {to}");
+                if message.ask {
+                    asks.push(now);
+                    if answers {
+                        heartbeat(&mut core, now, id(3), asks.len() as u64, false);
+                    }
+                }
+            }
+            for event in std::iter::from_fn(|| core.poll_event()) {
+                if event.kind == crate::EventKind::Suspected {
+                    assert_eq!(event.member, id(3), "only the silent member");
+                    suspected = suspected.or(Some(event.at));
+                }
+            }
+        }
+        (asks, suspected)
+    }
+
+    #[test]
+    fn a_late_member_is_asked_twice_then_suspected() {
+        let config = Config::default();
+        let (asks, suspected) = run_with_a_silent_member(false);
+        assert_eq!(asks.len(), 2, "{asks:?}");
+        assert!(asks[0] >= Time::ZERO + config.t_fail, "{asks:?}");
+        assert!(asks[1] - asks[0] >= config.probe_timeout_min, "{asks:?}");
+        let suspected = suspected.expect("suspected in the end");
+        assert!(suspected - asks[1] >= config.probe_timeout_min);
+        // Checked when it turns late, not at the next heartbeat.
+        assert!(
+            suspected
+                <= Time::ZERO
+                    + config.t_fail
+                    + config.probe_timeout_min * 2
+                    + Duration::from_millis(20),
+            "{suspected:?}"
+        );
+    }
+
+    #[test]
+    fn a_late_member_that_answers_is_not_suspected() {
+        let (asks, suspected) = run_with_a_silent_member(true);
+        assert!(!asks.is_empty());
+        assert_eq!(suspected, None, "asked at {asks:?}");
+    }
+
+    #[test]
+    fn an_ask_is_answered_at_once_with_a_risen_counter() {
+        let mut core = gossip_core();
+        let now = Time::from_millis(50);
+        core.tick(now);
+        let before = sent(&mut core)
+            .iter()
+            .map(|(_, m)| m.own)
+            .max()
+            .unwrap_or(0);
+        heartbeat(&mut core, now, id(2), 7, true);
+        let answers = sent(&mut core);
+        assert_eq!(answers.len(), 1, "{answers:?}");
+        let (to, answer) = &answers[0];
+        assert_eq!(*to, id(2).addr);
+        assert!(answer.own > before && !answer.ask, "{answer:?}");
+        // An ordinary heartbeat encodes as before: no room for `ask`.
+        let plain = payload::encode(&HeartbeatMessage::default());
+        let asking = payload::encode(&HeartbeatMessage {
+            ask: true,
+            ..HeartbeatMessage::default()
+        });
+        assert_eq!(asking.len(), plain.len() + 1);
+    }
 
     #[test]
     fn a_heartbeat_entry_costs_a_tag_and_a_short_counter() {

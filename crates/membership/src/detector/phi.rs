@@ -72,6 +72,18 @@ pub(crate) fn phi(elapsed_ms: f64, mean_ms: f64, std_dev_ms: f64) -> f64 {
     }
 }
 
+/// The standardized silence `y = (elapsed − mean) / σ` at which [`phi`]
+/// reaches `threshold` (positive): the real root of
+/// `0.070566·y³ + 1.5976·y = ln((1 − 10^−threshold) / 10^−threshold)`
+/// (Cardano; the cubic is increasing, so the root is unique).
+pub(crate) fn silence_at(threshold: f64) -> f64 {
+    let tail = 10f64.powf(-threshold);
+    let l = ((1.0 - tail) / tail).ln();
+    let (p, q) = (1.5976 / 0.070566, -l / 0.070566);
+    let root = (q * q / 4.0 + p * p * p / 27.0).sqrt();
+    (-q / 2.0 + root).cbrt() + (-q / 2.0 - root).cbrt()
+}
+
 /// Per member: the window of intervals between rises.
 #[derive(Debug, Clone, Default)]
 pub struct History {
@@ -108,18 +120,32 @@ impl Verdict for PhiAccrual {
         if silence < floor {
             return false;
         }
-        let heartbeat_ms = config.heartbeat.as_secs_f64() * 1000.0;
-        let min_std_dev_ms = config.phi_min_std_dev.as_secs_f64() * 1000.0;
-        let window = &history.window;
-        // Until a few intervals are known, assume a slow, jittery start.
-        let (mean, std_dev) = if window.len() < 3 {
-            (2.0 * heartbeat_ms, heartbeat_ms)
-        } else {
-            (window.mean(), window.std_dev())
-        };
+        let (mean, std_dev) = distribution(history, config);
         let elapsed = silence.as_secs_f64() * 1000.0;
-        phi(elapsed, mean, std_dev.max(min_std_dev_ms)) > config.phi_threshold
+        phi(elapsed, mean, std_dev) > config.phi_threshold
     }
+
+    fn late_after(&self, history: &History, floor: Duration, config: &Config) -> Option<Duration> {
+        let (mean, std_dev) = distribution(history, config);
+        let at_ms = mean + silence_at(config.phi_threshold) * std_dev;
+        // A hair past the crossing, so that the check finds it late.
+        let at = Duration::from_secs_f64((at_ms.max(0.0) + 0.001) / 1000.0);
+        Some(at.max(floor))
+    }
+}
+
+/// The window's mean and standard deviation (floored), in milliseconds.
+fn distribution(history: &History, config: &Config) -> (f64, f64) {
+    let heartbeat_ms = config.heartbeat.as_secs_f64() * 1000.0;
+    let min_std_dev_ms = config.phi_min_std_dev.as_secs_f64() * 1000.0;
+    let window = &history.window;
+    // Until a few intervals are known, assume a slow, jittery start.
+    let (mean, std_dev) = if window.len() < 3 {
+        (2.0 * heartbeat_ms, heartbeat_ms)
+    } else {
+        (window.mean(), window.std_dev())
+    };
+    (mean, std_dev.max(min_std_dev_ms))
 }
 
 /// The φ accrual detector.
@@ -142,6 +168,17 @@ mod tests {
         assert!(low < 1.0, "{low}");
         assert!(low < mid && mid < high, "{low} {mid} {high}");
         assert!(high > 8.0, "{high}");
+    }
+
+    #[test]
+    fn the_silence_at_the_threshold_is_where_phi_crosses_it() {
+        for threshold in [1.0, 3.0, 8.0, 12.0] {
+            let y = silence_at(threshold);
+            let (mean, sd) = (100.0, 50.0);
+            let at = mean + y * sd;
+            assert!(phi(at - 0.01, mean, sd) <= threshold, "{threshold}");
+            assert!(phi(at + 0.01, mean, sd) > threshold, "{threshold}");
+        }
     }
 
     #[test]
