@@ -189,6 +189,34 @@ pub(crate) mod addr {
     }
 }
 
+/// serde `with` module for an optional `SocketAddr`: `nil`, or [`addr`]'s
+/// bin.
+pub(crate) mod maybe_addr {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        addr: &Option<SocketAddr>,
+        ser: S,
+    ) -> Result<S::Ok, S::Error> {
+        match addr {
+            Some(addr) => super::addr::serialize(addr, ser),
+            None => ser.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        de: D,
+    ) -> Result<Option<SocketAddr>, D::Error> {
+        struct Present(SocketAddr);
+        impl<'de> serde::Deserialize<'de> for Present {
+            fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Present, D::Error> {
+                super::addr::deserialize(de).map(Present)
+            }
+        }
+        Ok(<Option<Present> as serde::Deserialize>::deserialize(de)?.map(|p| p.0))
+    }
+}
+
 /// serde `with` module for `Vec<MemberUpdate>` as one bin of records.
 pub(crate) mod updates {
     use super::*;
