@@ -36,8 +36,8 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub heartbeat: Duration,
     /// `gossip`: a member whose heartbeat counter has not risen for this long
-    /// is asked for a heartbeat, twice `probe_timeout_min` apart, and
-    /// suspected if neither ask brings one. Default 500 ms.
+    /// is suspected, unless one of the two asks for a heartbeat sent to it
+    /// in the last `2 · probe_timeout_min` brought one. Default 500 ms.
     #[serde(with = "humantime_serde")]
     pub t_fail: Duration,
     /// Every detector: how long a suspected member has to refute the

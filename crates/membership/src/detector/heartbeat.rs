@@ -13,10 +13,11 @@
 //! member's counter reaches an observer only now and then (see
 //! `HeartbeatTable::silence_floor`).
 //!
-//! A late member is not suspected at once: it is asked directly for a
-//! heartbeat (a message with `ask` set, which it answers at once with a
-//! fresh counter), and again after `probe_timeout_min`; only if neither
-//! ask brings a rise within `probe_timeout_min` is it suspected. A live
+//! A late member is not suspected at once: from two `probe_timeout_min`
+//! before it turns late, it is asked directly for a heartbeat (a message
+//! with `ask` set, which it answers at once with a fresh counter), and
+//! again `probe_timeout_min` later; only if neither ask brings a rise is
+//! it suspected, when it turns late, as it would have been without asks. A live
 //! member whose counter merely went unseen costs two datagrams instead of
 //! a suspicion and its refutation, which lets heartbeats go out less often
 //! for the same detection time.
@@ -172,6 +173,10 @@ impl<V: Verdict> Heartbeat<V> {
         let now = ctx.now();
         let config = ctx.config();
         let wait = config.probe_timeout_min;
+        // Asks start that much before the member turns late, so that one
+        // that stays silent is suspected when it turns late, as without
+        // asks.
+        let lead = wait * ASKS;
         let floor = self
             .table
             .silence_floor(config.heartbeat, config.fanout.get());
@@ -182,11 +187,11 @@ impl<V: Verdict> Heartbeat<V> {
             if beat.suspected {
                 continue;
             }
-            let silence = now.saturating_sub(beat.last_rise);
+            let silence = now.saturating_sub(beat.last_rise) + lead;
             if !self.verdict.is_late(&beat.extra, silence, floor, config) {
                 beat.confirm = None;
                 if let Some(after) = self.verdict.late_after(&beat.extra, floor, config) {
-                    let at = beat.last_rise + after;
+                    let at = beat.last_rise + after.saturating_sub(lead);
                     next = Some(next.map_or(at, |n| n.min(at)));
                 }
                 continue;
@@ -425,18 +430,17 @@ mod tests {
     fn a_late_member_is_asked_twice_then_suspected() {
         let config = Config::default();
         let (asks, suspected) = run_with_a_silent_member(false);
+        let wait = config.probe_timeout_min;
         assert_eq!(asks.len(), 2, "{asks:?}");
-        assert!(asks[0] >= Time::ZERO + config.t_fail, "{asks:?}");
-        assert!(asks[1] - asks[0] >= config.probe_timeout_min, "{asks:?}");
+        assert!(asks[0] >= Time::ZERO + config.t_fail - wait * 2, "{asks:?}");
+        assert!(asks[1] - asks[0] >= wait, "{asks:?}");
         let suspected = suspected.expect("suspected in the end");
-        assert!(suspected - asks[1] >= config.probe_timeout_min);
-        // Checked when it turns late, not at the next heartbeat.
+        assert!(suspected - asks[1] >= wait);
+        // Suspected when it turns late (the test steps 10 ms at a time),
+        // not at the next heartbeat, and not later for the asks.
+        let late = Time::ZERO + config.t_fail;
         assert!(
-            suspected
-                <= Time::ZERO
-                    + config.t_fail
-                    + config.probe_timeout_min * 2
-                    + Duration::from_millis(20),
+            suspected >= late && suspected <= late + Duration::from_millis(20),
             "{suspected:?}"
         );
     }
