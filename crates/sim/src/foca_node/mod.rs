@@ -78,7 +78,7 @@ impl FocaNode {
     /// Joins through `introducers` (its own address skipped): announces to
     /// the first now and to the next every [`ANNOUNCE_RETRY`] until active.
     pub fn join(&mut self, now: Time, introducers: Vec<SocketAddr>) {
-        let me = SocketAddr::V4(self.rt.me.addr);
+        let me = SocketAddr::V4(self.rt.me.addr());
         self.introducers = introducers.into_iter().filter(|a| *a != me).collect();
         self.next_introducer = 0;
         self.announce(now);

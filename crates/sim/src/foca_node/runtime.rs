@@ -170,7 +170,7 @@ impl foca::Runtime<FocaId> for Rt {
 
     fn send_to(&mut self, to: FocaId, data: &[u8]) {
         self.outbox
-            .push_back((SocketAddr::V4(to.addr), data.to_vec()));
+            .push_back((SocketAddr::V4(to.addr()), data.to_vec()));
     }
 
     fn submit_after(&mut self, event: Timer<FocaId>, after: Duration) {
