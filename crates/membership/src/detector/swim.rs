@@ -18,9 +18,9 @@
 //! another T, up to twice (a lost datagram is the usual cause, and a direct
 //! round trip the cheapest second chance: two messages where the indirect
 //! probe costs thirteen), while the period leaves room for that and the
-//! indirect probe after it. Still no ack: it asks `indirect_probes` random members to
-//! probe the target on its behalf (`PingReq`); they relay the target's ack,
-//! or answer `Nack` when they got none. When every helper has answered, or
+//! indirect probe after it. Still no ack: it asks `indirect_probes` random
+//! members to probe the target on its behalf (`PingReq`); they relay the
+//! target's ack, or answer `Nack` when they got none. When every helper has answered, or
 //! their round trips and the target's have passed (and at the latest
 //! halfway to the end of the period), it pings the target directly a last
 //! time. Still no ack within T, or by the end of the period: the target is
@@ -125,7 +125,7 @@ const EARLY_START_DEN: u32 = 4;
 /// usual cause of a missing ack), each costs two messages where an indirect
 /// probe costs thirteen: at 10 % loss a ping and its ack are lost together
 /// one time in five, twice in a row one in twenty-seven, three times one in
-/// 140. A crashed member is asked this many timeouts later, a few round
+/// 145. A crashed member is asked this many timeouts later, a few round
 /// trips.
 const DIRECT_RETRIES: u32 = 2;
 
