@@ -17,10 +17,10 @@
 //! before it turns late, it is asked directly for a heartbeat (a message
 //! with `ask` set, which it answers at once with a fresh counter), and
 //! again `probe_timeout_min` later; only if neither ask brings a rise is
-//! it suspected, when it turns late, as it would have been without asks. A live
-//! member whose counter merely went unseen costs two datagrams instead of
-//! a suspicion and its refutation, which lets heartbeats go out less often
-//! for the same detection time.
+//! it suspected, when it turns late, as it would have been without asks.
+//! A live member whose counter merely went unseen costs two datagrams
+//! instead of a suspicion and its refutation, which lets heartbeats go out
+//! less often for the same detection time.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -104,6 +104,8 @@ pub struct Heartbeat<V: Verdict> {
     /// When a member next turns late, or a late one is due another ask or
     /// its suspicion.
     next_check: Option<Time>,
+    /// When an ask last raised this node's own counter out of turn.
+    last_extra_beat: Option<Time>,
 }
 
 impl<V: Verdict> Heartbeat<V> {
@@ -114,6 +116,7 @@ impl<V: Verdict> Heartbeat<V> {
             table: HeartbeatTable::new(),
             next_beat: None,
             next_check: None,
+            last_extra_beat: None,
         }
     }
 
@@ -278,8 +281,19 @@ impl<V: Verdict> FailureDetector for Heartbeat<V> {
             self.heard(ctx, member, counter);
         }
         if message.ask {
-            // A fresh counter, so that the answer is a rise.
-            self.table.beat();
+            // A fresh counter, so that the answer is a rise; at most once
+            // per `probe_timeout_min`, so that a flood of asks (forged, in
+            // the clear) cannot push the counter faster than receivers
+            // believe a counter rises and make this node look silent.
+            let now = ctx.now();
+            let spacing = ctx.config().probe_timeout_min;
+            if self
+                .last_extra_beat
+                .is_none_or(|at| now.saturating_sub(at) >= spacing)
+            {
+                self.table.beat();
+                self.last_extra_beat = Some(now);
+            }
             let payload = self.message(ctx, false);
             let _ = ctx.send(sender, payload);
         }
@@ -472,6 +486,17 @@ mod tests {
         let (to, answer) = &answers[0];
         assert_eq!(*to, id(2).addr);
         assert!(answer.own > before && !answer.ask, "{answer:?}");
+        // A flood of asks is answered, but raises the counter once per
+        // `probe_timeout_min` at most.
+        for _ in 0..100 {
+            heartbeat(&mut core, now, id(2), 7, true);
+        }
+        let flood = sent(&mut core);
+        assert_eq!(flood.len(), 100);
+        assert!(flood.iter().all(|(_, m)| m.own == answer.own), "{flood:?}");
+        let later = now + Config::default().probe_timeout_min;
+        heartbeat(&mut core, later, id(2), 7, true);
+        assert_eq!(sent(&mut core)[0].1.own, answer.own + 1);
         // An ordinary heartbeat encodes as before: no room for `ask`.
         let plain = payload::encode(&HeartbeatMessage::default());
         let asking = payload::encode(&HeartbeatMessage {
