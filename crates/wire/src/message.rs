@@ -35,27 +35,20 @@ pub struct Envelope {
     pub body: Message,
 }
 
-/// An envelope as decoded: `from` absent when the body implies it.
-#[derive(Deserialize)]
-struct WireEnvelope {
+/// An envelope as on the wire: `from` absent when the body implies it.
+/// Decoded with an owned body, encoded borrowing the envelope's.
+#[derive(Serialize, Deserialize)]
+struct WireEnvelope<B = Message> {
     protocol: u8,
     #[serde(with = "crate::compact::maybe_addr")]
     from: Option<SocketAddr>,
-    body: Message,
+    body: B,
 }
 
 impl Serialize for Envelope {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        /// An envelope as encoded, borrowing the body.
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            protocol: u8,
-            #[serde(with = "crate::compact::maybe_addr")]
-            from: Option<SocketAddr>,
-            body: &'a Message,
-        }
         let implied = self.body.sender_addr() == Some(self.from);
-        Wire {
+        WireEnvelope {
             protocol: self.protocol,
             from: (!implied).then_some(self.from),
             body: &self.body,
